@@ -1,0 +1,160 @@
+//! Who is calling and what they may do. The whole permission matrix lives here, as data,
+//! so the web layer asks one question and the matrix can be read in one place.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::{ApiKeyId, EmailAddress, Invalid, SourceId, UserId};
+
+/// The role of a secret API key or a console user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    Admin,
+    Agent,
+    Marketer,
+    Store,
+    ReadOnly,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [
+        Self::Admin,
+        Self::Agent,
+        Self::Marketer,
+        Self::Store,
+        Self::ReadOnly,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Agent => "agent",
+            Self::Marketer => "marketer",
+            Self::Store => "store",
+            Self::ReadOnly => "read_only",
+        }
+    }
+
+    /// Whether this role grants `permission`.
+    pub fn allows(self, permission: Permission) -> bool {
+        use Permission::*;
+        match permission {
+            ReadOwnIdentity => true,
+            // Sources carry no personal data; read-only operators may audit them.
+            ReadSources => matches!(self, Self::Admin | Self::ReadOnly),
+            ManageSources | ManageApiKeys | ManageUsers => self == Self::Admin,
+            // Events come in through a source's write key, never through a role.
+            SendEvents => false,
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = Invalid;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|role| role.as_str() == text)
+            .ok_or_else(|| {
+                Invalid::new(
+                    "role",
+                    "must be one of admin, agent, marketer, store, read_only",
+                )
+            })
+    }
+}
+
+/// Something a caller may be allowed to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// See who you are authenticated as.
+    ReadOwnIdentity,
+    ReadSources,
+    ManageSources,
+    ManageApiKeys,
+    ManageUsers,
+    /// Send events to the collection API.
+    SendEvents,
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// A secret API key, sent as a bearer token.
+    ApiKey { id: ApiKeyId, role: Role },
+    /// A console user, through a session cookie.
+    User {
+        id: UserId,
+        email: EmailAddress,
+        role: Role,
+    },
+    /// A source's write key: it may send events and read nothing.
+    WriteKey { source_id: SourceId },
+}
+
+impl Principal {
+    pub fn allows(&self, permission: Permission) -> bool {
+        match self {
+            Self::ApiKey { role, .. } | Self::User { role, .. } => role.allows(permission),
+            Self::WriteKey { .. } => permission == Permission::SendEvents,
+        }
+    }
+
+    pub fn role(&self) -> Option<Role> {
+        match self {
+            Self::ApiKey { role, .. } | Self::User { role, .. } => Some(*role),
+            Self::WriteKey { .. } => None,
+        }
+    }
+
+    /// A short, non-secret description for audit records and logs.
+    pub fn actor(&self) -> String {
+        match self {
+            Self::ApiKey { id, .. } => format!("api_key:{id}"),
+            Self::User { id, .. } => format!("user:{id}"),
+            Self::WriteKey { source_id } => format!("source:{source_id}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_admins_manage() {
+        for role in Role::ALL {
+            let admin = role == Role::Admin;
+            assert_eq!(role.allows(Permission::ManageSources), admin);
+            assert_eq!(role.allows(Permission::ManageApiKeys), admin);
+            assert_eq!(role.allows(Permission::ManageUsers), admin);
+            assert!(role.allows(Permission::ReadOwnIdentity));
+            assert!(!role.allows(Permission::SendEvents));
+        }
+    }
+
+    #[test]
+    fn write_keys_only_send_events() {
+        let principal = Principal::WriteKey {
+            source_id: SourceId::generate(),
+        };
+        assert!(principal.allows(Permission::SendEvents));
+        assert!(!principal.allows(Permission::ReadOwnIdentity));
+        assert!(!principal.allows(Permission::ReadSources));
+    }
+
+    #[test]
+    fn roles_round_trip() {
+        for role in Role::ALL {
+            assert_eq!(role.as_str().parse::<Role>(), Ok(role));
+        }
+        assert!("root".parse::<Role>().is_err());
+    }
+}

@@ -1,0 +1,139 @@
+//! Hilo's storage: one behaviour on two engines.
+//!
+//! [`Store`] holds a native sqlx pool for SQLite or PostgreSQL. Each area (keys, sources,
+//! users) is a module of methods on it; the SQL is written once with `$n` placeholders,
+//! which both engines accept, and [`on_pool!`] compiles it for each engine's own types.
+//! Where the dialects differ, a method matches on the engine explicitly.
+
+pub mod api_keys;
+mod connect;
+pub mod settings;
+pub mod sources;
+pub mod users;
+
+use sqlx::{PgPool, SqlitePool};
+
+pub use connect::{ConnectOptions, DatabaseUrl, Engine};
+
+/// A connection pool to one of the two supported engines.
+#[derive(Clone, Debug)]
+pub enum Store {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs the same expression against whichever pool the store holds. The expression is
+/// compiled once per engine, so each sees its own driver types.
+macro_rules! on_pool {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        match $store {
+            $crate::Store::Sqlite($pool) => $body,
+            $crate::Store::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+/// What can go wrong in storage.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint refused the write: the thing already exists.
+    #[error("already exists")]
+    Conflict,
+    /// A stored value no longer parses into its domain type.
+    #[error("stored {what} is corrupt: {detail}")]
+    Corrupt { what: &'static str, detail: String },
+    #[error("database error: {0}")]
+    Database(sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        match &error {
+            sqlx::Error::Database(db) if db.is_unique_violation() => Self::Conflict,
+            _ => Self::Database(error),
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// How busy the pool is, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUsage {
+    pub connections: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+impl Store {
+    pub fn engine(&self) -> Engine {
+        match self {
+            Self::Sqlite(_) => Engine::Sqlite,
+            Self::Postgres(_) => Engine::Postgres,
+        }
+    }
+
+    /// Applies every migration not applied yet; running it again changes nothing.
+    /// On PostgreSQL the migrator holds an advisory lock, so nodes starting together
+    /// take turns.
+    pub async fn migrate(&self) -> StoreResult<Vec<i64>> {
+        let before = self.applied_migrations().await.unwrap_or_default();
+        match self {
+            Self::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+            Self::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+        }
+        let after = self.applied_migrations().await?;
+        Ok(after.into_iter().filter(|v| !before.contains(v)).collect())
+    }
+
+    /// Versions of the migrations that are recorded as applied, oldest first.
+    pub async fn applied_migrations(&self) -> StoreResult<Vec<i64>> {
+        const SQL: &str = "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version";
+        Ok(on_pool!(self, |pool| sqlx::query_scalar::<_, i64>(SQL)
+            .fetch_all(pool)
+            .await?))
+    }
+
+    /// Versions of the migrations this build carries.
+    pub fn known_migrations(&self) -> Vec<i64> {
+        let migrator = match self {
+            Self::Sqlite(_) => &SQLITE_MIGRATIONS,
+            Self::Postgres(_) => &POSTGRES_MIGRATIONS,
+        };
+        migrator.iter().map(|m| m.version).collect()
+    }
+
+    /// Succeeds when the database answers a trivial query.
+    pub async fn ping(&self) -> StoreResult<()> {
+        on_pool!(self, |pool| sqlx::query("SELECT 1")
+            .execute(pool)
+            .await?
+            .rows_affected());
+        Ok(())
+    }
+
+    pub fn pool_usage(&self) -> PoolUsage {
+        on_pool!(self, |pool| PoolUsage {
+            connections: pool.size(),
+            idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+            max: pool.options().get_max_connections(),
+        })
+    }
+
+    pub async fn close(&self) {
+        on_pool!(self, |pool| pool.close().await)
+    }
+}
+
+pub(crate) fn corrupt(what: &'static str, detail: impl ToString) -> StoreError {
+    StoreError::Corrupt {
+        what,
+        detail: detail.to_string(),
+    }
+}

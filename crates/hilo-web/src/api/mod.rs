@@ -1,0 +1,83 @@
+//! The JSON API under `/api/v1`.
+
+pub mod keys;
+pub mod me;
+pub mod sources;
+pub mod users;
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::extract::{FromRequestParts, Query};
+use axum::http::request::Parts;
+use axum::routing::get;
+use hilo_domain::{Page, PageRequest};
+use serde::Serialize;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::{ApiError, AppState};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/openapi.json", get(crate::openapi::serve))
+        .route("/me", get(me::me))
+        .route("/sources", get(sources::list).post(sources::create))
+        .route("/sources/{id}", get(sources::get).delete(sources::delete))
+        .route("/keys", get(keys::list).post(keys::create))
+        .route("/keys/{id}", get(keys::get).delete(keys::revoke))
+        .route("/users", get(users::list).post(users::create))
+}
+
+/// `limit` and `cursor` query parameters of every list endpoint.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Paging {
+    /// Items per page, 1 to 200; 50 when absent.
+    #[param(required = false, value_type = u32)]
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    #[param(required = false, value_type = String)]
+    pub cursor: Option<String>,
+    #[param(ignore)]
+    pub request: PageRequest,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Paging {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let Query(params) = Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
+            .map_err(|_| ApiError::invalid("query", "is not a valid query string"))?;
+        let request = PageRequest::parse(
+            params.get("limit").map(String::as_str),
+            params.get("cursor").map(String::as_str),
+        )?;
+        Ok(Self {
+            limit: Some(request.limit),
+            cursor: request.after.as_ref().map(|c| c.as_str().to_owned()),
+            request,
+        })
+    }
+}
+
+/// One page of a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct List<T: ToSchema> {
+    pub data: Vec<T>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl<T: ToSchema> List<T> {
+    pub fn from_page<R>(page: Page<R>, view: impl Fn(R) -> T) -> Self {
+        Self {
+            data: page.items.into_iter().map(view).collect(),
+            next_cursor: page.next.map(|c| c.as_str().to_owned()),
+        }
+    }
+}
+
+/// Parses an id from the path; a malformed id is a 404, like an unknown one.
+pub fn path_id<T: std::str::FromStr>(text: &str) -> Result<T, ApiError> {
+    text.parse().map_err(|_| ApiError::not_found())
+}

@@ -1,0 +1,412 @@
+//! The command line: `hilo serve`, `migrate`, `keys`, `users`, `openapi`, `version`.
+
+use std::io::{BufRead, IsTerminal};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use hilo_app::{Hilo, SystemClock};
+use hilo_domain::{PageRequest, Role, Secret, SecretKind};
+
+use crate::config::{Given, GivenSettings, Origin, Settings};
+use crate::{logging, server};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hilo",
+    version,
+    about = "Hilo: one identifier and one history per customer, across every channel.",
+    long_about = "Hilo: one identifier and one history per customer, across every channel.\n\n\
+        Settings come from flags, then HILO_* environment variables, then the TOML file \
+        given with --config, then defaults. With no settings, `hilo serve` keeps an SQLite \
+        database in ./hilo-data and listens on 127.0.0.1:7878."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Settings every command understands.
+#[derive(Debug, Args)]
+struct GlobalArgs {
+    /// TOML file with settings (keys: listen, data_dir, database_url,
+    /// database_max_connections, public_url, admin_key, log_format, log, demo)
+    /// [env: HILO_CONFIG]
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<String>,
+    /// Folder for Hilo's files, including the SQLite database [default: ./hilo-data]
+    /// [env: HILO_DATA_DIR]
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<String>,
+    /// sqlite://PATH or postgres://USER:PASSWORD@HOST:5432/DATABASE
+    /// [default: SQLite in the data directory] [env: HILO_DATABASE_URL]
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
+    /// Largest number of database connections [default: 10]
+    /// [env: HILO_DATABASE_MAX_CONNECTIONS]
+    #[arg(long, global = true, value_name = "N")]
+    database_max_connections: Option<String>,
+    /// Address to listen on [default: 127.0.0.1:7878] [env: HILO_LISTEN]
+    #[arg(long, global = true, value_name = "HOST:PORT")]
+    listen: Option<String>,
+    /// Base URL the outside world uses to reach Hilo, e.g. https://hilo.example.com
+    /// [default: http://<listen>] [env: HILO_PUBLIC_URL]
+    #[arg(long, global = true, value_name = "URL")]
+    public_url: Option<String>,
+    /// Log format: text or json [default: text] [env: HILO_LOG_FORMAT]
+    #[arg(long, global = true, value_name = "FORMAT")]
+    log_format: Option<String>,
+    /// Log filter, e.g. info or info,hilo_app=debug [default: info] [env: HILO_LOG]
+    #[arg(long, global = true, value_name = "FILTER")]
+    log: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (HTTP API, collection API and console).
+    ///
+    /// On the first start of an empty database it creates an admin API key, prints it
+    /// once and writes it to <data-dir>/initial-admin-key; set HILO_ADMIN_KEY (at least
+    /// 32 characters) to choose it instead. Stops gracefully on SIGINT or SIGTERM.
+    Serve {
+        /// Fill an empty database with demo sources and users, and print their credentials
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply pending database migrations and exit (the server also applies them at start).
+    Migrate,
+    /// Create, list and revoke secret API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Create, list console users and reset their passwords.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Print the OpenAPI document of the HTTP API.
+    Openapi,
+    /// Print the version.
+    Version,
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Create a key and print it (only this once) on standard output.
+    Create {
+        /// A name people recognise, e.g. "CRM integration"
+        #[arg(long)]
+        name: String,
+        /// admin, agent, marketer, store or read_only
+        #[arg(long)]
+        role: String,
+    },
+    /// List keys (never their secrets).
+    List,
+    /// Revoke a key by id; it stops working at once.
+    Revoke {
+        /// The key's id, as `hilo keys list` shows it
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UsersCommand {
+    /// Create a console user. Without --password-stdin, a password is generated and
+    /// printed once.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// admin, agent, marketer, store or read_only
+        #[arg(long)]
+        role: String,
+        /// Full name shown in the console
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Read the password from the first line of standard input
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a new password and sign the user out everywhere. Without --password-stdin, a
+    /// password is generated and printed once.
+    ResetPassword {
+        #[arg(long)]
+        email: String,
+        /// Read the password from the first line of standard input
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List console users.
+    List,
+}
+
+/// Parses the command line and runs the command.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    if matches!(cli.command, Command::Version) {
+        println!("hilo {}", env!("CARGO_PKG_VERSION"));
+        return ExitCode::SUCCESS;
+    }
+    if matches!(cli.command, Command::Openapi) {
+        print!("{}", hilo_web::openapi::document_json());
+        return ExitCode::SUCCESS;
+    }
+    let demo = matches!(cli.command, Command::Serve { demo: true });
+    let settings = match given_settings(&cli.global, demo).resolve() {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("hilo: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    logging::init(settings.log_format, &settings.log_filter);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("hilo: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(execute(cli.command, settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("hilo: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Flags first, then `HILO_*` variables; the file and defaults come in `resolve`.
+fn given_settings(args: &GlobalArgs, demo: bool) -> GivenSettings {
+    fn pick(flag_value: &Option<String>, flag: &'static str, var: &'static str) -> Given {
+        if let Some(value) = flag_value {
+            return Some((value.clone(), Origin::Flag(flag)));
+        }
+        std::env::var(var)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .map(|v| (v, Origin::Env(var)))
+    }
+    GivenSettings {
+        config_file: pick(&args.config, "--config", "HILO_CONFIG"),
+        listen: pick(&args.listen, "--listen", "HILO_LISTEN"),
+        data_dir: pick(&args.data_dir, "--data-dir", "HILO_DATA_DIR"),
+        database_url: pick(&args.database_url, "--database-url", "HILO_DATABASE_URL"),
+        database_max_connections: pick(
+            &args.database_max_connections,
+            "--database-max-connections",
+            "HILO_DATABASE_MAX_CONNECTIONS",
+        ),
+        public_url: pick(&args.public_url, "--public-url", "HILO_PUBLIC_URL"),
+        // Secrets are not accepted as flags: they would show in the process list.
+        admin_key: pick(&None, "", "HILO_ADMIN_KEY"),
+        log_format: pick(&args.log_format, "--log-format", "HILO_LOG_FORMAT"),
+        log_filter: pick(&args.log, "--log", "HILO_LOG"),
+        demo,
+    }
+}
+
+async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
+    match command {
+        Command::Serve { .. } => serve(settings).await,
+        Command::Migrate => {
+            let store = server::open_store(&settings).await?;
+            let applied = store.applied_migrations().await?;
+            eprintln!(
+                "database {} is up to date: {} migration(s) applied",
+                settings.database_url,
+                applied.len()
+            );
+            store.close().await;
+            Ok(())
+        }
+        Command::Keys(command) => keys(command, &settings).await,
+        Command::Users(command) => users(command, &settings).await,
+        Command::Openapi | Command::Version => Ok(()),
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let running = server::start(&settings).await?;
+    let stopper = running.stopper();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stopper.send(true);
+    });
+    running.wait().await
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {},
+            _ = terminate.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}
+
+async fn open_app(settings: &Settings) -> anyhow::Result<Hilo> {
+    std::fs::create_dir_all(&settings.data_dir)
+        .with_context(|| format!("cannot create {}", settings.data_dir.display()))?;
+    let store = server::open_store(settings).await?;
+    Ok(Hilo::new(store, Arc::new(SystemClock)))
+}
+
+const ALL_ROWS: PageRequest = PageRequest {
+    limit: PageRequest::MAX_LIMIT,
+    after: None,
+};
+
+async fn keys(command: KeysCommand, settings: &Settings) -> anyhow::Result<()> {
+    let hilo = open_app(settings).await?;
+    match command {
+        KeysCommand::Create { name, role } => {
+            let role: Role = role.parse()?;
+            let (record, secret) = hilo.create_api_key(&name, role, Some("cli".into())).await?;
+            eprintln!(
+                "created {} key {} ({}); the key is shown only this once:",
+                record.role, record.id, record.name
+            );
+            println!("{}", secret.expose());
+        }
+        KeysCommand::List => {
+            let mut page = ALL_ROWS;
+            println!(
+                "{:<36}  {:<9}  {:<12}  {:<24}  {:<24}  NAME",
+                "ID", "ROLE", "PREFIX", "LAST USED", "REVOKED"
+            );
+            loop {
+                let rows = hilo.list_api_keys(&page).await?;
+                for key in &rows.items {
+                    println!(
+                        "{:<36}  {:<9}  {:<12}  {:<24}  {:<24}  {}",
+                        key.id.to_string(),
+                        key.role.as_str(),
+                        key.prefix,
+                        key.last_used_at.map_or("-".into(), |t| t.to_rfc3339()),
+                        key.revoked_at.map_or("-".into(), |t| t.to_rfc3339()),
+                        key.name
+                    );
+                }
+                match rows.next {
+                    Some(next) => page.after = Some(next),
+                    None => break,
+                }
+            }
+        }
+        KeysCommand::Revoke { id } => {
+            let id = id
+                .parse()
+                .map_err(|_| anyhow::anyhow!("{id:?} is not a key id"))?;
+            let key = hilo.revoke_api_key(id).await.map_err(|e| match e {
+                hilo_app::AppError::NotFound => anyhow::anyhow!("no key with id {id}"),
+                other => other.into(),
+            })?;
+            eprintln!("revoked key {} ({})", key.id, key.name);
+        }
+    }
+    hilo.store().close().await;
+    Ok(())
+}
+
+async fn users(command: UsersCommand, settings: &Settings) -> anyhow::Result<()> {
+    let hilo = open_app(settings).await?;
+    match command {
+        UsersCommand::Create {
+            email,
+            role,
+            name,
+            password_stdin,
+        } => {
+            let role: Role = role.parse()?;
+            let (password, generated) = password(password_stdin)?;
+            let user = hilo.create_user(&email, &name, role, &password).await?;
+            eprintln!("created {} user {} ({})", user.role, user.email, user.id);
+            if generated {
+                eprintln!("password (shown only this once):");
+                println!("{}", password.expose());
+            }
+        }
+        UsersCommand::ResetPassword {
+            email,
+            password_stdin,
+        } => {
+            let (password, generated) = password(password_stdin)?;
+            hilo.reset_password(&email, &password)
+                .await
+                .map_err(|e| match e {
+                    hilo_app::AppError::NotFound => anyhow::anyhow!("no user with email {email}"),
+                    other => other.into(),
+                })?;
+            eprintln!("password reset for {email}; their sessions were ended");
+            if generated {
+                eprintln!("new password (shown only this once):");
+                println!("{}", password.expose());
+            }
+        }
+        UsersCommand::List => {
+            let mut page = ALL_ROWS;
+            println!("{:<36}  {:<9}  {:<32}  NAME", "ID", "ROLE", "EMAIL");
+            loop {
+                let rows = hilo.list_users(&page).await?;
+                for user in &rows.items {
+                    println!(
+                        "{:<36}  {:<9}  {:<32}  {}",
+                        user.id.to_string(),
+                        user.role.as_str(),
+                        user.email.as_str(),
+                        user.name
+                    );
+                }
+                match rows.next {
+                    Some(next) => page.after = Some(next),
+                    None => break,
+                }
+            }
+        }
+    }
+    hilo.store().close().await;
+    Ok(())
+}
+
+/// The password to set: the first line of stdin, or a generated one.
+fn password(from_stdin: bool) -> anyhow::Result<(Secret, bool)> {
+    if from_stdin {
+        if std::io::stdin().is_terminal() {
+            eprintln!("password:");
+        }
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the password from standard input")?;
+        return Ok((
+            Secret::new(line.trim_end_matches(['\r', '\n']).to_owned()),
+            false,
+        ));
+    }
+    let generated = SecretKind::Session
+        .generate()
+        .map_err(|e| anyhow::anyhow!("random source failed: {e}"))?;
+    Ok((
+        Secret::new(generated.expose().chars().take(20).collect::<String>()),
+        true,
+    ))
+}

@@ -1,0 +1,206 @@
+//! Starting and stopping a server: open the store, migrate, bootstrap credentials, load
+//! demo data when asked, bind, serve until told to stop, then drain requests in flight.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use hilo_app::demo::DemoCredentials;
+use hilo_app::{Clock, Hilo, SystemClock};
+use hilo_domain::Secret;
+use hilo_store::{ConnectOptions, Store};
+use hilo_web::{AppState, WebConfig};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+
+use crate::config::Settings;
+
+/// The file in the data directory that receives the first-start admin key.
+pub const INITIAL_ADMIN_KEY_FILE: &str = "initial-admin-key";
+
+/// A server running in this process.
+pub struct RunningServer {
+    /// Where it listens (the real port when the settings asked for port 0).
+    pub addr: SocketAddr,
+    /// The admin key created on this start, if the database was empty.
+    pub initial_admin_key: Option<Secret>,
+    pub store: Store,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl RunningServer {
+    /// Stops accepting connections, lets requests in flight finish, and waits.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(true);
+        self.task.await.context("server task failed")?
+    }
+
+    /// A handle that asks the server to stop, for signal handlers.
+    pub fn stopper(&self) -> watch::Sender<bool> {
+        self.stop.clone()
+    }
+
+    /// Waits until the server has stopped (after a stop request or a failure).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.task.await.context("server task failed")?
+    }
+}
+
+/// Opens the store and applies pending migrations.
+pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    let store = Store::connect(&ConnectOptions {
+        url: settings.database_url.clone(),
+        max_connections: settings.database_max_connections,
+    })
+    .await
+    .with_context(|| format!("cannot open the database ({})", settings.database_url))?;
+    let applied = store
+        .migrate()
+        .await
+        .with_context(|| format!("cannot migrate the database ({})", settings.database_url))?;
+    if !applied.is_empty() {
+        info!(?applied, "database migrated");
+    }
+    Ok(store)
+}
+
+/// Starts a server with the system clock.
+pub async fn start(settings: &Settings) -> anyhow::Result<RunningServer> {
+    start_with_clock(settings, Arc::new(SystemClock)).await
+}
+
+/// Starts a server whose rules read time from `clock`.
+pub async fn start_with_clock(
+    settings: &Settings,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<RunningServer> {
+    std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            settings.data_dir.display()
+        )
+    })?;
+    let store = open_store(settings).await?;
+    let hilo = Hilo::new(store.clone(), clock);
+    let initial_admin_key = bootstrap_credentials(&hilo, settings).await?;
+    if settings.demo {
+        if let Some(credentials) = hilo.load_demo().await? {
+            print_demo(&credentials, &settings.public_url);
+        } else {
+            info!("demo data not loaded: the database already holds data");
+        }
+    }
+
+    let listener = TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let addr = listener.local_addr()?;
+    let state = AppState::new(
+        hilo,
+        WebConfig {
+            public_url: settings.public_url.clone(),
+            body_limit: settings.body_limit,
+        },
+    );
+    let app = hilo_web::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let (stop, mut stopped) = watch::channel(false);
+    let grace = Duration::from_secs(settings.shutdown_grace_secs);
+    let pool = store.clone();
+    let task = tokio::spawn(async move {
+        let mut drained = stopped.clone();
+        let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+            info!("shutting down: finishing requests in flight");
+        });
+        let deadline = async move {
+            let _ = drained.wait_for(|stop| *stop).await;
+            tokio::time::sleep(grace).await;
+        };
+        let result = tokio::select! {
+            result = serve => result.context("server failed"),
+            () = deadline => {
+                warn!(grace_secs = grace.as_secs(), "requests still in flight after the grace period; closing");
+                Ok(())
+            }
+        };
+        pool.close().await;
+        info!("stopped");
+        result
+    });
+    info!(
+        address = %addr,
+        public_url = %settings.public_url,
+        database = %settings.database_url,
+        "Hilo {} listening on http://{addr} (console: {}/console)",
+        env!("CARGO_PKG_VERSION"),
+        settings.public_url,
+    );
+    Ok(RunningServer {
+        addr,
+        initial_admin_key,
+        store,
+        stop,
+        task,
+    })
+}
+
+/// On an empty database, makes the first admin key: the operator's preset one, or a
+/// new one that is printed once and written to a file only this user can read.
+async fn bootstrap_credentials(hilo: &Hilo, settings: &Settings) -> anyhow::Result<Option<Secret>> {
+    if let Some(preset) = &settings.admin_key {
+        if hilo.ensure_preset_admin_key(preset).await? {
+            info!("preset admin key from HILO_ADMIN_KEY installed");
+        }
+        return Ok(None);
+    }
+    let Some(key) = hilo.bootstrap_admin_key().await? else {
+        return Ok(None);
+    };
+    let path = settings.data_dir.join(INITIAL_ADMIN_KEY_FILE);
+    write_private_file(&path, &format!("{}\n", key.expose()))
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    // Printed, not logged: logs are collected and kept; this is shown once by design.
+    eprintln!(
+        "\nHilo created the first admin API key. It is shown only this once:\n\n    {}\n\n\
+         It is also in {} (readable only by this user): store it safely, then delete the file.\n\
+         Use it as: Authorization: Bearer <key>\n",
+        key.expose(),
+        path.display()
+    );
+    Ok(Some(key))
+}
+
+fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()
+}
+
+fn print_demo(credentials: &DemoCredentials, public_url: &str) {
+    let mut text =
+        format!("\nDemo data loaded. Sign in to the console at {public_url}/console with:\n");
+    for (email, role, password) in &credentials.users {
+        text.push_str(&format!(
+            "    {role:<9} {email:<32} {}\n",
+            password.expose()
+        ));
+    }
+    text.push_str("Write keys of the demo sources (for the collection API):\n");
+    for (name, channel, key) in &credentials.sources {
+        text.push_str(&format!("    {channel:<16} {name:<36} {}\n", key.expose()));
+    }
+    eprintln!("{text}");
+}
