@@ -112,7 +112,7 @@ impl Store {
         match &options.url {
             DatabaseUrl::Sqlite(path) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir).map_err(|e| sqlx::Error::Io(e))?;
+                    std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
                 }
                 let connect = SqliteConnectOptions::new()
                     .filename(path)

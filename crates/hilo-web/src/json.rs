@@ -55,11 +55,14 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let path = error.path().to_string();
         let inner = error.into_inner();
         let message = inner.to_string();
-        // serde reports a missing or unknown field at the parent's path; name the field.
-        let named = message.split('`').nth(1).filter(|_| {
-            message.starts_with("missing field") || message.starts_with("unknown field")
-        });
-        let field = match (named, path.as_str()) {
+        // serde reports a missing field at its parent's path; name the field itself.
+        let missing = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next());
+        let malformed = !matches!(inner.classify(), serde_json::error::Category::Data);
+        let field = match (missing, path.as_str()) {
+            _ if malformed => "body".to_owned(),
+            (_, "?") => "body".to_owned(),
             (Some(name), "." | "") => name.to_owned(),
             (Some(name), parent) => format!("{parent}.{name}"),
             (None, "." | "") => "body".to_owned(),

@@ -1,0 +1,561 @@
+//! The `hilo` binary as an operator runs it: first start, configuration errors, signals,
+//! and the admin subcommands.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support::{PostgresDatabase, postgres_admin_url};
+
+const HILO: &str = env!("CARGO_BIN_EXE_hilo");
+
+/// A `hilo serve` process whose stderr is collected line by line.
+struct Server {
+    child: Child,
+    lines: Receiver<String>,
+    seen: Vec<String>,
+    addr: String,
+}
+
+impl Server {
+    fn start(data_dir: &Path, extra_args: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut command = Command::new(HILO);
+        command
+            .arg("serve")
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .args(extra_args)
+            .env_remove("HILO_ADMIN_KEY")
+            .env_remove("HILO_DATABASE_URL")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("spawn hilo");
+        let stderr = child.stderr.take().expect("stderr");
+        let (sender, lines) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut server = Self {
+            child,
+            lines,
+            seen: Vec::new(),
+            addr: String::new(),
+        };
+        let line = server.wait_for(|l| l.contains("listening on http://"));
+        let start =
+            line.find("listening on http://").expect("address") + "listening on http://".len();
+        server.addr = line[start..]
+            .split(|c: char| c.is_whitespace() || c == '"')
+            .next()
+            .expect("address")
+            .to_owned();
+        server
+    }
+
+    fn wait_for(&mut self, wanted: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if wanted(&line) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!(
+                    "hilo never printed the expected line; it printed:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        self.wait_exit()
+    }
+
+    fn wait_exit(&mut self) -> std::process::ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
+                    self.seen.push(line);
+                }
+                return status;
+            }
+            assert!(Instant::now() < deadline, "hilo did not exit");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn stderr(&self) -> String {
+        self.seen.join("\n")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn run(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> (i32, String, String) {
+    let mut command = Command::new(HILO);
+    command
+        .args(args)
+        .env_remove("HILO_ADMIN_KEY")
+        .env_remove("HILO_DATABASE_URL")
+        .env_remove("HILO_CONFIG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut child = command.spawn().expect("spawn hilo");
+    if let (Some(mut pipe), Some(input)) = (child.stdin.take(), stdin) {
+        pipe.write_all(input.as_bytes()).expect("stdin");
+    }
+    let output = child.wait_with_output().expect("output");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+async fn get_me(url: &str, key: &str) -> u16 {
+    reqwest::Client::new()
+        .get(url)
+        .bearer_auth(key)
+        .send()
+        .await
+        .expect("request")
+        .status()
+        .as_u16()
+}
+
+async fn first_start_on(database_url: Option<&str>) {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("data");
+    let args: Vec<&str> = database_url.map_or(vec![], |url| vec!["--database-url", url]);
+    let mut server = Server::start(&data, &args, &[]);
+    let output = server.stderr();
+    let key = output
+        .split_whitespace()
+        .find(|w| w.starts_with("hilo_sk_"))
+        .expect("the admin key is printed")
+        .to_owned();
+    let file = data.join("initial-admin-key");
+    assert_eq!(
+        std::fs::read_to_string(&file).expect("key file").trim(),
+        key
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file)
+            .expect("metadata")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert_eq!(get_me(&server.url("/api/v1/me"), &key).await, 200);
+    assert!(server.terminate().success());
+
+    // A second start neither prints nor makes another key; the first still works.
+    std::fs::remove_file(&file).expect("operator removes the file");
+    let mut again = Server::start(&data, &args, &[]);
+    assert!(!again.stderr().contains("hilo_sk_"), "{}", again.stderr());
+    assert!(!file.exists());
+    assert_eq!(get_me(&again.url("/api/v1/me"), &key).await, 200);
+    assert!(again.terminate().success());
+}
+
+#[tokio::test]
+async fn first_start_prints_and_saves_one_admin_key_on_sqlite() {
+    first_start_on(None).await;
+}
+
+#[tokio::test]
+async fn first_start_prints_and_saves_one_admin_key_on_postgres() {
+    let Some(admin) = postgres_admin_url() else {
+        return;
+    };
+    let database = PostgresDatabase::create(&admin).await;
+    first_start_on(Some(&database.url)).await;
+}
+
+#[tokio::test]
+async fn a_preset_admin_key_is_used_and_never_printed() {
+    let dir = tempfile::tempdir().expect("dir");
+    let key = "operator-chosen-admin-key-0123456789abcdef";
+    let mut server = Server::start(
+        &dir.path().join("data"),
+        &[],
+        &[("HILO_ADMIN_KEY", key), ("HILO_LOG_FORMAT", "json")],
+    );
+    assert_eq!(get_me(&server.url("/api/v1/me"), key).await, 200);
+    assert!(!dir.path().join("data/initial-admin-key").exists());
+    assert!(server.terminate().success());
+    let output = server.stderr();
+    assert!(!output.contains(key), "secrets never reach the logs");
+    assert!(!output.contains("hilo_sk_"));
+    // JSON logs: every line parses, and request lines carry the request id.
+    let mut request_lines = 0;
+    for line in output.lines() {
+        let value: Value =
+            serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+        if value["message"] == "request" {
+            request_lines += 1;
+            let text = line.to_owned();
+            assert!(text.contains("request_id"), "{text}");
+        }
+    }
+    assert!(request_lines >= 1);
+}
+
+#[test]
+fn configuration_errors_name_the_setting_and_stop_start_up() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("data");
+    let data_arg = data.to_str().expect("path");
+    let config = dir.path().join("hilo.toml");
+    std::fs::write(&config, "listen = \"127.0.0.1:0\"\ncolour = \"blue\"\n").expect("write");
+    let config_arg = config.to_str().expect("path");
+    /// Arguments, environment, and what the error must say.
+    type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a [&'a str]);
+    let cases: [Case; 7] = [
+        (
+            vec!["serve", "--listen", "nonsense"],
+            vec![],
+            &["`listen`", "--listen", "HOST:PORT"],
+        ),
+        (
+            vec!["serve"],
+            vec![("HILO_LISTEN", "localhost")],
+            &["`listen`", "HILO_LISTEN"],
+        ),
+        (
+            vec!["serve"],
+            vec![("HILO_DATABASE_URL", "mysql://root:hunter2@db/hilo")],
+            &["`database_url`", "HILO_DATABASE_URL", "postgres://"],
+        ),
+        (
+            vec!["serve", "--public-url", "hilo.example.com"],
+            vec![],
+            &["`public_url`", "https://"],
+        ),
+        (
+            vec!["serve"],
+            vec![("HILO_ADMIN_KEY", "short")],
+            &["`admin_key`", "HILO_ADMIN_KEY", "32"],
+        ),
+        (
+            vec!["serve", "--log-format", "xml"],
+            vec![],
+            &["`log_format`", "text or json"],
+        ),
+        (
+            vec!["serve", "--config", config_arg],
+            vec![],
+            &["`config`", "colour"],
+        ),
+    ];
+    for (args, env, expected) in cases {
+        let mut all_args = args.clone();
+        all_args.extend(["--data-dir", data_arg]);
+        let (code, _, stderr) = run(&all_args, &env, None);
+        assert_eq!(code, 2, "{args:?} {env:?}: {stderr}");
+        for text in expected {
+            assert!(
+                stderr.contains(text),
+                "{args:?} {env:?}: {stderr:?} lacks {text:?}"
+            );
+        }
+        assert!(!stderr.contains("hunter2"), "{stderr}");
+        assert!(!data.exists(), "nothing starts on a bad setting");
+    }
+}
+
+#[test]
+fn flags_beat_environment_beat_file_beat_defaults() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = |name: &str| dir.path().join(name);
+    let url = |name: &str| format!("sqlite://{}", path(name).display());
+    let config = path("hilo.toml");
+    std::fs::write(&config, format!("database_url = \"{}\"\n", url("file.db"))).expect("write");
+    let config_arg = config.to_str().expect("path").to_owned();
+    let data_arg = path("data").to_str().expect("path").to_owned();
+    let env_url = url("env.db");
+    let flag_url = url("flag.db");
+
+    let base = [
+        "migrate",
+        "--data-dir",
+        data_arg.as_str(),
+        "--config",
+        config_arg.as_str(),
+    ];
+    let (code, _, stderr) = run(&base, &[], None);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(path("file.db").exists(), "the file beats the default");
+    let (code, _, stderr) = run(&base, &[("HILO_DATABASE_URL", env_url.as_str())], None);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(path("env.db").exists(), "the environment beats the file");
+    let mut with_flag = base.to_vec();
+    with_flag.extend(["--database-url", flag_url.as_str()]);
+    let (code, _, stderr) = run(&with_flag, &[("HILO_DATABASE_URL", env_url.as_str())], None);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(path("flag.db").exists(), "the flag beats the environment");
+    assert!(!path("data/hilo.db").exists(), "the default was never used");
+}
+
+#[tokio::test]
+async fn sigterm_finishes_requests_in_flight_then_exits() {
+    let dir = tempfile::tempdir().expect("dir");
+    let key = "operator-chosen-admin-key-0123456789abcdef";
+    let mut server = Server::start(&dir.path().join("data"), &[], &[("HILO_ADMIN_KEY", key)]);
+    let body = br#"{"name": "Started before shutdown", "channel": "web"}"#;
+    let mut stream = TcpStream::connect(&server.addr).expect("connect");
+    let head = format!(
+        "POST /api/v1/sources HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {key}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        server.addr,
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).expect("head");
+    stream.write_all(&body[..10]).expect("half the body");
+    stream.flush().expect("flush");
+    std::thread::sleep(Duration::from_millis(300));
+
+    let kill = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    server.wait_for(|l| l.contains("shutting down"));
+    // New connections are no longer accepted...
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(TcpStream::connect(&server.addr).is_err(), "listener closed");
+    // ...but the request in flight completes.
+    stream.write_all(&body[10..]).expect("rest of the body");
+    let mut response = String::new();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let _ = stream.read_to_string(&mut response);
+    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+    let status = server.wait_exit();
+    assert!(status.success(), "{status:?}: {}", server.stderr());
+}
+
+#[test]
+fn admin_subcommands_manage_keys_users_and_migrations() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("data");
+    let data_arg = data.to_str().expect("path");
+    for _ in 0..2 {
+        let (code, _, stderr) = run(&["migrate", "--data-dir", data_arg], &[], None);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(stderr.contains("up to date"), "{stderr}");
+    }
+
+    let (code, stdout, stderr) = run(
+        &[
+            "keys",
+            "create",
+            "--name",
+            "POS integration",
+            "--role",
+            "store",
+            "--data-dir",
+            data_arg,
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let key = stdout.trim().to_owned();
+    assert!(key.starts_with("hilo_sk_"), "{stdout}");
+    let (code, stdout, _) = run(&["keys", "list", "--data-dir", data_arg], &[], None);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("POS integration"));
+    assert!(!stdout.contains(&key), "lists never show secrets");
+    let id = stdout
+        .lines()
+        .find(|l| l.contains("POS integration"))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("id")
+        .to_owned();
+    let (code, _, stderr) = run(&["keys", "revoke", &id, "--data-dir", data_arg], &[], None);
+    assert_eq!(code, 0, "{stderr}");
+    let (_, stdout, _) = run(&["keys", "list", "--data-dir", data_arg], &[], None);
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("POS integration"))
+        .expect("listed");
+    assert!(line.contains("20"), "revocation time shown: {line}");
+    let (code, _, stderr) = run(
+        &[
+            "keys",
+            "create",
+            "--name",
+            "x",
+            "--role",
+            "root",
+            "--data-dir",
+            data_arg,
+        ],
+        &[],
+        None,
+    );
+    assert_ne!(code, 0);
+    assert!(stderr.contains("role"), "{stderr}");
+
+    let (code, _, stderr) = run(
+        &[
+            "users",
+            "create",
+            "--email",
+            "Ana@Example.com",
+            "--role",
+            "agent",
+            "--password-stdin",
+            "--data-dir",
+            data_arg,
+        ],
+        &[],
+        Some("a long enough password\n"),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, stderr) = run(
+        &[
+            "users",
+            "reset-password",
+            "--email",
+            "ana@example.com",
+            "--data-dir",
+            data_arg,
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.trim().len() >= 10,
+        "a generated password is printed once"
+    );
+    let (code, _, stderr) = run(
+        &[
+            "users",
+            "create",
+            "--email",
+            "ana@example.com",
+            "--role",
+            "agent",
+            "--password-stdin",
+            "--data-dir",
+            data_arg,
+        ],
+        &[],
+        Some("another long password\n"),
+    );
+    assert_ne!(code, 0);
+    assert!(stderr.contains("already exists"), "{stderr}");
+    let (code, stdout, _) = run(&["users", "list", "--data-dir", data_arg], &[], None);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("ana@example.com"));
+
+    let (code, stdout, _) = run(&["version"], &[], None);
+    assert_eq!(code, 0);
+    assert_eq!(stdout.trim(), format!("hilo {}", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn every_subcommand_explains_itself() {
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["migrate", "--help"],
+        vec!["keys", "--help"],
+        vec!["keys", "create", "--help"],
+        vec!["keys", "list", "--help"],
+        vec!["keys", "revoke", "--help"],
+        vec!["users", "--help"],
+        vec!["users", "create", "--help"],
+        vec!["users", "reset-password", "--help"],
+        vec!["users", "list", "--help"],
+        vec!["openapi", "--help"],
+        vec!["version", "--help"],
+    ] {
+        let (code, stdout, _) = run(&args, &[], None);
+        assert_eq!(code, 0, "{args:?}");
+        assert!(stdout.contains("Usage:"), "{args:?}: {stdout}");
+        assert!(stdout.lines().count() > 4, "{args:?}: {stdout}");
+    }
+}
+
+#[tokio::test]
+async fn demo_fills_an_empty_database_once() {
+    let dir = tempfile::tempdir().expect("dir");
+    let key = "operator-chosen-admin-key-0123456789abcdef";
+    let data = dir.path().join("data");
+    let mut server = Server::start(&data, &["--demo"], &[("HILO_ADMIN_KEY", key)]);
+    let output = server.stderr();
+    assert!(output.contains("Demo data loaded"), "{output}");
+    assert!(output.contains("admin@demo.hilo.example"));
+    let sources: Value = reqwest::Client::new()
+        .get(server.url("/api/v1/sources"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    let channels: Vec<&str> = sources["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .filter_map(|s| s["channel"].as_str())
+        .collect();
+    for channel in [
+        "web",
+        "app",
+        "pos",
+        "kiosk",
+        "call_center",
+        "voice_assistant",
+    ] {
+        assert!(channels.contains(&channel), "{channels:?}");
+    }
+    assert!(server.terminate().success());
+    let mut again = Server::start(&data, &["--demo"], &[("HILO_ADMIN_KEY", key)]);
+    assert!(!again.stderr().contains("Demo data loaded"));
+    assert!(again.terminate().success());
+}

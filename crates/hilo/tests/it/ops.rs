@@ -1,0 +1,185 @@
+//! Operations: health, readiness, metrics, request ids, body limits, the OpenAPI document.
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+use crate::support::{TestApp, error_of, on_both_engines};
+
+on_both_engines!(
+    health_and_readiness_answer,
+    metrics_count_requests_by_route_and_status,
+    every_response_carries_a_request_id,
+    oversized_bodies_get_413_and_unknown_routes_json_404,
+    openapi_document_is_served_and_matches_the_committed_copy,
+);
+
+async fn health_and_readiness_answer(app: TestApp) {
+    let health = app
+        .client
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(health.status(), 200);
+    let ready = app
+        .client
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(ready.status(), 200);
+    let body: Value = ready.json().await.expect("json");
+    assert_eq!(body["status"], "ready");
+
+    // With the database gone, the server says it is not ready rather than failing.
+    app.store().close().await;
+    let ready = app
+        .client
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(error_of(ready).await.0, "unavailable");
+    let health = app
+        .client
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(health.status(), 200);
+}
+
+async fn metrics_count_requests_by_route_and_status(app: TestApp) {
+    for _ in 0..3 {
+        app.get("/api/v1/me", &app.admin_key).await;
+    }
+    app.request(Method::GET, "/api/v1/me", None)
+        .send()
+        .await
+        .expect("request");
+    app.get(
+        "/api/v1/sources/01a20000-0000-7000-8000-000000000000",
+        &app.admin_key,
+    )
+    .await;
+    let response = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    assert!(
+        response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/plain"))
+    );
+    let text = response.text().await.expect("text");
+    for line in [
+        r#"hilo_http_requests_total{method="GET",route="/api/v1/me",status="200"} 3"#,
+        r#"hilo_http_requests_total{method="GET",route="/api/v1/me",status="401"} 1"#,
+        r#"hilo_http_requests_total{method="GET",route="/api/v1/sources/{id}",status="404"} 1"#,
+        r#"hilo_http_request_duration_seconds_count{method="GET",route="/api/v1/me"} 4"#,
+        r#"hilo_http_request_duration_seconds_bucket{method="GET",route="/api/v1/me",le="+Inf"} 4"#,
+        "# TYPE hilo_http_request_duration_seconds histogram",
+        "hilo_db_pool_max_connections 5",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
+    }
+    assert!(text.contains("hilo_db_pool_connections "));
+}
+
+async fn every_response_carries_a_request_id(app: TestApp) {
+    let response = app.get("/api/v1/me", &app.admin_key).await;
+    let generated = response
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .expect("x-request-id")
+        .to_owned();
+    assert!(generated.len() >= 16);
+
+    let response = app
+        .client
+        .get(app.url("/nowhere"))
+        .header("x-request-id", "abc-123")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.headers()["x-request-id"], "abc-123");
+
+    let response = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "bad id\twith tab")
+        .send()
+        .await
+        .expect("request");
+    assert_ne!(response.headers()["x-request-id"], "bad id\twith tab");
+}
+
+async fn oversized_bodies_get_413_and_unknown_routes_json_404(app: TestApp) {
+    let name = "x".repeat(70 * 1024);
+    let response = app
+        .request(Method::POST, "/api/v1/sources", Some(&app.admin_key))
+        .json(&serde_json::json!({"name": name, "channel": "web"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(error_of(response).await.0, "payload_too_large");
+
+    let response = app.get("/api/v1/nothing-here", &app.admin_key).await;
+    assert_eq!(response.status(), 404);
+    assert_eq!(error_of(response).await.0, "not_found");
+
+    let response = app
+        .request(Method::PUT, "/api/v1/sources", Some(&app.admin_key))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 405);
+    assert_eq!(error_of(response).await.0, "method_not_allowed");
+}
+
+async fn openapi_document_is_served_and_matches_the_committed_copy(app: TestApp) {
+    let response = app
+        .client
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    let served: Value = response.json().await.expect("json");
+    assert_eq!(served["openapi"], "3.1.0");
+    for path in [
+        "/api/v1/me",
+        "/api/v1/sources",
+        "/api/v1/sources/{id}",
+        "/api/v1/keys",
+        "/api/v1/keys/{id}",
+        "/api/v1/users",
+    ] {
+        assert!(served["paths"].get(path).is_some(), "{path} is documented");
+    }
+    let committed_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json");
+    let committed = std::fs::read_to_string(committed_path).unwrap_or_default();
+    let generated = hilo_web::openapi::document_json();
+    if std::env::var("HILO_UPDATE_OPENAPI").is_ok() {
+        std::fs::write(committed_path, &generated).expect("write docs/openapi.json");
+        return;
+    }
+    assert!(
+        committed == generated,
+        "docs/openapi.json is out of date: run `cargo run -- openapi > docs/openapi.json` \
+         (or the tests with HILO_UPDATE_OPENAPI=1) and review the change"
+    );
+    let committed: Value = serde_json::from_str(&committed).expect("committed document is JSON");
+    assert_eq!(committed, served);
+}

@@ -1,0 +1,302 @@
+//! Starting servers for tests, and the helpers tests share.
+
+use std::sync::Arc;
+
+use hilo::config::Settings;
+use hilo::server::{RunningServer, start_with_clock};
+use hilo_app::ManualClock;
+use hilo_domain::Timestamp;
+use hilo_store::DatabaseUrl;
+use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+/// Runs each named `async fn(TestApp)` once on SQLite and once on PostgreSQL.
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let app = crate::support::TestApp::start_sqlite().await;
+                    super::$name(app).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if let Some(app) = crate::support::TestApp::start_postgres().await {
+                        super::$name(app).await;
+                    }
+                }
+            }
+        )*
+    };
+}
+pub(crate) use on_both_engines;
+
+/// A server started for one test, with a fresh database and an admin key.
+pub struct TestApp {
+    pub base: String,
+    pub client: Client,
+    pub admin_key: String,
+    pub clock: ManualClock,
+    _dir: TempDir,
+    server: Option<RunningServer>,
+    // Dropped last: the database outlives the server that uses it.
+    _database: Option<PostgresDatabase>,
+}
+
+/// The PostgreSQL server tests use, if any. In CI it must be set.
+pub fn postgres_admin_url() -> Option<String> {
+    match std::env::var("HILO_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var("CI").is_err(),
+                "CI must run the PostgreSQL half of the suite: set HILO_TEST_DATABASE_URL"
+            );
+            eprintln!("HILO_TEST_DATABASE_URL is not set: PostgreSQL variant not run");
+            None
+        }
+    }
+}
+
+impl TestApp {
+    pub async fn start_sqlite() -> Self {
+        Self::start_on(None).await
+    }
+
+    pub async fn start_postgres() -> Option<Self> {
+        let admin_url = postgres_admin_url()?;
+        Some(Self::start_on(Some(PostgresDatabase::create(&admin_url).await)).await)
+    }
+
+    async fn start_on(database: Option<PostgresDatabase>) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let settings = test_settings(&dir, database.as_ref());
+        let clock = ManualClock::starting_at(Timestamp::from_millis(1_795_435_200_000));
+        let server = start_with_clock(&settings, Arc::new(clock.clone()))
+            .await
+            .expect("server starts");
+        let admin_key = server
+            .initial_admin_key
+            .as_ref()
+            .expect("a fresh database gets an admin key")
+            .expose()
+            .to_owned();
+        Self {
+            base: format!("http://{}", server.addr),
+            client: no_redirect_client(),
+            admin_key,
+            clock,
+            _dir: dir,
+            server: Some(server),
+            _database: database,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn request(&self, method: Method, path: &str, key: Option<&str>) -> RequestBuilder {
+        let builder = self.client.request(method, self.url(path));
+        match key {
+            Some(key) => builder.bearer_auth(key),
+            None => builder,
+        }
+    }
+
+    pub async fn get(&self, path: &str, key: &str) -> Response {
+        self.request(Method::GET, path, Some(key))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn post_json(&self, path: &str, key: &str, body: &Value) -> Response {
+        self.request(Method::POST, path, Some(key))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Creates an API key with `role` through the API and returns its secret.
+    pub async fn key_for(&self, role: &str) -> String {
+        let response = self
+            .post_json(
+                "/api/v1/keys",
+                &self.admin_key,
+                &json!({"name": format!("{role} key"), "role": role}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: Value = response.json().await.expect("json");
+        body["key"].as_str().expect("key").to_owned()
+    }
+
+    /// Creates a source through the API; returns its id and write key.
+    pub async fn create_source(&self, name: &str, channel: &str) -> (String, String) {
+        let response = self
+            .post_json(
+                "/api/v1/sources",
+                &self.admin_key,
+                &json!({"name": name, "channel": channel}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: Value = response.json().await.expect("json");
+        (
+            body["id"].as_str().expect("id").to_owned(),
+            body["write_key"].as_str().expect("write_key").to_owned(),
+        )
+    }
+
+    /// Creates a console user through the API.
+    pub async fn create_user(&self, email: &str, role: &str, password: &str) {
+        let response = self
+            .post_json(
+                "/api/v1/users",
+                &self.admin_key,
+                &json!({"email": email, "role": role, "password": password, "name": "Test"}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+    }
+
+    /// Stops the server gracefully.
+    pub async fn stop(mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop().await.expect("server stops cleanly");
+        }
+    }
+
+    pub fn store(&self) -> &hilo_store::Store {
+        &self.server.as_ref().expect("running").store
+    }
+}
+
+pub fn test_settings(dir: &TempDir, database: Option<&PostgresDatabase>) -> Settings {
+    let mut settings = Settings::with_data_dir(dir.path().join("data"));
+    settings.listen = "127.0.0.1:0".parse().expect("address");
+    settings.public_url = "http://127.0.0.1".into();
+    settings.body_limit = 64 * 1024;
+    settings.database_max_connections = 5;
+    if let Some(database) = database {
+        settings.database_url = database.url.parse().expect("database url");
+    } else {
+        settings.database_url = DatabaseUrl::sqlite_file(dir.path().join("data/hilo.db"));
+    }
+    settings
+}
+
+pub fn no_redirect_client() -> Client {
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// Reads an error body and checks its shape; returns (code, field).
+pub async fn error_of(response: Response) -> (String, Option<String>) {
+    let body: Value = response.json().await.expect("error body is JSON");
+    let error = &body["error"];
+    assert!(error["message"].is_string(), "error has a message: {body}");
+    (
+        error["code"].as_str().expect("error code").to_owned(),
+        error["field"].as_str().map(str::to_owned),
+    )
+}
+
+/// A database created for one test on the PostgreSQL server, dropped afterwards.
+pub struct PostgresDatabase {
+    pub url: String,
+    admin_url: String,
+    name: String,
+}
+
+impl PostgresDatabase {
+    pub async fn create(admin_url: &str) -> Self {
+        use sqlx::Connection;
+        let name = format!("hilo_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = sqlx::PgConnection::connect(admin_url)
+            .await
+            .expect("connect to HILO_TEST_DATABASE_URL");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .expect("create test database");
+        let _ = admin.close().await;
+        Self {
+            url: with_database(admin_url, &name),
+            admin_url: admin_url.to_owned(),
+            name,
+        }
+    }
+}
+
+impl Drop for PostgresDatabase {
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let name = self.name.clone();
+        // A thread of its own: Drop may run inside the test's runtime.
+        let _ = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async move {
+                use sqlx::Connection;
+                if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&mut admin)
+                    .await;
+                    let _ = admin.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// The same server URL with another database name.
+pub fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let server = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{server}/{name}?{query}"),
+        None => format!("{server}/{name}"),
+    }
+}
+
+/// Percent-encodes a form value.
+pub fn form_encode(pairs: &[(&str, &str)]) -> String {
+    fn encode(text: &str) -> String {
+        text.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    char::from(b).to_string()
+                }
+                b' ' => "+".to_owned(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    }
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
