@@ -153,3 +153,27 @@ impl Hilo {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(parse_name("  CRM  ").unwrap(), "CRM");
+        assert_eq!(parse_name(" ").unwrap_err().field, "name");
+        assert!(parse_name(&"x".repeat(101)).is_err());
+        assert!(parse_name(&"ñ".repeat(100)).is_ok());
+    }
+
+    #[test]
+    fn preset_keys_must_be_long_printable_and_not_write_keys() {
+        assert!(parse_preset_key(&"k".repeat(32)).is_ok());
+        assert_eq!(
+            parse_preset_key(&"k".repeat(31)).unwrap_err().field,
+            "admin_key"
+        );
+        assert!(parse_preset_key(&format!("{} x", "k".repeat(32))).is_err());
+        assert!(parse_preset_key(&format!("hilo_wk_{}", "k".repeat(32))).is_err());
+    }
+}

@@ -67,3 +67,32 @@ async fn run_blocking<T: Send + 'static>(
         .await
         .map_err(|e| AppError::Internal(format!("password worker failed: {e}")))?
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_bounds_length_in_characters() {
+        assert!(check_policy(&Secret::new("ñ".repeat(MIN_LENGTH))).is_ok());
+        assert_eq!(
+            check_policy(&Secret::new("short")).unwrap_err().field,
+            "password"
+        );
+        assert!(check_policy(&Secret::new("x".repeat(MAX_LENGTH + 1))).is_err());
+    }
+
+    #[tokio::test]
+    async fn hashes_verify_only_their_password() {
+        let password = Secret::new("correct horse battery");
+        let hash = hash(&password).await.unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify(&password, Some(hash.clone())).await.unwrap());
+        assert!(
+            !verify(&Secret::new("wrong horse"), Some(hash))
+                .await
+                .unwrap()
+        );
+        assert!(!verify(&password, None).await.unwrap());
+    }
+}

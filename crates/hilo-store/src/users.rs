@@ -155,15 +155,24 @@ impl Store {
     ) -> StoreResult<()> {
         const SQL: &str = "INSERT INTO sessions \
             (token_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)";
-        on_pool!(self, |pool| sqlx::query(SQL)
-            .bind(token_hash)
-            .bind(user.to_string())
-            .bind(csrf_token)
-            .bind(created_at.millis())
-            .bind(expires_at.millis())
-            .execute(pool)
-            .await?
-            .rows_affected());
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            // Sessions are opened far less often than used: a fine moment to forget
+            // expired ones.
+            sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+                .bind(created_at.millis())
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(SQL)
+                .bind(token_hash)
+                .bind(user.to_string())
+                .bind(csrf_token)
+                .bind(created_at.millis())
+                .bind(expires_at.millis())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
         Ok(())
     }
 

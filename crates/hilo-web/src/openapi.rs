@@ -16,6 +16,10 @@ use crate::api;
                        cursor-paginated with `limit` and `cursor`; see docs/API.md.",
     ),
     paths(
+        crate::ops::healthz,
+        crate::ops::readyz,
+        crate::ops::metrics,
+        serve,
         api::me::me,
         api::sources::create,
         api::sources::list,
@@ -32,6 +36,7 @@ use crate::api;
     tags(
         (name = "access", description = "API keys, console users, who am I"),
         (name = "sources", description = "Origins of events and their write keys"),
+        (name = "operations", description = "Health, readiness, metrics, this document"),
     )
 )]
 pub struct ApiDoc;
@@ -72,6 +77,11 @@ pub fn document_json() -> String {
     serde_json::to_string_pretty(&document()).unwrap_or_else(|_| "{}".to_owned()) + "\n"
 }
 
+/// The OpenAPI document
+///
+/// This document. No credentials needed.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations",
+    responses((status = 200, description = "OpenAPI 3.1 document", body = Object)))]
 pub async fn serve() -> Json<utoipa::openapi::OpenApi> {
     Json(document())
 }

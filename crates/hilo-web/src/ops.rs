@@ -16,13 +16,24 @@ pub fn routes() -> Router<AppState> {
         .route("/metrics", get(metrics))
 }
 
-/// The process is up and answering.
-async fn healthz() -> impl IntoResponse {
+/// Liveness
+///
+/// The process is up and answering. No credentials needed.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "Alive", body = Object, example = json!({"status": "ok"}))))]
+pub async fn healthz() -> impl IntoResponse {
     axum::Json(json!({"status": "ok"}))
 }
 
-/// The process can serve: its database answers.
-async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+/// Readiness
+///
+/// The process can serve: its database answers. No credentials needed.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses(
+        (status = 200, description = "Ready", body = Object, example = json!({"status": "ready"})),
+        (status = 503, description = "The database is unreachable", body = crate::error::ErrorBody),
+    ))]
+pub async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     match state.hilo.store().ping().await {
         Ok(()) => Ok(axum::Json(json!({"status": "ready"}))),
         Err(error) => {
@@ -36,7 +47,13 @@ async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiE
     }
 }
 
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+/// Metrics
+///
+/// Prometheus text exposition: requests by route and status, latency histograms, database
+/// pool usage. No credentials needed; keep it on the internal network.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String)))]
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let body = state.metrics.render(state.hilo.store().pool_usage());
     (
         [(

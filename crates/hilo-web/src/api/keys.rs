@@ -1,14 +1,14 @@
 //! `/api/v1/keys`: secret API keys, for admins.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use hilo_domain::{ApiKeyId, Permission, Role};
 use hilo_store::api_keys::ApiKeyRecord;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{List, Paging, path_id};
+use super::{IdPath, List, Paging};
 use crate::auth::Caller;
 use crate::json::ApiJson;
 use crate::{ApiError, AppState};
@@ -121,10 +121,10 @@ pub async fn list(
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    id: IdPath<ApiKeyId>,
 ) -> Result<Json<ApiKey>, ApiError> {
     caller.require(Permission::ManageApiKeys)?;
-    let id: ApiKeyId = path_id(&id)?;
+    let id = id.id()?;
     Ok(Json(view(state.hilo.api_key(id).await?)))
 }
 
@@ -143,9 +143,9 @@ pub async fn get(
 pub async fn revoke(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    id: IdPath<ApiKeyId>,
 ) -> Result<Json<ApiKey>, ApiError> {
     caller.require(Permission::ManageApiKeys)?;
-    let id: ApiKeyId = path_id(&id)?;
+    let id = id.id()?;
     Ok(Json(view(state.hilo.revoke_api_key(id).await?)))
 }

@@ -8,7 +8,7 @@ pub mod users;
 use std::collections::HashMap;
 
 use axum::Router;
-use axum::extract::{FromRequestParts, Query};
+use axum::extract::{FromRequestParts, Path, Query};
 use axum::http::request::Parts;
 use axum::routing::get;
 use hilo_domain::{Page, PageRequest};
@@ -77,7 +77,22 @@ impl<T: ToSchema> List<T> {
     }
 }
 
-/// Parses an id from the path; a malformed id is a 404, like an unknown one.
-pub fn path_id<T: std::str::FromStr>(text: &str) -> Result<T, ApiError> {
-    text.parse().map_err(|_| ApiError::not_found())
+/// The `{id}` segment of a path, parsed into a typed id. Extraction never fails, so the
+/// handler checks permission first; [`IdPath::id`] then turns a malformed id (or a
+/// segment that is not valid percent-encoded UTF-8) into a 404, like an unknown one.
+pub struct IdPath<T>(Option<T>);
+
+impl<T> IdPath<T> {
+    pub fn id(self) -> Result<T, ApiError> {
+        self.0.ok_or_else(ApiError::not_found)
+    }
+}
+
+impl<S: Send + Sync, T: std::str::FromStr + Send> FromRequestParts<S> for IdPath<T> {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let text = Path::<String>::from_request_parts(parts, state).await.ok();
+        Ok(IdPath(text.and_then(|Path(text)| text.parse().ok())))
+    }
 }

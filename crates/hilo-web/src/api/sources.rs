@@ -1,14 +1,14 @@
 //! `/api/v1/sources`: where events come from, each with a write key.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use hilo_domain::{Permission, SourceChannel, SourceId};
 use hilo_store::sources::SourceRecord;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{List, Paging, path_id};
+use super::{IdPath, List, Paging};
 use crate::auth::Caller;
 use crate::json::ApiJson;
 use crate::{ApiError, AppState};
@@ -110,10 +110,10 @@ pub async fn list(
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    id: IdPath<SourceId>,
 ) -> Result<Json<Source>, ApiError> {
     caller.require(Permission::ReadSources)?;
-    let id: SourceId = path_id(&id)?;
+    let id = id.id()?;
     Ok(Json(view(state.hilo.source(id).await?)))
 }
 
@@ -132,10 +132,10 @@ pub async fn get(
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    id: IdPath<SourceId>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(Permission::ManageSources)?;
-    let id: SourceId = path_id(&id)?;
+    let id = id.id()?;
     state.hilo.delete_source(id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -336,10 +336,24 @@ fn flags_beat_environment_beat_file_beat_defaults() {
 }
 
 #[tokio::test]
-async fn sigterm_finishes_requests_in_flight_then_exits() {
+async fn sigterm_finishes_requests_in_flight_then_exits_on_sqlite() {
+    sigterm_on(None);
+}
+
+#[tokio::test]
+async fn sigterm_finishes_requests_in_flight_then_exits_on_postgres() {
+    let Some(admin) = postgres_admin_url() else {
+        return;
+    };
+    let database = PostgresDatabase::create(&admin).await;
+    sigterm_on(Some(&database.url));
+}
+
+fn sigterm_on(database_url: Option<&str>) {
     let dir = tempfile::tempdir().expect("dir");
     let key = "operator-chosen-admin-key-0123456789abcdef";
-    let mut server = Server::start(&dir.path().join("data"), &[], &[("HILO_ADMIN_KEY", key)]);
+    let args: Vec<&str> = database_url.map_or(vec![], |url| vec!["--database-url", url]);
+    let mut server = Server::start(&dir.path().join("data"), &args, &[("HILO_ADMIN_KEY", key)]);
     let body = br#"{"name": "Started before shutdown", "channel": "web"}"#;
     let mut stream = TcpStream::connect(&server.addr).expect("connect");
     let head = format!(

@@ -16,6 +16,28 @@ on_both_engines!(
 
 const PASSWORD: &str = "correct horse battery";
 
+#[tokio::test]
+async fn cookies_are_secure_behind_an_https_public_url() {
+    let app = TestApp::start_sqlite_with(|settings| {
+        settings.public_url = "https://hilo.example.com".into();
+    })
+    .await;
+    app.create_user("ana@example.com", "agent", PASSWORD).await;
+    let form = app
+        .client
+        .get(app.url("/console/login"))
+        .send()
+        .await
+        .expect("request");
+    let csrf_cookie = set_cookie(&form, "hilo_login_csrf").expect("csrf cookie");
+    assert!(csrf_cookie.contains("; Secure"), "{csrf_cookie}");
+    let response = submit_login(&app, "ana@example.com", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let session = set_cookie(&response, "hilo_session").expect("session cookie");
+    assert!(session.contains("; Secure"), "{session}");
+    assert!(session.contains("HttpOnly"), "{session}");
+}
+
 /// The value of a cookie set by a response.
 fn set_cookie(response: &Response, name: &str) -> Option<String> {
     response

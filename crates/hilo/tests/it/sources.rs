@@ -67,6 +67,13 @@ async fn sources_round_trip(app: TestApp) {
             .status(),
         404
     );
+    for id in ["%FF", "not-an-id", "01a20000-0000-7000-8000-000000000000"] {
+        let response = app
+            .get(&format!("/api/v1/sources/{id}"), &app.admin_key)
+            .await;
+        assert_eq!(response.status(), 404, "{id}");
+        assert_eq!(error_of(response).await.0, "not_found");
+    }
     let again = app
         .request(
             Method::DELETE,

@@ -63,17 +63,26 @@ pub fn postgres_admin_url() -> Option<String> {
 
 impl TestApp {
     pub async fn start_sqlite() -> Self {
-        Self::start_on(None).await
+        Self::start_on(None, |_| {}).await
+    }
+
+    /// Starts on SQLite with settings changed by `adjust`.
+    pub async fn start_sqlite_with(adjust: impl FnOnce(&mut Settings)) -> Self {
+        Self::start_on(None, adjust).await
     }
 
     pub async fn start_postgres() -> Option<Self> {
         let admin_url = postgres_admin_url()?;
-        Some(Self::start_on(Some(PostgresDatabase::create(&admin_url).await)).await)
+        Some(Self::start_on(Some(PostgresDatabase::create(&admin_url).await), |_| {}).await)
     }
 
-    async fn start_on(database: Option<PostgresDatabase>) -> Self {
+    async fn start_on(
+        database: Option<PostgresDatabase>,
+        adjust: impl FnOnce(&mut Settings),
+    ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let settings = test_settings(&dir, database.as_ref());
+        let mut settings = test_settings(&dir, database.as_ref());
+        adjust(&mut settings);
         let clock = ManualClock::starting_at(Timestamp::from_millis(1_795_435_200_000));
         let server = start_with_clock(&settings, Arc::new(clock.clone()))
             .await
