@@ -52,6 +52,10 @@ typed_id!(
     /// A console user.
     UserId
 );
+typed_id!(
+    /// A customer profile. Profiles merge: a merged-away id still finds the survivor.
+    CustomerId
+);
 
 #[cfg(test)]
 mod tests {

@@ -6,16 +6,18 @@
 pub mod access;
 pub mod channel;
 pub mod email;
+pub mod identity;
 pub mod ids;
 pub mod invalid;
 pub mod page;
 pub mod secret;
+pub mod segment;
 pub mod time;
 
 pub use access::{Permission, Principal, Role};
 pub use channel::SourceChannel;
 pub use email::EmailAddress;
-pub use ids::{ApiKeyId, SourceId, UserId};
+pub use ids::{ApiKeyId, CustomerId, SourceId, UserId};
 pub use invalid::Invalid;
 pub use page::{Cursor, Page, PageRequest};
 pub use secret::{Secret, SecretKind};
