@@ -449,7 +449,7 @@ mod tests {
         let mut held = Holdings::new();
         for kind in kinds {
             held.entry(kind.parse().unwrap())
-                .or_insert_with(Vec::new)
+                .or_default()
                 .push(Timestamp::from_millis(0));
         }
         held
