@@ -2,8 +2,11 @@
 //! rules applied and the storage calls made. Nothing here knows about HTTP.
 
 pub mod clock;
+pub mod customers;
 pub mod demo;
 mod error;
+pub mod identity_rules;
+pub mod ingest;
 pub mod keys;
 mod passwords;
 pub mod sessions;
@@ -17,16 +20,44 @@ use hilo_store::Store;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{AppError, AppResult};
 
-/// The application: storage plus the clock every rule reads time from.
+/// Settings the use cases read.
+#[derive(Debug, Clone)]
+pub struct AppSettings {
+    /// Region (ISO 3166 alpha-2) for phone numbers written without a country code.
+    pub default_region: String,
+}
+
+impl Default for AppSettings {
+    fn default() -> Self {
+        Self {
+            default_region: "ES".into(),
+        }
+    }
+}
+
+/// The application: storage, settings, and the clock every rule reads time from.
 #[derive(Clone)]
 pub struct Hilo {
     store: Store,
     clock: Arc<dyn Clock>,
+    settings: Arc<AppSettings>,
 }
 
 impl Hilo {
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+        Self::with_settings(store, clock, AppSettings::default())
+    }
+
+    pub fn with_settings(store: Store, clock: Arc<dyn Clock>, settings: AppSettings) -> Self {
+        Self {
+            store,
+            clock,
+            settings: Arc::new(settings),
+        }
+    }
+
+    pub fn settings(&self) -> &AppSettings {
+        &self.settings
     }
 
     pub fn store(&self) -> &Store {

@@ -43,6 +43,15 @@ impl Role {
             // Sources carry no personal data; read-only operators may audit them.
             ReadSources => matches!(self, Self::Admin | Self::ReadOnly),
             ManageSources | ManageApiKeys | ManageUsers => self == Self::Admin,
+            // Profiles hold personal data: the roles that serve customers read them;
+            // read_only (auditors, dashboards) does not.
+            ReadCustomers => !matches!(self, Self::ReadOnly),
+            // Staff who meet customers register and correct them.
+            EditCustomers => matches!(self, Self::Admin | Self::Agent | Self::Store),
+            UnmergeCustomers => matches!(self, Self::Admin | Self::Agent),
+            ReadIdentityRules => matches!(self, Self::Admin | Self::ReadOnly),
+            // Conflicts name identifier values: personal data, for admins.
+            ManageIdentityRules | ReadIdentityConflicts => self == Self::Admin,
             // Events come in through a source's write key, never through a role.
             SendEvents => false,
         }
@@ -80,6 +89,12 @@ pub enum Permission {
     ManageSources,
     ManageApiKeys,
     ManageUsers,
+    ReadCustomers,
+    EditCustomers,
+    UnmergeCustomers,
+    ReadIdentityRules,
+    ManageIdentityRules,
+    ReadIdentityConflicts,
     /// Send events to the collection API.
     SendEvents,
 }

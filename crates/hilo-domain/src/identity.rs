@@ -107,6 +107,18 @@ impl Identifier {
     }
 }
 
+impl Identifier {
+    /// A stable 64-bit key for this identifier, the same on every node and every build,
+    /// for locks that serialise work on one identifier across nodes.
+    pub fn lock_key(&self) -> i64 {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(format!("{}\u{0}{}", self.kind, self.value).as_bytes());
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(&digest[..8]);
+        i64::from_be_bytes(bytes)
+    }
+}
+
 impl fmt::Display for Identifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.kind, self.value)

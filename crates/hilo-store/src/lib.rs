@@ -7,13 +7,16 @@
 
 pub mod api_keys;
 mod connect;
+pub mod customers;
 pub mod settings;
 pub mod sources;
+pub mod tx;
 pub mod users;
 
 use sqlx::{PgPool, SqlitePool};
 
 pub use connect::{ConnectOptions, DatabaseUrl, Engine};
+pub use tx::Tx;
 
 /// A connection pool to one of the two supported engines.
 #[derive(Clone, Debug)]

@@ -25,4 +25,17 @@ impl Store {
             .fetch_optional(pool)
             .await?))
     }
+
+    /// Sets `key = value`, replacing what was there.
+    pub async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()> {
+        const SQL: &str = "INSERT INTO instance_settings (key, value) VALUES ($1, $2) \
+                           ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+        on_pool!(self, |pool| sqlx::query(SQL)
+            .bind(key)
+            .bind(value)
+            .execute(pool)
+            .await?
+            .rows_affected());
+        Ok(())
+    }
 }

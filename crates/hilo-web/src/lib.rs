@@ -5,6 +5,7 @@
 
 pub mod api;
 mod auth;
+mod collect;
 mod console;
 mod error;
 mod json;
@@ -19,6 +20,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 use hilo_app::Hilo;
+use hilo_app::ingest::Ingestor;
 
 pub use error::ApiError;
 pub use metrics::Metrics;
@@ -43,13 +45,16 @@ impl WebConfig {
 #[derive(Clone)]
 pub struct AppState {
     pub hilo: Hilo,
+    pub ingestor: Ingestor,
     pub config: Arc<WebConfig>,
     pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
+    /// The state of a running server; starts the ingestion writer.
     pub fn new(hilo: Hilo, config: WebConfig) -> Self {
         Self {
+            ingestor: Ingestor::start(hilo.clone()),
             hilo,
             config: Arc::new(config),
             metrics: Arc::new(Metrics::default()),
@@ -63,6 +68,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(ops::routes())
         .nest("/api/v1", api::routes())
+        .nest("/v1", collect::routes())
         .nest("/console", console::routes())
         .route("/", axum::routing::get(console::to_console))
         .fallback(error::not_found)

@@ -31,11 +31,21 @@ use crate::api;
         api::keys::revoke,
         api::users::create,
         api::users::list,
+        api::customers::get,
+        api::customers::lookup,
+        api::customers::search,
+        api::customers::timeline,
+        api::customers::patch,
+        api::customers::unmerge,
+        api::identity::get_rules,
+        api::identity::put_rules,
+        api::identity::conflicts,
     ),
     modifiers(&Security),
     tags(
         (name = "access", description = "API keys, console users, who am I"),
         (name = "sources", description = "Origins of events and their write keys"),
+        (name = "customers", description = "One profile per customer, identity rules, the timeline"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
     )
 )]

@@ -33,7 +33,8 @@ pub struct Cli {
 #[derive(Debug, Args)]
 struct GlobalArgs {
     /// TOML file with settings (keys: listen, data_dir, database_url,
-    /// database_max_connections, public_url, admin_key, log_format, log, demo)
+    /// database_max_connections, public_url, admin_key, log_format, log, default_region,
+    /// demo)
     /// [env: HILO_CONFIG]
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<String>,
@@ -62,6 +63,10 @@ struct GlobalArgs {
     /// Log filter, e.g. info or info,hilo_app=debug [default: info] [env: HILO_LOG]
     #[arg(long, global = true, value_name = "FILTER")]
     log: Option<String>,
+    /// Country (ISO 3166 alpha-2) for phone numbers without a country code [default: ES]
+    /// [env: HILO_DEFAULT_REGION]
+    #[arg(long, global = true, value_name = "CC")]
+    default_region: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -205,6 +210,11 @@ fn given_settings(args: &GlobalArgs, demo: bool) -> GivenSettings {
         admin_key: pick(&None, "", "HILO_ADMIN_KEY"),
         log_format: pick(&args.log_format, "--log-format", "HILO_LOG_FORMAT"),
         log_filter: pick(&args.log, "--log", "HILO_LOG"),
+        default_region: pick(
+            &args.default_region,
+            "--default-region",
+            "HILO_DEFAULT_REGION",
+        ),
         demo,
     }
 }

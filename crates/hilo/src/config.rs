@@ -40,6 +40,8 @@ pub struct Settings {
     pub shutdown_grace_secs: u64,
     /// Fill an empty database with demo data at start.
     pub demo: bool,
+    /// Region (ISO 3166 alpha-2) for phone numbers written without a country code.
+    pub default_region: String,
 }
 
 impl Settings {
@@ -59,6 +61,7 @@ impl Settings {
             body_limit: DEFAULT_BODY_LIMIT,
             shutdown_grace_secs: DEFAULT_SHUTDOWN_GRACE_SECS,
             demo: false,
+            default_region: "ES".into(),
         }
     }
 }
@@ -106,6 +109,7 @@ pub struct GivenSettings {
     pub admin_key: Given,
     pub log_format: Given,
     pub log_filter: Given,
+    pub default_region: Given,
     pub demo: bool,
 }
 
@@ -121,6 +125,7 @@ struct FileSettings {
     admin_key: Option<String>,
     log_format: Option<String>,
     log: Option<String>,
+    default_region: Option<String>,
     demo: Option<bool>,
 }
 
@@ -181,6 +186,17 @@ impl GivenSettings {
                     .map_err(|invalid| problem("admin_key", &self.admin_key, invalid.reason))?,
             );
         }
+        if let Some((text, _)) = &self.default_region {
+            let region = text.trim().to_ascii_uppercase();
+            if !hilo_domain::identity::is_known_region(&region) {
+                return Err(problem(
+                    "default_region",
+                    &self.default_region,
+                    format!("expected an ISO 3166 country code such as ES, MX or US, got {text:?}"),
+                ));
+            }
+            settings.default_region = region;
+        }
         if let Some((text, _)) = &self.log_format {
             settings.log_format = match text.trim().to_ascii_lowercase().as_str() {
                 "text" => LogFormat::Text,
@@ -234,6 +250,7 @@ impl GivenSettings {
         fill(&mut self.admin_key, file.admin_key);
         fill(&mut self.log_format, file.log_format);
         fill(&mut self.log_filter, file.log);
+        fill(&mut self.default_region, file.default_region);
         self.demo = self.demo || file.demo.unwrap_or(false);
         Ok(())
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use hilo_app::demo::DemoCredentials;
-use hilo_app::{Clock, Hilo, SystemClock};
+use hilo_app::{AppSettings, Clock, Hilo, SystemClock};
 use hilo_domain::Secret;
 use hilo_store::{ConnectOptions, Store};
 use hilo_web::{AppState, WebConfig};
@@ -86,7 +86,13 @@ pub async fn start_with_clock(
         )
     })?;
     let store = open_store(settings).await?;
-    let hilo = Hilo::new(store.clone(), clock);
+    let hilo = Hilo::with_settings(
+        store.clone(),
+        clock,
+        AppSettings {
+            default_region: settings.default_region.clone(),
+        },
+    );
     let initial_admin_key = bootstrap_credentials(&hilo, settings).await?;
     if settings.demo {
         if let Some(credentials) = hilo.load_demo().await? {

@@ -1,5 +1,7 @@
 //! The JSON API under `/api/v1`.
 
+pub mod customers;
+pub mod identity;
 pub mod keys;
 pub mod me;
 pub mod sources;
@@ -26,6 +28,22 @@ pub fn routes() -> Router<AppState> {
         .route("/keys", get(keys::list).post(keys::create))
         .route("/keys/{id}", get(keys::get).delete(keys::revoke))
         .route("/users", get(users::list).post(users::create))
+        .route("/customers", get(customers::search))
+        .route("/customers/lookup", get(customers::lookup))
+        .route(
+            "/customers/{id}",
+            get(customers::get).patch(customers::patch),
+        )
+        .route("/customers/{id}/timeline", get(customers::timeline))
+        .route(
+            "/customers/{id}/unmerge",
+            axum::routing::post(customers::unmerge),
+        )
+        .route(
+            "/identity/rules",
+            get(identity::get_rules).put(identity::put_rules),
+        )
+        .route("/identity/conflicts", get(identity::conflicts))
 }
 
 /// `limit` and `cursor` query parameters of every list endpoint.

@@ -9,7 +9,9 @@ mod support;
 
 mod access;
 mod binary;
+mod collect;
 mod console;
+mod customers;
 mod keys;
 mod migrations;
 mod ops;

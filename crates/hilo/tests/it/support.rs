@@ -162,6 +162,48 @@ impl TestApp {
         )
     }
 
+    /// Sends a collection API request with the write key as HTTP Basic user.
+    pub async fn collect(&self, path: &str, write_key: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .basic_auth(write_key, Some(""))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// The customer holding an identifier, as the API shows it.
+    pub async fn lookup(&self, kind: &str, value: &str) -> Option<Value> {
+        let response = self
+            .client
+            .get(self.url("/api/v1/customers/lookup"))
+            .query(&[("type", kind), ("value", value)])
+            .bearer_auth(&self.admin_key)
+            .send()
+            .await
+            .expect("request");
+        match response.status() {
+            StatusCode::OK => Some(response.json().await.expect("json")),
+            StatusCode::NOT_FOUND => None,
+            other => panic!("lookup answered {other}"),
+        }
+    }
+
+    /// A customer's timeline, newest first (first page of up to 200).
+    pub async fn timeline(&self, customer_id: &str) -> Vec<Value> {
+        let body: Value = self
+            .get(
+                &format!("/api/v1/customers/{customer_id}/timeline?limit=200"),
+                &self.admin_key,
+            )
+            .await
+            .json()
+            .await
+            .expect("json");
+        body["data"].as_array().cloned().unwrap_or_default()
+    }
+
     /// Creates a console user through the API.
     pub async fn create_user(&self, email: &str, role: &str, password: &str) {
         let response = self

@@ -1,0 +1,665 @@
+//! Customers: profile fragments, identities, merges, conflicts, the timeline and the
+//! change feed. Writes happen inside a [`Tx`]; reads go straight to the pool.
+
+use std::collections::BTreeSet;
+
+use hilo_domain::identity::{Identifier, IdentifierType};
+use hilo_domain::{CustomerId, SourceId, Timestamp};
+
+use crate::tx::{Tx, on_tx};
+use crate::{Store, StoreResult, corrupt, on_pool};
+
+/// One fragment's row.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ProfileRow {
+    pub id: String,
+    pub merged_into: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub traits: String,
+    pub first_seen: Option<i64>,
+    pub last_seen: Option<i64>,
+    pub event_count: i64,
+    pub channels: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct IdentityRow {
+    pub kind: String,
+    pub value: String,
+    pub profile_id: String,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    pub sources: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct MergeRow {
+    pub id: String,
+    pub survivor_id: String,
+    pub absorbed_id: String,
+    pub identifier_kind: String,
+    pub identifier_value: String,
+    pub message_id: Option<String>,
+    pub source_id: Option<String>,
+    pub at: i64,
+    pub undone_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ConflictRow {
+    pub id: String,
+    pub at: i64,
+    pub reason: String,
+    pub detail: String,
+    pub identifier_kind: String,
+    pub identifier_value: String,
+    pub profile_id: Option<String>,
+    pub other_profile_id: Option<String>,
+    pub message_id: Option<String>,
+    pub source_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TimelineRow {
+    pub seq: i64,
+    pub profile_id: String,
+    pub item_type: String,
+    pub kind: String,
+    pub name: Option<String>,
+    pub channel: String,
+    pub source_id: Option<String>,
+    pub message_id: Option<String>,
+    pub at: i64,
+    pub received_at: i64,
+    pub body: String,
+}
+
+/// A timeline item to append.
+#[derive(Debug, Clone)]
+pub struct NewTimelineItem<'a> {
+    pub profile_id: CustomerId,
+    pub item_type: &'a str,
+    pub kind: &'a str,
+    pub name: Option<&'a str>,
+    pub channel: &'a str,
+    pub source_id: Option<SourceId>,
+    pub message_id: Option<&'a str>,
+    pub at: Timestamp,
+    pub received_at: Timestamp,
+    pub body: &'a str,
+}
+
+/// A conflict to record.
+#[derive(Debug, Clone)]
+pub struct NewConflict<'a> {
+    pub reason: &'a str,
+    pub detail: &'a str,
+    pub identifier: &'a Identifier,
+    pub profile_id: Option<CustomerId>,
+    pub other_profile_id: Option<CustomerId>,
+    pub message_id: Option<&'a str>,
+    pub source_id: Option<SourceId>,
+    pub at: Timestamp,
+}
+
+/// The fragments of the profile rooted at `$1`: itself and every fragment merged into
+/// it, transitively.
+macro_rules! tree {
+    ($rest:literal) => {
+        concat!(
+            "WITH RECURSIVE tree (id) AS (SELECT id FROM profiles WHERE id = $1 \
+             UNION ALL SELECT p.id FROM profiles p JOIN tree t ON p.merged_into = t.id) ",
+            $rest
+        )
+    };
+}
+
+pub fn parse_customer_id(text: &str) -> StoreResult<CustomerId> {
+    text.parse().map_err(|e| corrupt("profile id", e))
+}
+
+impl Tx {
+    /// Whether this source already sent a message with this id.
+    pub async fn timeline_has(&mut self, source: SourceId, message_id: &str) -> StoreResult<bool> {
+        const SQL: &str = "SELECT COUNT(*) FROM timeline WHERE source_id = $1 AND message_id = $2";
+        let count = on_tx!(self, |conn| sqlx::query_scalar::<_, i64>(SQL)
+            .bind(source.to_string())
+            .bind(message_id)
+            .fetch_one(conn)
+            .await?);
+        Ok(count > 0)
+    }
+
+    /// The fragment holding an identifier, and the sources that sent it.
+    pub async fn identity(&mut self, identifier: &Identifier) -> StoreResult<Option<IdentityRow>> {
+        const SQL: &str = "SELECT kind, value, profile_id, first_seen, last_seen, sources \
+                           FROM identities WHERE kind = $1 AND value = $2";
+        Ok(on_tx!(self, |conn| sqlx::query_as::<_, IdentityRow>(SQL)
+            .bind(identifier.kind.as_str())
+            .bind(&identifier.value)
+            .fetch_optional(conn)
+            .await?))
+    }
+
+    /// The live profile a fragment belongs to.
+    pub async fn root_of(&mut self, fragment: CustomerId) -> StoreResult<CustomerId> {
+        const SQL: &str = "SELECT merged_into FROM profiles WHERE id = $1";
+        let mut current = fragment;
+        // Merges only ever point at live profiles, so chains are short; the bound only
+        // guards against a corrupt cycle.
+        for _ in 0..10_000 {
+            let next = on_tx!(self, |conn| sqlx::query_scalar::<_, Option<String>>(SQL)
+                .bind(current.to_string())
+                .fetch_optional(conn)
+                .await?);
+            match next.flatten() {
+                Some(parent) => current = parse_customer_id(&parent)?,
+                None => return Ok(current),
+            }
+        }
+        Err(corrupt("profile", "merge chain does not end"))
+    }
+
+    /// The fragments of a live profile.
+    pub async fn fragments(&mut self, root: CustomerId) -> StoreResult<Vec<CustomerId>> {
+        const SQL: &str = tree!("SELECT id FROM tree");
+        let ids = on_tx!(self, |conn| sqlx::query_scalar::<_, String>(SQL)
+            .bind(root.to_string())
+            .fetch_all(conn)
+            .await?);
+        ids.iter().map(|id| parse_customer_id(id)).collect()
+    }
+
+    /// The identifiers a live profile holds, by type, with when each was first seen.
+    pub async fn holdings(&mut self, root: CustomerId) -> StoreResult<Vec<(String, i64)>> {
+        const SQL: &str = tree!(
+            "SELECT i.kind, i.first_seen FROM identities i JOIN tree t ON i.profile_id = t.id"
+        );
+        Ok(on_tx!(self, |conn| sqlx::query_as::<_, (String, i64)>(SQL)
+            .bind(root.to_string())
+            .fetch_all(conn)
+            .await?))
+    }
+
+    /// Separation pairs that involve any fragment of this live profile.
+    pub async fn separations(&mut self, root: CustomerId) -> StoreResult<Vec<(String, String)>> {
+        const SQL: &str =
+            tree!("SELECT s.a, s.b FROM separations s JOIN tree t ON s.a = t.id OR s.b = t.id");
+        Ok(on_tx!(self, |conn| sqlx::query_as::<_, (String, String)>(
+            SQL
+        )
+        .bind(root.to_string())
+        .fetch_all(conn)
+        .await?))
+    }
+
+    pub async fn insert_profile(
+        &mut self,
+        id: CustomerId,
+        at: Timestamp,
+        created_by: Option<&str>,
+    ) -> StoreResult<()> {
+        const SQL: &str = "INSERT INTO profiles (id, created_at, updated_at, created_by) \
+                           VALUES ($1, $2, $2, $3)";
+        on_tx!(self, |conn| sqlx::query(SQL)
+            .bind(id.to_string())
+            .bind(at.millis())
+            .bind(created_by)
+            .execute(conn)
+            .await?
+            .rows_affected());
+        Ok(())
+    }
+
+    /// Merges live profile `absorbed` into live profile `survivor`, recording why.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn merge_profiles(
+        &mut self,
+        merge_id: &str,
+        survivor: CustomerId,
+        absorbed: CustomerId,
+        cause: &Identifier,
+        message_id: Option<&str>,
+        source: Option<SourceId>,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        const POINT: &str = "UPDATE profiles SET merged_into = $1, updated_at = $2 WHERE id = $3 AND merged_into IS NULL";
+        const RECORD: &str = "INSERT INTO merges (id, survivor_id, absorbed_id, identifier_kind, \
+            identifier_value, message_id, source_id, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+        on_tx!(self, |conn| {
+            sqlx::query(POINT)
+                .bind(survivor.to_string())
+                .bind(at.millis())
+                .bind(absorbed.to_string())
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query(RECORD)
+                .bind(merge_id)
+                .bind(survivor.to_string())
+                .bind(absorbed.to_string())
+                .bind(cause.kind.as_str())
+                .bind(&cause.value)
+                .bind(message_id)
+                .bind(source.map(|s| s.to_string()))
+                .bind(at.millis())
+                .execute(&mut *conn)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Gives an identifier no one holds to a fragment.
+    pub async fn attach_identity(
+        &mut self,
+        identifier: &Identifier,
+        profile: CustomerId,
+        at: Timestamp,
+        sources: &str,
+    ) -> StoreResult<()> {
+        const SQL: &str = "INSERT INTO identities (kind, value, profile_id, first_seen, last_seen, sources) \
+                           VALUES ($1, $2, $3, $4, $4, $5)";
+        on_tx!(self, |conn| sqlx::query(SQL)
+            .bind(identifier.kind.as_str())
+            .bind(&identifier.value)
+            .bind(profile.to_string())
+            .bind(at.millis())
+            .bind(sources)
+            .execute(conn)
+            .await?
+            .rows_affected());
+        Ok(())
+    }
+
+    /// Records that an identifier was seen again, and the sources that sent it.
+    pub async fn touch_identity(
+        &mut self,
+        identifier: &Identifier,
+        at: Timestamp,
+        sources: &str,
+    ) -> StoreResult<()> {
+        const SQL: &str = "UPDATE identities SET \
+            last_seen = CASE WHEN last_seen < $1 THEN $1 ELSE last_seen END, \
+            first_seen = CASE WHEN first_seen > $1 THEN $1 ELSE first_seen END, \
+            sources = $2 WHERE kind = $3 AND value = $4";
+        on_tx!(self, |conn| sqlx::query(SQL)
+            .bind(at.millis())
+            .bind(sources)
+            .bind(identifier.kind.as_str())
+            .bind(&identifier.value)
+            .execute(conn)
+            .await?
+            .rows_affected());
+        Ok(())
+    }
+
+    pub async fn record_conflict(
+        &mut self,
+        id: &str,
+        conflict: &NewConflict<'_>,
+    ) -> StoreResult<()> {
+        const SQL: &str = "INSERT INTO identity_conflicts (id, at, reason, detail, identifier_kind, \
+            identifier_value, profile_id, other_profile_id, message_id, source_id) \
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+        on_tx!(self, |conn| sqlx::query(SQL)
+            .bind(id)
+            .bind(conflict.at.millis())
+            .bind(conflict.reason)
+            .bind(conflict.detail)
+            .bind(conflict.identifier.kind.as_str())
+            .bind(&conflict.identifier.value)
+            .bind(conflict.profile_id.map(|p| p.to_string()))
+            .bind(conflict.other_profile_id.map(|p| p.to_string()))
+            .bind(conflict.message_id)
+            .bind(conflict.source_id.map(|s| s.to_string()))
+            .execute(conn)
+            .await?
+            .rows_affected());
+        Ok(())
+    }
+
+    pub async fn profile(&mut self, id: CustomerId) -> StoreResult<Option<ProfileRow>> {
+        const SQL: &str = "SELECT id, merged_into, created_at, updated_at, traits, first_seen, \
+            last_seen, event_count, channels FROM profiles WHERE id = $1";
+        Ok(on_tx!(self, |conn| sqlx::query_as::<_, ProfileRow>(SQL)
+            .bind(id.to_string())
+            .fetch_optional(conn)
+            .await?))
+    }
+
+    /// Writes a fragment's traits, activity figures and channels.
+    pub async fn save_profile(&mut self, row: &ProfileRow) -> StoreResult<()> {
+        const SQL: &str = "UPDATE profiles SET updated_at = $1, traits = $2, first_seen = $3, \
+            last_seen = $4, event_count = $5, channels = $6 WHERE id = $7";
+        on_tx!(self, |conn| sqlx::query(SQL)
+            .bind(row.updated_at)
+            .bind(&row.traits)
+            .bind(row.first_seen)
+            .bind(row.last_seen)
+            .bind(row.event_count)
+            .bind(&row.channels)
+            .bind(&row.id)
+            .execute(conn)
+            .await?
+            .rows_affected());
+        Ok(())
+    }
+
+    /// Appends to the timeline; `false` when the source sent this message id before.
+    pub async fn append_timeline(&mut self, item: &NewTimelineItem<'_>) -> StoreResult<bool> {
+        const SQL: &str = "INSERT INTO timeline (profile_id, item_type, kind, name, channel, \
+            source_id, message_id, at, received_at, body) \
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+            ON CONFLICT (source_id, message_id) DO NOTHING";
+        let inserted = on_tx!(self, |conn| sqlx::query(SQL)
+            .bind(item.profile_id.to_string())
+            .bind(item.item_type)
+            .bind(item.kind)
+            .bind(item.name)
+            .bind(item.channel)
+            .bind(item.source_id.map(|s| s.to_string()))
+            .bind(item.message_id)
+            .bind(item.at.millis())
+            .bind(item.received_at.millis())
+            .bind(item.body)
+            .execute(conn)
+            .await?
+            .rows_affected());
+        Ok(inserted == 1)
+    }
+
+    /// Adds to the change feed.
+    pub async fn record_change(
+        &mut self,
+        kind: &str,
+        profile: CustomerId,
+        data: &str,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        const SQL: &str =
+            "INSERT INTO changes (at, kind, profile_id, data) VALUES ($1, $2, $3, $4)";
+        on_tx!(self, |conn| sqlx::query(SQL)
+            .bind(at.millis())
+            .bind(kind)
+            .bind(profile.to_string())
+            .bind(data)
+            .execute(conn)
+            .await?
+            .rows_affected());
+        Ok(())
+    }
+
+    /// The merge with this id.
+    pub async fn merge(&mut self, id: &str) -> StoreResult<Option<MergeRow>> {
+        const SQL: &str = "SELECT id, survivor_id, absorbed_id, identifier_kind, identifier_value, \
+            message_id, source_id, at, undone_at FROM merges WHERE id = $1";
+        Ok(on_tx!(self, |conn| sqlx::query_as::<_, MergeRow>(SQL)
+            .bind(id)
+            .fetch_optional(conn)
+            .await?))
+    }
+
+    /// The most recent merge still in force whose survivor is a fragment of `root`.
+    pub async fn latest_merge_into(&mut self, root: CustomerId) -> StoreResult<Option<MergeRow>> {
+        const SQL: &str = tree!(
+            "SELECT m.id, m.survivor_id, m.absorbed_id, m.identifier_kind, m.identifier_value, \
+             m.message_id, m.source_id, m.at, m.undone_at FROM merges m JOIN tree t \
+             ON m.survivor_id = t.id WHERE m.undone_at IS NULL ORDER BY m.at DESC, m.id DESC LIMIT 1"
+        );
+        Ok(on_tx!(self, |conn| sqlx::query_as::<_, MergeRow>(SQL)
+            .bind(root.to_string())
+            .fetch_optional(conn)
+            .await?))
+    }
+
+    /// Undoes a merge: the absorbed profile is live again, with everything it had, and
+    /// the two never merge again automatically.
+    pub async fn undo_merge(
+        &mut self,
+        merge: &MergeRow,
+        at: Timestamp,
+        by: &str,
+    ) -> StoreResult<()> {
+        const DETACH: &str =
+            "UPDATE profiles SET merged_into = NULL, updated_at = $1 WHERE id = $2";
+        const MARK: &str = "UPDATE merges SET undone_at = $1, undone_by = $2 WHERE id = $3";
+        const SEPARATE: &str = "INSERT INTO separations (a, b, at) VALUES ($1, $2, $3) \
+                                ON CONFLICT (a, b) DO NOTHING";
+        on_tx!(self, |conn| {
+            sqlx::query(DETACH)
+                .bind(at.millis())
+                .bind(&merge.absorbed_id)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query(MARK)
+                .bind(at.millis())
+                .bind(by)
+                .bind(&merge.id)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query(SEPARATE)
+                .bind(&merge.survivor_id)
+                .bind(&merge.absorbed_id)
+                .bind(at.millis())
+                .execute(&mut *conn)
+                .await?;
+        });
+        Ok(())
+    }
+}
+
+/// A live profile as stored: its fragments, identities and merges.
+#[derive(Debug, Clone)]
+pub struct CustomerRecord {
+    pub id: CustomerId,
+    pub fragments: Vec<ProfileRow>,
+    pub identities: Vec<IdentityRow>,
+}
+
+impl Store {
+    /// The live profile an id (live or merged away) belongs to.
+    pub async fn customer_root(&self, id: CustomerId) -> StoreResult<Option<CustomerId>> {
+        let mut tx = self.begin_read().await?;
+        if tx.profile(id).await?.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(tx.root_of(id).await?))
+    }
+
+    /// The live profile holding an identifier.
+    pub async fn customer_by_identifier(
+        &self,
+        identifier: &Identifier,
+    ) -> StoreResult<Option<CustomerId>> {
+        let mut tx = self.begin_read().await?;
+        match tx.identity(identifier).await? {
+            Some(row) => Ok(Some(tx.root_of(parse_customer_id(&row.profile_id)?).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Everything stored for a live profile.
+    pub async fn customer(&self, root: CustomerId) -> StoreResult<CustomerRecord> {
+        const FRAGMENTS: &str = tree!(
+            "SELECT p.id, p.merged_into, p.created_at, p.updated_at, p.traits, p.first_seen, \
+             p.last_seen, p.event_count, p.channels FROM profiles p JOIN tree t ON p.id = t.id \
+             ORDER BY p.created_at, p.id"
+        );
+        const IDENTITIES: &str = tree!(
+            "SELECT i.kind, i.value, i.profile_id, i.first_seen, i.last_seen, i.sources \
+             FROM identities i JOIN tree t ON i.profile_id = t.id ORDER BY i.first_seen, i.kind, i.value"
+        );
+        let (fragments, identities) = on_pool!(self, |pool| {
+            let fragments = sqlx::query_as::<_, ProfileRow>(FRAGMENTS)
+                .bind(root.to_string())
+                .fetch_all(pool)
+                .await?;
+            let identities = sqlx::query_as::<_, IdentityRow>(IDENTITIES)
+                .bind(root.to_string())
+                .fetch_all(pool)
+                .await?;
+            (fragments, identities)
+        });
+        Ok(CustomerRecord {
+            id: root,
+            fragments,
+            identities,
+        })
+    }
+
+    /// Timeline items of a live profile, newest first, after the cursor `(at, seq)`.
+    pub async fn timeline(
+        &self,
+        root: CustomerId,
+        before: Option<(i64, i64)>,
+        limit: u32,
+    ) -> StoreResult<Vec<TimelineRow>> {
+        const SQL: &str = tree!(
+            "SELECT l.seq, l.profile_id, l.item_type, l.kind, l.name, l.channel, l.source_id, \
+             l.message_id, l.at, l.received_at, l.body FROM timeline l JOIN tree t ON l.profile_id = t.id \
+             WHERE (l.at < $2 OR (l.at = $2 AND l.seq < $3)) ORDER BY l.at DESC, l.seq DESC LIMIT $4"
+        );
+        let (at, seq) = before.unwrap_or((i64::MAX, i64::MAX));
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, TimelineRow>(SQL)
+            .bind(root.to_string())
+            .bind(at)
+            .bind(seq)
+            .bind(i64::from(limit) + 1)
+            .fetch_all(pool)
+            .await?))
+    }
+
+    /// Live profiles with an identifier or trait containing `needle` (lower-cased), in
+    /// id order after `after`.
+    pub async fn search_customers(
+        &self,
+        needle: &str,
+        after: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<CustomerId>> {
+        // Identities are matched on their normalised value; traits on their JSON text,
+        // lower-cased. Matches on merged-away fragments are mapped to their live profile
+        // by the caller.
+        const SQL: &str = "SELECT DISTINCT id FROM ( \
+            SELECT profile_id AS id FROM identities WHERE LOWER(value) LIKE $1 ESCAPE '\\' \
+            UNION SELECT id FROM profiles WHERE LOWER(traits) LIKE $1 ESCAPE '\\') matches \
+            WHERE id > $2 ORDER BY id LIMIT $3";
+        let pattern = format!("%{}%", escape_like(needle));
+        let ids = on_pool!(self, |pool| sqlx::query_scalar::<_, String>(SQL)
+            .bind(&pattern)
+            .bind(after)
+            .bind(i64::from(limit) + 1)
+            .fetch_all(pool)
+            .await?);
+        ids.iter().map(|id| parse_customer_id(id)).collect()
+    }
+
+    /// Live profiles in id order after `after`.
+    pub async fn list_customers(&self, after: &str, limit: u32) -> StoreResult<Vec<CustomerId>> {
+        const SQL: &str =
+            "SELECT id FROM profiles WHERE merged_into IS NULL AND id > $1 ORDER BY id LIMIT $2";
+        let ids = on_pool!(self, |pool| sqlx::query_scalar::<_, String>(SQL)
+            .bind(after)
+            .bind(i64::from(limit) + 1)
+            .fetch_all(pool)
+            .await?);
+        ids.iter().map(|id| parse_customer_id(id)).collect()
+    }
+
+    /// Recorded identity conflicts, newest first, before the conflict id `before`.
+    pub async fn identity_conflicts(
+        &self,
+        before: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<ConflictRow>> {
+        const SQL: &str = "SELECT id, at, reason, detail, identifier_kind, identifier_value, profile_id, \
+            other_profile_id, message_id, source_id FROM identity_conflicts WHERE id < $1 \
+            ORDER BY id DESC LIMIT $2";
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, ConflictRow>(SQL)
+            .bind(before)
+            .bind(i64::from(limit) + 1)
+            .fetch_all(pool)
+            .await?))
+    }
+
+    /// Merges in force or undone that involve any fragment of a live profile.
+    pub async fn merges_of(&self, root: CustomerId) -> StoreResult<Vec<MergeRow>> {
+        const SQL: &str = tree!(
+            "SELECT DISTINCT m.id, m.survivor_id, m.absorbed_id, m.identifier_kind, m.identifier_value, \
+             m.message_id, m.source_id, m.at, m.undone_at FROM merges m JOIN tree t \
+             ON m.survivor_id = t.id OR m.absorbed_id = t.id ORDER BY m.at, m.id"
+        );
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, MergeRow>(SQL)
+            .bind(root.to_string())
+            .fetch_all(pool)
+            .await?))
+    }
+
+    /// Changes after `seq`, oldest first.
+    pub async fn changes_since(
+        &self,
+        seq: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<(i64, i64, String, String, String)>> {
+        const SQL: &str = "SELECT seq, at, kind, profile_id, data FROM changes WHERE seq > $1 \
+                           ORDER BY seq LIMIT $2";
+        Ok(on_pool!(self, |pool| sqlx::query_as::<
+            _,
+            (i64, i64, String, String, String),
+        >(SQL)
+        .bind(seq)
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await?))
+    }
+
+    /// Timeline items after `seq` in append order: the feed of events for the parts that
+    /// react to them.
+    pub async fn timeline_since(&self, seq: i64, limit: u32) -> StoreResult<Vec<TimelineRow>> {
+        const SQL: &str = "SELECT seq, profile_id, item_type, kind, name, channel, source_id, \
+            message_id, at, received_at, body FROM timeline WHERE seq > $1 ORDER BY seq LIMIT $2";
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, TimelineRow>(SQL)
+            .bind(seq)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await?))
+    }
+
+    /// A transaction for consistent reads (deferred on SQLite, so it takes no write lock).
+    async fn begin_read(&self) -> StoreResult<Tx> {
+        Ok(match self {
+            Self::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+            Self::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+}
+
+/// Escapes `%`, `_` and `\` for a LIKE pattern with `\` as the escape character.
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Parses a stored identifier type.
+pub fn identifier_of(row: &IdentityRow) -> StoreResult<Identifier> {
+    Ok(Identifier {
+        kind: row
+            .kind
+            .parse::<IdentifierType>()
+            .map_err(|e| corrupt("identity type", e))?,
+        value: row.value.clone(),
+    })
+}
+
+/// Distinct values of a JSON array of strings, with `extra` added; `None` if unchanged.
+pub fn add_to_json_set(json: &str, extra: &str) -> Option<String> {
+    let mut set: BTreeSet<String> = serde_json::from_str(json).unwrap_or_default();
+    set.insert(extra.to_owned())
+        .then(|| serde_json::to_string(&set).unwrap_or_else(|_| "[]".into()))
+}

@@ -1,0 +1,62 @@
+//! Transactions on either engine, for use cases that make several changes at once.
+
+use sqlx::{Postgres, Sqlite, Transaction};
+
+use crate::{Store, StoreResult};
+
+/// An open transaction. Dropping it without [`Tx::commit`] rolls everything back.
+pub enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// Runs the same expression against the transaction's connection, compiled per engine.
+macro_rules! on_tx {
+    ($tx:expr, |$conn:ident| $body:expr) => {
+        match $tx {
+            $crate::tx::Tx::Sqlite(transaction) => {
+                let $conn: &mut sqlx::SqliteConnection = &mut *transaction;
+                $body
+            }
+            $crate::tx::Tx::Postgres(transaction) => {
+                let $conn: &mut sqlx::PgConnection = &mut *transaction;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use on_tx;
+
+impl Store {
+    pub async fn begin(&self) -> StoreResult<Tx> {
+        Ok(match self {
+            // IMMEDIATE: take the write lock up front, so a transaction that reads and then
+            // writes never fails to upgrade when another writer got in between.
+            Self::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Self::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+}
+
+impl Tx {
+    pub async fn commit(self) -> StoreResult<()> {
+        match self {
+            Self::Sqlite(tx) => tx.commit().await?,
+            Self::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+
+    /// On PostgreSQL, serialises this transaction with any other that takes a lock on
+    /// the same key, until commit (several nodes resolving the same identifier take
+    /// turns). SQLite already admits one writer at a time.
+    pub async fn lock_key(&mut self, key: i64) -> StoreResult<()> {
+        if let Self::Postgres(tx) = self {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(key)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,543 @@
+//! One profile per customer: real-time identity resolution, merges, conflicts, unmerge,
+//! staff edits, search and who may see what.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::support::{TestApp, error_of, on_both_engines};
+
+on_both_engines!(
+    an_anonymous_visitor_becomes_known_and_keeps_their_history,
+    a_shared_device_never_fuses_two_people,
+    unmerge_restores_both_profiles_exactly,
+    custom_identifiers_link_every_touchpoint,
+    blocked_values_and_bad_identifiers_link_nothing,
+    staff_edit_traits_and_newest_wins,
+    customers_are_searchable_and_private,
+    identity_rules_are_readable_and_settable,
+);
+
+fn ids(customer: &Value) -> Vec<String> {
+    let mut list: Vec<String> = customer["identities"]
+        .as_array()
+        .expect("identities")
+        .iter()
+        .map(|i| {
+            format!(
+                "{}:{}",
+                i["type"].as_str().unwrap_or(""),
+                i["value"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    list.sort();
+    list
+}
+
+async fn an_anonymous_visitor_becomes_known_and_keeps_their_history(app: TestApp) {
+    let (_, web) = app.create_source("Web", "web").await;
+    let (_, store) = app.create_source("Store", "pos").await;
+    for (i, page) in ["Strollers", "Stroller X"].iter().enumerate() {
+        let message = json!({"anonymousId": "visitor-1", "name": page, "messageId": format!("p{i}"),
+                             "timestamp": format!("2026-11-23T10:0{i}:00Z")});
+        assert_eq!(app.collect("/v1/page", &web, &message).await.status(), 200);
+    }
+    let anonymous = app
+        .lookup("anonymous_id", "visitor-1")
+        .await
+        .expect("anonymous profile");
+    // In the store, a loyalty card and an email identify someone with their own history.
+    let store_visit = json!({"userId": "cust-9", "traits": {"email": "eva@example.com"},
+                             "messageId": "s1", "timestamp": "2026-11-23T09:00:00Z"});
+    assert_eq!(
+        app.collect("/v1/identify", &store, &store_visit)
+            .await
+            .status(),
+        200
+    );
+    let known = app
+        .lookup("user_id", "cust-9")
+        .await
+        .expect("known profile");
+    assert_ne!(known["id"], anonymous["id"]);
+
+    // An email click on the web links the device to the person.
+    let click = json!({"anonymousId": "visitor-1", "userId": "cust-9", "messageId": "link",
+                       "timestamp": "2026-11-23T10:05:00Z"});
+    assert_eq!(
+        app.collect("/v1/identify", &web, &click).await.status(),
+        200
+    );
+    let merged = app
+        .lookup("anonymous_id", "visitor-1")
+        .await
+        .expect("merged");
+    assert_eq!(merged["id"], known["id"], "the identified profile survives");
+    assert_eq!(merged["merged_ids"], json!([anonymous["id"]]));
+    assert_eq!(merged["computed"]["channels"], json!(["pos", "web"]));
+    assert_eq!(merged["computed"]["event_count"], 4);
+    assert_eq!(merged["computed"]["first_seen"], "2026-11-23T09:00:00.000Z");
+    // The merged-away id still finds the survivor.
+    let via_old_id: Value = app
+        .get(
+            &format!(
+                "/api/v1/customers/{}",
+                anonymous["id"].as_str().expect("id")
+            ),
+            &app.admin_key,
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(via_old_id["id"], known["id"]);
+    let timeline = app.timeline(known["id"].as_str().expect("id")).await;
+    let names: Vec<&str> = timeline
+        .iter()
+        .map(|t| {
+            t["name"]
+                .as_str()
+                .unwrap_or(t["kind"].as_str().unwrap_or(""))
+        })
+        .collect();
+    assert_eq!(names, ["identify", "Stroller X", "Strollers", "identify"]);
+    let channels: Vec<&str> = timeline
+        .iter()
+        .filter_map(|t| t["channel"].as_str())
+        .collect();
+    assert_eq!(channels, ["web", "web", "web", "pos"]);
+}
+
+async fn a_shared_device_never_fuses_two_people(app: TestApp) {
+    let (_, kiosk) = app.create_source("Kiosk", "kiosk").await;
+    let first = json!({"userId": "ana", "anonymousId": "kiosk-7", "messageId": "k1"});
+    assert_eq!(
+        app.collect("/v1/identify", &kiosk, &first).await.status(),
+        200
+    );
+    let second = json!({"userId": "bo", "anonymousId": "kiosk-7", "messageId": "k2"});
+    assert_eq!(
+        app.collect("/v1/identify", &kiosk, &second).await.status(),
+        200
+    );
+
+    let ana = app.lookup("user_id", "ana").await.expect("ana");
+    let bo = app.lookup("user_id", "bo").await.expect("bo");
+    assert_ne!(ana["id"], bo["id"], "two people, two profiles");
+    assert_eq!(ids(&ana), ["anonymous_id:kiosk-7", "user_id:ana"]);
+    assert_eq!(ids(&bo), ["user_id:bo"]);
+
+    let conflicts: Value = app
+        .get("/api/v1/identity/conflicts", &app.admin_key)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let conflict = &conflicts["data"][0];
+    assert_eq!(conflict["reason"], "limit_exceeded");
+    assert_eq!(conflict["identifier_type"], "anonymous_id");
+    assert_eq!(conflict["identifier_value"], "kiosk-7");
+    assert_eq!(conflict["customer_id"], bo["id"]);
+    assert_eq!(conflict["other_customer_id"], ana["id"]);
+    assert_eq!(conflict["message_id"], "k2");
+}
+
+async fn unmerge_restores_both_profiles_exactly(app: TestApp) {
+    let (_, web) = app.create_source("Web", "web").await;
+    let (_, app_source) = app.create_source("App", "app").await;
+    let one = json!({"userId": "u-a", "traits": {"email": "shared@example.com", "city": "Madrid"},
+                     "messageId": "a1", "timestamp": "2026-11-23T08:00:00Z"});
+    assert_eq!(app.collect("/v1/identify", &web, &one).await.status(), 200);
+    let other = json!({"anonymousId": "dev-b", "traits": {"phone": "+34 699 000 111", "city": "Lima"},
+                       "messageId": "b1", "timestamp": "2026-11-23T08:30:00Z"});
+    assert_eq!(
+        app.collect("/v1/identify", &app_source, &other)
+            .await
+            .status(),
+        200
+    );
+    let before_a = app.lookup("user_id", "u-a").await.expect("a");
+    let before_b = app.lookup("anonymous_id", "dev-b").await.expect("b");
+    let timeline_b = app.timeline(before_b["id"].as_str().expect("id")).await;
+
+    // A message carrying both identifiers merges them.
+    let bridge = json!({"anonymousId": "dev-b", "userId": "u-a", "event": "Signed In",
+                        "messageId": "bridge", "timestamp": "2026-11-23T09:00:00Z"});
+    assert_eq!(
+        app.collect("/v1/track", &app_source, &bridge)
+            .await
+            .status(),
+        200
+    );
+    let merged = app.lookup("anonymous_id", "dev-b").await.expect("merged");
+    assert_eq!(merged["id"], before_a["id"]);
+    assert_eq!(merged["traits"]["city"], "Lima", "the newest value wins");
+
+    let response = app
+        .request(
+            Method::POST,
+            &format!(
+                "/api/v1/customers/{}/unmerge",
+                merged["id"].as_str().expect("id")
+            ),
+            Some(&app.admin_key),
+        )
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    let result: Value = response.json().await.expect("json");
+    assert_eq!(result["restored"]["id"], before_b["id"]);
+
+    let after_a = app.lookup("user_id", "u-a").await.expect("a");
+    let after_b = app.lookup("anonymous_id", "dev-b").await.expect("b");
+    assert_eq!(after_b["id"], before_b["id"]);
+    assert_eq!(ids(&after_a), ids(&before_a));
+    assert_eq!(ids(&after_b), ids(&before_b));
+    assert_eq!(after_a["traits"], before_a["traits"]);
+    assert_eq!(after_b["traits"], before_b["traits"]);
+    assert_eq!(after_b["merged_ids"], json!([]));
+    assert_eq!(
+        app.timeline(after_b["id"].as_str().expect("id")).await,
+        timeline_b
+    );
+    // The message that bridged them stays with the profile it went to.
+    assert_eq!(
+        app.timeline(after_a["id"].as_str().expect("id"))
+            .await
+            .len(),
+        2
+    );
+
+    // They do not merge again on their own; the attempt is a recorded conflict.
+    let again = json!({"anonymousId": "dev-b", "userId": "u-a", "event": "Signed In", "messageId": "again"});
+    assert_eq!(
+        app.collect("/v1/track", &app_source, &again).await.status(),
+        200
+    );
+    let still_b = app.lookup("anonymous_id", "dev-b").await.expect("b");
+    assert_eq!(still_b["id"], before_b["id"]);
+    let conflicts: Value = app
+        .get("/api/v1/identity/conflicts", &app.admin_key)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(conflicts["data"][0]["reason"], "separated");
+
+    // Nothing left to undo.
+    let response = app
+        .request(
+            Method::POST,
+            &format!(
+                "/api/v1/customers/{}/unmerge",
+                still_b["id"].as_str().expect("id")
+            ),
+            Some(&app.admin_key),
+        )
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 400);
+    assert_eq!(error_of(response).await.1.as_deref(), Some("merge_id"));
+}
+
+async fn custom_identifiers_link_every_touchpoint(app: TestApp) {
+    let (_, park) = app.create_source("Park gates", "pos").await;
+    let (_, web) = app.create_source("Web", "web").await;
+    let gate = json!({"anonymousId": "gate-terminal-3", "event": "Gate Entered", "messageId": "w1",
+                      "context": {"externalIds": [{"id": "WB-1001", "type": "wristband", "collection": "users"}]}});
+    assert_eq!(app.collect("/v1/track", &park, &gate).await.status(), 200);
+    let booking = json!({"userId": "family-7", "messageId": "w2",
+                         "context": {"externalIds": [{"id": "WB-1001", "type": "wristband"}]}});
+    assert_eq!(
+        app.collect("/v1/identify", &web, &booking).await.status(),
+        200
+    );
+    let by_band = app
+        .lookup("wristband", "WB-1001")
+        .await
+        .expect("by wristband");
+    let by_user = app.lookup("user_id", "family-7").await.expect("by user");
+    assert_eq!(by_band["id"], by_user["id"]);
+    assert!(app.lookup("wristband", "WB-404").await.is_none());
+
+    let response = app
+        .client
+        .get(app.url("/api/v1/customers/lookup"))
+        .query(&[("type", "bad type!"), ("value", "x")])
+        .bearer_auth(&app.admin_key)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 400);
+    assert_eq!(error_of(response).await.1.as_deref(), Some("type"));
+}
+
+async fn blocked_values_and_bad_identifiers_link_nothing(app: TestApp) {
+    let (_, web) = app.create_source("Web", "web").await;
+    for (user, message_id) in [("p-1", "b1"), ("p-2", "b2")] {
+        let message =
+            json!({"userId": user, "traits": {"email": "test@test.com"}, "messageId": message_id});
+        assert_eq!(
+            app.collect("/v1/identify", &web, &message).await.status(),
+            200
+        );
+    }
+    let one = app.lookup("user_id", "p-1").await.expect("p-1");
+    let two = app.lookup("user_id", "p-2").await.expect("p-2");
+    assert_ne!(one["id"], two["id"], "a placeholder email fuses no one");
+    assert_eq!(one["traits"]["email"], "test@test.com", "kept as a trait");
+
+    let bad = json!({"userId": "p-3", "traits": {"email": "not-an-email", "phone": "123"}, "messageId": "b3"});
+    assert_eq!(app.collect("/v1/identify", &web, &bad).await.status(), 200);
+    let three = app.lookup("user_id", "p-3").await.expect("p-3");
+    assert_eq!(ids(&three), ["user_id:p-3"]);
+    assert_eq!(three["traits"]["email"], "not-an-email");
+    let conflicts: Value = app
+        .get("/api/v1/identity/conflicts", &app.admin_key)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let reasons: Vec<(&str, &str)> = conflicts["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|c| {
+            (
+                c["reason"].as_str().unwrap_or(""),
+                c["identifier_type"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert!(reasons.contains(&("unparseable", "email")), "{reasons:?}");
+    assert!(reasons.contains(&("unparseable", "phone")), "{reasons:?}");
+}
+
+async fn staff_edit_traits_and_newest_wins(app: TestApp) {
+    let (_, web) = app.create_source("Web", "web").await;
+    let newer = json!({"userId": "t-1", "traits": {"plan": "gold"}, "timestamp": "2026-11-23T10:00:00Z", "messageId": "n"});
+    let older = json!({"userId": "t-1", "traits": {"plan": "silver", "age": 30}, "timestamp": "2026-11-20T10:00:00Z", "messageId": "o"});
+    assert_eq!(
+        app.collect("/v1/identify", &web, &newer).await.status(),
+        200
+    );
+    assert_eq!(
+        app.collect("/v1/identify", &web, &older).await.status(),
+        200
+    );
+    let customer = app.lookup("user_id", "t-1").await.expect("customer");
+    assert_eq!(
+        customer["traits"]["plan"], "gold",
+        "an older message does not overwrite"
+    );
+    assert_eq!(customer["traits"]["age"], 30);
+
+    let agent = app.key_for("agent").await;
+    let id = customer["id"].as_str().expect("id");
+    let response = app
+        .request(
+            Method::PATCH,
+            &format!("/api/v1/customers/{id}"),
+            Some(&agent),
+        )
+        .json(&json!({"traits": {"plan": "platinum", "age": null}}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    let edited: Value = response.json().await.expect("json");
+    assert_eq!(edited["traits"]["plan"], "platinum");
+    assert!(edited["traits"].get("age").is_none(), "null removes");
+
+    let marketer = app.key_for("marketer").await;
+    let response = app
+        .request(
+            Method::PATCH,
+            &format!("/api/v1/customers/{id}"),
+            Some(&marketer),
+        )
+        .json(&json!({"traits": {"plan": "x"}}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 403);
+    let response = app
+        .request(
+            Method::PATCH,
+            &format!("/api/v1/customers/{id}"),
+            Some(&agent),
+        )
+        .json(&json!({"traits": {"": 1}}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 400);
+}
+
+async fn customers_are_searchable_and_private(app: TestApp) {
+    let (_, web) = app.create_source("Web", "web").await;
+    for (user, name, email) in [
+        ("s-1", "Lucía Pérez", "lucia@example.com"),
+        ("s-2", "Mario Ruiz", "mario@example.com"),
+    ] {
+        let message =
+            json!({"userId": user, "traits": {"name": name, "email": email}, "messageId": user});
+        assert_eq!(
+            app.collect("/v1/identify", &web, &message).await.status(),
+            200
+        );
+    }
+    let found: Value = app
+        .get("/api/v1/customers?q=MARIO", &app.admin_key)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(found["data"].as_array().map(Vec::len), Some(1));
+    assert_eq!(found["data"][0]["traits"]["name"], "Mario Ruiz");
+    let all: Value = app
+        .get("/api/v1/customers?limit=1", &app.admin_key)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(all["data"].as_array().map(Vec::len), Some(1));
+    let cursor = all["next_cursor"].as_str().expect("a second page");
+    let second: Value = app
+        .get(
+            &format!("/api/v1/customers?limit=1&cursor={cursor}"),
+            &app.admin_key,
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_ne!(second["data"][0]["id"], all["data"][0]["id"]);
+    let wildcard: Value = app
+        .get("/api/v1/customers?q=%25", &app.admin_key)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(wildcard["data"], json!([]), "LIKE wildcards are literal");
+
+    let id = all["data"][0]["id"].as_str().expect("id").to_owned();
+    for (role, expected) in [
+        ("agent", 200),
+        ("marketer", 200),
+        ("store", 200),
+        ("read_only", 403),
+    ] {
+        let key = app.key_for(role).await;
+        for path in [
+            format!("/api/v1/customers/{id}"),
+            format!("/api/v1/customers/{id}/timeline"),
+            "/api/v1/customers".to_owned(),
+            "/api/v1/customers/lookup?type=user_id&value=s-1".to_owned(),
+        ] {
+            assert_eq!(
+                app.get(&path, &key).await.status(),
+                expected,
+                "{role} {path}"
+            );
+        }
+        let conflicts = app.get("/api/v1/identity/conflicts", &key).await;
+        assert_eq!(conflicts.status(), 403, "{role}");
+    }
+    assert_eq!(
+        app.get(&format!("/api/v1/customers/{id}"), &web)
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        app.request(Method::GET, &format!("/api/v1/customers/{id}"), None)
+            .send()
+            .await
+            .expect("request")
+            .status(),
+        401
+    );
+    assert_eq!(
+        app.get(
+            "/api/v1/customers/01a20000-0000-7000-8000-000000000000",
+            &app.admin_key
+        )
+        .await
+        .status(),
+        404
+    );
+}
+
+async fn identity_rules_are_readable_and_settable(app: TestApp) {
+    let rules: Value = app
+        .get("/api/v1/identity/rules", &app.admin_key)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(rules["limits"]["user_id"]["max"], 1);
+    assert_eq!(rules["default_limit"]["max"], 5);
+    assert!(
+        rules["blocked_values"]
+            .as_array()
+            .expect("list")
+            .contains(&json!("undefined"))
+    );
+
+    let mut changed = rules.clone();
+    changed["limits"]["email"] = json!({"max": 1});
+    changed["blocked_values"]
+        .as_array_mut()
+        .expect("list")
+        .push(json!("Shared@Family.com"));
+    let response = app
+        .request(Method::PUT, "/api/v1/identity/rules", Some(&app.admin_key))
+        .json(&changed)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    let stored: Value = response.json().await.expect("json");
+    assert_eq!(stored["limits"]["email"]["max"], 1);
+
+    // The new blocked value applies from now on.
+    let (_, web) = app.create_source("Web", "web").await;
+    for (user, id) in [("f-1", "f1"), ("f-2", "f2")] {
+        let message =
+            json!({"userId": user, "traits": {"email": "shared@family.com"}, "messageId": id});
+        assert_eq!(
+            app.collect("/v1/identify", &web, &message).await.status(),
+            200
+        );
+    }
+    assert!(app.lookup("email", "shared@family.com").await.is_none());
+
+    let mut bad = rules.clone();
+    bad["limits"]["user_id"]["max"] = json!(0);
+    let response = app
+        .request(Method::PUT, "/api/v1/identity/rules", Some(&app.admin_key))
+        .json(&bad)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 400);
+    assert_eq!(
+        error_of(response).await.1.as_deref(),
+        Some("limits.user_id.max")
+    );
+    let read_only = app.key_for("read_only").await;
+    assert_eq!(
+        app.get("/api/v1/identity/rules", &read_only).await.status(),
+        200
+    );
+    let response = app
+        .request(Method::PUT, "/api/v1/identity/rules", Some(&read_only))
+        .json(&rules)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 403);
+}
