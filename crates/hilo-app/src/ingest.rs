@@ -302,7 +302,15 @@ impl Hilo {
         if message.kind == MessageType::Identify {
             let mut traits: Map<String, Value> =
                 serde_json::from_str(&row.traits).unwrap_or_default();
-            for (key, value) in &message.traits {
+            // RudderStack's SDKs send identify traits in context.traits only.
+            let context_traits = match message.context.get("traits") {
+                Some(Value::Object(map)) => map
+                    .iter()
+                    .filter(|(k, _)| !message.traits.contains_key(*k))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            for (key, value) in message.traits.iter().chain(context_traits) {
                 if apply_trait(
                     &mut traits,
                     key,

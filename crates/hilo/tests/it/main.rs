@@ -15,4 +15,5 @@ mod customers;
 mod keys;
 mod migrations;
 mod ops;
+mod sdks;
 mod sources;
