@@ -536,4 +536,80 @@ mod tests {
         let (_, rejected) = bad_email.identifiers("ES");
         assert_eq!(rejected[0].kind, "email");
     }
+
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// JSON values shaped like messages: known keys with values of any shape.
+        fn value() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                any::<i64>().prop_map(|n| json!(n)),
+                any::<f64>().prop_map(|n| json!(n)),
+                ".{0,12}".prop_map(Value::String),
+                prop_oneof![
+                    Just("track"),
+                    Just("identify"),
+                    Just("alias"),
+                    Just("group"),
+                    Just("2026-11-23T12:00:00Z"),
+                    Just("+34 612 345 678"),
+                    Just("a@b.co"),
+                ]
+                .prop_map(|s| Value::String(s.to_owned())),
+            ];
+            leaf.prop_recursive(4, 48, 6, |inner| {
+                let keys = prop_oneof![
+                    Just("type"),
+                    Just("userId"),
+                    Just("anonymousId"),
+                    Just("messageId"),
+                    Just("event"),
+                    Just("name"),
+                    Just("traits"),
+                    Just("context"),
+                    Just("properties"),
+                    Just("timestamp"),
+                    Just("sentAt"),
+                    Just("originalTimestamp"),
+                    Just("externalIds"),
+                    Just("email"),
+                    Just("phone"),
+                    Just("id"),
+                    Just("groupId"),
+                    Just("previousId"),
+                ];
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                    prop::collection::btree_map(keys.prop_map(str::to_owned), inner, 0..8)
+                        .prop_map(|map| Value::Object(map.into_iter().collect())),
+                ]
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+            #[test]
+            fn parsing_never_panics(value in value(), implied in prop::option::of(0usize..6)) {
+                let implied = implied.map(|i| MessageType::ALL[i]);
+                if let Ok(message) = parse_message(value, Some(0), implied, &BatchDefaults::default(), RECEIVED, || "g".into()) {
+                    let _ = message.identifiers("ES");
+                    prop_assert!(message.user_id.is_some() || message.anonymous_id.is_some());
+                }
+            }
+
+            #[test]
+            fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+                if let Ok(value) = serde_json::from_slice::<Value>(&bytes) {
+                    let _ = parse_message(value, None, Some(MessageType::Track), &BatchDefaults::default(), RECEIVED, || "g".into());
+                }
+                if let Ok(text) = std::str::from_utf8(&bytes) {
+                    let _ = Timestamp::parse_rfc3339(text);
+                }
+            }
+        }
+    }
 }

@@ -94,25 +94,27 @@ pub async fn start_with_clock(
         },
     );
     let initial_admin_key = bootstrap_credentials(&hilo, settings).await?;
-    if settings.demo {
-        if let Some(credentials) = hilo.load_demo().await? {
-            print_demo(&credentials, &settings.public_url);
-        } else {
-            info!("demo data not loaded: the database already holds data");
-        }
-    }
 
     let listener = TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let addr = listener.local_addr()?;
     let state = AppState::new(
-        hilo,
+        hilo.clone(),
         WebConfig {
             public_url: settings.public_url.clone(),
             body_limit: settings.body_limit,
         },
     );
+    if settings.demo {
+        match hilo.load_demo().await? {
+            Some(credentials) => {
+                send_demo_events(&hilo, &state, &credentials).await?;
+                print_demo(&credentials, &settings.public_url);
+            }
+            None => info!("demo data not loaded: the database already holds data"),
+        }
+    }
     let app = hilo_web::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let (stop, mut stopped) = watch::channel(false);
     let grace = Duration::from_secs(settings.shutdown_grace_secs);
@@ -193,6 +195,37 @@ fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
     let mut file = options.open(path)?;
     file.write_all(contents.as_bytes())?;
     file.sync_all()
+}
+
+/// Sends the demo's customer journeys through the same ingestion path as any SDK.
+async fn send_demo_events(
+    hilo: &Hilo,
+    state: &AppState,
+    credentials: &DemoCredentials,
+) -> anyhow::Result<()> {
+    let now = hilo.now();
+    for (channel, value) in hilo_app::demo::demo_events(now) {
+        let source = credentials
+            .source_records
+            .iter()
+            .find(|s| s.channel == channel)
+            .ok_or_else(|| anyhow::anyhow!("the demo has no {channel} source"))?;
+        let message = hilo_domain::segment::parse_message(
+            value,
+            None,
+            None,
+            &hilo_domain::segment::BatchDefaults::default(),
+            now,
+            || uuid::Uuid::new_v4().to_string(),
+        )
+        .map_err(|e| anyhow::anyhow!("demo message: {e}"))?;
+        state
+            .ingestor
+            .submit(source.clone(), vec![message])
+            .await
+            .map_err(|e| anyhow::anyhow!("demo events: {e}"))?;
+    }
+    Ok(())
 }
 
 fn print_demo(credentials: &DemoCredentials, public_url: &str) {

@@ -568,6 +568,23 @@ async fn demo_fills_an_empty_database_once() {
     ] {
         assert!(channels.contains(&channel), "{channels:?}");
     }
+    // Customers known on several channels, through the same ingestion as any SDK.
+    let ana: Value = reqwest::Client::new()
+        .get(server.url("/api/v1/customers/lookup"))
+        .query(&[("type", "loyalty_card"), ("value", "LC-1001")])
+        .bearer_auth(key)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(ana["traits"]["name"], "Ana García");
+    assert_eq!(
+        ana["computed"]["channels"],
+        serde_json::json!(["app", "pos", "web"])
+    );
+    assert_eq!(ana["computed"]["event_count"], 5);
     assert!(server.terminate().success());
     let mut again = Server::start(&data, &["--demo"], &[("HILO_ADMIN_KEY", key)]);
     assert!(!again.stderr().contains("Demo data loaded"));

@@ -12,6 +12,7 @@ mod binary;
 mod collect;
 mod console;
 mod customers;
+mod durability;
 mod keys;
 mod migrations;
 mod ops;
