@@ -63,11 +63,7 @@ pub struct Unmerged {
 impl Hilo {
     /// The customer an id belongs to, whether it is live or was merged away.
     pub async fn customer(&self, id: CustomerId) -> AppResult<CustomerView> {
-        let root = self
-            .store
-            .customer_root(id)
-            .await?
-            .ok_or(AppError::NotFound)?;
+        let root = self.live_root(id).await?;
         self.customer_view(root).await
     }
 
@@ -126,11 +122,7 @@ impl Hilo {
         cursor: Option<&str>,
         limit: u32,
     ) -> AppResult<(Vec<TimelineItem>, Option<String>)> {
-        let root = self
-            .store
-            .customer_root(id)
-            .await?
-            .ok_or(AppError::NotFound)?;
+        let root = self.live_root(id).await?;
         let before = match cursor {
             None => None,
             Some(text) => Some(parse_timeline_cursor(text)?),
@@ -155,11 +147,7 @@ impl Hilo {
         by: &Principal,
     ) -> AppResult<CustomerView> {
         check_traits(traits)?;
-        let root = self
-            .store
-            .customer_root(id)
-            .await?
-            .ok_or(AppError::NotFound)?;
+        let root = self.live_root(id).await?;
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let root = tx.root_of(root).await?;
@@ -194,11 +182,7 @@ impl Hilo {
         merge_id: Option<&str>,
         by: &Principal,
     ) -> AppResult<Unmerged> {
-        let root = self
-            .store
-            .customer_root(id)
-            .await?
-            .ok_or(AppError::NotFound)?;
+        let root = self.live_root(id).await?;
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let merge = match merge_id {
@@ -227,6 +211,14 @@ impl Hilo {
             survivor: self.customer_view(root).await?,
             restored: self.customer_view(absorbed).await?,
         })
+    }
+
+    /// The live profile an id belongs to; 404 when no profile has this id.
+    async fn live_root(&self, id: CustomerId) -> AppResult<CustomerId> {
+        self.store
+            .customer_root(id)
+            .await?
+            .ok_or(AppError::NotFound)
     }
 
     async fn customer_view(&self, root: CustomerId) -> AppResult<CustomerView> {

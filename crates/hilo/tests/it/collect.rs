@@ -5,7 +5,7 @@ use std::io::Write;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, error_of, on_both_engines};
+use crate::support::{TestApp, error_of, identities, on_both_engines};
 
 on_both_engines!(
     identify_and_track_reach_one_profile_at_once,
@@ -37,18 +37,7 @@ async fn identify_and_track_reach_one_profile_at_once(app: TestApp) {
         .await
         .expect("known by email");
     assert_eq!(customer["traits"]["name"], "Ana García");
-    let identities: Vec<String> = customer["identities"]
-        .as_array()
-        .expect("identities")
-        .iter()
-        .map(|i| {
-            format!(
-                "{}:{}",
-                i["type"].as_str().unwrap_or(""),
-                i["value"].as_str().unwrap_or("")
-            )
-        })
-        .collect();
+    let identities = identities(&customer);
     for expected in [
         "user_id:u-1",
         "anonymous_id:anon-1",

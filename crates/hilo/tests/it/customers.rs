@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, error_of, on_both_engines};
+use crate::support::{TestApp, error_of, identities as ids, on_both_engines};
 
 on_both_engines!(
     an_anonymous_visitor_becomes_known_and_keeps_their_history,
@@ -16,23 +16,6 @@ on_both_engines!(
     customers_are_searchable_and_private,
     identity_rules_are_readable_and_settable,
 );
-
-fn ids(customer: &Value) -> Vec<String> {
-    let mut list: Vec<String> = customer["identities"]
-        .as_array()
-        .expect("identities")
-        .iter()
-        .map(|i| {
-            format!(
-                "{}:{}",
-                i["type"].as_str().unwrap_or(""),
-                i["value"].as_str().unwrap_or("")
-            )
-        })
-        .collect();
-    list.sort();
-    list
-}
 
 async fn an_anonymous_visitor_becomes_known_and_keeps_their_history(app: TestApp) {
     let (_, web) = app.create_source("Web", "web").await;

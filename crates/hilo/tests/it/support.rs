@@ -351,3 +351,21 @@ pub fn form_encode(pairs: &[(&str, &str)]) -> String {
         .collect::<Vec<_>>()
         .join("&")
 }
+
+/// A customer's identities as sorted `type:value` strings.
+pub fn identities(customer: &Value) -> Vec<String> {
+    let mut list: Vec<String> = customer["identities"]
+        .as_array()
+        .expect("identities")
+        .iter()
+        .map(|i| {
+            format!(
+                "{}:{}",
+                i["type"].as_str().unwrap_or(""),
+                i["value"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    list.sort();
+    list
+}
