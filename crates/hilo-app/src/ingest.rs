@@ -5,19 +5,19 @@
 //! messages together (group commit) and only then answers each request: every
 //! acknowledgement follows a durable commit, and one commit serves many requests.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use hilo_domain::identity::{self, Claim, Holdings, Identifier, IdentifierType, IdentityRules};
+use hilo_domain::identity::IdentityRules;
 use hilo_domain::segment::{Message, MessageType};
 use hilo_domain::{CustomerId, Timestamp};
 use hilo_store::Tx;
-use hilo_store::customers::{NewConflict, NewTimelineItem, add_to_json_set, parse_customer_id};
+use hilo_store::customers::{NewTimelineItem, add_to_json_set};
 use hilo_store::sources::SourceRecord;
 use serde_json::{Map, Value, json};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{error, warn};
 
+use crate::linking::{LinkOrigin, alias_target, link};
 use crate::{AppError, AppResult, Hilo};
 
 /// Messages one commit takes at most.
@@ -180,90 +180,20 @@ impl Hilo {
         {
             identifiers.push(alias_target(tx, previous).await?);
         }
-        lock_identifiers(tx, &identifiers).await?;
-
-        let resolution = resolve(tx, rules, &identifiers, message.timestamp).await?;
-        let plan = resolution.plan;
-        let target = match plan.target {
-            Some(target) => target,
-            None => {
-                let id = CustomerId::generate();
-                tx.insert_profile(id, now, None).await?;
-                tx.record_change("profile.created", id, "{}", now).await?;
-                id
-            }
-        };
-        for (absorbed, cause) in &plan.merges {
-            tx.merge_profiles(
-                &uuid::Uuid::now_v7().to_string(),
-                target,
-                *absorbed,
-                cause,
-                Some(&message.message_id),
-                Some(source.id),
-                now,
-            )
-            .await?;
-            let data = json!({"absorbed": absorbed.to_string(), "identifier": cause.to_string()});
-            tx.record_change("profile.merged", target, &data.to_string(), now)
-                .await?;
-        }
-        let source_json = format!("[\"{}\"]", source.id);
-        for identifier in &plan.attach {
-            tx.attach_identity(identifier, target, message.timestamp, &source_json)
-                .await?;
-        }
-        let dropped: BTreeSet<&Identifier> = plan.dropped.iter().map(|d| &d.identifier).collect();
-        for (identifier, row_sources) in &resolution.existing {
-            if dropped.contains(identifier) {
-                continue;
-            }
-            let sources = add_to_json_set(row_sources, &source.id.to_string())
-                .unwrap_or_else(|| row_sources.clone());
-            tx.touch_identity(identifier, message.timestamp, &sources)
-                .await?;
-        }
-        for dropped in &plan.dropped {
-            let detail = dropped.reason.describe();
-            tx.record_conflict(
-                &uuid::Uuid::now_v7().to_string(),
-                &NewConflict {
-                    reason: dropped.reason.code(),
-                    detail: &detail,
-                    identifier: &dropped.identifier,
-                    profile_id: Some(target),
-                    other_profile_id: dropped.owner,
-                    message_id: Some(&message.message_id),
-                    source_id: Some(source.id),
-                    at: now,
-                },
-            )
-            .await?;
-        }
-        for bad in &rejected {
-            let identifier = Identifier {
-                kind: bad
-                    .kind
-                    .parse()
-                    .unwrap_or_else(|_| IdentifierType::user_id()),
-                value: bad.raw.chars().take(255).collect(),
-            };
-            let detail = format!("not linked: {}", bad.reason);
-            tx.record_conflict(
-                &uuid::Uuid::now_v7().to_string(),
-                &NewConflict {
-                    reason: "unparseable",
-                    detail: &detail,
-                    identifier: &identifier,
-                    profile_id: Some(target),
-                    other_profile_id: None,
-                    message_id: Some(&message.message_id),
-                    source_id: Some(source.id),
-                    at: now,
-                },
-            )
-            .await?;
-        }
+        let target = link(
+            tx,
+            rules,
+            &identifiers,
+            &rejected,
+            message.timestamp,
+            now,
+            &LinkOrigin {
+                message_id: Some(&message.message_id),
+                source_id: Some(source.id),
+                created_by: None,
+            },
+        )
+        .await?;
 
         self.update_profile(tx, target, source, message, now)
             .await?;
@@ -361,89 +291,6 @@ pub fn apply_trait(
     let same = traits.get(key).and_then(|t| t.get("v")) == Some(value);
     traits.insert(key.to_owned(), json!({"v": value, "t": at, "by": by}));
     !same
-}
-
-/// The claims a message makes and what their owners hold.
-struct Resolution {
-    plan: identity::Plan,
-    /// Identifiers already held by some profile, with their stored sources.
-    existing: Vec<(Identifier, String)>,
-}
-
-async fn resolve(
-    tx: &mut Tx,
-    rules: &IdentityRules,
-    identifiers: &[Identifier],
-    at: Timestamp,
-) -> AppResult<Resolution> {
-    let mut claims = Vec::with_capacity(identifiers.len());
-    let mut existing = Vec::new();
-    for identifier in identifiers {
-        let owner = match tx.identity(identifier).await? {
-            Some(row) => {
-                existing.push((identifier.clone(), row.sources.clone()));
-                Some(tx.root_of(parse_customer_id(&row.profile_id)?).await?)
-            }
-            None => None,
-        };
-        claims.push(Claim {
-            identifier: identifier.clone(),
-            owner,
-        });
-    }
-    let owners: BTreeSet<CustomerId> = claims.iter().filter_map(|c| c.owner).collect();
-    let mut holdings = BTreeMap::new();
-    let mut separated = BTreeSet::new();
-    for owner in &owners {
-        let mut held = Holdings::new();
-        for (kind, first_seen) in tx.holdings(*owner).await? {
-            if let Ok(kind) = kind.parse::<IdentifierType>() {
-                held.entry(kind)
-                    .or_default()
-                    .push(Timestamp::from_millis(first_seen));
-            }
-        }
-        holdings.insert(*owner, held);
-        if owners.len() > 1 {
-            for (a, b) in tx.separations(*owner).await? {
-                let a = tx.root_of(parse_customer_id(&a)?).await?;
-                let b = tx.root_of(parse_customer_id(&b)?).await?;
-                if a != b && owners.contains(&a) && owners.contains(&b) {
-                    separated.insert((a, b));
-                }
-            }
-        }
-    }
-    let plan = identity::plan(rules, &claims, &holdings, &separated, at);
-    Ok(Resolution { plan, existing })
-}
-
-/// An alias's `previousId` is a user id if some profile holds it as one, otherwise the
-/// anonymous id of a device.
-async fn alias_target(tx: &mut Tx, previous: &str) -> AppResult<Identifier> {
-    let as_user = Identifier {
-        kind: IdentifierType::user_id(),
-        value: previous.trim().to_owned(),
-    };
-    if tx.identity(&as_user).await?.is_some() {
-        return Ok(as_user);
-    }
-    Ok(Identifier {
-        kind: IdentifierType::anonymous_id(),
-        value: previous.trim().to_owned(),
-    })
-}
-
-/// Takes, in a fixed order, a lock per identifier, so nodes resolving overlapping
-/// identifiers at the same time take turns instead of splitting a customer.
-async fn lock_identifiers(tx: &mut Tx, identifiers: &[Identifier]) -> AppResult<()> {
-    let mut keys: Vec<i64> = identifiers.iter().map(Identifier::lock_key).collect();
-    keys.sort_unstable();
-    keys.dedup();
-    for key in keys {
-        tx.lock_key(key).await?;
-    }
-    Ok(())
 }
 
 fn is_transient(error: &hilo_store::StoreError) -> bool {

@@ -8,6 +8,7 @@ mod error;
 pub mod identity_rules;
 pub mod ingest;
 pub mod keys;
+pub mod linking;
 mod passwords;
 pub mod sessions;
 pub mod sources;
