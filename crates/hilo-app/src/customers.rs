@@ -5,11 +5,14 @@ use std::collections::BTreeSet;
 
 use hilo_domain::identity::{Identifier, IdentifierType};
 use hilo_domain::{CustomerId, Invalid, Principal, Timestamp};
-use hilo_store::customers::{CustomerRecord, TimelineRow, parse_customer_id};
+use hilo_store::customers::{
+    CustomerRecord, NewTimelineItem, TimelineRow, add_to_json_set, parse_customer_id,
+};
 use serde_json::{Map, Value, json};
 use tracing::{info, instrument};
 
 use crate::ingest::apply_trait;
+use crate::linking::{LinkOrigin, link};
 use crate::{AppError, AppResult, Hilo};
 
 /// A customer as every channel sees them.
@@ -219,6 +222,103 @@ impl Hilo {
             .customer_root(id)
             .await?
             .ok_or(AppError::NotFound)
+    }
+
+    /// Registers a customer from staff input (a store or call-center agent), resolving
+    /// the identifiers against existing customers exactly as events are. Returns the
+    /// customer and whether it is new.
+    #[instrument(skip_all)]
+    pub async fn register_customer(
+        &self,
+        identifiers: &[(String, String)],
+        traits: &Map<String, Value>,
+        channel: &str,
+        by: &Principal,
+    ) -> AppResult<(CustomerView, bool)> {
+        if identifiers.is_empty() {
+            return Err(Invalid::new("identifiers", "name at least one identifier").into());
+        }
+        if identifiers.len() > 50 {
+            return Err(Invalid::new("identifiers", "at most 50 identifiers").into());
+        }
+        let mut parsed = Vec::with_capacity(identifiers.len());
+        for (index, (kind, value)) in identifiers.iter().enumerate() {
+            let kind: IdentifierType = kind
+                .parse()
+                .map_err(|e: Invalid| e.in_field(format!("identifiers[{index}].type")))?;
+            let identifier = Identifier::normalize(kind, value, &self.settings.default_region)
+                .map_err(|e| e.in_field(format!("identifiers[{index}].value")))?;
+            parsed.push(identifier);
+        }
+        check_traits(traits)?;
+        if channel != "console" && channel.parse::<hilo_domain::SourceChannel>().is_err() {
+            return Err(Invalid::new(
+                "channel",
+                "must be console, web, app, pos, kiosk, call_center, voice_assistant or server",
+            )
+            .into());
+        }
+        let rules = self.identity_rules().await?;
+        let now = self.now();
+        let actor = by.actor();
+        let mut tx = self.store.begin().await?;
+        let linked = link(
+            &mut tx,
+            &rules,
+            &parsed,
+            &[],
+            now,
+            now,
+            &LinkOrigin {
+                message_id: None,
+                source_id: None,
+                created_by: Some(&actor),
+            },
+        )
+        .await?;
+        let target = linked.customer;
+        let Some(mut row) = tx.profile(target).await? else {
+            return Err(AppError::NotFound);
+        };
+        let mut stored: Map<String, Value> = serde_json::from_str(&row.traits).unwrap_or_default();
+        for (key, value) in traits {
+            apply_trait(&mut stored, key, value, now.millis(), &actor);
+        }
+        row.traits = Value::Object(stored).to_string();
+        row.updated_at = now.millis();
+        row.first_seen = Some(row.first_seen.map_or(now.millis(), |f| f.min(now.millis())));
+        row.last_seen = Some(row.last_seen.map_or(now.millis(), |l| l.max(now.millis())));
+        if let Some(channels) = add_to_json_set(&row.channels, channel) {
+            row.channels = channels;
+        }
+        tx.save_profile(&row).await?;
+        let body = json!({
+            "by": actor,
+            "identifiers": parsed.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "traits": traits,
+        })
+        .to_string();
+        tx.append_timeline(&NewTimelineItem {
+            profile_id: target,
+            item_type: "staff",
+            kind: if linked.created {
+                "registered"
+            } else {
+                "updated"
+            },
+            name: None,
+            channel,
+            source_id: None,
+            message_id: None,
+            at: now,
+            received_at: now,
+            body: &body,
+        })
+        .await?;
+        tx.commit().await?;
+        info!(customer = %target, created = linked.created, "customer registered by staff");
+        let root = self.live_root(target).await?;
+        Ok((self.customer_view(root).await?, linked.created))
     }
 
     async fn customer_view(&self, root: CustomerId) -> AppResult<CustomerView> {

@@ -193,7 +193,8 @@ impl Hilo {
                 created_by: None,
             },
         )
-        .await?;
+        .await?
+        .customer;
 
         self.update_profile(tx, target, source, message, now)
             .await?;

@@ -33,11 +33,12 @@ pub async fn link(
     at: Timestamp,
     now: Timestamp,
     origin: &LinkOrigin<'_>,
-) -> AppResult<CustomerId> {
+) -> AppResult<Linked> {
     lock_identifiers(tx, identifiers).await?;
 
     let resolution = resolve(tx, rules, identifiers, at).await?;
     let plan = resolution.plan;
+    let created = plan.target.is_none();
     let target = match plan.target {
         Some(target) => target,
         None => {
@@ -123,7 +124,18 @@ pub async fn link(
         .await?;
     }
 
-    Ok(target)
+    Ok(Linked {
+        customer: target,
+        created,
+    })
+}
+
+/// The customer identifiers were linked to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Linked {
+    pub customer: CustomerId,
+    /// Whether linking created the customer.
+    pub created: bool,
 }
 
 /// The claims a message makes and what their owners hold.

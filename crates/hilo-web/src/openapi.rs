@@ -32,6 +32,7 @@ use crate::api;
         api::users::create,
         api::users::list,
         api::customers::get,
+        api::customers::create,
         api::customers::lookup,
         api::customers::search,
         api::customers::timeline,

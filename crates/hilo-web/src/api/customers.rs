@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use hilo_app::customers::{CustomerView, TimelineItem, Unmerged};
 use hilo_domain::{CustomerId, PageRequest, Permission};
 use serde::{Deserialize, Serialize};
@@ -90,6 +91,31 @@ pub struct CustomerPatch {
     /// Traits to set; `null` removes one.
     #[schema(value_type = Object)]
     pub traits: Map<String, Value>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCustomer {
+    /// At least one: the identifiers staff know (email, phone, loyalty card…).
+    pub identifiers: Vec<NewIdentifier>,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub traits: Map<String, Value>,
+    /// Where the customer was met: pos, call_center, kiosk… or console (the default).
+    #[serde(default = "console")]
+    pub channel: String,
+}
+
+fn console() -> String {
+    "console".to_owned()
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewIdentifier {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub value: String,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -312,6 +338,43 @@ pub async fn patch(
             .patch_customer(id, &body.traits, principal)
             .await?,
     )))
+}
+
+/// Register a customer
+///
+/// From staff input, e.g. a store or call-center agent. The identifiers are resolved
+/// like those of any event: when they belong to a customer already, that customer is
+/// updated and returned with 200; otherwise a new one is returned with 201.
+#[utoipa::path(post, path = "/api/v1/customers", tag = "customers", request_body = NewCustomer,
+    responses(
+        (status = 201, body = Customer, description = "A new customer"),
+        (status = 200, body = Customer, description = "An existing customer, updated"),
+        (status = 400, body = crate::error::ErrorBody),
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<NewCustomer>,
+) -> Result<(StatusCode, Json<Customer>), ApiError> {
+    let principal = caller.require(Permission::EditCustomers)?;
+    let identifiers: Vec<(String, String)> = body
+        .identifiers
+        .into_iter()
+        .map(|i| (i.kind, i.value))
+        .collect();
+    let (customer, created) = state
+        .hilo
+        .register_customer(&identifiers, &body.traits, &body.channel, principal)
+        .await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(view(customer))))
 }
 
 /// Undo a merge

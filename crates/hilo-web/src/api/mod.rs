@@ -28,7 +28,7 @@ pub fn routes() -> Router<AppState> {
         .route("/keys", get(keys::list).post(keys::create))
         .route("/keys/{id}", get(keys::get).delete(keys::revoke))
         .route("/users", get(users::list).post(users::create))
-        .route("/customers", get(customers::search))
+        .route("/customers", get(customers::search).post(customers::create))
         .route("/customers/lookup", get(customers::lookup))
         .route(
             "/customers/{id}",

@@ -15,7 +15,101 @@ on_both_engines!(
     staff_edit_traits_and_newest_wins,
     customers_are_searchable_and_private,
     identity_rules_are_readable_and_settable,
+    staff_register_customers_who_then_meet_their_events,
 );
+
+async fn staff_register_customers_who_then_meet_their_events(app: TestApp) {
+    let store = app.key_for("store").await;
+    let body = json!({"channel": "pos", "traits": {"name": "Rosa Díaz"},
+        "identifiers": [{"type": "email", "value": "Rosa@Example.com"}, {"type": "loyalty_card", "value": "LC-77"}]});
+    let response = app
+        .request(Method::POST, "/api/v1/customers", Some(&store))
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 201);
+    let created: Value = response.json().await.expect("json");
+    assert_eq!(
+        ids(&created),
+        ["email:rosa@example.com", "loyalty_card:LC-77"]
+    );
+    assert_eq!(created["traits"]["name"], "Rosa Díaz");
+    assert_eq!(created["computed"]["channels"], json!(["pos"]));
+
+    // Her first web visit with that email lands on the same profile.
+    let (_, web) = app.create_source("Web", "web").await;
+    let visit =
+        json!({"userId": "web-rosa", "traits": {"email": "rosa@example.com"}, "messageId": "r1"});
+    assert_eq!(
+        app.collect("/v1/identify", &web, &visit).await.status(),
+        200
+    );
+    let after = app.lookup("user_id", "web-rosa").await.expect("customer");
+    assert_eq!(after["id"], created["id"]);
+
+    // Registering her again by card finds her: 200, same customer, traits updated.
+    let again = json!({"channel": "call_center", "traits": {"city": "Sevilla"},
+        "identifiers": [{"type": "loyalty_card", "value": "LC-77"}]});
+    let agent = app.key_for("agent").await;
+    let response = app
+        .request(Method::POST, "/api/v1/customers", Some(&agent))
+        .json(&again)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    let updated: Value = response.json().await.expect("json");
+    assert_eq!(updated["id"], created["id"]);
+    assert_eq!(updated["traits"]["city"], "Sevilla");
+    let timeline = app.timeline(created["id"].as_str().expect("id")).await;
+    let kinds: Vec<(&str, &str)> = timeline
+        .iter()
+        .map(|t| {
+            (
+                t["type"].as_str().unwrap_or(""),
+                t["channel"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [("staff", "call_center"), ("event", "web"), ("staff", "pos")]
+    );
+
+    for (body, field) in [
+        (json!({"identifiers": []}), "identifiers"),
+        (
+            json!({"identifiers": [{"type": "email", "value": "nope"}]}),
+            "identifiers[0].value",
+        ),
+        (
+            json!({"identifiers": [{"type": "bad type", "value": "x"}]}),
+            "identifiers[0].type",
+        ),
+        (
+            json!({"identifiers": [{"type": "email", "value": "a@b.co"}], "channel": "fax"}),
+            "channel",
+        ),
+    ] {
+        let response = app
+            .request(Method::POST, "/api/v1/customers", Some(&store))
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 400, "{body}");
+        assert_eq!(error_of(response).await.1.as_deref(), Some(field), "{body}");
+    }
+    let marketer = app.key_for("marketer").await;
+    let response = app
+        .request(Method::POST, "/api/v1/customers", Some(&marketer))
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 403);
+}
 
 async fn an_anonymous_visitor_becomes_known_and_keeps_their_history(app: TestApp) {
     let (_, web) = app.create_source("Web", "web").await;
