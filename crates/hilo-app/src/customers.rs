@@ -28,6 +28,7 @@ pub struct CustomerView {
     pub channels: Vec<String>,
     /// Ids of profiles merged into this one; looking any of them up finds this one.
     pub merged_ids: Vec<CustomerId>,
+    pub consent: crate::privacy::ConsentMap,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -322,7 +323,9 @@ impl Hilo {
     }
 
     async fn customer_view(&self, root: CustomerId) -> AppResult<CustomerView> {
-        assemble(self.store.customer(root).await?)
+        let mut view = assemble(self.store.customer(root).await?)?;
+        view.consent = self.consent_of(root).await?;
+        Ok(view)
     }
 }
 
@@ -378,6 +381,7 @@ fn assemble(record: CustomerRecord) -> Result<CustomerView, AppError> {
         event_count,
         channels: channels.into_iter().collect(),
         merged_ids,
+        consent: Default::default(),
         created_at: Timestamp::from_millis(if created_at == i64::MAX {
             0
         } else {

@@ -7,11 +7,13 @@
 
 use std::time::Duration;
 
-use hilo_domain::identity::IdentityRules;
+use hilo_domain::consent;
+use hilo_domain::identity::{Identifier, IdentityRules};
 use hilo_domain::segment::{Message, MessageType};
 use hilo_domain::{CustomerId, Timestamp};
 use hilo_store::Tx;
 use hilo_store::customers::{NewTimelineItem, add_to_json_set};
+use hilo_store::privacy::NewConsent;
 use hilo_store::sources::SourceRecord;
 use serde_json::{Map, Value, json};
 use tokio::sync::{mpsc, oneshot};
@@ -33,6 +35,8 @@ pub enum Outcome {
     },
     /// The source sent this message id before; nothing changed.
     Duplicate,
+    /// It names an erased customer: dropped, so the person is not recreated.
+    Suppressed,
 }
 
 /// Why a submission was not accepted.
@@ -180,6 +184,9 @@ impl Hilo {
         {
             identifiers.push(alias_target(tx, previous).await?);
         }
+        if self.is_suppressed(tx, &identifiers).await? {
+            return Ok(Outcome::Suppressed);
+        }
         let target = link(
             tx,
             rules,
@@ -196,6 +203,22 @@ impl Hilo {
         .await?
         .customer;
 
+        for change in consent::from_segment_context(&message.context) {
+            tx.record_consent(
+                &uuid::Uuid::now_v7().to_string(),
+                &NewConsent {
+                    profile_id: target,
+                    channel: change.channel.as_str(),
+                    purpose: change.purpose.as_str(),
+                    granted: change.granted,
+                    at: message.timestamp,
+                    via: source.channel.as_str(),
+                    source_id: Some(source.id),
+                    actor: None,
+                },
+            )
+            .await?;
+        }
         self.update_profile(tx, target, source, message, now)
             .await?;
         let body = Value::Object(message.body.clone()).to_string();
@@ -270,6 +293,22 @@ impl Hilo {
                 .await?;
         }
         Ok(())
+    }
+}
+
+impl Hilo {
+    /// Whether a message names an erased customer. Erasures are rare, so the common
+    /// case costs one look at whether any suppression exists.
+    async fn is_suppressed(&self, tx: &mut Tx, identifiers: &[Identifier]) -> AppResult<bool> {
+        if !tx.any_suppression_exists().await? {
+            return Ok(false);
+        }
+        let key = self.suppression_key().await?;
+        let digests: Vec<String> = identifiers
+            .iter()
+            .map(|i| crate::privacy::suppression_digest(&key, i))
+            .collect();
+        Ok(tx.any_suppressed(&digests).await?)
     }
 }
 

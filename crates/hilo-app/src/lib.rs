@@ -10,6 +10,7 @@ pub mod ingest;
 pub mod keys;
 pub mod linking;
 mod passwords;
+pub mod privacy;
 pub mod sessions;
 pub mod sources;
 pub mod users;

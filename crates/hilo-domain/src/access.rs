@@ -52,6 +52,9 @@ impl Role {
             ReadIdentityRules => matches!(self, Self::Admin | Self::ReadOnly),
             // Conflicts name identifier values: personal data, for admins.
             ManageIdentityRules | ReadIdentityConflicts => self == Self::Admin,
+            // Handing over or destroying everything about a person: privacy officers
+            // (admins) only.
+            ExportCustomers | EraseCustomers => self == Self::Admin,
             // Events come in through a source's write key, never through a role.
             SendEvents => false,
         }
@@ -95,6 +98,8 @@ pub enum Permission {
     ReadIdentityRules,
     ManageIdentityRules,
     ReadIdentityConflicts,
+    ExportCustomers,
+    EraseCustomers,
     /// Send events to the collection API.
     SendEvents,
 }

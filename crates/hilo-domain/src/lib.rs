@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod channel;
+pub mod consent;
 pub mod email;
 pub mod identity;
 pub mod ids;

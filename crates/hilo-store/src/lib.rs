@@ -8,6 +8,7 @@
 pub mod api_keys;
 mod connect;
 pub mod customers;
+pub mod privacy;
 pub mod settings;
 pub mod sources;
 pub mod tx;

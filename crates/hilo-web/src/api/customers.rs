@@ -118,6 +118,49 @@ pub struct NewIdentifier {
     pub value: String,
 }
 
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentRequest {
+    pub changes: Vec<ConsentDecision>,
+    /// Where the customer gave or withdrew it: pos, call_center, web… (default `api`).
+    #[serde(default = "api")]
+    pub via: String,
+}
+
+fn api() -> String {
+    "api".to_owned()
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentDecision {
+    /// email, sms, whatsapp, push or phone.
+    pub channel: String,
+    /// marketing or service.
+    pub purpose: String,
+    pub granted: bool,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EraseRequest {
+    /// Remember the identifiers (as keyed digests only) so later events carrying them
+    /// are dropped instead of recreating the person. Default true.
+    pub suppress: Option<bool>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EraseResult {
+    pub erased: bool,
+    pub profiles: u64,
+    pub identities: u64,
+    pub timeline_items: u64,
+    pub consents: u64,
+    /// Other customers' items that quoted this person's identifiers, now redacted.
+    pub redacted_items: u64,
+    pub suppressed: bool,
+}
+
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UnmergeRequest {
@@ -132,6 +175,23 @@ pub struct UnmergeResult {
     pub survivor: Customer,
     /// The customer restored as it was.
     pub restored: Customer,
+}
+
+/// `{"email": {"marketing": {"granted": true, "at": "…", "via": "web"}}}`
+fn consent_view(consent: &hilo_app::privacy::ConsentMap) -> Map<String, Value> {
+    let mut out = Map::new();
+    for ((channel, purpose), state) in consent {
+        let entry = out
+            .entry(channel.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(purposes) = entry {
+            purposes.insert(
+                purpose.clone(),
+                serde_json::json!({"granted": state.granted, "at": state.at.to_rfc3339(), "via": state.via}),
+            );
+        }
+    }
+    out
 }
 
 pub fn view(customer: CustomerView) -> Customer {
@@ -155,7 +215,7 @@ pub fn view(customer: CustomerView) -> Customer {
             event_count: customer.event_count,
             channels: customer.channels,
         },
-        consent: Map::new(),
+        consent: consent_view(&customer.consent),
         merged_ids: customer
             .merged_ids
             .iter()
@@ -375,6 +435,103 @@ pub async fn create(
         StatusCode::OK
     };
     Ok((status, Json(view(customer))))
+}
+
+/// Record consent
+///
+/// Consent per channel and purpose, with its history; the newest decision counts.
+#[utoipa::path(post, path = "/api/v1/customers/{id}/consent", tag = "customers", request_body = ConsentRequest,
+    params(("id" = String, Path, description = "Customer id")),
+    responses(
+        (status = 200, body = Customer),
+        (status = 400, body = crate::error::ErrorBody),
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn consent(
+    State(state): State<AppState>,
+    caller: Caller,
+    id: IdPath<CustomerId>,
+    ApiJson(body): ApiJson<ConsentRequest>,
+) -> Result<Json<Customer>, ApiError> {
+    let principal = caller.require(Permission::EditCustomers)?;
+    let id = id.id()?;
+    let changes: Vec<(String, String, bool)> = body
+        .changes
+        .into_iter()
+        .map(|c| (c.channel, c.purpose, c.granted))
+        .collect();
+    Ok(Json(view(
+        state
+            .hilo
+            .set_consent(id, &changes, &body.via, principal)
+            .await?,
+    )))
+}
+
+/// Export everything about a customer
+///
+/// Identities, traits, consent history, the whole timeline, merges and conflicts, as one
+/// JSON document. Admins only.
+#[utoipa::path(get, path = "/api/v1/customers/{id}/export", tag = "customers",
+    params(("id" = String, Path, description = "Customer id")),
+    responses(
+        (status = 200, body = Object),
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn export(
+    State(state): State<AppState>,
+    caller: Caller,
+    id: IdPath<CustomerId>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Permission::ExportCustomers)?;
+    let id = id.id()?;
+    Ok(Json(state.hilo.export_customer(id).await?))
+}
+
+/// Erase a customer
+///
+/// Deletes everything about the person everywhere; by default their identifiers are
+/// suppressed so later events do not recreate them. An audit record without personal
+/// data remains. Admins only.
+#[utoipa::path(post, path = "/api/v1/customers/{id}/erase", tag = "customers", request_body = EraseRequest,
+    params(("id" = String, Path, description = "Customer id")),
+    responses(
+        (status = 200, body = EraseResult),
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn erase(
+    State(state): State<AppState>,
+    caller: Caller,
+    id: IdPath<CustomerId>,
+    body: axum::body::Bytes,
+) -> Result<Json<EraseResult>, ApiError> {
+    let principal = caller.require(Permission::EraseCustomers)?;
+    let id = id.id()?;
+    let request: EraseRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        EraseRequest::default()
+    } else {
+        crate::json::parse(&body)?
+    };
+    let suppress = request.suppress.unwrap_or(true);
+    let erased = state.hilo.erase_customer(id, suppress, principal).await?;
+    Ok(Json(EraseResult {
+        erased: true,
+        profiles: erased.profiles,
+        identities: erased.identities,
+        timeline_items: erased.timeline_items,
+        consents: erased.consents,
+        redacted_items: erased.redacted_items,
+        suppressed: suppress,
+    }))
 }
 
 /// Undo a merge

@@ -40,6 +40,15 @@ pub fn routes() -> Router<AppState> {
             axum::routing::post(customers::unmerge),
         )
         .route(
+            "/customers/{id}/consent",
+            axum::routing::post(customers::consent),
+        )
+        .route("/customers/{id}/export", get(customers::export))
+        .route(
+            "/customers/{id}/erase",
+            axum::routing::post(customers::erase),
+        )
+        .route(
             "/identity/rules",
             get(identity::get_rules).put(identity::put_rules),
         )

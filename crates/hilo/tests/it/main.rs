@@ -16,5 +16,6 @@ mod durability;
 mod keys;
 mod migrations;
 mod ops;
+mod privacy;
 mod sdks;
 mod sources;

@@ -1,0 +1,351 @@
+//! Consent records, erasure and suppression, and the audit log.
+
+use hilo_domain::{CustomerId, SourceId, Timestamp};
+
+use crate::customers::{ConflictRow, IdentityRow, parse_customer_id};
+use crate::tx::{Tx, on_tx};
+use crate::{Store, StoreResult, on_pool};
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ConsentRow {
+    pub id: String,
+    pub profile_id: String,
+    pub channel: String,
+    pub purpose: String,
+    pub granted: i64,
+    pub at: i64,
+    pub via: String,
+    pub source_id: Option<String>,
+    pub actor: Option<String>,
+}
+
+/// A consent decision to record.
+#[derive(Debug, Clone)]
+pub struct NewConsent<'a> {
+    pub profile_id: CustomerId,
+    pub channel: &'a str,
+    pub purpose: &'a str,
+    pub granted: bool,
+    pub at: Timestamp,
+    pub via: &'a str,
+    pub source_id: Option<SourceId>,
+    pub actor: Option<&'a str>,
+}
+
+/// What an erasure removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Erased {
+    pub profiles: u64,
+    pub identities: u64,
+    pub timeline_items: u64,
+    pub consents: u64,
+    pub redacted_items: u64,
+}
+
+macro_rules! tree {
+    ($rest:literal) => {
+        concat!(
+            "WITH RECURSIVE tree (id) AS (SELECT id FROM profiles WHERE id = $1 \
+             UNION ALL SELECT p.id FROM profiles p JOIN tree t ON p.merged_into = t.id) ",
+            $rest
+        )
+    };
+}
+
+impl Tx {
+    pub async fn record_consent(&mut self, id: &str, consent: &NewConsent<'_>) -> StoreResult<()> {
+        const SQL: &str = "INSERT INTO consents (id, profile_id, channel, purpose, granted, at, via, \
+            source_id, actor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+        on_tx!(self, |conn| sqlx::query(SQL)
+            .bind(id)
+            .bind(consent.profile_id.to_string())
+            .bind(consent.channel)
+            .bind(consent.purpose)
+            .bind(i64::from(consent.granted))
+            .bind(consent.at.millis())
+            .bind(consent.via)
+            .bind(consent.source_id.map(|s| s.to_string()))
+            .bind(consent.actor)
+            .execute(conn)
+            .await?
+            .rows_affected());
+        Ok(())
+    }
+
+    /// Whether any identifier was ever suppressed.
+    pub async fn any_suppression_exists(&mut self) -> StoreResult<bool> {
+        let found = on_tx!(self, |conn| sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM suppressions LIMIT 1) s"
+        )
+        .fetch_one(conn)
+        .await?);
+        Ok(found > 0)
+    }
+
+    /// Whether any of these suppression digests is recorded.
+    pub async fn any_suppressed(&mut self, digests: &[String]) -> StoreResult<bool> {
+        const SQL: &str = "SELECT COUNT(*) FROM suppressions WHERE digest = $1";
+        for digest in digests {
+            let count = on_tx!(self, |conn| sqlx::query_scalar::<_, i64>(SQL)
+                .bind(digest)
+                .fetch_one(conn)
+                .await?);
+            if count > 0 {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    pub async fn suppress(&mut self, digest: &str, at: Timestamp) -> StoreResult<()> {
+        const SQL: &str =
+            "INSERT INTO suppressions (digest, at) VALUES ($1, $2) ON CONFLICT (digest) DO NOTHING";
+        on_tx!(self, |conn| sqlx::query(SQL)
+            .bind(digest)
+            .bind(at.millis())
+            .execute(conn)
+            .await?
+            .rows_affected());
+        Ok(())
+    }
+
+    /// The identities of every fragment of a live profile.
+    pub async fn identities_of(&mut self, root: CustomerId) -> StoreResult<Vec<IdentityRow>> {
+        const SQL: &str = tree!(
+            "SELECT i.kind, i.value, i.profile_id, i.first_seen, i.last_seen, i.sources \
+             FROM identities i JOIN tree t ON i.profile_id = t.id"
+        );
+        Ok(on_tx!(self, |conn| sqlx::query_as::<_, IdentityRow>(SQL)
+            .bind(root.to_string())
+            .fetch_all(conn)
+            .await?))
+    }
+
+    /// Deletes everything stored about the fragments `fragments` and the identifier
+    /// values `values`; where another customer's timeline quotes one of those values (a
+    /// message the rules kept apart), the value is replaced by `[erased]`.
+    pub async fn erase(
+        &mut self,
+        fragments: &[CustomerId],
+        identities: &[IdentityRow],
+    ) -> StoreResult<Erased> {
+        let mut erased = Erased::default();
+        // Messages of other customers that carried this person's identifiers.
+        let mut quoting: Vec<(String, String)> = Vec::new();
+        for identity in identities {
+            let rows = on_tx!(self, |conn| sqlx::query_as::<
+                _,
+                (Option<String>, Option<String>),
+            >(
+                "SELECT source_id, message_id FROM identity_conflicts \
+                 WHERE identifier_kind = $1 AND identifier_value = $2"
+            )
+            .bind(&identity.kind)
+            .bind(&identity.value)
+            .fetch_all(conn)
+            .await?);
+            quoting.extend(rows.into_iter().filter_map(|(s, m)| Some((s?, m?))));
+        }
+        for (source, message) in &quoting {
+            let row = on_tx!(self, |conn| sqlx::query_as::<_, (i64, String)>(
+                "SELECT seq, body FROM timeline WHERE source_id = $1 AND message_id = $2"
+            )
+            .bind(source)
+            .bind(message)
+            .fetch_optional(conn)
+            .await?);
+            if let Some((seq, body)) = row {
+                let mut redacted = body.clone();
+                for identity in identities {
+                    redacted = redact(&redacted, &identity.value);
+                }
+                if redacted != body {
+                    on_tx!(self, |conn| sqlx::query(
+                        "UPDATE timeline SET body = $1 WHERE seq = $2"
+                    )
+                    .bind(&redacted)
+                    .bind(seq)
+                    .execute(conn)
+                    .await?
+                    .rows_affected());
+                    erased.redacted_items += 1;
+                }
+            }
+        }
+        for identity in identities {
+            on_tx!(self, |conn| {
+                sqlx::query(
+                "DELETE FROM identity_conflicts WHERE identifier_kind = $1 AND identifier_value = $2"
+            )
+            .bind(&identity.kind)
+            .bind(&identity.value)
+            .execute(conn)
+            .await?
+            .rows_affected()
+            });
+        }
+        for fragment in fragments {
+            let id = fragment.to_string();
+            on_tx!(self, |conn| sqlx::query(
+                "UPDATE profiles SET merged_into = NULL WHERE id = $1"
+            )
+            .bind(&id)
+            .execute(conn)
+            .await?
+            .rows_affected());
+        }
+        for fragment in fragments {
+            let id = fragment.to_string();
+            let counts = on_tx!(self, |conn| {
+                let timeline = sqlx::query("DELETE FROM timeline WHERE profile_id = $1")
+                    .bind(&id)
+                    .execute(&mut *conn)
+                    .await?
+                    .rows_affected();
+                let consents = sqlx::query("DELETE FROM consents WHERE profile_id = $1")
+                    .bind(&id)
+                    .execute(&mut *conn)
+                    .await?
+                    .rows_affected();
+                let identities = sqlx::query("DELETE FROM identities WHERE profile_id = $1")
+                    .bind(&id)
+                    .execute(&mut *conn)
+                    .await?
+                    .rows_affected();
+                for sql in [
+                    "DELETE FROM changes WHERE profile_id = $1",
+                    "DELETE FROM merges WHERE survivor_id = $1 OR absorbed_id = $1",
+                    "DELETE FROM separations WHERE a = $1 OR b = $1",
+                    "DELETE FROM identity_conflicts WHERE profile_id = $1 OR other_profile_id = $1",
+                ] {
+                    sqlx::query(sql).bind(&id).execute(&mut *conn).await?;
+                }
+                (timeline, consents, identities)
+            });
+            erased.timeline_items += counts.0;
+            erased.consents += counts.1;
+            erased.identities += counts.2;
+        }
+        for fragment in fragments {
+            on_tx!(self, |conn| sqlx::query(
+                "DELETE FROM profiles WHERE id = $1"
+            )
+            .bind(fragment.to_string())
+            .execute(conn)
+            .await?
+            .rows_affected());
+            erased.profiles += 1;
+        }
+        Ok(erased)
+    }
+
+    pub async fn audit(
+        &mut self,
+        id: &str,
+        at: Timestamp,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        detail: &str,
+    ) -> StoreResult<()> {
+        const SQL: &str = "INSERT INTO audit_log (id, at, actor, action, subject_id, detail) \
+                           VALUES ($1, $2, $3, $4, $5, $6)";
+        on_tx!(self, |conn| sqlx::query(SQL)
+            .bind(id)
+            .bind(at.millis())
+            .bind(actor)
+            .bind(action)
+            .bind(subject)
+            .bind(detail)
+            .execute(conn)
+            .await?
+            .rows_affected());
+        Ok(())
+    }
+}
+
+/// Replaces every JSON string equal to `value` (after trimming and case-folding, as
+/// identifiers are compared) with `"[erased]"`.
+fn redact(body: &str, value: &str) -> String {
+    let Ok(mut json) = serde_json::from_str::<serde_json::Value>(body) else {
+        return body.to_owned();
+    };
+    fn walk(node: &mut serde_json::Value, value: &str) {
+        match node {
+            serde_json::Value::String(text) if text.trim().eq_ignore_ascii_case(value) => {
+                *text = "[erased]".to_owned();
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|i| walk(i, value)),
+            serde_json::Value::Object(map) => map.values_mut().for_each(|v| walk(v, value)),
+            _ => {}
+        }
+    }
+    walk(&mut json, value);
+    json.to_string()
+}
+
+impl Store {
+    /// Every consent decision of a live profile, oldest first.
+    pub async fn consents_of(&self, root: CustomerId) -> StoreResult<Vec<ConsentRow>> {
+        const SQL: &str = tree!(
+            "SELECT c.id, c.profile_id, c.channel, c.purpose, c.granted, c.at, c.via, c.source_id, \
+             c.actor FROM consents c JOIN tree t ON c.profile_id = t.id ORDER BY c.at, c.id"
+        );
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, ConsentRow>(SQL)
+            .bind(root.to_string())
+            .fetch_all(pool)
+            .await?))
+    }
+
+    /// Conflicts that involve any fragment of a live profile.
+    pub async fn conflicts_of(&self, root: CustomerId) -> StoreResult<Vec<ConflictRow>> {
+        const SQL: &str = tree!(
+            "SELECT DISTINCT c.id, c.at, c.reason, c.detail, c.identifier_kind, c.identifier_value, \
+             c.profile_id, c.other_profile_id, c.message_id, c.source_id FROM identity_conflicts c \
+             JOIN tree t ON c.profile_id = t.id OR c.other_profile_id = t.id ORDER BY c.id"
+        );
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, ConflictRow>(SQL)
+            .bind(root.to_string())
+            .fetch_all(pool)
+            .await?))
+    }
+
+    /// Audit records about a subject, oldest first.
+    pub async fn audit_of(
+        &self,
+        subject: &str,
+    ) -> StoreResult<Vec<(String, i64, String, String, String)>> {
+        const SQL: &str =
+            "SELECT id, at, actor, action, detail FROM audit_log WHERE subject_id = $1 ORDER BY id";
+        Ok(on_pool!(self, |pool| sqlx::query_as::<
+            _,
+            (String, i64, String, String, String),
+        >(SQL)
+        .bind(subject)
+        .fetch_all(pool)
+        .await?))
+    }
+}
+
+/// Parses the customer id of a consent or audit row.
+pub fn profile_of(row: &ConsentRow) -> StoreResult<CustomerId> {
+    parse_customer_id(&row.profile_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_replaces_whole_values_only() {
+        let body =
+            r#"{"anonymousId":"kiosk-7","userId":"bo","context":{"x":["Kiosk-7 ","kiosk-70"]}}"#;
+        let redacted = redact(body, "kiosk-7");
+        assert!(
+            redacted.contains(r#""anonymousId":"[erased]""#),
+            "{redacted}"
+        );
+        assert!(redacted.contains("kiosk-70"));
+        assert!(!redacted.contains("Kiosk-7 "));
+    }
+}
