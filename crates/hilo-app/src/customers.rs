@@ -172,6 +172,7 @@ impl Hilo {
         tx.record_change("profile.traits", root, &data.to_string(), now)
             .await?;
         tx.commit().await?;
+        self.feed_signal.notify_waiters();
         info!("customer edited by staff");
         self.customer_view(root).await
     }
@@ -209,6 +210,7 @@ impl Hilo {
         tx.record_change("profile.unmerged", root, &data.to_string(), now)
             .await?;
         tx.commit().await?;
+        self.feed_signal.notify_waiters();
         info!(merge_id = %merge.id, "merge undone");
         Ok(Unmerged {
             merge_id: merge.id,
@@ -317,6 +319,7 @@ impl Hilo {
         })
         .await?;
         tx.commit().await?;
+        self.feed_signal.notify_waiters();
         info!(customer = %target, created = linked.created, "customer registered by staff");
         let root = self.live_root(target).await?;
         Ok((self.customer_view(root).await?, linked.created))

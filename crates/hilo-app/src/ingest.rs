@@ -161,6 +161,7 @@ impl Hilo {
             outcomes.push(job_outcomes);
         }
         tx.commit().await?;
+        self.feed_signal.notify_waiters();
         Ok(outcomes)
     }
 

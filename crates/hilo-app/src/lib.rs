@@ -5,6 +5,7 @@ pub mod clock;
 pub mod customers;
 pub mod demo;
 mod error;
+pub mod feed;
 pub mod identity_rules;
 pub mod ingest;
 pub mod keys;
@@ -43,6 +44,7 @@ pub struct Hilo {
     store: Store,
     clock: Arc<dyn Clock>,
     settings: Arc<AppSettings>,
+    feed_signal: Arc<tokio::sync::Notify>,
 }
 
 impl Hilo {
@@ -55,6 +57,7 @@ impl Hilo {
             store,
             clock,
             settings: Arc::new(settings),
+            feed_signal: Arc::new(tokio::sync::Notify::new()),
         }
     }
 

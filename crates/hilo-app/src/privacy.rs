@@ -81,6 +81,7 @@ impl Hilo {
         tx.record_change("profile.consent", root, &data.to_string(), now)
             .await?;
         tx.commit().await?;
+        self.feed_signal.notify_waiters();
         self.customer(root).await
     }
 
@@ -219,6 +220,7 @@ impl Hilo {
         )
         .await?;
         tx.commit().await?;
+        self.feed_signal.notify_waiters();
         info!(profiles = erased.profiles, "customer erased");
         Ok(erased)
     }

@@ -39,3 +39,41 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// Where a feed consumer has read up to: (changes seq, timeline seq).
+    pub async fn feed_cursor(&self, consumer: &str) -> StoreResult<(i64, i64)> {
+        const SQL: &str = "SELECT changes_seq, timeline_seq FROM feed_cursors WHERE consumer = $1";
+        let row = on_pool!(self, |pool| sqlx::query_as::<_, (i64, i64)>(SQL)
+            .bind(consumer)
+            .fetch_optional(pool)
+            .await?);
+        Ok(row.unwrap_or((0, 0)))
+    }
+
+    /// Records how far a feed consumer has read; never moves a cursor backwards.
+    pub async fn save_feed_cursor(
+        &self,
+        consumer: &str,
+        changes_seq: i64,
+        timeline_seq: i64,
+        at: hilo_domain::Timestamp,
+    ) -> StoreResult<()> {
+        const SQL: &str = "INSERT INTO feed_cursors (consumer, changes_seq, timeline_seq, updated_at) \
+            VALUES ($1, $2, $3, $4) ON CONFLICT (consumer) DO UPDATE SET \
+            changes_seq = CASE WHEN feed_cursors.changes_seq > excluded.changes_seq \
+                THEN feed_cursors.changes_seq ELSE excluded.changes_seq END, \
+            timeline_seq = CASE WHEN feed_cursors.timeline_seq > excluded.timeline_seq \
+                THEN feed_cursors.timeline_seq ELSE excluded.timeline_seq END, \
+            updated_at = excluded.updated_at";
+        on_pool!(self, |pool| sqlx::query(SQL)
+            .bind(consumer)
+            .bind(changes_seq)
+            .bind(timeline_seq)
+            .bind(at.millis())
+            .execute(pool)
+            .await?
+            .rows_affected());
+        Ok(())
+    }
+}

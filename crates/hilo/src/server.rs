@@ -29,6 +29,8 @@ pub struct RunningServer {
     /// The admin key created on this start, if the database was empty.
     pub initial_admin_key: Option<Secret>,
     pub store: Store,
+    /// The application the server runs, for in-process consumers of its change feed.
+    pub hilo: Hilo,
     stop: watch::Sender<bool>,
     task: JoinHandle<anyhow::Result<()>>,
 }
@@ -152,6 +154,7 @@ pub async fn start_with_clock(
         addr,
         initial_admin_key,
         store,
+        hilo,
         stop,
         task,
     })

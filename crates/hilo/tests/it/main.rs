@@ -13,6 +13,7 @@ mod collect;
 mod console;
 mod customers;
 mod durability;
+mod feed;
 mod keys;
 mod migrations;
 mod ops;

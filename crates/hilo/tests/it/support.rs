@@ -223,6 +223,11 @@ impl TestApp {
         }
     }
 
+    /// The server's application, as an in-process consumer sees it.
+    pub fn hilo(&self) -> &hilo_app::Hilo {
+        &self.server.as_ref().expect("running").hilo
+    }
+
     pub fn store(&self) -> &hilo_store::Store {
         &self.server.as_ref().expect("running").store
     }

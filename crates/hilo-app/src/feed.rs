@@ -1,0 +1,117 @@
+//! The change feed: the seam through which the parts that react to customers
+//! (conversations, segments, journeys) learn what changed.
+//!
+//! Every profile change (created, merged, unmerged, traits, consent) is a row in
+//! `changes`, and every event a row in the timeline, each written in the same transaction
+//! as what it describes: a crash can lose neither the change nor its feed entry, and a
+//! rolled-back change never appears. Consumers read in order after their saved position
+//! and save it once they have acted, so after a restart they resume where they stopped.
+//! [`Hilo::feed_signal`] wakes waiting consumers after each commit.
+
+use hilo_domain::{CustomerId, Timestamp};
+use hilo_store::customers::parse_customer_id;
+use serde_json::Value;
+
+use crate::{AppResult, Hilo};
+
+/// A position in the feed: the last change and the last timeline item read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FeedPosition {
+    pub changes_seq: i64,
+    pub timeline_seq: i64,
+}
+
+/// One thing that happened.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FeedItem {
+    /// A change to a profile: `profile.created`, `profile.merged`, `profile.unmerged`,
+    /// `profile.traits`, `profile.consent`.
+    Change {
+        seq: i64,
+        at: Timestamp,
+        kind: String,
+        customer: CustomerId,
+        data: Value,
+    },
+    /// An item added to a customer's timeline (an event from any channel).
+    Timeline {
+        seq: i64,
+        customer: CustomerId,
+        item_type: String,
+        kind: String,
+        name: Option<String>,
+        channel: String,
+        at: Timestamp,
+    },
+}
+
+/// What a read returned and where the next read starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedBatch {
+    pub items: Vec<FeedItem>,
+    pub next: FeedPosition,
+}
+
+impl Hilo {
+    /// Where a named consumer saved its position (the start, if never).
+    pub async fn feed_position(&self, consumer: &str) -> AppResult<FeedPosition> {
+        let (changes_seq, timeline_seq) = self.store.feed_cursor(consumer).await?;
+        Ok(FeedPosition {
+            changes_seq,
+            timeline_seq,
+        })
+    }
+
+    /// Up to `limit` changes and `limit` timeline items after `after`, each in order.
+    pub async fn read_feed(&self, after: FeedPosition, limit: u32) -> AppResult<FeedBatch> {
+        let mut next = after;
+        let mut items = Vec::new();
+        for (seq, at, kind, profile, data) in
+            self.store.changes_since(after.changes_seq, limit).await?
+        {
+            next.changes_seq = seq;
+            items.push(FeedItem::Change {
+                seq,
+                at: Timestamp::from_millis(at),
+                kind,
+                customer: parse_customer_id(&profile)?,
+                data: serde_json::from_str(&data).unwrap_or(Value::Null),
+            });
+        }
+        for row in self.store.timeline_since(after.timeline_seq, limit).await? {
+            next.timeline_seq = row.seq;
+            items.push(FeedItem::Timeline {
+                seq: row.seq,
+                customer: parse_customer_id(&row.profile_id)?,
+                item_type: row.item_type,
+                kind: row.kind,
+                name: row.name,
+                channel: row.channel,
+                at: Timestamp::from_millis(row.at),
+            });
+        }
+        Ok(FeedBatch { items, next })
+    }
+
+    /// Saves how far a consumer has acted on the feed.
+    pub async fn save_feed_position(
+        &self,
+        consumer: &str,
+        position: FeedPosition,
+    ) -> AppResult<()> {
+        self.store
+            .save_feed_cursor(
+                consumer,
+                position.changes_seq,
+                position.timeline_seq,
+                self.now(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Notified after every commit that added to the feed.
+    pub fn feed_signal(&self) -> &tokio::sync::Notify {
+        &self.feed_signal
+    }
+}

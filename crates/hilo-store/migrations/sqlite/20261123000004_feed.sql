@@ -1,0 +1,8 @@
+-- Where each in-process consumer of the change feed has read up to, so it resumes after
+-- a restart without missing or repeating what it acknowledged.
+CREATE TABLE feed_cursors (
+    consumer     TEXT PRIMARY KEY,
+    changes_seq  INTEGER NOT NULL,
+    timeline_seq INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL
+);
