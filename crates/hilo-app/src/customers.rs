@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use tracing::{info, instrument};
 
 use crate::ingest::apply_trait;
-use crate::linking::{LinkOrigin, link};
+use crate::linking::{LinkOrigin, Linked, link};
 use crate::{AppError, AppResult, Hilo};
 
 /// A customer as every channel sees them.
@@ -54,6 +54,16 @@ pub struct TimelineItem {
     pub at: Timestamp,
     pub received_at: Timestamp,
     pub body: Value,
+}
+
+/// A customer record entered by staff or imported from a file.
+struct Registration<'a> {
+    identifiers: &'a [Identifier],
+    traits: &'a Map<String, Value>,
+    channel: &'a str,
+    actor: &'a str,
+    /// Source and key that make it idempotent (imports).
+    dedup: Option<(hilo_domain::SourceId, &'a str)>,
 }
 
 /// The result of an unmerge: both customers as they are now.
@@ -261,21 +271,76 @@ impl Hilo {
             )
             .into());
         }
+        let actor = by.actor();
+        let registration = Registration {
+            identifiers: &parsed,
+            traits,
+            channel,
+            actor: &actor,
+            dedup: None,
+        };
+        let mut tx = self.store.begin().await?;
+        let linked = self.register_in(&mut tx, &registration).await?;
+        tx.commit().await?;
+        self.feed_signal.notify_waiters();
+        let linked =
+            linked.ok_or_else(|| AppError::Internal("registration deduplicated".into()))?;
+        info!(customer = %linked.customer, created = linked.created, "customer registered by staff");
+        let root = self.live_root(linked.customer).await?;
+        Ok((self.customer_view(root).await?, linked.created))
+    }
+
+    /// Imports one customer record (a row of a file) attributed to `source`: like a staff
+    /// registration, but `row_key` makes it idempotent — a row seen before changes nothing.
+    pub async fn import_customer(
+        &self,
+        identifiers: &[Identifier],
+        traits: &Map<String, Value>,
+        source: &hilo_store::sources::SourceRecord,
+        row_key: &str,
+    ) -> AppResult<Option<Linked>> {
+        check_traits(traits)?;
+        let actor = format!("import:{}", source.id);
+        let registration = Registration {
+            identifiers,
+            traits,
+            channel: source.channel.as_str(),
+            actor: &actor,
+            dedup: Some((source.id, row_key)),
+        };
+        let mut tx = self.store.begin().await?;
+        let linked = self.register_in(&mut tx, &registration).await?;
+        tx.commit().await?;
+        self.feed_signal.notify_waiters();
+        Ok(linked)
+    }
+
+    /// Links a registration's identifiers, applies its traits with the actor's stamp and
+    /// adds a staff item to the timeline. `None` when its dedup key was seen before.
+    async fn register_in(
+        &self,
+        tx: &mut hilo_store::Tx,
+        registration: &Registration<'_>,
+    ) -> AppResult<Option<Linked>> {
+        if let Some((source, key)) = registration.dedup {
+            if tx.timeline_has(source, key).await? {
+                return Ok(None);
+            }
+        }
         let rules = self.identity_rules().await?;
         let now = self.now();
-        let actor = by.actor();
-        let mut tx = self.store.begin().await?;
+        let actor = registration.actor;
         let linked = link(
-            &mut tx,
+            tx,
             &rules,
-            &parsed,
+            registration.identifiers,
             &[],
             now,
             now,
             &LinkOrigin {
-                message_id: None,
-                source_id: None,
-                created_by: Some(&actor),
+                message_id: registration.dedup.map(|(_, key)| key),
+                source_id: registration.dedup.map(|(source, _)| source),
+                created_by: Some(actor),
             },
         )
         .await?;
@@ -284,21 +349,21 @@ impl Hilo {
             return Err(AppError::NotFound);
         };
         let mut stored: Map<String, Value> = serde_json::from_str(&row.traits).unwrap_or_default();
-        for (key, value) in traits {
-            apply_trait(&mut stored, key, value, now.millis(), &actor);
+        for (key, value) in registration.traits {
+            apply_trait(&mut stored, key, value, now.millis(), actor);
         }
         row.traits = Value::Object(stored).to_string();
         row.updated_at = now.millis();
         row.first_seen = Some(row.first_seen.map_or(now.millis(), |f| f.min(now.millis())));
         row.last_seen = Some(row.last_seen.map_or(now.millis(), |l| l.max(now.millis())));
-        if let Some(channels) = add_to_json_set(&row.channels, channel) {
+        if let Some(channels) = add_to_json_set(&row.channels, registration.channel) {
             row.channels = channels;
         }
         tx.save_profile(&row).await?;
         let body = json!({
             "by": actor,
-            "identifiers": parsed.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            "traits": traits,
+            "identifiers": registration.identifiers.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "traits": registration.traits,
         })
         .to_string();
         tx.append_timeline(&NewTimelineItem {
@@ -310,19 +375,15 @@ impl Hilo {
                 "updated"
             },
             name: None,
-            channel,
-            source_id: None,
-            message_id: None,
+            channel: registration.channel,
+            source_id: registration.dedup.map(|(source, _)| source),
+            message_id: registration.dedup.map(|(_, key)| key),
             at: now,
             received_at: now,
             body: &body,
         })
         .await?;
-        tx.commit().await?;
-        self.feed_signal.notify_waiters();
-        info!(customer = %target, created = linked.created, "customer registered by staff");
-        let root = self.live_root(target).await?;
-        Ok((self.customer_view(root).await?, linked.created))
+        Ok(Some(linked))
     }
 
     async fn customer_view(&self, root: CustomerId) -> AppResult<CustomerView> {

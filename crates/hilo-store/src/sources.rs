@@ -93,6 +93,17 @@ impl Store {
         row.map(SourceRecord::try_from).transpose()
     }
 
+    /// The oldest live source with this name.
+    pub async fn source_by_name(&self, name: &str) -> StoreResult<Option<SourceRecord>> {
+        const SQL: &str =
+            select_sources!("WHERE name = $1 AND deleted_at IS NULL ORDER BY id LIMIT 1");
+        let row = on_pool!(self, |pool| sqlx::query_as::<_, SourceRow>(SQL)
+            .bind(name)
+            .fetch_optional(pool)
+            .await?);
+        row.map(SourceRecord::try_from).transpose()
+    }
+
     /// The live source whose write key has this digest.
     pub async fn source_by_write_key_hash(&self, hash: &str) -> StoreResult<Option<SourceRecord>> {
         const SQL: &str = select_sources!("WHERE write_key_hash = $1 AND deleted_at IS NULL");

@@ -1,6 +1,7 @@
 //! The command line: `hilo serve`, `migrate`, `keys`, `users`, `openapi`, `version`.
 
 use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -89,6 +90,9 @@ enum Command {
     /// Create, list console users and reset their passwords.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Import customers (CSV) or events (NDJSON of Segment messages); safe to run again.
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Print the OpenAPI document of the HTTP API.
     Openapi,
     /// Print the version.
@@ -112,6 +116,28 @@ enum KeysCommand {
     Revoke {
         /// The key's id, as `hilo keys list` shows it
         id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// Customers from a CSV file with a header row. Columns user_id, anonymous_id, email,
+    /// phone and id:TYPE (e.g. id:loyalty_card) are identifiers; the others are traits.
+    /// Rows are resolved against existing customers like live events. Rejected rows go to
+    /// FILE.rejected.csv with the reason.
+    Customers {
+        file: PathBuf,
+        /// Attribute the rows to this source (default: a source named "Import")
+        #[arg(long)]
+        source: Option<String>,
+    },
+    /// Events from an NDJSON file, one Segment message per line (identify, track, page,
+    /// screen, group, alias). Rejected lines go to FILE.rejected.ndjson with the reason.
+    Events {
+        file: PathBuf,
+        /// Attribute the events to this source (default: a source named "Import")
+        #[arg(long)]
+        source: Option<String>,
     },
 }
 
@@ -235,6 +261,7 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Keys(command) => keys(command, &settings).await,
         Command::Users(command) => users(command, &settings).await,
+        Command::Import(command) => import(command, &settings).await,
         Command::Openapi | Command::Version => Ok(()),
     }
 }
@@ -287,6 +314,23 @@ impl ShutdownSignals {
             let _ = tokio::signal::ctrl_c().await;
         }
     }
+}
+
+async fn import(command: ImportCommand, settings: &Settings) -> anyhow::Result<()> {
+    let hilo = open_app(settings).await?;
+    let summary = match command {
+        ImportCommand::Customers { file, source } => {
+            let source = crate::import::import_source(&hilo, source.as_deref()).await?;
+            crate::import::customers(&hilo, &source, &file).await?
+        }
+        ImportCommand::Events { file, source } => {
+            let source = crate::import::import_source(&hilo, source.as_deref()).await?;
+            crate::import::events(&hilo, &source, &file).await?
+        }
+    };
+    println!("{summary}");
+    hilo.store().close().await;
+    Ok(())
 }
 
 async fn open_app(settings: &Settings) -> anyhow::Result<Hilo> {

@@ -3,5 +3,6 @@
 
 pub mod cli;
 pub mod config;
+pub mod import;
 mod logging;
 pub mod server;

@@ -590,3 +590,153 @@ async fn demo_fills_an_empty_database_once() {
     assert!(!again.stderr().contains("Demo data loaded"));
     assert!(again.terminate().success());
 }
+
+#[tokio::test]
+async fn imports_resolve_customers_and_are_idempotent() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("data");
+    let data_arg = data.to_str().expect("path");
+    let customers = dir.path().join("customers.csv");
+    std::fs::write(
+        &customers,
+        "user_id,email,phone,id:loyalty_card,name,city\n\
+         u-1,Ana@Example.com,612 345 678,LC-1,Ana,Madrid\n\
+         ,bo@example.com,,LC-2,\"Bo, Jr.\",Lima\n\
+         ,not-an-email,,,Nadie,\n\
+         ,,,,Sin datos,Quito\n",
+    )
+    .expect("write csv");
+    let events = dir.path().join("events.ndjson");
+    std::fs::write(
+        &events,
+        "{\"type\":\"track\",\"userId\":\"u-1\",\"event\":\"Order Completed\",\"messageId\":\"e-1\",\"timestamp\":\"2026-01-02T10:00:00Z\"}\n\
+         {\"type\":\"page\",\"anonymousId\":\"dev-9\",\"name\":\"Home\"}\n\
+         \n\
+         {\"type\":\"identify\",\"anonymousId\":\"dev-9\",\"traits\":{\"email\":\"bo@example.com\"}}\n\
+         {\"type\":\"track\",\"userId\":\"u-1\"}\n\
+         not json\n",
+    )
+    .expect("write ndjson");
+
+    let (code, stdout, stderr) = run(
+        &[
+            "import",
+            "customers",
+            customers.to_str().expect("path"),
+            "--data-dir",
+            data_arg,
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.starts_with("4 read, 2 stored, 0 already imported, 2 rejected"),
+        "{stdout}"
+    );
+    let rejected =
+        std::fs::read_to_string(dir.path().join("customers.rejected.csv")).expect("rejected file");
+    assert!(
+        rejected.contains("not-an-email") && rejected.contains("email"),
+        "{rejected}"
+    );
+    assert!(
+        rejected.contains("Sin datos") && rejected.contains("no identifier"),
+        "{rejected}"
+    );
+    let (code, stdout, _) = run(
+        &[
+            "import",
+            "customers",
+            customers.to_str().expect("path"),
+            "--data-dir",
+            data_arg,
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(code, 0);
+    assert!(
+        stdout.starts_with("4 read, 0 stored, 2 already imported, 2 rejected"),
+        "{stdout}"
+    );
+
+    for expected in [
+        "5 read, 3 stored, 0 already imported, 2 rejected",
+        "5 read, 0 stored, 3 already imported, 2 rejected",
+    ] {
+        let (code, stdout, stderr) = run(
+            &[
+                "import",
+                "events",
+                events.to_str().expect("path"),
+                "--data-dir",
+                data_arg,
+            ],
+            &[],
+            None,
+        );
+        assert_eq!(code, 0, "{stderr}");
+        assert!(stdout.starts_with(expected), "{stdout}");
+    }
+    let rejected =
+        std::fs::read_to_string(dir.path().join("events.rejected.ndjson")).expect("rejected file");
+    let lines: Vec<Value> = rejected
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["line"], 5);
+    assert!(lines[0]["error"].as_str().expect("error").contains("event"));
+    assert_eq!(lines[1]["line"], 6);
+
+    let key = "operator-chosen-admin-key-0123456789abcdef";
+    let mut server = Server::start(&data, &[], &[("HILO_ADMIN_KEY", key)]);
+    let client = reqwest::Client::new();
+    let lookup = |kind: &'static str, value: &'static str| {
+        let client = client.clone();
+        let url = server.url("/api/v1/customers/lookup");
+        async move {
+            client
+                .get(url)
+                .query(&[("type", kind), ("value", value)])
+                .bearer_auth(key)
+                .send()
+                .await
+                .expect("request")
+                .json::<Value>()
+                .await
+                .expect("json")
+        }
+    };
+    let ana = lookup("loyalty_card", "LC-1").await;
+    assert_eq!(ana["traits"]["name"], "Ana");
+    assert_eq!(ana["computed"]["event_count"], 1, "the order");
+    let timeline: Value = client
+        .get(server.url(&format!(
+            "/api/v1/customers/{}/timeline",
+            ana["id"].as_str().expect("id")
+        )))
+        .bearer_auth(key)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    let items: Vec<&str> = timeline["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|i| i["type"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        items,
+        ["staff", "event"],
+        "the imported row, then the older order"
+    );
+    let bo = lookup("anonymous_id", "dev-9").await;
+    assert_eq!(bo["traits"]["name"], "Bo, Jr.");
+    assert_eq!(bo["id"], lookup("loyalty_card", "LC-2").await["id"]);
+    assert!(server.terminate().success());
+}
