@@ -322,10 +322,10 @@ impl Hilo {
         tx: &mut hilo_store::Tx,
         registration: &Registration<'_>,
     ) -> AppResult<Option<Linked>> {
-        if let Some((source, key)) = registration.dedup {
-            if tx.timeline_has(source, key).await? {
-                return Ok(None);
-            }
+        if let Some((source, key)) = registration.dedup
+            && tx.timeline_has(source, key).await?
+        {
+            return Ok(None);
         }
         let rules = self.identity_rules().await?;
         let now = self.now();
