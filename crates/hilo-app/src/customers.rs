@@ -5,9 +5,7 @@ use std::collections::BTreeSet;
 
 use hilo_domain::identity::{Identifier, IdentifierType};
 use hilo_domain::{CustomerId, Invalid, Principal, Timestamp};
-use hilo_store::customers::{
-    CustomerRecord, NewTimelineItem, TimelineRow, add_to_json_set, parse_customer_id,
-};
+use hilo_store::customers::{CustomerRecord, NewTimelineItem, TimelineRow, parse_customer_id};
 use serde_json::{Map, Value, json};
 use tracing::{info, instrument};
 
@@ -354,11 +352,6 @@ impl Hilo {
         }
         row.traits = Value::Object(stored).to_string();
         row.updated_at = now.millis();
-        row.first_seen = Some(row.first_seen.map_or(now.millis(), |f| f.min(now.millis())));
-        row.last_seen = Some(row.last_seen.map_or(now.millis(), |l| l.max(now.millis())));
-        if let Some(channels) = add_to_json_set(&row.channels, registration.channel) {
-            row.channels = channels;
-        }
         tx.save_profile(&row).await?;
         let body = json!({
             "by": actor,
@@ -397,9 +390,6 @@ impl Hilo {
 fn assemble(record: CustomerRecord) -> Result<CustomerView, AppError> {
     let mut traits: Map<String, Value> = Map::new();
     let mut stamps: std::collections::HashMap<String, i64> = Default::default();
-    let mut channels = BTreeSet::new();
-    let (mut first_seen, mut last_seen) = (None::<i64>, None::<i64>);
-    let mut event_count = 0;
     let mut created_at = i64::MAX;
     let mut updated_at = i64::MIN;
     let mut merged_ids = Vec::new();
@@ -412,11 +402,6 @@ fn assemble(record: CustomerRecord) -> Result<CustomerView, AppError> {
                 traits.insert(key, entry.get("v").cloned().unwrap_or(Value::Null));
             }
         }
-        let list: Vec<String> = serde_json::from_str(&fragment.channels).unwrap_or_default();
-        channels.extend(list);
-        first_seen = min_opt(first_seen, fragment.first_seen);
-        last_seen = max_opt(last_seen, fragment.last_seen);
-        event_count += fragment.event_count;
         created_at = created_at.min(fragment.created_at);
         updated_at = updated_at.max(fragment.updated_at);
         if fragment.id != record.id.to_string() {
@@ -440,10 +425,10 @@ fn assemble(record: CustomerRecord) -> Result<CustomerView, AppError> {
         id: record.id,
         identities,
         traits,
-        first_seen: first_seen.map(Timestamp::from_millis),
-        last_seen: last_seen.map(Timestamp::from_millis),
-        event_count,
-        channels: channels.into_iter().collect(),
+        first_seen: record.activity.first_seen.map(Timestamp::from_millis),
+        last_seen: record.activity.last_seen.map(Timestamp::from_millis),
+        event_count: record.activity.event_count,
+        channels: record.activity.channels.clone(),
         merged_ids,
         consent: Default::default(),
         created_at: Timestamp::from_millis(if created_at == i64::MAX {
@@ -468,20 +453,6 @@ fn newest_trait_time(record: &CustomerRecord) -> i64 {
         .filter_map(|entry| entry.get("t").and_then(Value::as_i64))
         .max()
         .unwrap_or(0)
-}
-
-fn min_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
-}
-
-fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.max(b)),
-        (a, b) => a.or(b),
-    }
 }
 
 /// Trait names and sizes staff may set.

@@ -12,7 +12,7 @@ use hilo_domain::identity::{Identifier, IdentityRules};
 use hilo_domain::segment::{Message, MessageType};
 use hilo_domain::{CustomerId, Timestamp};
 use hilo_store::Tx;
-use hilo_store::customers::{NewTimelineItem, add_to_json_set};
+use hilo_store::customers::NewTimelineItem;
 use hilo_store::privacy::NewConsent;
 use hilo_store::sources::SourceRecord;
 use serde_json::{Map, Value, json};
@@ -149,12 +149,14 @@ impl Hilo {
         rules: &IdentityRules,
     ) -> AppResult<Vec<Vec<Outcome>>> {
         let mut tx = self.store.begin().await?;
+        // Erasures are rare: when none ever happened, no message needs checking.
+        let suppressions = tx.any_suppression_exists().await?;
         let mut outcomes = Vec::with_capacity(group.len());
         for job in group {
             let mut job_outcomes = Vec::with_capacity(job.messages.len());
             for message in &job.messages {
                 job_outcomes.push(
-                    self.store_message(&mut tx, rules, &job.source, message)
+                    self.store_message(&mut tx, rules, suppressions, &job.source, message)
                         .await?,
                 );
             }
@@ -170,6 +172,7 @@ impl Hilo {
         &self,
         tx: &mut Tx,
         rules: &IdentityRules,
+        suppressions: bool,
         source: &SourceRecord,
         message: &Message,
     ) -> AppResult<Outcome> {
@@ -185,7 +188,7 @@ impl Hilo {
         {
             identifiers.push(alias_target(tx, previous).await?);
         }
-        if self.is_suppressed(tx, &identifiers).await? {
+        if suppressions && self.is_suppressed(tx, &identifiers).await? {
             return Ok(Outcome::Suppressed);
         }
         let target = link(
@@ -220,8 +223,7 @@ impl Hilo {
             )
             .await?;
         }
-        self.update_profile(tx, target, source, message, now)
-            .await?;
+        self.update_traits(tx, target, source, message, now).await?;
         let body = Value::Object(message.body.clone()).to_string();
         tx.append_timeline(&NewTimelineItem {
             profile_id: target,
@@ -239,9 +241,10 @@ impl Hilo {
         Ok(Outcome::Stored { customer: target })
     }
 
-    /// Applies the message's traits (newest wins per trait) and activity to the
-    /// profile's own fragment.
-    async fn update_profile(
+    /// Applies an identify message's traits to the customer's own fragment: the newest
+    /// timestamp wins per trait. Other messages leave the profile row alone (activity is
+    /// read from the timeline).
+    async fn update_traits(
         &self,
         tx: &mut Tx,
         target: CustomerId,
@@ -249,61 +252,48 @@ impl Hilo {
         message: &Message,
         now: Timestamp,
     ) -> AppResult<()> {
+        if message.kind != MessageType::Identify {
+            return Ok(());
+        }
+        // RudderStack's SDKs send identify traits in context.traits only.
+        let context_traits: Vec<(&String, &Value)> = match message.context.get("traits") {
+            Some(Value::Object(map)) => map
+                .iter()
+                .filter(|(k, _)| !message.traits.contains_key(*k))
+                .collect(),
+            _ => Vec::new(),
+        };
+        if message.traits.is_empty() && context_traits.is_empty() {
+            return Ok(());
+        }
         let Some(mut row) = tx.profile(target).await? else {
             return Err(AppError::Internal(format!("profile {target} vanished")));
         };
         let at = message.timestamp.millis();
-        let mut changed_traits = Vec::new();
-        if message.kind == MessageType::Identify {
-            let mut traits: Map<String, Value> =
-                serde_json::from_str(&row.traits).unwrap_or_default();
-            // RudderStack's SDKs send identify traits in context.traits only.
-            let context_traits = match message.context.get("traits") {
-                Some(Value::Object(map)) => map
-                    .iter()
-                    .filter(|(k, _)| !message.traits.contains_key(*k))
-                    .collect(),
-                _ => Vec::new(),
-            };
-            for (key, value) in message.traits.iter().chain(context_traits) {
-                if apply_trait(
-                    &mut traits,
-                    key,
-                    value,
-                    at,
-                    &format!("source:{}", source.id),
-                ) {
-                    changed_traits.push(key.clone());
-                }
-            }
-            if !changed_traits.is_empty() {
-                row.traits = Value::Object(traits).to_string();
+        let by = format!("source:{}", source.id);
+        let mut traits: Map<String, Value> = serde_json::from_str(&row.traits).unwrap_or_default();
+        let mut changed = Vec::new();
+        for (key, value) in message.traits.iter().chain(context_traits) {
+            if apply_trait(&mut traits, key, value, at, &by) {
+                changed.push(key.clone());
             }
         }
-        row.first_seen = Some(row.first_seen.map_or(at, |f| f.min(at)));
-        row.last_seen = Some(row.last_seen.map_or(at, |l| l.max(at)));
-        row.event_count += 1;
-        if let Some(channels) = add_to_json_set(&row.channels, source.channel.as_str()) {
-            row.channels = channels;
+        if changed.is_empty() {
+            return Ok(());
         }
+        row.traits = Value::Object(traits).to_string();
         row.updated_at = now.millis();
         tx.save_profile(&row).await?;
-        if !changed_traits.is_empty() {
-            let data = json!({"traits": changed_traits});
-            tx.record_change("profile.traits", target, &data.to_string(), now)
-                .await?;
-        }
+        let data = json!({"traits": changed});
+        tx.record_change("profile.traits", target, &data.to_string(), now)
+            .await?;
         Ok(())
     }
 }
 
 impl Hilo {
-    /// Whether a message names an erased customer. Erasures are rare, so the common
-    /// case costs one look at whether any suppression exists.
+    /// Whether a message names an erased customer.
     async fn is_suppressed(&self, tx: &mut Tx, identifiers: &[Identifier]) -> AppResult<bool> {
-        if !tx.any_suppression_exists().await? {
-            return Ok(false);
-        }
         let key = self.suppression_key().await?;
         let digests: Vec<String> = identifiers
             .iter()

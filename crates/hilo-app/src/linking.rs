@@ -7,7 +7,7 @@ use hilo_domain::identity::{self, Claim, Holdings, Identifier, IdentifierType, I
 use hilo_domain::segment::RejectedIdentifier;
 use hilo_domain::{CustomerId, SourceId, Timestamp};
 use hilo_store::Tx;
-use hilo_store::customers::{NewConflict, add_to_json_set, parse_customer_id};
+use hilo_store::customers::{IdentityRow, NewConflict, add_to_json_set, parse_customer_id};
 use serde_json::json;
 
 use crate::AppResult;
@@ -72,15 +72,20 @@ pub async fn link(
             .await?;
     }
     let dropped: BTreeSet<&Identifier> = plan.dropped.iter().map(|d| &d.identifier).collect();
-    for (identifier, row_sources) in &resolution.existing {
+    for (identifier, row) in &resolution.existing {
         if dropped.contains(identifier) {
             continue;
         }
-        let sources = origin
+        let new_sources = origin
             .source_id
-            .and_then(|source| add_to_json_set(row_sources, &source.to_string()))
-            .unwrap_or_else(|| row_sources.clone());
-        tx.touch_identity(identifier, at, &sources).await?;
+            .and_then(|source| add_to_json_set(&row.sources, &source.to_string()));
+        // Last use is kept to the minute: most messages change nothing here, and then
+        // write nothing.
+        let stale = at.millis() > row.last_seen + 60_000 || at.millis() < row.first_seen;
+        if new_sources.is_some() || stale {
+            let sources = new_sources.unwrap_or_else(|| row.sources.clone());
+            tx.touch_identity(identifier, at, &sources).await?;
+        }
     }
     for dropped in &plan.dropped {
         let detail = dropped.reason.describe();
@@ -141,8 +146,8 @@ pub struct Linked {
 /// The claims a message makes and what their owners hold.
 struct Resolution {
     plan: identity::Plan,
-    /// Identifiers already held by some profile, with their stored sources.
-    existing: Vec<(Identifier, String)>,
+    /// Identifiers already held by some profile, with their stored rows.
+    existing: Vec<(Identifier, IdentityRow)>,
 }
 
 async fn resolve(
@@ -154,10 +159,14 @@ async fn resolve(
     let mut claims = Vec::with_capacity(identifiers.len());
     let mut existing = Vec::new();
     for identifier in identifiers {
-        let owner = match tx.identity(identifier).await? {
-            Some(row) => {
-                existing.push((identifier.clone(), row.sources.clone()));
-                Some(tx.root_of(parse_customer_id(&row.profile_id)?).await?)
+        let owner = match tx.identity_owner(identifier).await? {
+            Some((row, parent)) => {
+                let fragment = parse_customer_id(&row.profile_id)?;
+                existing.push((identifier.clone(), row));
+                Some(match parent {
+                    None => fragment,
+                    Some(_) => tx.root_of(fragment).await?,
+                })
             }
             None => None,
         };
@@ -167,6 +176,18 @@ async fn resolve(
         });
     }
     let owners: BTreeSet<CustomerId> = claims.iter().filter_map(|c| c.owner).collect();
+    // The common case: every identifier is already held by the same customer. Nothing
+    // can merge, attach or break a limit, so there is nothing to plan.
+    if owners.len() == 1 && claims.iter().all(|c| c.owner.is_some()) {
+        let target = owners.into_iter().next();
+        return Ok(Resolution {
+            plan: identity::Plan {
+                target,
+                ..Default::default()
+            },
+            existing,
+        });
+    }
     let mut holdings = BTreeMap::new();
     let mut separated = BTreeSet::new();
     for owner in &owners {

@@ -142,6 +142,29 @@ impl Tx {
             .await?))
     }
 
+    /// The fragment holding an identifier and, in the same read, whether that fragment
+    /// is itself live (the common case), so most lookups need one query.
+    pub async fn identity_owner(
+        &mut self,
+        identifier: &Identifier,
+    ) -> StoreResult<Option<(IdentityRow, Option<String>)>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            identity: IdentityRow,
+            merged_into: Option<String>,
+        }
+        const SQL: &str = "SELECT i.kind, i.value, i.profile_id, i.first_seen, i.last_seen, i.sources, \
+            p.merged_into FROM identities i JOIN profiles p ON p.id = i.profile_id \
+            WHERE i.kind = $1 AND i.value = $2";
+        let row = on_tx!(self, |conn| sqlx::query_as::<_, Row>(SQL)
+            .bind(identifier.kind.as_str())
+            .bind(&identifier.value)
+            .fetch_optional(conn)
+            .await?);
+        Ok(row.map(|r| (r.identity, r.merged_into)))
+    }
+
     /// The live profile a fragment belongs to.
     pub async fn root_of(&mut self, fragment: CustomerId) -> StoreResult<CustomerId> {
         const SQL: &str = "SELECT merged_into FROM profiles WHERE id = $1";
@@ -448,12 +471,22 @@ impl Tx {
     }
 }
 
-/// A live profile as stored: its fragments, identities and merges.
+/// A live profile as stored: its fragments, identities and activity.
 #[derive(Debug, Clone)]
 pub struct CustomerRecord {
     pub id: CustomerId,
     pub fragments: Vec<ProfileRow>,
     pub identities: Vec<IdentityRow>,
+    pub activity: Activity,
+}
+
+/// What the timeline says about a customer's activity.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Activity {
+    pub event_count: i64,
+    pub first_seen: Option<i64>,
+    pub last_seen: Option<i64>,
+    pub channels: Vec<String>,
 }
 
 impl Store {
@@ -489,7 +522,16 @@ impl Store {
             "SELECT i.kind, i.value, i.profile_id, i.first_seen, i.last_seen, i.sources \
              FROM identities i JOIN tree t ON i.profile_id = t.id ORDER BY i.first_seen, i.kind, i.value"
         );
-        let (fragments, identities) = on_pool!(self, |pool| {
+        // Activity is read from the timeline rather than kept on the profile, so storing
+        // an event never rewrites the profile row.
+        const ACTIVITY: &str = tree!(
+            "SELECT COALESCE(SUM(CASE WHEN l.item_type = 'event' THEN 1 ELSE 0 END), 0), \
+             MIN(l.at), MAX(l.at) FROM timeline l JOIN tree t ON l.profile_id = t.id"
+        );
+        const CHANNELS: &str = tree!(
+            "SELECT DISTINCT l.channel FROM timeline l JOIN tree t ON l.profile_id = t.id ORDER BY l.channel"
+        );
+        let (fragments, identities, counts, channels) = on_pool!(self, |pool| {
             let fragments = sqlx::query_as::<_, ProfileRow>(FRAGMENTS)
                 .bind(root.to_string())
                 .fetch_all(pool)
@@ -498,12 +540,26 @@ impl Store {
                 .bind(root.to_string())
                 .fetch_all(pool)
                 .await?;
-            (fragments, identities)
+            let counts = sqlx::query_as::<_, (i64, Option<i64>, Option<i64>)>(ACTIVITY)
+                .bind(root.to_string())
+                .fetch_one(pool)
+                .await?;
+            let channels = sqlx::query_scalar::<_, String>(CHANNELS)
+                .bind(root.to_string())
+                .fetch_all(pool)
+                .await?;
+            (fragments, identities, counts, channels)
         });
         Ok(CustomerRecord {
             id: root,
             fragments,
             identities,
+            activity: Activity {
+                event_count: counts.0,
+                first_seen: counts.1,
+                last_seen: counts.2,
+                channels,
+            },
         })
     }
 

@@ -6,6 +6,7 @@
 //! Where the dialects differ, a method matches on the engine explicitly.
 
 pub mod api_keys;
+mod bare;
 mod connect;
 pub mod customers;
 pub mod privacy;

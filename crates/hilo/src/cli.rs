@@ -93,6 +93,9 @@ enum Command {
     /// Import customers (CSV) or events (NDJSON of Segment messages); safe to run again.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Measure Hilo on this machine.
+    #[command(subcommand)]
+    Bench(BenchCommand),
     /// Print the OpenAPI document of the HTTP API.
     Openapi,
     /// Print the version.
@@ -116,6 +119,32 @@ enum KeysCommand {
     Revoke {
         /// The key's id, as `hilo keys list` shows it
         id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Drive the collection API with a realistic mix of Segment batches, then one
+    /// message per request, and measure in the same run a bare insert loop and bare HTTP
+    /// round trips to compare with. Uses a temporary SQLite database, or PostgreSQL with
+    /// --database-url (a table and the data of the run are left there).
+    Ingest {
+        #[arg(long, default_value_t = 1_000_000)]
+        messages: usize,
+        #[arg(long, default_value_t = 100_000)]
+        customers: usize,
+        /// Messages per batch
+        #[arg(long, default_value_t = 100)]
+        batch: usize,
+        /// Concurrent clients sending batches
+        #[arg(long, default_value_t = 8)]
+        batch_clients: usize,
+        /// Requests of one message each
+        #[arg(long, default_value_t = 100_000)]
+        single_requests: usize,
+        /// Concurrent clients sending one message per request
+        #[arg(long, default_value_t = 200)]
+        single_clients: usize,
     },
 }
 
@@ -181,6 +210,47 @@ pub fn run() -> ExitCode {
     if matches!(cli.command, Command::Openapi) {
         print!("{}", hilo_web::openapi::document_json());
         return ExitCode::SUCCESS;
+    }
+    if let Command::Bench(BenchCommand::Ingest {
+        messages,
+        customers,
+        batch,
+        batch_clients,
+        single_requests,
+        single_clients,
+    }) = &cli.command
+    {
+        let options = crate::bench::BenchOptions {
+            messages: *messages,
+            customers: *customers,
+            batch: *batch,
+            batch_clients: *batch_clients,
+            single_requests: *single_requests,
+            single_clients: *single_clients,
+            database_url: cli
+                .global
+                .database_url
+                .clone()
+                .or_else(|| std::env::var("HILO_DATABASE_URL").ok()),
+        };
+        logging::init(crate::config::LogFormat::Text, "warn");
+        let runtime = match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(runtime) => runtime,
+            Err(error) => {
+                eprintln!("hilo: cannot start the async runtime: {error}");
+                return ExitCode::FAILURE;
+            }
+        };
+        return match runtime.block_on(crate::bench::ingest(options)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("hilo: {error:#}");
+                ExitCode::FAILURE
+            }
+        };
     }
     let demo = matches!(cli.command, Command::Serve { demo: true });
     let settings = match given_settings(&cli.global, demo).resolve() {
@@ -262,7 +332,7 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Keys(command) => keys(command, &settings).await,
         Command::Users(command) => users(command, &settings).await,
         Command::Import(command) => import(command, &settings).await,
-        Command::Openapi | Command::Version => Ok(()),
+        Command::Openapi | Command::Version | Command::Bench(_) => Ok(()),
     }
 }
 

@@ -1,0 +1,476 @@
+//! `hilo bench ingest`: a load generator that drives the real collection API and, in
+//! the same run, measures the limits it is compared with, so results stay comparable on
+//! a shared machine whose speed drifts:
+//!
+//! - (a) the write limit: the same number of rows of the same size, appended by a bare
+//!   prepared-insert loop, 1,000 rows a transaction, into a fresh table with an integer
+//!   key and no other index, on the same engine with the same durability settings;
+//! - (b) the bare HTTP round-trip rate of a trivial endpoint (`/healthz`).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use hilo_domain::SourceChannel;
+use hilo_store::{ConnectOptions, DatabaseUrl, Store};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+use crate::config::Settings;
+use crate::server;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    pub messages: usize,
+    pub customers: usize,
+    pub batch: usize,
+    pub batch_clients: usize,
+    pub single_requests: usize,
+    pub single_clients: usize,
+    /// PostgreSQL server to run on; SQLite in a temporary folder when absent.
+    pub database_url: Option<String>,
+}
+
+const ADMIN_KEY: &str = "bench-admin-key-0123456789abcdefghijkl";
+
+/// Runs the whole benchmark and prints a report.
+pub async fn ingest(options: BenchOptions) -> anyhow::Result<()> {
+    let dir = std::env::temp_dir().join(format!("hilo-bench-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir)?;
+    let result = run(&options, &dir).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+async fn run(options: &BenchOptions, dir: &std::path::Path) -> anyhow::Result<()> {
+    let mut settings = Settings::with_data_dir(dir.join("data"));
+    settings.listen = "127.0.0.1:0".parse()?;
+    settings.admin_key = Some(hilo_domain::Secret::new(ADMIN_KEY));
+    settings.database_max_connections = 16;
+    let (database, bare_url) = match &options.database_url {
+        Some(url) => (
+            url.parse::<DatabaseUrl>().map_err(anyhow::Error::msg)?,
+            url.parse::<DatabaseUrl>().map_err(anyhow::Error::msg)?,
+        ),
+        None => (
+            DatabaseUrl::sqlite_file(dir.join("data/hilo.db")),
+            DatabaseUrl::sqlite_file(dir.join("bare/bare.db")),
+        ),
+    };
+    settings.database_url = database.clone();
+    println!("# hilo bench ingest\n");
+    println!(
+        "engine: {} · messages: {} · customers: {} · batch: {} × {} clients · single: {} requests × {} clients\n",
+        database.engine(),
+        options.messages,
+        options.customers,
+        options.batch,
+        options.batch_clients,
+        options.single_requests,
+        options.single_clients
+    );
+
+    let workload = Workload::new(options.customers, options.messages);
+    let average_size = workload.average_size();
+
+    // (a) The write limit.
+    let bare = bare_insert_rate(&bare_url, options.messages, average_size).await?;
+    println!(
+        "(a) bare insert loop: {:.0} rows/s ({} rows of {} bytes, 1,000 a transaction)",
+        bare, options.messages, average_size
+    );
+
+    let running = server::start(&settings).await?;
+    let base = running.addr;
+    let (_, write_key) = running
+        .hilo
+        .create_source("Benchmark", SourceChannel::Web)
+        .await?;
+    let auth = basic_auth(write_key.expose());
+
+    // (b) The HTTP round-trip limit.
+    let round_trips = options.single_requests.min(100_000);
+    let (http_rate, _) = drive(base, options.single_clients, round_trips, |_| {
+        ("GET", "/healthz".to_owned(), String::new(), Vec::new())
+    })
+    .await?;
+    println!(
+        "(b) bare HTTP round trips (GET /healthz): {http_rate:.0} requests/s with {} clients\n",
+        options.single_clients
+    );
+
+    // Batches of a realistic mix.
+    let workload = Arc::new(workload);
+    let batches = options.messages.div_ceil(options.batch);
+    let started = Instant::now();
+    let (batch_rate, batch_latency) = {
+        let workload = workload.clone();
+        let auth = auth.clone();
+        let batch = options.batch;
+        drive(base, options.batch_clients, batches, move |index| {
+            let from = index * batch;
+            let to = (from + batch).min(workload.len());
+            let body = json!({"batch": workload.slice(from, to), "sentAt": "2026-11-23T12:00:00Z"});
+            (
+                "POST",
+                "/v1/batch".to_owned(),
+                auth.clone(),
+                body.to_string().into_bytes(),
+            )
+        })
+        .await?
+    };
+    let elapsed = started.elapsed();
+    let messages_per_second = options.messages as f64 / elapsed.as_secs_f64();
+    println!(
+        "batches: {messages_per_second:.0} messages/s ({:.0} batches/s), {:.1}% of the write limit (a)",
+        batch_rate,
+        100.0 * messages_per_second / bare
+    );
+    println!(
+        "         batch latency p50 {:.1} ms, p99 {:.1} ms",
+        batch_latency.p50_ms, batch_latency.p99_ms
+    );
+
+    // A profile read right after the 200 reflects the message.
+    let fresh = format!("bench-fresh-{}", uuid::Uuid::new_v4().simple());
+    let mut connection = Connection::open(base).await?;
+    let body =
+        json!({"userId": fresh, "traits": {"email": format!("{fresh}@example.com")}}).to_string();
+    let (status, _) = connection
+        .request("POST", "/v1/identify", &auth, body.as_bytes())
+        .await?;
+    anyhow::ensure!(status == 200, "identify answered {status}");
+    let (status, _) = connection
+        .request(
+            "GET",
+            &format!("/api/v1/customers/lookup?type=user_id&value={fresh}"),
+            &format!("Authorization: Bearer {ADMIN_KEY}\r\n"),
+            &[],
+        )
+        .await?;
+    println!(
+        "read after write: {}",
+        if status == 200 {
+            "the profile reflects the message at once"
+        } else {
+            "NOT REFLECTED"
+        }
+    );
+
+    // One message per request, as browser SDKs send.
+    let singles = Arc::new(Workload::new(options.customers, options.single_requests));
+    let (single_rate, single_latency) = {
+        let auth = auth.clone();
+        drive(
+            base,
+            options.single_clients,
+            options.single_requests,
+            move |index| {
+                let mut message = singles.get(index);
+                if let Value::Object(map) = &mut message {
+                    map.insert("messageId".into(), json!(format!("single-{index}")));
+                }
+                (
+                    "POST",
+                    "/v1/track".to_owned(),
+                    auth.clone(),
+                    track_only(message).to_string().into_bytes(),
+                )
+            },
+        )
+        .await?
+    };
+    println!(
+        "single-message requests: {single_rate:.0} requests/s with {} clients, p99 {:.1} ms",
+        options.single_clients, single_latency.p99_ms
+    );
+
+    let (rss, peak) = memory();
+    println!(
+        "memory: resident {rss} MB, peak {peak} MB (whole process: server and load generator)"
+    );
+    running.stop().await?;
+    Ok(())
+}
+
+/// Makes any message a track, for the single-message run.
+fn track_only(message: Value) -> Value {
+    let mut message = message;
+    if let Value::Object(map) = &mut message {
+        map.insert("type".into(), json!("track"));
+        map.entry("event").or_insert(json!("Product Viewed"));
+        if !map.contains_key("userId") && !map.contains_key("anonymousId") {
+            map.insert("anonymousId".into(), json!("anon-single"));
+        }
+    }
+    message
+}
+
+/// The messages of the run, made up front so generating them costs nothing measured.
+struct Workload {
+    messages: Vec<Value>,
+}
+
+impl Workload {
+    /// `count` messages across `customers`: 60% track, 20% page, 10% identify (email and
+    /// phone), 5% alias, 5% group. 30% of customers are anonymous first and identified
+    /// later.
+    fn new(customers: usize, count: usize) -> Self {
+        let mut random = XorShift(0x9e37_79b9_7f4a_7c15);
+        let mut messages = Vec::with_capacity(count);
+        for index in 0..count {
+            let customer = (random.next() as usize) % customers.max(1);
+            let anonymous_first = customer % 10 < 3;
+            // Anonymous customers stay anonymous for the first half of the run.
+            let identified = !anonymous_first || index * 2 > count;
+            let user = format!("user-{customer}");
+            let device = format!("anon-{customer}");
+            let roll = random.next() % 100;
+            let mut message = match roll {
+                0..=59 => json!({"type": "track", "event": EVENTS[(random.next() % 4) as usize],
+                    "properties": {"sku": format!("SKU-{}", random.next() % 5000), "price": (random.next() % 20000) as f64 / 100.0, "currency": "EUR"}}),
+                60..=79 => json!({"type": "page", "name": "Producto",
+                    "properties": {"path": format!("/p/{}", random.next() % 5000), "referrer": "https://www.google.com/"}}),
+                80..=89 => json!({"type": "identify", "userId": user,
+                    "traits": {"email": format!("{user}@example.com"), "phone": format!("+34 6{:08}", customer), "name": format!("Cliente {customer}")}}),
+                90..=94 => json!({"type": "alias", "userId": user, "previousId": device}),
+                _ => {
+                    json!({"type": "group", "groupId": format!("company-{}", customer % 1000), "traits": {"name": "Empresa"}})
+                }
+            };
+            if let Value::Object(map) = &mut message {
+                map.insert("messageId".into(), json!(format!("m-{index}")));
+                map.insert("anonymousId".into(), json!(device));
+                if identified {
+                    map.insert("userId".into(), json!(user));
+                } else if map.get("type") == Some(&json!("identify"))
+                    || map.get("type") == Some(&json!("alias"))
+                {
+                    // Still anonymous: this customer identifies later.
+                    map.insert("type".into(), json!("page"));
+                    map.remove("traits");
+                    map.remove("userId");
+                    map.remove("previousId");
+                }
+                map.insert(
+                    "originalTimestamp".into(),
+                    json!("2026-11-23T11:59:59.000Z"),
+                );
+                map.insert("context".into(), json!({
+                    "library": {"name": "analytics.js", "version": "2.11.1"},
+                    "ip": "203.0.113.7", "locale": "es-ES",
+                    "userAgent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15"}));
+            }
+            messages.push(message);
+        }
+        Self { messages }
+    }
+
+    fn len(&self) -> usize {
+        self.messages.len()
+    }
+
+    fn slice(&self, from: usize, to: usize) -> &[Value] {
+        &self.messages[from.min(self.len())..to.min(self.len())]
+    }
+
+    fn get(&self, index: usize) -> Value {
+        self.messages[index % self.len().max(1)].clone()
+    }
+
+    fn average_size(&self) -> usize {
+        let sample = self.messages.iter().take(1000);
+        let (total, count) = sample.fold((0, 0), |(t, c), m| (t + m.to_string().len(), c + 1));
+        total.checked_div(count).unwrap_or(0)
+    }
+}
+
+const EVENTS: [&str; 4] = [
+    "Product Viewed",
+    "Product Added",
+    "Checkout Started",
+    "Order Completed",
+];
+
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+/// Rows per second of a bare prepared-insert loop, 1,000 rows a transaction, into a
+/// fresh table with an integer key and no other index.
+async fn bare_insert_rate(url: &DatabaseUrl, rows: usize, size: usize) -> anyhow::Result<f64> {
+    let store = Store::connect(&ConnectOptions {
+        url: url.clone(),
+        max_connections: 1,
+    })
+    .await?;
+    let elapsed = store.bare_insert_loop(rows, &"x".repeat(size)).await?;
+    store.close().await;
+    Ok(rows as f64 / elapsed.as_secs_f64())
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Latency {
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+/// Sends `total` requests over `clients` keep-alive connections; returns requests per
+/// second and latency percentiles. Every answer must be 200.
+async fn drive<F>(
+    addr: std::net::SocketAddr,
+    clients: usize,
+    total: usize,
+    make: F,
+) -> anyhow::Result<(f64, Latency)>
+where
+    F: Fn(usize) -> (&'static str, String, String, Vec<u8>) + Send + Sync + 'static,
+{
+    let make = Arc::new(make);
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..clients.max(1) {
+        let make = make.clone();
+        let next = next.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut connection = Connection::open(addr).await?;
+            let mut latencies = Vec::new();
+            loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                if index >= total {
+                    break;
+                }
+                let (method, path, headers, body) = make(index);
+                let sent = Instant::now();
+                let (status, answer) = connection.request(method, &path, &headers, &body).await?;
+                latencies.push(sent.elapsed());
+                anyhow::ensure!(
+                    status == 200,
+                    "{method} {path} answered {status}: {}",
+                    String::from_utf8_lossy(&answer)
+                );
+            }
+            Ok::<_, anyhow::Error>(latencies)
+        }));
+    }
+    let mut latencies: Vec<Duration> = Vec::with_capacity(total);
+    for task in tasks {
+        latencies.extend(task.await.context("client task")??);
+    }
+    let rate = total as f64 / started.elapsed().as_secs_f64();
+    latencies.sort_unstable();
+    let percentile = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    Ok((
+        rate,
+        Latency {
+            p50_ms: percentile(0.50),
+            p99_ms: percentile(0.99),
+        },
+    ))
+}
+
+/// A minimal HTTP/1.1 keep-alive client: enough for a load generator, with nothing in the
+/// way of measuring the server.
+struct Connection {
+    stream: BufReader<TcpStream>,
+}
+
+impl Connection {
+    async fn open(addr: std::net::SocketAddr) -> anyhow::Result<Self> {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        Ok(Self {
+            stream: BufReader::new(stream),
+        })
+    }
+
+    async fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &str,
+        body: &[u8],
+    ) -> anyhow::Result<(u16, Vec<u8>)> {
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: bench\r\n{headers}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        let stream = self.stream.get_mut();
+        stream.write_all(head.as_bytes()).await?;
+        stream.write_all(body).await?;
+        let mut line = String::new();
+        self.stream.read_line(&mut line).await?;
+        let status: u16 = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .context("bad status line")?;
+        let mut length = 0usize;
+        loop {
+            line.clear();
+            self.stream.read_line(&mut line).await?;
+            let trimmed = line.trim_end();
+            if trimmed.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = trimmed.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut answer = vec![0u8; length];
+        self.stream.read_exact(&mut answer).await?;
+        Ok((status, answer))
+    }
+}
+
+fn basic_auth(key: &str) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let input = format!("{key}:");
+    let bytes = input.as_bytes();
+    let mut encoded = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = (u32::from(chunk[0]) << 16)
+            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*chunk.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                encoded.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                encoded.push('=');
+            }
+        }
+    }
+    format!("Authorization: Basic {encoded}\r\n")
+}
+
+/// Resident and peak resident memory of this process, in MB.
+fn memory() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<u64>().ok())
+            .map_or(0, |kb| kb / 1024)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
