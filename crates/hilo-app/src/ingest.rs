@@ -7,19 +7,24 @@
 
 use std::time::Duration;
 
+use hilo_domain::SourceId;
 use hilo_domain::consent;
-use hilo_domain::identity::{Identifier, IdentityRules};
+use hilo_domain::identity::{Identifier, IdentifierType, IdentityRules};
+use hilo_domain::segment::RejectedIdentifier;
 use hilo_domain::segment::{Message, MessageType};
 use hilo_domain::{CustomerId, Timestamp};
 use hilo_store::Tx;
-use hilo_store::customers::NewTimelineItem;
+use hilo_store::customers::{
+    IdentityRow, NewTimelineItem, add_to_json_set, identifier_of, parse_customer_id,
+};
 use hilo_store::privacy::NewConsent;
 use hilo_store::sources::SourceRecord;
 use serde_json::{Map, Value, json};
+use std::collections::{HashMap, HashSet};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{error, warn};
 
-use crate::linking::{LinkOrigin, alias_target, link};
+use crate::linking::{LinkOrigin, link};
 use crate::{AppError, AppResult, Hilo};
 
 /// Messages one commit takes at most.
@@ -148,65 +153,114 @@ impl Hilo {
         group: &[Job],
         rules: &IdentityRules,
     ) -> AppResult<Vec<Vec<Outcome>>> {
+        let now = self.now();
+        let region = &self.settings.default_region;
+        // Identifiers first (pure work), so the database is asked about them all at once.
+        let parsed: Vec<Vec<(Vec<Identifier>, Vec<RejectedIdentifier>)>> = group
+            .iter()
+            .map(|job| job.messages.iter().map(|m| m.identifiers(region)).collect())
+            .collect();
+        let mut wanted: Vec<Identifier> = Vec::new();
+        for (job, messages) in group.iter().zip(&parsed) {
+            for (message, (identifiers, _)) in job.messages.iter().zip(messages) {
+                wanted.extend(identifiers.iter().cloned());
+                if let Some(previous) = alias_previous(message) {
+                    wanted.extend(alias_candidates(previous));
+                }
+            }
+        }
+        wanted.sort();
+        wanted.dedup();
+
         let mut tx = self.store.begin().await?;
+        let keys: Vec<i64> = wanted.iter().map(Identifier::lock_key).collect();
+        tx.lock_keys(&keys).await?;
         // Erasures are rare: when none ever happened, no message needs checking.
         let suppressions = tx.any_suppression_exists().await?;
-        let mut outcomes = Vec::with_capacity(group.len());
+        let mut owners = OwnerCache::load(&mut tx, &wanted).await?;
+        let mut seen: HashSet<(SourceId, String)> = HashSet::new();
         for job in group {
+            let ids: Vec<&str> = job.messages.iter().map(|m| m.message_id.as_str()).collect();
+            for known in tx.known_message_ids(job.source.id, &ids).await? {
+                seen.insert((job.source.id, known));
+            }
+        }
+
+        let mut outcomes = Vec::with_capacity(group.len());
+        let mut items: Vec<PendingItem> = Vec::new();
+        for (job, messages) in group.iter().zip(parsed) {
             let mut job_outcomes = Vec::with_capacity(job.messages.len());
-            for message in &job.messages {
-                job_outcomes.push(
-                    self.store_message(&mut tx, rules, suppressions, &job.source, message)
-                        .await?,
-                );
+            for (message, (mut identifiers, rejected)) in job.messages.iter().zip(messages) {
+                if !seen.insert((job.source.id, message.message_id.clone())) {
+                    job_outcomes.push(Outcome::Duplicate);
+                    continue;
+                }
+                if let Some(previous) = alias_previous(message) {
+                    identifiers.push(owners.alias_target(&mut tx, previous).await?);
+                }
+                if suppressions && self.is_suppressed(&mut tx, &identifiers).await? {
+                    job_outcomes.push(Outcome::Suppressed);
+                    continue;
+                }
+                let target = match owners.single_root(&mut tx, &identifiers, &rejected).await? {
+                    Some(target) => {
+                        owners
+                            .touch(&mut tx, &identifiers, message.timestamp, job.source.id)
+                            .await?;
+                        target
+                    }
+                    None => {
+                        let linked = link(
+                            &mut tx,
+                            rules,
+                            &identifiers,
+                            &rejected,
+                            message.timestamp,
+                            now,
+                            &LinkOrigin {
+                                message_id: Some(&message.message_id),
+                                source_id: Some(job.source.id),
+                                created_by: None,
+                            },
+                        )
+                        .await?;
+                        owners.forget(&identifiers, linked.merged);
+                        linked.customer
+                    }
+                };
+                self.record_message_consent(&mut tx, target, &job.source, message)
+                    .await?;
+                self.update_traits(&mut tx, target, &job.source, message, now)
+                    .await?;
+                items.push(PendingItem {
+                    profile_id: target,
+                    source: job.source.clone(),
+                    kind: message.kind,
+                    name: message.event.clone().or_else(|| message.name.clone()),
+                    message_id: message.message_id.clone(),
+                    at: message.timestamp,
+                    received_at: message.received_at,
+                    body: Value::Object(message.body.clone()).to_string(),
+                });
+                job_outcomes.push(Outcome::Stored { customer: target });
             }
             outcomes.push(job_outcomes);
         }
+        let rows: Vec<NewTimelineItem<'_>> = items.iter().map(PendingItem::as_new).collect();
+        tx.append_timeline_many(&rows).await?;
         tx.commit().await?;
         self.feed_signal.notify_waiters();
         Ok(outcomes)
     }
 
-    /// Resolves one message to a customer and stores it with what it changed.
-    async fn store_message(
+    /// Consent decisions carried in the message's context.
+    async fn record_message_consent(
         &self,
         tx: &mut Tx,
-        rules: &IdentityRules,
-        suppressions: bool,
+        target: CustomerId,
         source: &SourceRecord,
         message: &Message,
-    ) -> AppResult<Outcome> {
-        if tx.timeline_has(source.id, &message.message_id).await? {
-            return Ok(Outcome::Duplicate);
-        }
-        let now = self.now();
-        let (mut identifiers, rejected) = message.identifiers(&self.settings.default_region);
-        if let Some(previous) = message
-            .previous_id
-            .as_ref()
-            .filter(|_| message.kind == MessageType::Alias)
-        {
-            identifiers.push(alias_target(tx, previous).await?);
-        }
-        if suppressions && self.is_suppressed(tx, &identifiers).await? {
-            return Ok(Outcome::Suppressed);
-        }
-        let target = link(
-            tx,
-            rules,
-            &identifiers,
-            &rejected,
-            message.timestamp,
-            now,
-            &LinkOrigin {
-                message_id: Some(&message.message_id),
-                source_id: Some(source.id),
-                created_by: None,
-            },
-        )
-        .await?
-        .customer;
-
+    ) -> AppResult<()> {
         for change in consent::from_segment_context(&message.context) {
             tx.record_consent(
                 &uuid::Uuid::now_v7().to_string(),
@@ -223,22 +277,7 @@ impl Hilo {
             )
             .await?;
         }
-        self.update_traits(tx, target, source, message, now).await?;
-        let body = Value::Object(message.body.clone()).to_string();
-        tx.append_timeline(&NewTimelineItem {
-            profile_id: target,
-            item_type: "event",
-            kind: message.kind.as_str(),
-            name: message.event.as_deref().or(message.name.as_deref()),
-            channel: source.channel.as_str(),
-            source_id: Some(source.id),
-            message_id: Some(&message.message_id),
-            at: message.timestamp,
-            received_at: message.received_at,
-            body: &body,
-        })
-        .await?;
-        Ok(Outcome::Stored { customer: target })
+        Ok(())
     }
 
     /// Applies an identify message's traits to the customer's own fragment: the newest
@@ -300,6 +339,202 @@ impl Hilo {
             .map(|i| crate::privacy::suppression_digest(&key, i))
             .collect();
         Ok(tx.any_suppressed(&digests).await?)
+    }
+}
+
+/// A timeline row waiting for the group's one insert.
+struct PendingItem {
+    profile_id: CustomerId,
+    source: SourceRecord,
+    kind: MessageType,
+    name: Option<String>,
+    message_id: String,
+    at: Timestamp,
+    received_at: Timestamp,
+    body: String,
+}
+
+impl PendingItem {
+    fn as_new(&self) -> NewTimelineItem<'_> {
+        NewTimelineItem {
+            profile_id: self.profile_id,
+            item_type: "event",
+            kind: self.kind.as_str(),
+            name: self.name.as_deref(),
+            channel: self.source.channel.as_str(),
+            source_id: Some(self.source.id),
+            message_id: Some(&self.message_id),
+            at: self.at,
+            received_at: self.received_at,
+            body: &self.body,
+        }
+    }
+}
+
+fn alias_previous(message: &Message) -> Option<&str> {
+    message
+        .previous_id
+        .as_deref()
+        .filter(|_| message.kind == MessageType::Alias)
+}
+
+/// What an alias's `previousId` may be: a user id or a device's anonymous id.
+fn alias_candidates(previous: &str) -> [Identifier; 2] {
+    let value = previous.trim().to_owned();
+    [
+        Identifier {
+            kind: IdentifierType::user_id(),
+            value: value.clone(),
+        },
+        Identifier {
+            kind: IdentifierType::anonymous_id(),
+            value,
+        },
+    ]
+}
+
+/// Who holds each identifier of a group, read once for the whole group and kept current
+/// as the group's messages attach identifiers and merge customers.
+struct OwnerCache {
+    /// `None`: no customer holds it.
+    owners: HashMap<Identifier, Option<Held>>,
+    roots: HashMap<CustomerId, CustomerId>,
+}
+
+struct Held {
+    row: IdentityRow,
+    fragment: CustomerId,
+    /// Whether the holding fragment was merged into another profile.
+    merged: bool,
+}
+
+impl OwnerCache {
+    async fn load(tx: &mut Tx, identifiers: &[Identifier]) -> AppResult<Self> {
+        let wanted: Vec<&Identifier> = identifiers.iter().collect();
+        let mut owners: HashMap<Identifier, Option<Held>> =
+            identifiers.iter().map(|i| (i.clone(), None)).collect();
+        for (row, parent) in tx.identity_owners_many(&wanted).await? {
+            let identifier = identifier_of(&row)?;
+            let fragment = parse_customer_id(&row.profile_id)?;
+            owners.insert(
+                identifier,
+                Some(Held {
+                    row,
+                    fragment,
+                    merged: parent.is_some(),
+                }),
+            );
+        }
+        Ok(Self {
+            owners,
+            roots: HashMap::new(),
+        })
+    }
+
+    /// The live customer holding an identifier, if any.
+    async fn root(
+        &mut self,
+        tx: &mut Tx,
+        identifier: &Identifier,
+    ) -> AppResult<Option<CustomerId>> {
+        if !self.owners.contains_key(identifier) {
+            let held = match tx.identity_owner(identifier).await? {
+                Some((row, parent)) => Some(Held {
+                    fragment: parse_customer_id(&row.profile_id)?,
+                    row,
+                    merged: parent.is_some(),
+                }),
+                None => None,
+            };
+            self.owners.insert(identifier.clone(), held);
+        }
+        let Some(Some(held)) = self.owners.get(identifier) else {
+            return Ok(None);
+        };
+        if !held.merged {
+            return Ok(Some(held.fragment));
+        }
+        let fragment = held.fragment;
+        if let Some(root) = self.roots.get(&fragment) {
+            return Ok(Some(*root));
+        }
+        let root = tx.root_of(fragment).await?;
+        self.roots.insert(fragment, root);
+        Ok(Some(root))
+    }
+
+    /// The one customer holding every identifier, when that is so and nothing is left
+    /// to link: the message then needs no identity work at all.
+    async fn single_root(
+        &mut self,
+        tx: &mut Tx,
+        identifiers: &[Identifier],
+        rejected: &[RejectedIdentifier],
+    ) -> AppResult<Option<CustomerId>> {
+        if !rejected.is_empty() || identifiers.is_empty() {
+            return Ok(None);
+        }
+        let mut found = None;
+        for identifier in identifiers {
+            match (self.root(tx, identifier).await?, found) {
+                (None, _) => return Ok(None),
+                (Some(root), None) => found = Some(root),
+                (Some(root), Some(seen)) if root != seen => return Ok(None),
+                _ => {}
+            }
+        }
+        Ok(found)
+    }
+
+    /// Records a sighting of held identifiers: last use to the minute, and new sources.
+    async fn touch(
+        &mut self,
+        tx: &mut Tx,
+        identifiers: &[Identifier],
+        at: Timestamp,
+        source: SourceId,
+    ) -> AppResult<()> {
+        for identifier in identifiers {
+            let Some(Some(held)) = self.owners.get_mut(identifier) else {
+                continue;
+            };
+            let new_sources = add_to_json_set(&held.row.sources, &source.to_string());
+            let stale =
+                at.millis() > held.row.last_seen + 60_000 || at.millis() < held.row.first_seen;
+            if new_sources.is_none() && !stale {
+                continue;
+            }
+            if let Some(sources) = new_sources {
+                held.row.sources = sources;
+            }
+            held.row.last_seen = held.row.last_seen.max(at.millis());
+            held.row.first_seen = held.row.first_seen.min(at.millis());
+            tx.touch_identity(identifier, at, &held.row.sources).await?;
+        }
+        Ok(())
+    }
+
+    /// Forgets what linking may have changed: the message's identifiers, and after a
+    /// merge, every holder's liveness.
+    fn forget(&mut self, identifiers: &[Identifier], merged: bool) {
+        if merged {
+            self.owners.clear();
+            self.roots.clear();
+        } else {
+            for identifier in identifiers {
+                self.owners.remove(identifier);
+            }
+        }
+    }
+
+    /// An alias's `previousId`: a user id if a customer holds it as one, else a device.
+    async fn alias_target(&mut self, tx: &mut Tx, previous: &str) -> AppResult<Identifier> {
+        let [as_user, as_device] = alias_candidates(previous);
+        if self.root(tx, &as_user).await?.is_some() {
+            Ok(as_user)
+        } else {
+            Ok(as_device)
+        }
     }
 }
 

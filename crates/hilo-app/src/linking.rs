@@ -132,6 +132,7 @@ pub async fn link(
     Ok(Linked {
         customer: target,
         created,
+        merged: !plan.merges.is_empty(),
     })
 }
 
@@ -141,6 +142,8 @@ pub struct Linked {
     pub customer: CustomerId,
     /// Whether linking created the customer.
     pub created: bool,
+    /// Whether linking merged customers.
+    pub merged: bool,
 }
 
 /// The claims a message makes and what their owners hold.
@@ -212,22 +215,6 @@ async fn resolve(
     }
     let plan = identity::plan(rules, &claims, &holdings, &separated, at);
     Ok(Resolution { plan, existing })
-}
-
-/// An alias's `previousId` is a user id if some profile holds it as one, otherwise the
-/// anonymous id of a device.
-pub async fn alias_target(tx: &mut Tx, previous: &str) -> AppResult<Identifier> {
-    let as_user = Identifier {
-        kind: IdentifierType::user_id(),
-        value: previous.trim().to_owned(),
-    };
-    if tx.identity(&as_user).await?.is_some() {
-        return Ok(as_user);
-    }
-    Ok(Identifier {
-        kind: IdentifierType::anonymous_id(),
-        value: previous.trim().to_owned(),
-    })
 }
 
 /// Takes, in a fixed order, a lock per identifier, so nodes resolving overlapping

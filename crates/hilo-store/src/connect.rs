@@ -123,7 +123,10 @@ impl Store {
                     .synchronous(SqliteSynchronous::Full)
                     .busy_timeout(Duration::from_secs(10))
                     .foreign_keys(true)
-                    .pragma("temp_store", "memory");
+                    .pragma("temp_store", "memory")
+                    // 64 MiB of page cache per connection: the identity and timeline
+                    // indexes stay in memory instead of being re-read for every lookup.
+                    .pragma("cache_size", "-65536");
                 let pool = SqlitePoolOptions::new()
                     .max_connections(options.max_connections.max(1))
                     .acquire_timeout(Duration::from_secs(10))

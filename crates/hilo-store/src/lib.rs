@@ -7,6 +7,7 @@
 
 pub mod api_keys;
 mod bare;
+mod bulk;
 mod connect;
 pub mod customers;
 pub mod privacy;

@@ -210,83 +210,92 @@ fn track_only(message: Value) -> Value {
     message
 }
 
-/// The messages of the run, made up front so generating them costs nothing measured.
+/// The messages of the run, each made from its index, so the generator holds nothing
+/// in memory and the measured process is the server.
 struct Workload {
-    messages: Vec<Value>,
+    customers: usize,
+    count: usize,
 }
 
 impl Workload {
     /// `count` messages across `customers`: 60% track, 20% page, 10% identify (email and
     /// phone), 5% alias, 5% group. 30% of customers are anonymous first and identified
-    /// later.
+    /// later (in the second half of the run).
     fn new(customers: usize, count: usize) -> Self {
-        let mut random = XorShift(0x9e37_79b9_7f4a_7c15);
-        let mut messages = Vec::with_capacity(count);
-        for index in 0..count {
-            let customer = (random.next() as usize) % customers.max(1);
-            let anonymous_first = customer % 10 < 3;
-            // Anonymous customers stay anonymous for the first half of the run.
-            let identified = !anonymous_first || index * 2 > count;
-            let user = format!("user-{customer}");
-            let device = format!("anon-{customer}");
-            let roll = random.next() % 100;
-            let mut message = match roll {
-                0..=59 => json!({"type": "track", "event": EVENTS[(random.next() % 4) as usize],
-                    "properties": {"sku": format!("SKU-{}", random.next() % 5000), "price": (random.next() % 20000) as f64 / 100.0, "currency": "EUR"}}),
-                60..=79 => json!({"type": "page", "name": "Producto",
-                    "properties": {"path": format!("/p/{}", random.next() % 5000), "referrer": "https://www.google.com/"}}),
-                80..=89 => json!({"type": "identify", "userId": user,
-                    "traits": {"email": format!("{user}@example.com"), "phone": format!("+34 6{:08}", customer), "name": format!("Cliente {customer}")}}),
-                90..=94 => json!({"type": "alias", "userId": user, "previousId": device}),
-                _ => {
-                    json!({"type": "group", "groupId": format!("company-{}", customer % 1000), "traits": {"name": "Empresa"}})
-                }
-            };
-            if let Value::Object(map) = &mut message {
-                map.insert("messageId".into(), json!(format!("m-{index}")));
-                map.insert("anonymousId".into(), json!(device));
-                if identified {
-                    map.insert("userId".into(), json!(user));
-                } else if map.get("type") == Some(&json!("identify"))
-                    || map.get("type") == Some(&json!("alias"))
-                {
-                    // Still anonymous: this customer identifies later.
-                    map.insert("type".into(), json!("page"));
-                    map.remove("traits");
-                    map.remove("userId");
-                    map.remove("previousId");
-                }
-                map.insert(
-                    "originalTimestamp".into(),
-                    json!("2026-11-23T11:59:59.000Z"),
-                );
-                map.insert("context".into(), json!({
-                    "library": {"name": "analytics.js", "version": "2.11.1"},
-                    "ip": "203.0.113.7", "locale": "es-ES",
-                    "userAgent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15"}));
-            }
-            messages.push(message);
+        Self {
+            customers: customers.max(1),
+            count,
         }
-        Self { messages }
     }
 
     fn len(&self) -> usize {
-        self.messages.len()
+        self.count
     }
 
-    fn slice(&self, from: usize, to: usize) -> &[Value] {
-        &self.messages[from.min(self.len())..to.min(self.len())]
+    fn slice(&self, from: usize, to: usize) -> Vec<Value> {
+        (from..to.min(self.count)).map(|i| self.get(i)).collect()
     }
 
     fn get(&self, index: usize) -> Value {
-        self.messages[index % self.len().max(1)].clone()
+        let mut random = XorShift(splitmix(index as u64));
+        let customer = (random.next() as usize) % self.customers;
+        let anonymous_first = customer % 10 < 3;
+        let identified = !anonymous_first || index * 2 > self.count;
+        let user = format!("user-{customer}");
+        let device = format!("anon-{customer}");
+        let roll = random.next() % 100;
+        let mut message = match roll {
+            0..=59 => json!({"type": "track", "event": EVENTS[(random.next() % 4) as usize],
+                "properties": {"sku": format!("SKU-{}", random.next() % 5000), "price": (random.next() % 20000) as f64 / 100.0, "currency": "EUR"}}),
+            60..=79 => json!({"type": "page", "name": "Producto",
+                "properties": {"path": format!("/p/{}", random.next() % 5000), "referrer": "https://www.google.com/"}}),
+            80..=89 => json!({"type": "identify", "userId": user,
+                "traits": {"email": format!("{user}@example.com"), "phone": format!("+34 6{:08}", customer), "name": format!("Cliente {customer}")}}),
+            90..=94 => json!({"type": "alias", "userId": user, "previousId": device}),
+            _ => {
+                json!({"type": "group", "groupId": format!("company-{}", customer % 1000), "traits": {"name": "Empresa"}})
+            }
+        };
+        if let Value::Object(map) = &mut message {
+            map.insert("messageId".into(), json!(format!("m-{index}")));
+            map.insert("anonymousId".into(), json!(device));
+            if identified {
+                map.insert("userId".into(), json!(user));
+            } else if matches!(
+                map.get("type").and_then(Value::as_str),
+                Some("identify" | "alias")
+            ) {
+                // Still anonymous: this customer identifies later.
+                map.insert("type".into(), json!("page"));
+                map.insert("name".into(), json!("Inicio"));
+                map.remove("traits");
+                map.remove("userId");
+                map.remove("previousId");
+            }
+            map.insert(
+                "originalTimestamp".into(),
+                json!("2026-11-23T11:59:59.000Z"),
+            );
+            map.insert("context".into(), json!({
+                "library": {"name": "analytics.js", "version": "2.11.1"},
+                "ip": "203.0.113.7", "locale": "es-ES",
+                "userAgent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15"}));
+        }
+        message
     }
 
     fn average_size(&self) -> usize {
-        let sample = self.messages.iter().take(1000);
-        let (total, count) = sample.fold((0, 0), |(t, c), m| (t + m.to_string().len(), c + 1));
-        total.checked_div(count).unwrap_or(0)
+        let sample = 1000.min(self.count);
+        let total: usize = (0..sample).map(|i| self.get(i).to_string().len()).sum();
+        total.checked_div(sample).unwrap_or(0)
     }
+}
+
+fn splitmix(seed: u64) -> u64 {
+    let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    (z ^ (z >> 31)) | 1
 }
 
 const EVENTS: [&str; 4] = [
