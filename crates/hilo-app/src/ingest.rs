@@ -153,6 +153,7 @@ impl Hilo {
         group: &[Job],
         rules: &IdentityRules,
     ) -> AppResult<Vec<Vec<Outcome>>> {
+        let started = std::time::Instant::now();
         let now = self.now();
         let region = &self.settings.default_region;
         // Identifiers first (pure work), so the database is asked about them all at once.
@@ -186,6 +187,8 @@ impl Hilo {
             }
         }
 
+        let prepared = started.elapsed();
+        let mut slow = 0usize;
         let mut outcomes = Vec::with_capacity(group.len());
         let mut items: Vec<PendingItem> = Vec::new();
         for (job, messages) in group.iter().zip(parsed) {
@@ -210,6 +213,7 @@ impl Hilo {
                         target
                     }
                     None => {
+                        slow += 1;
                         let linked = link(
                             &mut tx,
                             rules,
@@ -246,10 +250,21 @@ impl Hilo {
             }
             outcomes.push(job_outcomes);
         }
+        let resolved = started.elapsed();
         let rows: Vec<NewTimelineItem<'_>> = items.iter().map(PendingItem::as_new).collect();
         tx.append_timeline_many(&rows).await?;
+        let appended = started.elapsed();
         tx.commit().await?;
         self.feed_signal.notify_waiters();
+        tracing::debug!(
+            messages = rows.len(),
+            slow_path = slow,
+            prepare_ms = prepared.as_millis() as u64,
+            resolve_ms = (resolved - prepared).as_millis() as u64,
+            append_ms = (appended - resolved).as_millis() as u64,
+            commit_ms = (started.elapsed() - appended).as_millis() as u64,
+            "group stored"
+        );
         Ok(outcomes)
     }
 

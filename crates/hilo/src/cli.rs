@@ -233,7 +233,8 @@ pub fn run() -> ExitCode {
                 .clone()
                 .or_else(|| std::env::var("HILO_DATABASE_URL").ok()),
         };
-        logging::init(crate::config::LogFormat::Text, "warn");
+        let filter = std::env::var("HILO_LOG").unwrap_or_else(|_| "warn".into());
+        logging::init(crate::config::LogFormat::Text, &filter);
         let runtime = match tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
