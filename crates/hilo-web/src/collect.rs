@@ -33,34 +33,96 @@ use serde_json::{Map, Value, json};
 
 use crate::{ApiError, AppState};
 
+/// Declares one collection endpoint: its handler, with the type it implies, and its
+/// OpenAPI description.
+macro_rules! endpoint {
+    ($name:ident, $path:literal, $kind:expr, $summary:literal) => {
+        #[doc = $summary]
+        ///
+        /// Segment's tracking API. The write key goes as the HTTP Basic user (empty
+        /// password), a bearer token, `writeKey` in the body, or the `writeKey` query
+        /// parameter. `200 {"success": true}` once the messages are durable.
+        #[utoipa::path(post, path = $path, tag = "collection",
+            request_body(content = Object, description = "A Segment message (or a batch)", content_type = "application/json"),
+            responses(
+                (status = 200, description = "Stored", body = Object, example = json!({"success": true})),
+                (status = 400, description = "Invalid messages, named by index and field; valid ones were stored", body = crate::error::ErrorBody),
+                (status = 401, description = "Missing or unknown write key", body = crate::error::ErrorBody),
+                (status = 413, description = "Over 500 KB or 2,500 messages; nothing stored", body = crate::error::ErrorBody),
+                (status = 415, body = crate::error::ErrorBody),
+                (status = 503, description = "Overloaded: retry after Retry-After", body = crate::error::ErrorBody),
+            ),
+            security(("write_key" = [])))]
+        pub async fn $name(
+            state: State<AppState>,
+            headers: HeaderMap,
+            request: Request,
+        ) -> Result<Response, ApiError> {
+            collect(state, headers, request, $kind).await
+        }
+    };
+}
+
+endpoint!(
+    identify,
+    "/v1/identify",
+    Some(MessageType::Identify),
+    "Identify a customer (also /v1/i)"
+);
+endpoint!(
+    track,
+    "/v1/track",
+    Some(MessageType::Track),
+    "Track an event (also /v1/t)"
+);
+endpoint!(
+    page,
+    "/v1/page",
+    Some(MessageType::Page),
+    "Record a page view (also /v1/p)"
+);
+endpoint!(
+    screen,
+    "/v1/screen",
+    Some(MessageType::Screen),
+    "Record a screen view (also /v1/s)"
+);
+endpoint!(
+    group,
+    "/v1/group",
+    Some(MessageType::Group),
+    "Associate with a group (also /v1/g)"
+);
+endpoint!(
+    alias,
+    "/v1/alias",
+    Some(MessageType::Alias),
+    "Link a previous id (also /v1/a)"
+);
+endpoint!(
+    batch,
+    "/v1/batch",
+    None,
+    "Send a batch of messages (also /v1/b and /v1/import)"
+);
+
 pub fn routes() -> Router<AppState> {
-    let mut router = Router::new();
-    for (long, short, kind) in [
-        ("identify", "i", Some(MessageType::Identify)),
-        ("track", "t", Some(MessageType::Track)),
-        ("page", "p", Some(MessageType::Page)),
-        ("screen", "s", Some(MessageType::Screen)),
-        ("group", "g", Some(MessageType::Group)),
-        ("alias", "a", Some(MessageType::Alias)),
-        ("batch", "b", None),
-    ] {
-        let handler = move |state: State<AppState>, headers: HeaderMap, request: Request| {
-            collect(state, headers, request, kind)
-        };
-        router = router
-            .route(&format!("/{long}"), post(handler).options(preflight))
-            .route(&format!("/{short}"), post(handler).options(preflight));
-    }
-    router
-        .route(
-            "/import",
-            post(
-                |state: State<AppState>, headers: HeaderMap, request: Request| {
-                    collect(state, headers, request, None)
-                },
-            )
-            .options(preflight),
-        )
+    Router::new()
+        .route("/identify", post(identify).options(preflight))
+        .route("/i", post(identify).options(preflight))
+        .route("/track", post(track).options(preflight))
+        .route("/t", post(track).options(preflight))
+        .route("/page", post(page).options(preflight))
+        .route("/p", post(page).options(preflight))
+        .route("/screen", post(screen).options(preflight))
+        .route("/s", post(screen).options(preflight))
+        .route("/group", post(group).options(preflight))
+        .route("/g", post(group).options(preflight))
+        .route("/alias", post(alias).options(preflight))
+        .route("/a", post(alias).options(preflight))
+        .route("/batch", post(batch).options(preflight))
+        .route("/b", post(batch).options(preflight))
+        .route("/import", post(batch).options(preflight))
         // Compressed or not, a request body is bounded; decompression is bounded again.
         .layer(DefaultBodyLimit::max(MAX_BATCH_BYTES))
         .layer(middleware::from_fn(allow_any_origin))

@@ -5,7 +5,7 @@
 
 pub mod api;
 mod auth;
-mod collect;
+pub mod collect;
 mod console;
 mod error;
 mod json;

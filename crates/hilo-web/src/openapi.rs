@@ -20,6 +20,13 @@ use crate::api;
         crate::ops::readyz,
         crate::ops::metrics,
         serve,
+        crate::collect::identify,
+        crate::collect::track,
+        crate::collect::page,
+        crate::collect::screen,
+        crate::collect::group,
+        crate::collect::alias,
+        crate::collect::batch,
         api::me::me,
         api::sources::create,
         api::sources::list,
@@ -47,6 +54,7 @@ use crate::api;
     ),
     modifiers(&Security),
     tags(
+        (name = "collection", description = "Segment-compatible event collection, for SDKs"),
         (name = "access", description = "API keys, console users, who am I"),
         (name = "sources", description = "Origins of events and their write keys"),
         (name = "customers", description = "One profile per customer, identity rules, the timeline"),
@@ -66,6 +74,17 @@ impl Modify for Security {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some("A secret API key: Authorization: Bearer hilo_sk_…"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "write_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some(
+                        "A source's write key as the Basic user, with an empty password",
+                    ))
                     .build(),
             ),
         );
