@@ -105,8 +105,28 @@ impl Rejects {
     }
 }
 
-fn progress(done: u64) {
-    eprint!("\r{done} rows");
+/// A progress bar on stderr, by bytes of the file read.
+struct Progress {
+    total: u64,
+}
+
+impl Progress {
+    fn for_file(path: &Path) -> Self {
+        Self {
+            total: std::fs::metadata(path).map_or(0, |m| m.len()),
+        }
+    }
+
+    fn show(&self, bytes: u64, rows: u64) {
+        const WIDTH: u64 = 30;
+        let read = bytes.min(self.total);
+        let done = (read * WIDTH).checked_div(self.total).unwrap_or(WIDTH);
+        let percent = (read * 100).checked_div(self.total).unwrap_or(100);
+        let bar: String = (0..WIDTH)
+            .map(|i| if i < done { '#' } else { '-' })
+            .collect();
+        eprint!("\r[{bar}] {percent:>3}% {rows} rows");
+    }
 }
 
 fn row_key(parts: &[&str]) -> String {
@@ -140,20 +160,26 @@ pub async fn customers(hilo: &Hilo, source: &SourceRecord, path: &Path) -> anyho
         headers.iter().map(String::as_str).chain(["error"]),
     ))?;
     let region = hilo.settings().default_region.clone();
+    let progress = Progress::for_file(path);
     let mut summary = Summary::default();
-    for (index, record) in reader.records().enumerate() {
-        summary.read += 1;
-        let row = match record {
-            Ok(row) => row,
+    let mut record = csv::StringRecord::new();
+    let mut line = 1u64;
+    loop {
+        line += 1;
+        let row = match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => &record,
             Err(error) => {
+                summary.read += 1;
                 summary.rejected += 1;
                 rejects.write(&csv_line([
-                    format!("line {}", index + 2).as_str(),
+                    format!("line {line}").as_str(),
                     &error.to_string(),
                 ]))?;
                 continue;
             }
         };
+        summary.read += 1;
         let cells: Vec<&str> = row.iter().collect();
         let outcome = customer_row(hilo, source, &columns, &cells, &region).await;
         match outcome {
@@ -165,10 +191,10 @@ pub async fn customers(hilo: &Hilo, source: &SourceRecord, path: &Path) -> anyho
             }
         }
         if summary.read % 100 == 0 {
-            progress(summary.read);
+            progress.show(reader.position().byte(), summary.read);
         }
     }
-    progress(summary.read);
+    progress.show(u64::MAX, summary.read);
     eprintln!();
     summary.rejected_file = if summary.rejected > 0 {
         rejects.finish()?
@@ -274,8 +300,11 @@ pub async fn events(hilo: &Hilo, source: &SourceRecord, path: &Path) -> anyhow::
     let mut rejects = Rejects::beside(path, ".rejected.ndjson");
     let mut summary = Summary::default();
     let mut chunk: Vec<Message> = Vec::with_capacity(CHUNK);
+    let progress = Progress::for_file(path);
+    let mut bytes = 0u64;
     for (index, line) in BufReader::new(file).lines().enumerate() {
         let line = line.with_context(|| format!("cannot read line {}", index + 1))?;
+        bytes += line.len() as u64 + 1;
         if line.trim().is_empty() {
             continue;
         }
@@ -292,11 +321,11 @@ pub async fn events(hilo: &Hilo, source: &SourceRecord, path: &Path) -> anyhow::
         }
         if chunk.len() >= CHUNK {
             flush(&ingestor, source, &mut chunk, &mut summary).await?;
-            progress(summary.read);
+            progress.show(bytes, summary.read);
         }
     }
     flush(&ingestor, source, &mut chunk, &mut summary).await?;
-    progress(summary.read);
+    progress.show(u64::MAX, summary.read);
     eprintln!();
     summary.rejected_file = rejects.finish()?;
     Ok(summary)
