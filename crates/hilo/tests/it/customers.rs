@@ -16,7 +16,147 @@ on_both_engines!(
     customers_are_searchable_and_private,
     identity_rules_are_readable_and_settable,
     staff_register_customers_who_then_meet_their_events,
+    merge_then_unmerge_restores_random_profiles,
 );
+
+/// Random pairs of customers, merged by a bridging message and separated again: both
+/// come back exactly as they were, whatever traits, identifiers and history they had.
+async fn merge_then_unmerge_restores_random_profiles(app: TestApp) {
+    let sources = [
+        app.create_source("Web", "web").await.1,
+        app.create_source("App", "app").await.1,
+        app.create_source("Store", "pos").await.1,
+    ];
+    let mut seed: u64 = 0x5eed_1234_abcd_0001;
+    let mut next = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let trait_keys = ["city", "plan", "name", "tier"];
+    for scenario in 0..12 {
+        let user = format!("rand-user-{scenario}");
+        let device = format!("rand-dev-{scenario}");
+        let mut message_index = 0;
+        let mut send = async |key: &str, body: Value| {
+            message_index += 1;
+            let mut body = body;
+            body["messageId"] = json!(format!("s{scenario}-m{message_index}"));
+            body["timestamp"] = json!(format!(
+                "2026-11-2{}T1{}:00:00Z",
+                1 + message_index % 3,
+                message_index % 10
+            ));
+            assert_eq!(
+                app.collect("/v1/batch", key, &json!({"batch": [body]}))
+                    .await
+                    .status(),
+                200
+            );
+        };
+        // Customer A: known by user id, maybe an email, some traits and events.
+        let mut traits_a = serde_json::Map::new();
+        for key in trait_keys {
+            if next(2) == 0 {
+                traits_a.insert(key.into(), json!(format!("a-{key}-{}", next(100))));
+            }
+        }
+        if next(2) == 0 {
+            traits_a.insert("email".into(), json!(format!("a{scenario}@example.com")));
+        }
+        let source_a = &sources[next(3) as usize];
+        send(
+            source_a,
+            json!({"type": "identify", "userId": user, "traits": traits_a}),
+        )
+        .await;
+        for _ in 0..next(3) {
+            send(
+                &sources[next(3) as usize],
+                json!({"type": "track", "userId": user, "event": "Viewed"}),
+            )
+            .await;
+        }
+        // Customer B: an anonymous device, maybe a phone, other traits and events.
+        let mut traits_b = serde_json::Map::new();
+        for key in trait_keys {
+            if next(2) == 0 {
+                traits_b.insert(key.into(), json!(format!("b-{key}-{}", next(100))));
+            }
+        }
+        if next(2) == 0 {
+            traits_b.insert(
+                "phone".into(),
+                json!(format!("+34 6{:08}", 10_000 + scenario)),
+            );
+        }
+        send(
+            &sources[next(3) as usize],
+            json!({"type": "identify", "anonymousId": device, "traits": traits_b}),
+        )
+        .await;
+        for _ in 0..next(3) {
+            send(
+                &sources[next(3) as usize],
+                json!({"type": "page", "anonymousId": device, "name": "Home"}),
+            )
+            .await;
+        }
+
+        let before_a = app.lookup("user_id", &user).await.expect("a");
+        let before_b = app.lookup("anonymous_id", &device).await.expect("b");
+        assert_ne!(before_a["id"], before_b["id"]);
+        let timeline_a = app.timeline(before_a["id"].as_str().expect("id")).await;
+        let timeline_b = app.timeline(before_b["id"].as_str().expect("id")).await;
+
+        send(
+            &sources[0],
+            json!({"type": "track", "userId": user, "anonymousId": device, "event": "Bridge"}),
+        )
+        .await;
+        let merged = app.lookup("anonymous_id", &device).await.expect("merged");
+        assert_eq!(merged["id"], before_a["id"], "scenario {scenario}");
+
+        let response = app
+            .request(
+                Method::POST,
+                &format!(
+                    "/api/v1/customers/{}/unmerge",
+                    merged["id"].as_str().expect("id")
+                ),
+                Some(&app.admin_key),
+            )
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 200, "scenario {scenario}");
+        let after_a = app.lookup("user_id", &user).await.expect("a");
+        let after_b = app.lookup("anonymous_id", &device).await.expect("b");
+        for (before, after) in [(&before_a, &after_a), (&before_b, &after_b)] {
+            assert_eq!(after["id"], before["id"], "scenario {scenario}");
+            assert_eq!(ids(after), ids(before), "scenario {scenario}");
+            assert_eq!(after["traits"], before["traits"], "scenario {scenario}");
+            assert_eq!(
+                after["merged_ids"], before["merged_ids"],
+                "scenario {scenario}"
+            );
+        }
+        assert_eq!(
+            app.timeline(after_b["id"].as_str().expect("id")).await,
+            timeline_b,
+            "scenario {scenario}"
+        );
+        // A keeps its history, plus the bridging message it received.
+        let mut after_timeline_a = app.timeline(after_a["id"].as_str().expect("id")).await;
+        let bridge = after_timeline_a
+            .iter()
+            .position(|item| item["name"] == "Bridge")
+            .expect("the bridge stays with A");
+        after_timeline_a.remove(bridge);
+        assert_eq!(after_timeline_a, timeline_a, "scenario {scenario}");
+    }
+}
 
 async fn staff_register_customers_who_then_meet_their_events(app: TestApp) {
     let store = app.key_for("store").await;
