@@ -228,7 +228,7 @@ impl Hilo {
     }
 
     /// The live profile an id belongs to; 404 when no profile has this id.
-    async fn live_root(&self, id: CustomerId) -> AppResult<CustomerId> {
+    pub(crate) async fn live_root(&self, id: CustomerId) -> AppResult<CustomerId> {
         self.store
             .customer_root(id)
             .await?

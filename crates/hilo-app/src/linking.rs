@@ -220,11 +220,7 @@ async fn resolve(
 /// Takes, in a fixed order, a lock per identifier, so nodes resolving overlapping
 /// identifiers at the same time take turns instead of splitting a customer.
 async fn lock_identifiers(tx: &mut Tx, identifiers: &[Identifier]) -> AppResult<()> {
-    let mut keys: Vec<i64> = identifiers.iter().map(Identifier::lock_key).collect();
-    keys.sort_unstable();
-    keys.dedup();
-    for key in keys {
-        tx.lock_key(key).await?;
-    }
+    let keys: Vec<i64> = identifiers.iter().map(Identifier::lock_key).collect();
+    tx.lock_keys(&keys).await?;
     Ok(())
 }

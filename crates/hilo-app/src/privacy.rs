@@ -56,7 +56,7 @@ impl Hilo {
         if via.is_empty() || via.len() > 40 {
             return Err(Invalid::new("via", "must have 1 to 40 characters").into());
         }
-        let root = self.customer(id).await?.id;
+        let root = self.live_root(id).await?;
         let now = self.now();
         let actor = by.actor();
         let mut tx = self.store.begin().await?;
@@ -191,7 +191,7 @@ impl Hilo {
         by: &Principal,
     ) -> AppResult<Erased> {
         let key = self.suppression_key().await?;
-        let root = self.customer(id).await?.id;
+        let root = self.live_root(id).await?;
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let root = tx.root_of(root).await?;

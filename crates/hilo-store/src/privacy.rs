@@ -2,7 +2,7 @@
 
 use hilo_domain::{CustomerId, SourceId, Timestamp};
 
-use crate::customers::{ConflictRow, IdentityRow, parse_customer_id};
+use crate::customers::{ConflictRow, IdentityRow};
 use crate::tx::{Tx, on_tx};
 use crate::{Store, StoreResult, on_pool};
 
@@ -325,11 +325,6 @@ impl Store {
         .fetch_all(pool)
         .await?))
     }
-}
-
-/// Parses the customer id of a consent or audit row.
-pub fn profile_of(row: &ConsentRow) -> StoreResult<CustomerId> {
-    parse_customer_id(&row.profile_id)
 }
 
 #[cfg(test)]

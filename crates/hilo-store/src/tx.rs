@@ -46,17 +46,4 @@ impl Tx {
         }
         Ok(())
     }
-
-    /// On PostgreSQL, serialises this transaction with any other that takes a lock on
-    /// the same key, until commit (several nodes resolving the same identifier take
-    /// turns). SQLite already admits one writer at a time.
-    pub async fn lock_key(&mut self, key: i64) -> StoreResult<()> {
-        if let Self::Postgres(tx) = self {
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(key)
-                .execute(&mut **tx)
-                .await?;
-        }
-        Ok(())
-    }
 }
