@@ -13,12 +13,12 @@ use hilo_domain::identity::{Identifier, IdentifierType, IdentityRules};
 use hilo_domain::segment::RejectedIdentifier;
 use hilo_domain::segment::{Message, MessageType};
 use hilo_domain::{CustomerId, Timestamp};
-use hilo_store::Tx;
 use hilo_store::customers::{
     IdentityRow, NewTimelineItem, add_to_json_set, identifier_of, parse_customer_id,
 };
 use hilo_store::privacy::NewConsent;
 use hilo_store::sources::SourceRecord;
+use hilo_store::{EmbeddedWriter, IngestTx};
 use serde_json::{Map, Value, json};
 use std::collections::{HashMap, HashSet};
 use tokio::sync::{mpsc, oneshot};
@@ -66,11 +66,43 @@ pub struct Ingestor {
     queue: mpsc::Sender<Job>,
 }
 
+/// Where the writer's transactions come from.
+enum Writer {
+    /// The pool (PostgreSQL).
+    Pool,
+    /// The embedded engine's own connection, on the writer's own thread.
+    Embedded(EmbeddedWriter),
+}
+
 impl Ingestor {
-    /// Starts the writer task. It ends when every handle is dropped.
+    /// Starts the writer. It ends when every handle is dropped.
+    ///
+    /// On SQLite the writer gets a thread and a connection of its own: its statements
+    /// then cost microseconds instead of a hand-off each, and its waits on the disk never
+    /// hold up the threads serving requests.
     pub fn start(hilo: Hilo) -> Self {
         let (queue, jobs) = mpsc::channel(QUEUE_DEPTH);
-        tokio::spawn(write_loop(hilo, jobs));
+        let embedded = hilo
+            .store
+            .sqlite_path()
+            .map(|path| EmbeddedWriter::open(&path));
+        match embedded {
+            Some(Ok(writer)) => {
+                let spawned = std::thread::Builder::new()
+                    .name("hilo-writer".into())
+                    .spawn(move || run_on_own_thread(hilo, jobs, writer));
+                if let Err(error) = spawned {
+                    error!(%error, "could not start the ingestion writer thread");
+                }
+            }
+            Some(Err(error)) => {
+                warn!(%error, "could not open the embedded writer; writing through the pool");
+                tokio::spawn(write_loop(hilo, jobs, Writer::Pool));
+            }
+            None => {
+                tokio::spawn(write_loop(hilo, jobs, Writer::Pool));
+            }
+        }
         Self { queue }
     }
 
@@ -96,7 +128,17 @@ impl Ingestor {
     }
 }
 
-async fn write_loop(hilo: Hilo, mut jobs: mpsc::Receiver<Job>) {
+fn run_on_own_thread(hilo: Hilo, jobs: mpsc::Receiver<Job>, writer: EmbeddedWriter) {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(write_loop(hilo, jobs, Writer::Embedded(writer))),
+        Err(error) => error!(%error, "could not start the ingestion writer's runtime"),
+    }
+}
+
+async fn write_loop(hilo: Hilo, mut jobs: mpsc::Receiver<Job>, mut writer: Writer) {
     while let Some(first) = jobs.recv().await {
         let mut group = vec![first];
         let mut count = group[0].messages.len();
@@ -109,7 +151,7 @@ async fn write_loop(hilo: Hilo, mut jobs: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        match hilo.store_group(&group).await {
+        match hilo.store_group(&mut writer, &group).await {
             Ok(outcomes) => {
                 for (job, outcome) in group.into_iter().zip(outcomes) {
                     let _ = job.reply.send(Ok(outcome));
@@ -119,7 +161,9 @@ async fn write_loop(hilo: Hilo, mut jobs: mpsc::Receiver<Job>) {
                 // One bad job must not fail the others: retry each on its own.
                 warn!(%error, jobs = group.len(), "group commit failed; retrying jobs one by one");
                 for job in group {
-                    let result = hilo.store_group(std::slice::from_ref(&job)).await;
+                    let result = hilo
+                        .store_group(&mut writer, std::slice::from_ref(&job))
+                        .await;
                     let result = result.map(|mut o| o.pop().unwrap_or_default());
                     if let Err(error) = &result {
                         error!(%error, "ingestion failed");
@@ -133,11 +177,24 @@ async fn write_loop(hilo: Hilo, mut jobs: mpsc::Receiver<Job>) {
 
 impl Hilo {
     /// Stores every job's messages in one transaction.
-    async fn store_group(&self, group: &[Job]) -> AppResult<Vec<Vec<Outcome>>> {
+    async fn store_group(
+        &self,
+        writer: &mut Writer,
+        group: &[Job],
+    ) -> AppResult<Vec<Vec<Outcome>>> {
         let rules = self.identity_rules().await?;
         let mut attempt = 0;
         loop {
-            let result = self.try_store_group(group, &rules).await;
+            let result = match writer {
+                Writer::Pool => match self.store.begin().await {
+                    Ok(tx) => self.try_store_group(tx, group, &rules).await,
+                    Err(error) => Err(error.into()),
+                },
+                Writer::Embedded(embedded) => match embedded.begin() {
+                    Ok(tx) => self.try_store_group(tx, group, &rules).await,
+                    Err(error) => Err(error.into()),
+                },
+            };
             match result {
                 Err(AppError::Store(error)) if attempt < 3 && is_transient(&error) => {
                     attempt += 1;
@@ -148,8 +205,9 @@ impl Hilo {
         }
     }
 
-    async fn try_store_group(
+    async fn try_store_group<T: IngestTx>(
         &self,
+        mut tx: T,
         group: &[Job],
         rules: &IdentityRules,
     ) -> AppResult<Vec<Vec<Outcome>>> {
@@ -173,7 +231,6 @@ impl Hilo {
         wanted.sort();
         wanted.dedup();
 
-        let mut tx = self.store.begin().await?;
         let keys: Vec<i64> = wanted.iter().map(Identifier::lock_key).collect();
         tx.lock_keys(&keys).await?;
         // Erasures are rare: when none ever happened, no message needs checking.
@@ -269,9 +326,9 @@ impl Hilo {
     }
 
     /// Consent decisions carried in the message's context.
-    async fn record_message_consent(
+    async fn record_message_consent<T: IngestTx>(
         &self,
-        tx: &mut Tx,
+        tx: &mut T,
         target: CustomerId,
         source: &SourceRecord,
         message: &Message,
@@ -298,9 +355,9 @@ impl Hilo {
     /// Applies an identify message's traits to the customer's own fragment: the newest
     /// timestamp wins per trait. Other messages leave the profile row alone (activity is
     /// read from the timeline).
-    async fn update_traits(
+    async fn update_traits<T: IngestTx>(
         &self,
-        tx: &mut Tx,
+        tx: &mut T,
         target: CustomerId,
         source: &SourceRecord,
         message: &Message,
@@ -347,7 +404,11 @@ impl Hilo {
 
 impl Hilo {
     /// Whether a message names an erased customer.
-    async fn is_suppressed(&self, tx: &mut Tx, identifiers: &[Identifier]) -> AppResult<bool> {
+    async fn is_suppressed<T: IngestTx>(
+        &self,
+        tx: &mut T,
+        identifiers: &[Identifier],
+    ) -> AppResult<bool> {
         let key = self.suppression_key().await?;
         let digests: Vec<String> = identifiers
             .iter()
@@ -424,7 +485,7 @@ struct Held {
 }
 
 impl OwnerCache {
-    async fn load(tx: &mut Tx, identifiers: &[Identifier]) -> AppResult<Self> {
+    async fn load<T: IngestTx>(tx: &mut T, identifiers: &[Identifier]) -> AppResult<Self> {
         let wanted: Vec<&Identifier> = identifiers.iter().collect();
         let mut owners: HashMap<Identifier, Option<Held>> =
             identifiers.iter().map(|i| (i.clone(), None)).collect();
@@ -447,9 +508,9 @@ impl OwnerCache {
     }
 
     /// The live customer holding an identifier, if any.
-    async fn root(
+    async fn root<T: IngestTx>(
         &mut self,
-        tx: &mut Tx,
+        tx: &mut T,
         identifier: &Identifier,
     ) -> AppResult<Option<CustomerId>> {
         if !self.owners.contains_key(identifier) {
@@ -480,9 +541,9 @@ impl OwnerCache {
 
     /// The one customer holding every identifier, when that is so and nothing is left
     /// to link: the message then needs no identity work at all.
-    async fn single_root(
+    async fn single_root<T: IngestTx>(
         &mut self,
-        tx: &mut Tx,
+        tx: &mut T,
         identifiers: &[Identifier],
         rejected: &[RejectedIdentifier],
     ) -> AppResult<Option<CustomerId>> {
@@ -502,9 +563,9 @@ impl OwnerCache {
     }
 
     /// Records a sighting of held identifiers: last use to the minute, and new sources.
-    async fn touch(
+    async fn touch<T: IngestTx>(
         &mut self,
-        tx: &mut Tx,
+        tx: &mut T,
         identifiers: &[Identifier],
         at: Timestamp,
         source: SourceId,
@@ -543,7 +604,11 @@ impl OwnerCache {
     }
 
     /// An alias's `previousId`: a user id if a customer holds it as one, else a device.
-    async fn alias_target(&mut self, tx: &mut Tx, previous: &str) -> AppResult<Identifier> {
+    async fn alias_target<T: IngestTx>(
+        &mut self,
+        tx: &mut T,
+        previous: &str,
+    ) -> AppResult<Identifier> {
         let [as_user, as_device] = alias_candidates(previous);
         if self.root(tx, &as_user).await?.is_some() {
             Ok(as_user)

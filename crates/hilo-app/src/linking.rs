@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use hilo_domain::identity::{self, Claim, Holdings, Identifier, IdentifierType, IdentityRules};
 use hilo_domain::segment::RejectedIdentifier;
 use hilo_domain::{CustomerId, SourceId, Timestamp};
-use hilo_store::Tx;
+use hilo_store::IngestTx;
 use hilo_store::customers::{IdentityRow, NewConflict, add_to_json_set, parse_customer_id};
 use serde_json::json;
 
@@ -25,8 +25,8 @@ pub struct LinkOrigin<'a> {
 /// that holds the most trusted of them, with the others merged in, or a new one. Records
 /// every merge, every identifier the rules refused, and every unparseable one.
 #[allow(clippy::too_many_arguments)]
-pub async fn link(
-    tx: &mut Tx,
+pub async fn link<T: IngestTx>(
+    tx: &mut T,
     rules: &IdentityRules,
     identifiers: &[Identifier],
     rejected: &[RejectedIdentifier],
@@ -153,8 +153,8 @@ struct Resolution {
     existing: Vec<(Identifier, IdentityRow)>,
 }
 
-async fn resolve(
-    tx: &mut Tx,
+async fn resolve<T: IngestTx>(
+    tx: &mut T,
     rules: &IdentityRules,
     identifiers: &[Identifier],
     at: Timestamp,
@@ -219,7 +219,7 @@ async fn resolve(
 
 /// Takes, in a fixed order, a lock per identifier, so nodes resolving overlapping
 /// identifiers at the same time take turns instead of splitting a customer.
-async fn lock_identifiers(tx: &mut Tx, identifiers: &[Identifier]) -> AppResult<()> {
+async fn lock_identifiers<T: IngestTx>(tx: &mut T, identifiers: &[Identifier]) -> AppResult<()> {
     let keys: Vec<i64> = identifiers.iter().map(Identifier::lock_key).collect();
     tx.lock_keys(&keys).await?;
     Ok(())

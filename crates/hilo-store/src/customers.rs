@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use hilo_domain::identity::{Identifier, IdentifierType};
 use hilo_domain::{CustomerId, SourceId, Timestamp};
 
+use crate::sql::{self, tree};
 use crate::tx::{Tx, on_tx};
 use crate::{Store, StoreResult, corrupt, on_pool};
 
@@ -103,18 +104,6 @@ pub struct NewConflict<'a> {
     pub at: Timestamp,
 }
 
-/// The fragments of the profile rooted at `$1`: itself and every fragment merged into
-/// it, transitively.
-macro_rules! tree {
-    ($rest:literal) => {
-        concat!(
-            "WITH RECURSIVE tree (id) AS (SELECT id FROM profiles WHERE id = $1 \
-             UNION ALL SELECT p.id FROM profiles p JOIN tree t ON p.merged_into = t.id) ",
-            $rest
-        )
-    };
-}
-
 pub fn parse_customer_id(text: &str) -> StoreResult<CustomerId> {
     text.parse().map_err(|e| corrupt("profile id", e))
 }
@@ -154,9 +143,7 @@ impl Tx {
             identity: IdentityRow,
             merged_into: Option<String>,
         }
-        const SQL: &str = "SELECT i.kind, i.value, i.profile_id, i.first_seen, i.last_seen, i.sources, \
-            p.merged_into FROM identities i JOIN profiles p ON p.id = i.profile_id \
-            WHERE i.kind = $1 AND i.value = $2";
+        const SQL: &str = sql::IDENTITY_OWNER;
         let row = on_tx!(self, |conn| sqlx::query_as::<_, Row>(SQL)
             .bind(identifier.kind.as_str())
             .bind(&identifier.value)
@@ -167,7 +154,7 @@ impl Tx {
 
     /// The live profile a fragment belongs to.
     pub async fn root_of(&mut self, fragment: CustomerId) -> StoreResult<CustomerId> {
-        const SQL: &str = "SELECT merged_into FROM profiles WHERE id = $1";
+        const SQL: &str = sql::MERGED_INTO;
         let mut current = fragment;
         // Merges only ever point at live profiles, so chains are short; the bound only
         // guards against a corrupt cycle.
@@ -196,9 +183,7 @@ impl Tx {
 
     /// The identifiers a live profile holds, by type, with when each was first seen.
     pub async fn holdings(&mut self, root: CustomerId) -> StoreResult<Vec<(String, i64)>> {
-        const SQL: &str = tree!(
-            "SELECT i.kind, i.first_seen FROM identities i JOIN tree t ON i.profile_id = t.id"
-        );
+        const SQL: &str = sql::HOLDINGS;
         Ok(on_tx!(self, |conn| sqlx::query_as::<_, (String, i64)>(SQL)
             .bind(root.to_string())
             .fetch_all(conn)
@@ -207,8 +192,7 @@ impl Tx {
 
     /// Separation pairs that involve any fragment of this live profile.
     pub async fn separations(&mut self, root: CustomerId) -> StoreResult<Vec<(String, String)>> {
-        const SQL: &str =
-            tree!("SELECT s.a, s.b FROM separations s JOIN tree t ON s.a = t.id OR s.b = t.id");
+        const SQL: &str = sql::SEPARATIONS;
         Ok(on_tx!(self, |conn| sqlx::query_as::<_, (String, String)>(
             SQL
         )
@@ -223,8 +207,7 @@ impl Tx {
         at: Timestamp,
         created_by: Option<&str>,
     ) -> StoreResult<()> {
-        const SQL: &str = "INSERT INTO profiles (id, created_at, updated_at, created_by) \
-                           VALUES ($1, $2, $2, $3)";
+        const SQL: &str = sql::INSERT_PROFILE;
         on_tx!(self, |conn| sqlx::query(SQL)
             .bind(id.to_string())
             .bind(at.millis())
@@ -247,9 +230,8 @@ impl Tx {
         source: Option<SourceId>,
         at: Timestamp,
     ) -> StoreResult<()> {
-        const POINT: &str = "UPDATE profiles SET merged_into = $1, updated_at = $2 WHERE id = $3 AND merged_into IS NULL";
-        const RECORD: &str = "INSERT INTO merges (id, survivor_id, absorbed_id, identifier_kind, \
-            identifier_value, message_id, source_id, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+        const POINT: &str = sql::MERGE_POINT;
+        const RECORD: &str = sql::MERGE_RECORD;
         on_tx!(self, |conn| {
             sqlx::query(POINT)
                 .bind(survivor.to_string())
@@ -280,8 +262,7 @@ impl Tx {
         at: Timestamp,
         sources: &str,
     ) -> StoreResult<()> {
-        const SQL: &str = "INSERT INTO identities (kind, value, profile_id, first_seen, last_seen, sources) \
-                           VALUES ($1, $2, $3, $4, $4, $5)";
+        const SQL: &str = sql::ATTACH_IDENTITY;
         on_tx!(self, |conn| sqlx::query(SQL)
             .bind(identifier.kind.as_str())
             .bind(&identifier.value)
@@ -301,10 +282,7 @@ impl Tx {
         at: Timestamp,
         sources: &str,
     ) -> StoreResult<()> {
-        const SQL: &str = "UPDATE identities SET \
-            last_seen = CASE WHEN last_seen < $1 THEN $1 ELSE last_seen END, \
-            first_seen = CASE WHEN first_seen > $1 THEN $1 ELSE first_seen END, \
-            sources = $2 WHERE kind = $3 AND value = $4";
+        const SQL: &str = sql::TOUCH_IDENTITY;
         on_tx!(self, |conn| sqlx::query(SQL)
             .bind(at.millis())
             .bind(sources)
@@ -321,9 +299,7 @@ impl Tx {
         id: &str,
         conflict: &NewConflict<'_>,
     ) -> StoreResult<()> {
-        const SQL: &str = "INSERT INTO identity_conflicts (id, at, reason, detail, identifier_kind, \
-            identifier_value, profile_id, other_profile_id, message_id, source_id) \
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+        const SQL: &str = sql::RECORD_CONFLICT;
         on_tx!(self, |conn| sqlx::query(SQL)
             .bind(id)
             .bind(conflict.at.millis())
@@ -342,8 +318,7 @@ impl Tx {
     }
 
     pub async fn profile(&mut self, id: CustomerId) -> StoreResult<Option<ProfileRow>> {
-        const SQL: &str = "SELECT id, merged_into, created_at, updated_at, traits, first_seen, \
-            last_seen, event_count, channels FROM profiles WHERE id = $1";
+        const SQL: &str = sql::PROFILE;
         Ok(on_tx!(self, |conn| sqlx::query_as::<_, ProfileRow>(SQL)
             .bind(id.to_string())
             .fetch_optional(conn)
@@ -352,8 +327,7 @@ impl Tx {
 
     /// Writes a fragment's traits, activity figures and channels.
     pub async fn save_profile(&mut self, row: &ProfileRow) -> StoreResult<()> {
-        const SQL: &str = "UPDATE profiles SET updated_at = $1, traits = $2, first_seen = $3, \
-            last_seen = $4, event_count = $5, channels = $6 WHERE id = $7";
+        const SQL: &str = sql::SAVE_PROFILE;
         on_tx!(self, |conn| sqlx::query(SQL)
             .bind(row.updated_at)
             .bind(&row.traits)
@@ -370,10 +344,7 @@ impl Tx {
 
     /// Appends to the timeline; `false` when the source sent this message id before.
     pub async fn append_timeline(&mut self, item: &NewTimelineItem<'_>) -> StoreResult<bool> {
-        const SQL: &str = "INSERT INTO timeline (profile_id, item_type, kind, name, channel, \
-            source_id, message_id, at, received_at, body) \
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-            ON CONFLICT (source_id, message_id) DO NOTHING";
+        const SQL: &str = sql::APPEND_TIMELINE;
         let inserted = on_tx!(self, |conn| sqlx::query(SQL)
             .bind(item.profile_id.to_string())
             .bind(item.item_type)
@@ -399,8 +370,7 @@ impl Tx {
         data: &str,
         at: Timestamp,
     ) -> StoreResult<()> {
-        const SQL: &str =
-            "INSERT INTO changes (at, kind, profile_id, data) VALUES ($1, $2, $3, $4)";
+        const SQL: &str = sql::RECORD_CHANGE;
         on_tx!(self, |conn| sqlx::query(SQL)
             .bind(at.millis())
             .bind(kind)
@@ -426,8 +396,7 @@ impl Tx {
     pub async fn latest_merge_into(&mut self, root: CustomerId) -> StoreResult<Option<MergeRow>> {
         const SQL: &str = tree!(
             "SELECT m.id, m.survivor_id, m.absorbed_id, m.identifier_kind, m.identifier_value, \
-             m.message_id, m.source_id, m.at, m.undone_at FROM merges m JOIN tree t \
-             ON m.survivor_id = t.id WHERE m.undone_at IS NULL ORDER BY m.at DESC, m.id DESC LIMIT 1"
+             m.message_id, m.source_id, m.at, m.undone_at FROM merges m WHERE m.survivor_id IN (SELECT id FROM tree) AND m.undone_at IS NULL ORDER BY m.at DESC, m.id DESC LIMIT 1"
         );
         Ok(on_tx!(self, |conn| sqlx::query_as::<_, MergeRow>(SQL)
             .bind(root.to_string())
@@ -515,21 +484,21 @@ impl Store {
     pub async fn customer(&self, root: CustomerId) -> StoreResult<CustomerRecord> {
         const FRAGMENTS: &str = tree!(
             "SELECT p.id, p.merged_into, p.created_at, p.updated_at, p.traits, p.first_seen, \
-             p.last_seen, p.event_count, p.channels FROM profiles p JOIN tree t ON p.id = t.id \
+             p.last_seen, p.event_count, p.channels FROM profiles p WHERE p.id IN (SELECT id FROM tree) \
              ORDER BY p.created_at, p.id"
         );
         const IDENTITIES: &str = tree!(
             "SELECT i.kind, i.value, i.profile_id, i.first_seen, i.last_seen, i.sources \
-             FROM identities i JOIN tree t ON i.profile_id = t.id ORDER BY i.first_seen, i.kind, i.value"
+             FROM identities i WHERE i.profile_id IN (SELECT id FROM tree) ORDER BY i.first_seen, i.kind, i.value"
         );
         // Activity is read from the timeline rather than kept on the profile, so storing
         // an event never rewrites the profile row.
         const ACTIVITY: &str = tree!(
             "SELECT COALESCE(SUM(CASE WHEN l.item_type = 'event' THEN 1 ELSE 0 END), 0), \
-             MIN(l.at), MAX(l.at) FROM timeline l JOIN tree t ON l.profile_id = t.id"
+             MIN(l.at), MAX(l.at) FROM timeline l WHERE l.profile_id IN (SELECT id FROM tree)"
         );
         const CHANNELS: &str = tree!(
-            "SELECT DISTINCT l.channel FROM timeline l JOIN tree t ON l.profile_id = t.id ORDER BY l.channel"
+            "SELECT DISTINCT l.channel FROM timeline l WHERE l.profile_id IN (SELECT id FROM tree) ORDER BY l.channel"
         );
         let (fragments, identities, counts, channels) = on_pool!(self, |pool| {
             let fragments = sqlx::query_as::<_, ProfileRow>(FRAGMENTS)
@@ -572,8 +541,8 @@ impl Store {
     ) -> StoreResult<Vec<TimelineRow>> {
         const SQL: &str = tree!(
             "SELECT l.seq, l.profile_id, l.item_type, l.kind, l.name, l.channel, l.source_id, \
-             l.message_id, l.at, l.received_at, l.body FROM timeline l JOIN tree t ON l.profile_id = t.id \
-             WHERE (l.at < $2 OR (l.at = $2 AND l.seq < $3)) ORDER BY l.at DESC, l.seq DESC LIMIT $4"
+             l.message_id, l.at, l.received_at, l.body FROM timeline l WHERE l.profile_id IN (SELECT id FROM tree) \
+             AND (l.at < $2 OR (l.at = $2 AND l.seq < $3)) ORDER BY l.at DESC, l.seq DESC LIMIT $4"
         );
         let (at, seq) = before.unwrap_or((i64::MAX, i64::MAX));
         Ok(on_pool!(self, |pool| sqlx::query_as::<_, TimelineRow>(SQL)
@@ -642,8 +611,7 @@ impl Store {
     pub async fn merges_of(&self, root: CustomerId) -> StoreResult<Vec<MergeRow>> {
         const SQL: &str = tree!(
             "SELECT DISTINCT m.id, m.survivor_id, m.absorbed_id, m.identifier_kind, m.identifier_value, \
-             m.message_id, m.source_id, m.at, m.undone_at FROM merges m JOIN tree t \
-             ON m.survivor_id = t.id OR m.absorbed_id = t.id ORDER BY m.at, m.id"
+             m.message_id, m.source_id, m.at, m.undone_at FROM merges m WHERE (m.survivor_id IN (SELECT id FROM tree) OR m.absorbed_id IN (SELECT id FROM tree)) ORDER BY m.at, m.id"
         );
         Ok(on_pool!(self, |pool| sqlx::query_as::<_, MergeRow>(SQL)
             .bind(root.to_string())

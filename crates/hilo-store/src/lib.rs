@@ -10,15 +10,20 @@ mod bare;
 mod bulk;
 mod connect;
 pub mod customers;
+pub mod embedded;
+pub mod ingest_tx;
 pub mod privacy;
 pub mod settings;
 pub mod sources;
+mod sql;
 pub mod tx;
 pub mod users;
 
 use sqlx::{PgPool, SqlitePool};
 
 pub use connect::{ConnectOptions, DatabaseUrl, Engine};
+pub use embedded::{EmbeddedTx, EmbeddedWriter};
+pub use ingest_tx::IngestTx;
 pub use tx::Tx;
 
 /// A connection pool to one of the two supported engines.
@@ -51,6 +56,8 @@ pub enum StoreError {
     Corrupt { what: &'static str, detail: String },
     #[error("database error: {0}")]
     Database(sqlx::Error),
+    #[error("database error: {0}")]
+    Embedded(rusqlite::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
@@ -130,6 +137,14 @@ impl Store {
             idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
             max: pool.options().get_max_connections(),
         })
+    }
+
+    /// The database file, when the store is the embedded engine.
+    pub fn sqlite_path(&self) -> Option<std::path::PathBuf> {
+        match self {
+            Self::Sqlite(pool) => Some(pool.connect_options().get_filename().to_path_buf()),
+            Self::Postgres(_) => None,
+        }
     }
 
     pub async fn close(&self) {

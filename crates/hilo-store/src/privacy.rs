@@ -3,6 +3,7 @@
 use hilo_domain::{CustomerId, SourceId, Timestamp};
 
 use crate::customers::{ConflictRow, IdentityRow};
+use crate::sql::{self, tree};
 use crate::tx::{Tx, on_tx};
 use crate::{Store, StoreResult, on_pool};
 
@@ -42,20 +43,9 @@ pub struct Erased {
     pub redacted_items: u64,
 }
 
-macro_rules! tree {
-    ($rest:literal) => {
-        concat!(
-            "WITH RECURSIVE tree (id) AS (SELECT id FROM profiles WHERE id = $1 \
-             UNION ALL SELECT p.id FROM profiles p JOIN tree t ON p.merged_into = t.id) ",
-            $rest
-        )
-    };
-}
-
 impl Tx {
     pub async fn record_consent(&mut self, id: &str, consent: &NewConsent<'_>) -> StoreResult<()> {
-        const SQL: &str = "INSERT INTO consents (id, profile_id, channel, purpose, granted, at, via, \
-            source_id, actor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+        const SQL: &str = sql::RECORD_CONSENT;
         on_tx!(self, |conn| sqlx::query(SQL)
             .bind(id)
             .bind(consent.profile_id.to_string())
@@ -74,23 +64,22 @@ impl Tx {
 
     /// Whether any identifier was ever suppressed.
     pub async fn any_suppression_exists(&mut self) -> StoreResult<bool> {
-        let found = on_tx!(self, |conn| sqlx::query_scalar::<_, i64>(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM suppressions LIMIT 1) s"
+        let found = on_tx!(self, |conn| sqlx::query_scalar::<_, i32>(
+            sql::ANY_SUPPRESSION
         )
-        .fetch_one(conn)
+        .fetch_optional(conn)
         .await?);
-        Ok(found > 0)
+        Ok(found.is_some())
     }
 
     /// Whether any of these suppression digests is recorded.
     pub async fn any_suppressed(&mut self, digests: &[String]) -> StoreResult<bool> {
-        const SQL: &str = "SELECT COUNT(*) FROM suppressions WHERE digest = $1";
         for digest in digests {
-            let count = on_tx!(self, |conn| sqlx::query_scalar::<_, i64>(SQL)
+            let found = on_tx!(self, |conn| sqlx::query_scalar::<_, i32>(sql::SUPPRESSED)
                 .bind(digest)
-                .fetch_one(conn)
+                .fetch_optional(conn)
                 .await?);
-            if count > 0 {
+            if found.is_some() {
                 return Ok(true);
             }
         }
@@ -113,7 +102,7 @@ impl Tx {
     pub async fn identities_of(&mut self, root: CustomerId) -> StoreResult<Vec<IdentityRow>> {
         const SQL: &str = tree!(
             "SELECT i.kind, i.value, i.profile_id, i.first_seen, i.last_seen, i.sources \
-             FROM identities i JOIN tree t ON i.profile_id = t.id"
+             FROM identities i WHERE i.profile_id IN (SELECT id FROM tree)"
         );
         Ok(on_tx!(self, |conn| sqlx::query_as::<_, IdentityRow>(SQL)
             .bind(root.to_string())
@@ -289,7 +278,7 @@ impl Store {
     pub async fn consents_of(&self, root: CustomerId) -> StoreResult<Vec<ConsentRow>> {
         const SQL: &str = tree!(
             "SELECT c.id, c.profile_id, c.channel, c.purpose, c.granted, c.at, c.via, c.source_id, \
-             c.actor FROM consents c JOIN tree t ON c.profile_id = t.id ORDER BY c.at, c.id"
+             c.actor FROM consents c WHERE c.profile_id IN (SELECT id FROM tree) ORDER BY c.at, c.id"
         );
         Ok(on_pool!(self, |pool| sqlx::query_as::<_, ConsentRow>(SQL)
             .bind(root.to_string())
@@ -302,7 +291,7 @@ impl Store {
         const SQL: &str = tree!(
             "SELECT DISTINCT c.id, c.at, c.reason, c.detail, c.identifier_kind, c.identifier_value, \
              c.profile_id, c.other_profile_id, c.message_id, c.source_id FROM identity_conflicts c \
-             JOIN tree t ON c.profile_id = t.id OR c.other_profile_id = t.id ORDER BY c.id"
+             WHERE (c.profile_id IN (SELECT id FROM tree) OR c.other_profile_id IN (SELECT id FROM tree)) ORDER BY c.id"
         );
         Ok(on_pool!(self, |pool| sqlx::query_as::<_, ConflictRow>(SQL)
             .bind(root.to_string())

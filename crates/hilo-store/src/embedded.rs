@@ -1,0 +1,410 @@
+//! The embedded engine's ingestion writer: one SQLite connection of its own, driven
+//! synchronously with cached prepared statements.
+//!
+//! Through the pool, every statement is handed to a driver thread and awaited, which
+//! costs tens of microseconds however small the statement; ingestion runs a few per
+//! message. Here a statement costs what SQLite itself costs. The writer runs on a thread
+//! of its own (see the ingestion writer), so its blocking calls never hold up requests.
+//! Same file, same pragmas and the same SQLite library as the pool, so both see one
+//! database; SQLite's write lock orders this writer with staff writes through the pool.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::Duration;
+
+use hilo_domain::identity::Identifier;
+use hilo_domain::{CustomerId, SourceId, Timestamp};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::customers::{IdentityRow, NewConflict, NewTimelineItem, ProfileRow, parse_customer_id};
+use crate::ingest_tx::IngestTx;
+use crate::privacy::NewConsent;
+use crate::sql;
+use crate::{StoreError, StoreResult, corrupt};
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        match error.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::ConstraintViolation)
+                if error.to_string().contains("UNIQUE") =>
+            {
+                Self::Conflict
+            }
+            _ => Self::Embedded(error),
+        }
+    }
+}
+
+/// The writer's connection.
+pub struct EmbeddedWriter {
+    conn: Connection,
+}
+
+impl EmbeddedWriter {
+    /// Opens the database file the pool uses, with the pool's durability settings.
+    pub fn open(path: &Path) -> StoreResult<Self> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        // Same settings as the pool's connections (see `connect`): WAL, and FULL so a
+        // commit is on disk before anything is acknowledged.
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+             PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536;",
+        )?;
+        conn.set_prepared_statement_cache_capacity(64);
+        Ok(Self { conn })
+    }
+
+    /// Begins a transaction holding the write lock from the start.
+    pub fn begin(&mut self) -> StoreResult<EmbeddedTx<'_>> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        Ok(EmbeddedTx {
+            conn: &mut self.conn,
+            open: true,
+        })
+    }
+
+    /// A bare prepared-insert loop, the write limit benchmarks compare with.
+    pub fn bare_insert_loop(&mut self, rows: usize, body: &str) -> StoreResult<Duration> {
+        let table = format!("bench_bare_{}", std::process::id());
+        self.conn
+            .execute_batch(&format!("DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (id INTEGER PRIMARY KEY, body TEXT NOT NULL)"))?;
+        let started = std::time::Instant::now();
+        let mut id: i64 = 0;
+        for chunk in 0..rows.div_ceil(1000) {
+            let tx = self.conn.transaction()?;
+            {
+                let mut insert =
+                    tx.prepare_cached(&format!("INSERT INTO {table} (id, body) VALUES (?1, ?2)"))?;
+                for _ in chunk * 1000..((chunk + 1) * 1000).min(rows) {
+                    id += 1;
+                    insert.execute(params![id, body])?;
+                }
+            }
+            tx.commit()?;
+        }
+        let elapsed = started.elapsed();
+        self.conn.execute_batch(&format!("DROP TABLE {table}"))?;
+        Ok(elapsed)
+    }
+}
+
+/// An open transaction on the writer's connection; dropping it rolls back.
+pub struct EmbeddedTx<'c> {
+    conn: &'c mut Connection,
+    open: bool,
+}
+
+impl Drop for EmbeddedTx<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            // Nothing to report to: the caller already has the error that stopped it.
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+fn identity_owner_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(IdentityRow, Option<String>)> {
+    Ok((
+        IdentityRow {
+            kind: row.get(0)?,
+            value: row.get(1)?,
+            profile_id: row.get(2)?,
+            first_seen: row.get(3)?,
+            last_seen: row.get(4)?,
+            sources: row.get(5)?,
+        },
+        row.get(6)?,
+    ))
+}
+
+impl EmbeddedTx<'_> {
+    fn owner(&self, identifier: &Identifier) -> StoreResult<Option<(IdentityRow, Option<String>)>> {
+        Ok(self
+            .conn
+            .prepare_cached(sql::IDENTITY_OWNER)?
+            .query_row(
+                params![identifier.kind.as_str(), identifier.value],
+                identity_owner_row,
+            )
+            .optional()?)
+    }
+
+    fn strings_of_tree<T>(
+        &self,
+        query: &str,
+        root: CustomerId,
+        map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> StoreResult<Vec<T>> {
+        let mut statement = self.conn.prepare_cached(query)?;
+        let rows = statement.query_map(params![root.to_string()], map)?;
+        Ok(rows.collect::<Result<Vec<T>, _>>()?)
+    }
+}
+
+impl IngestTx for EmbeddedTx<'_> {
+    async fn lock_keys(&mut self, _keys: &[i64]) -> StoreResult<()> {
+        // One writer holds SQLite's write lock for the whole transaction already.
+        Ok(())
+    }
+
+    async fn known_message_ids(
+        &mut self,
+        source: SourceId,
+        message_ids: &[&str],
+    ) -> StoreResult<HashSet<String>> {
+        let mut statement = self.conn.prepare_cached(sql::TIMELINE_HAS)?;
+        let source = source.to_string();
+        let mut known = HashSet::new();
+        for id in message_ids {
+            if statement.exists(params![source, id])? {
+                known.insert((*id).to_owned());
+            }
+        }
+        Ok(known)
+    }
+
+    async fn identity_owners_many(
+        &mut self,
+        identifiers: &[&Identifier],
+    ) -> StoreResult<Vec<(IdentityRow, Option<String>)>> {
+        let mut rows = Vec::new();
+        for identifier in identifiers {
+            rows.extend(self.owner(identifier)?);
+        }
+        Ok(rows)
+    }
+
+    async fn identity_owner(
+        &mut self,
+        identifier: &Identifier,
+    ) -> StoreResult<Option<(IdentityRow, Option<String>)>> {
+        self.owner(identifier)
+    }
+
+    async fn root_of(&mut self, fragment: CustomerId) -> StoreResult<CustomerId> {
+        let mut statement = self.conn.prepare_cached(sql::MERGED_INTO)?;
+        let mut current = fragment;
+        for _ in 0..10_000 {
+            let next: Option<Option<String>> = statement
+                .query_row(params![current.to_string()], |row| row.get(0))
+                .optional()?;
+            match next.flatten() {
+                Some(parent) => current = parse_customer_id(&parent)?,
+                None => return Ok(current),
+            }
+        }
+        Err(corrupt("profile", "merge chain does not end"))
+    }
+
+    async fn holdings(&mut self, root: CustomerId) -> StoreResult<Vec<(String, i64)>> {
+        self.strings_of_tree(sql::HOLDINGS, root, |row| Ok((row.get(0)?, row.get(1)?)))
+    }
+
+    async fn separations(&mut self, root: CustomerId) -> StoreResult<Vec<(String, String)>> {
+        self.strings_of_tree(sql::SEPARATIONS, root, |row| Ok((row.get(0)?, row.get(1)?)))
+    }
+
+    async fn insert_profile(
+        &mut self,
+        id: CustomerId,
+        at: Timestamp,
+        created_by: Option<&str>,
+    ) -> StoreResult<()> {
+        self.conn
+            .prepare_cached(sql::INSERT_PROFILE)?
+            .execute(params![id.to_string(), at.millis(), created_by])?;
+        Ok(())
+    }
+
+    async fn merge_profiles(
+        &mut self,
+        merge_id: &str,
+        survivor: CustomerId,
+        absorbed: CustomerId,
+        cause: &Identifier,
+        message_id: Option<&str>,
+        source: Option<SourceId>,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        self.conn
+            .prepare_cached(sql::MERGE_POINT)?
+            .execute(params![
+                survivor.to_string(),
+                at.millis(),
+                absorbed.to_string()
+            ])?;
+        self.conn
+            .prepare_cached(sql::MERGE_RECORD)?
+            .execute(params![
+                merge_id,
+                survivor.to_string(),
+                absorbed.to_string(),
+                cause.kind.as_str(),
+                cause.value,
+                message_id,
+                source.map(|s| s.to_string()),
+                at.millis()
+            ])?;
+        Ok(())
+    }
+
+    async fn attach_identity(
+        &mut self,
+        identifier: &Identifier,
+        profile: CustomerId,
+        at: Timestamp,
+        sources: &str,
+    ) -> StoreResult<()> {
+        self.conn
+            .prepare_cached(sql::ATTACH_IDENTITY)?
+            .execute(params![
+                identifier.kind.as_str(),
+                identifier.value,
+                profile.to_string(),
+                at.millis(),
+                sources
+            ])?;
+        Ok(())
+    }
+
+    async fn touch_identity(
+        &mut self,
+        identifier: &Identifier,
+        at: Timestamp,
+        sources: &str,
+    ) -> StoreResult<()> {
+        self.conn
+            .prepare_cached(sql::TOUCH_IDENTITY)?
+            .execute(params![
+                at.millis(),
+                sources,
+                identifier.kind.as_str(),
+                identifier.value
+            ])?;
+        Ok(())
+    }
+
+    async fn record_conflict(&mut self, id: &str, conflict: &NewConflict<'_>) -> StoreResult<()> {
+        self.conn
+            .prepare_cached(sql::RECORD_CONFLICT)?
+            .execute(params![
+                id,
+                conflict.at.millis(),
+                conflict.reason,
+                conflict.detail,
+                conflict.identifier.kind.as_str(),
+                conflict.identifier.value,
+                conflict.profile_id.map(|p| p.to_string()),
+                conflict.other_profile_id.map(|p| p.to_string()),
+                conflict.message_id,
+                conflict.source_id.map(|s| s.to_string())
+            ])?;
+        Ok(())
+    }
+
+    async fn profile(&mut self, id: CustomerId) -> StoreResult<Option<ProfileRow>> {
+        Ok(self
+            .conn
+            .prepare_cached(sql::PROFILE)?
+            .query_row(params![id.to_string()], |row| {
+                Ok(ProfileRow {
+                    id: row.get(0)?,
+                    merged_into: row.get(1)?,
+                    created_at: row.get(2)?,
+                    updated_at: row.get(3)?,
+                    traits: row.get(4)?,
+                    first_seen: row.get(5)?,
+                    last_seen: row.get(6)?,
+                    event_count: row.get(7)?,
+                    channels: row.get(8)?,
+                })
+            })
+            .optional()?)
+    }
+
+    async fn save_profile(&mut self, row: &ProfileRow) -> StoreResult<()> {
+        self.conn
+            .prepare_cached(sql::SAVE_PROFILE)?
+            .execute(params![
+                row.updated_at,
+                row.traits,
+                row.first_seen,
+                row.last_seen,
+                row.event_count,
+                row.channels,
+                row.id
+            ])?;
+        Ok(())
+    }
+
+    async fn record_change(
+        &mut self,
+        kind: &str,
+        profile: CustomerId,
+        data: &str,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        self.conn
+            .prepare_cached(sql::RECORD_CHANGE)?
+            .execute(params![at.millis(), kind, profile.to_string(), data])?;
+        Ok(())
+    }
+
+    async fn record_consent(&mut self, id: &str, consent: &NewConsent<'_>) -> StoreResult<()> {
+        self.conn
+            .prepare_cached(sql::RECORD_CONSENT)?
+            .execute(params![
+                id,
+                consent.profile_id.to_string(),
+                consent.channel,
+                consent.purpose,
+                i64::from(consent.granted),
+                consent.at.millis(),
+                consent.via,
+                consent.source_id.map(|s| s.to_string()),
+                consent.actor
+            ])?;
+        Ok(())
+    }
+
+    async fn any_suppression_exists(&mut self) -> StoreResult<bool> {
+        Ok(self.conn.prepare_cached(sql::ANY_SUPPRESSION)?.exists([])?)
+    }
+
+    async fn any_suppressed(&mut self, digests: &[String]) -> StoreResult<bool> {
+        let mut statement = self.conn.prepare_cached(sql::SUPPRESSED)?;
+        for digest in digests {
+            if statement.exists(params![digest])? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    async fn append_timeline_many(&mut self, items: &[NewTimelineItem<'_>]) -> StoreResult<u64> {
+        let mut statement = self.conn.prepare_cached(sql::APPEND_TIMELINE)?;
+        let mut added = 0;
+        for item in items {
+            added += statement.execute(params![
+                item.profile_id.to_string(),
+                item.item_type,
+                item.kind,
+                item.name,
+                item.channel,
+                item.source_id.map(|s| s.to_string()),
+                item.message_id,
+                item.at.millis(),
+                item.received_at.millis(),
+                item.body
+            ])? as u64;
+        }
+        Ok(added)
+    }
+
+    async fn commit(mut self) -> StoreResult<()> {
+        self.conn.execute_batch("COMMIT")?;
+        self.open = false;
+        Ok(())
+    }
+}

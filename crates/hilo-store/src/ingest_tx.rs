@@ -1,0 +1,221 @@
+//! What ingestion and identity linking do inside a transaction, on either kind of
+//! transaction: a pooled [`Tx`] (PostgreSQL, and staff actions on SQLite) or the
+//! embedded writer's [`crate::embedded::EmbeddedTx`].
+
+use std::collections::HashSet;
+use std::future::Future;
+
+use hilo_domain::identity::Identifier;
+use hilo_domain::{CustomerId, SourceId, Timestamp};
+
+use crate::StoreResult;
+use crate::customers::{IdentityRow, NewConflict, NewTimelineItem, ProfileRow};
+use crate::privacy::NewConsent;
+use crate::tx::Tx;
+
+/// The transaction operations of identity resolution and event ingestion.
+pub trait IngestTx: Send {
+    /// Serialises resolvers that touch the same identifiers (a no-op with one writer).
+    fn lock_keys(&mut self, keys: &[i64]) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Which of these message ids the source sent before.
+    fn known_message_ids(
+        &mut self,
+        source: SourceId,
+        message_ids: &[&str],
+    ) -> impl Future<Output = StoreResult<HashSet<String>>> + Send;
+    /// The stored rows of these identifiers, with the holder's `merged_into`.
+    fn identity_owners_many(
+        &mut self,
+        identifiers: &[&Identifier],
+    ) -> impl Future<Output = StoreResult<Vec<(IdentityRow, Option<String>)>>> + Send;
+    /// The stored row of one identifier, with the holder's `merged_into`.
+    fn identity_owner(
+        &mut self,
+        identifier: &Identifier,
+    ) -> impl Future<Output = StoreResult<Option<(IdentityRow, Option<String>)>>> + Send;
+    /// The live profile a fragment belongs to.
+    fn root_of(
+        &mut self,
+        fragment: CustomerId,
+    ) -> impl Future<Output = StoreResult<CustomerId>> + Send;
+    /// Identifier types held by a live profile, with when each was first seen.
+    fn holdings(
+        &mut self,
+        root: CustomerId,
+    ) -> impl Future<Output = StoreResult<Vec<(String, i64)>>> + Send;
+    /// Separation pairs involving any fragment of a live profile.
+    fn separations(
+        &mut self,
+        root: CustomerId,
+    ) -> impl Future<Output = StoreResult<Vec<(String, String)>>> + Send;
+    fn insert_profile(
+        &mut self,
+        id: CustomerId,
+        at: Timestamp,
+        created_by: Option<&str>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    #[allow(clippy::too_many_arguments)]
+    fn merge_profiles(
+        &mut self,
+        merge_id: &str,
+        survivor: CustomerId,
+        absorbed: CustomerId,
+        cause: &Identifier,
+        message_id: Option<&str>,
+        source: Option<SourceId>,
+        at: Timestamp,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn attach_identity(
+        &mut self,
+        identifier: &Identifier,
+        profile: CustomerId,
+        at: Timestamp,
+        sources: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn touch_identity(
+        &mut self,
+        identifier: &Identifier,
+        at: Timestamp,
+        sources: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn record_conflict(
+        &mut self,
+        id: &str,
+        conflict: &NewConflict<'_>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn profile(
+        &mut self,
+        id: CustomerId,
+    ) -> impl Future<Output = StoreResult<Option<ProfileRow>>> + Send;
+    fn save_profile(&mut self, row: &ProfileRow) -> impl Future<Output = StoreResult<()>> + Send;
+    fn record_change(
+        &mut self,
+        kind: &str,
+        profile: CustomerId,
+        data: &str,
+        at: Timestamp,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn record_consent(
+        &mut self,
+        id: &str,
+        consent: &NewConsent<'_>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn any_suppression_exists(&mut self) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn any_suppressed(
+        &mut self,
+        digests: &[String],
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Appends timeline items, skipping message ids their source sent before.
+    fn append_timeline_many(
+        &mut self,
+        items: &[NewTimelineItem<'_>],
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
+    fn commit(self) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+impl IngestTx for Tx {
+    async fn lock_keys(&mut self, keys: &[i64]) -> StoreResult<()> {
+        Tx::lock_keys(self, keys).await
+    }
+    async fn known_message_ids(
+        &mut self,
+        source: SourceId,
+        message_ids: &[&str],
+    ) -> StoreResult<HashSet<String>> {
+        Tx::known_message_ids(self, source, message_ids).await
+    }
+    async fn identity_owners_many(
+        &mut self,
+        identifiers: &[&Identifier],
+    ) -> StoreResult<Vec<(IdentityRow, Option<String>)>> {
+        Tx::identity_owners_many(self, identifiers).await
+    }
+    async fn identity_owner(
+        &mut self,
+        identifier: &Identifier,
+    ) -> StoreResult<Option<(IdentityRow, Option<String>)>> {
+        Tx::identity_owner(self, identifier).await
+    }
+    async fn root_of(&mut self, fragment: CustomerId) -> StoreResult<CustomerId> {
+        Tx::root_of(self, fragment).await
+    }
+    async fn holdings(&mut self, root: CustomerId) -> StoreResult<Vec<(String, i64)>> {
+        Tx::holdings(self, root).await
+    }
+    async fn separations(&mut self, root: CustomerId) -> StoreResult<Vec<(String, String)>> {
+        Tx::separations(self, root).await
+    }
+    async fn insert_profile(
+        &mut self,
+        id: CustomerId,
+        at: Timestamp,
+        created_by: Option<&str>,
+    ) -> StoreResult<()> {
+        Tx::insert_profile(self, id, at, created_by).await
+    }
+    async fn merge_profiles(
+        &mut self,
+        merge_id: &str,
+        survivor: CustomerId,
+        absorbed: CustomerId,
+        cause: &Identifier,
+        message_id: Option<&str>,
+        source: Option<SourceId>,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        Tx::merge_profiles(
+            self, merge_id, survivor, absorbed, cause, message_id, source, at,
+        )
+        .await
+    }
+    async fn attach_identity(
+        &mut self,
+        identifier: &Identifier,
+        profile: CustomerId,
+        at: Timestamp,
+        sources: &str,
+    ) -> StoreResult<()> {
+        Tx::attach_identity(self, identifier, profile, at, sources).await
+    }
+    async fn touch_identity(
+        &mut self,
+        identifier: &Identifier,
+        at: Timestamp,
+        sources: &str,
+    ) -> StoreResult<()> {
+        Tx::touch_identity(self, identifier, at, sources).await
+    }
+    async fn record_conflict(&mut self, id: &str, conflict: &NewConflict<'_>) -> StoreResult<()> {
+        Tx::record_conflict(self, id, conflict).await
+    }
+    async fn profile(&mut self, id: CustomerId) -> StoreResult<Option<ProfileRow>> {
+        Tx::profile(self, id).await
+    }
+    async fn save_profile(&mut self, row: &ProfileRow) -> StoreResult<()> {
+        Tx::save_profile(self, row).await
+    }
+    async fn record_change(
+        &mut self,
+        kind: &str,
+        profile: CustomerId,
+        data: &str,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        Tx::record_change(self, kind, profile, data, at).await
+    }
+    async fn record_consent(&mut self, id: &str, consent: &NewConsent<'_>) -> StoreResult<()> {
+        Tx::record_consent(self, id, consent).await
+    }
+    async fn any_suppression_exists(&mut self) -> StoreResult<bool> {
+        Tx::any_suppression_exists(self).await
+    }
+    async fn any_suppressed(&mut self, digests: &[String]) -> StoreResult<bool> {
+        Tx::any_suppressed(self, digests).await
+    }
+    async fn append_timeline_many(&mut self, items: &[NewTimelineItem<'_>]) -> StoreResult<u64> {
+        Tx::append_timeline_many(self, items).await
+    }
+    async fn commit(self) -> StoreResult<()> {
+        Tx::commit(self).await
+    }
+}

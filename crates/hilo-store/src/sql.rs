@@ -1,0 +1,58 @@
+//! Statements both kinds of transaction run, written once. `$n` placeholders are
+//! understood by both drivers; each number first appears in order, so binding by
+//! position is the same as binding by number.
+
+/// The fragments of the profile rooted at `$1`: itself and every fragment merged into
+/// it, transitively.
+macro_rules! tree {
+    ($rest:literal) => {
+        concat!(
+            "WITH RECURSIVE tree (id) AS (SELECT id FROM profiles WHERE id = $1 \
+             UNION ALL SELECT p.id FROM profiles p JOIN tree t ON p.merged_into = t.id) ",
+            $rest
+        )
+    };
+}
+pub(crate) use tree;
+
+pub const IDENTITY_OWNER: &str = "SELECT i.kind, i.value, i.profile_id, i.first_seen, \
+    i.last_seen, i.sources, p.merged_into FROM identities i JOIN profiles p ON p.id = i.profile_id \
+    WHERE i.kind = $1 AND i.value = $2";
+pub const TIMELINE_HAS: &str = "SELECT 1 FROM timeline WHERE source_id = $1 AND message_id = $2";
+pub const MERGED_INTO: &str = "SELECT merged_into FROM profiles WHERE id = $1";
+pub const HOLDINGS: &str = tree!(
+    "SELECT i.kind, i.first_seen FROM identities i WHERE i.profile_id IN (SELECT id FROM tree)"
+);
+pub const SEPARATIONS: &str = tree!(
+    "SELECT s.a, s.b FROM separations s WHERE (s.a IN (SELECT id FROM tree) OR s.b IN (SELECT id FROM tree))"
+);
+pub const INSERT_PROFILE: &str = "INSERT INTO profiles (id, created_at, updated_at, created_by) \
+    VALUES ($1, $2, $2, $3)";
+pub const MERGE_POINT: &str = "UPDATE profiles SET merged_into = $1, updated_at = $2 \
+    WHERE id = $3 AND merged_into IS NULL";
+pub const MERGE_RECORD: &str = "INSERT INTO merges (id, survivor_id, absorbed_id, \
+    identifier_kind, identifier_value, message_id, source_id, at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+pub const ATTACH_IDENTITY: &str = "INSERT INTO identities (kind, value, profile_id, first_seen, \
+    last_seen, sources) VALUES ($1, $2, $3, $4, $4, $5)";
+pub const TOUCH_IDENTITY: &str = "UPDATE identities SET \
+    last_seen = CASE WHEN last_seen < $1 THEN $1 ELSE last_seen END, \
+    first_seen = CASE WHEN first_seen > $1 THEN $1 ELSE first_seen END, \
+    sources = $2 WHERE kind = $3 AND value = $4";
+pub const RECORD_CONFLICT: &str = "INSERT INTO identity_conflicts (id, at, reason, detail, \
+    identifier_kind, identifier_value, profile_id, other_profile_id, message_id, source_id) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+pub const PROFILE: &str = "SELECT id, merged_into, created_at, updated_at, traits, first_seen, \
+    last_seen, event_count, channels FROM profiles WHERE id = $1";
+pub const SAVE_PROFILE: &str = "UPDATE profiles SET updated_at = $1, traits = $2, \
+    first_seen = $3, last_seen = $4, event_count = $5, channels = $6 WHERE id = $7";
+pub const RECORD_CHANGE: &str =
+    "INSERT INTO changes (at, kind, profile_id, data) VALUES ($1, $2, $3, $4)";
+pub const RECORD_CONSENT: &str = "INSERT INTO consents (id, profile_id, channel, purpose, \
+    granted, at, via, source_id, actor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+pub const ANY_SUPPRESSION: &str = "SELECT 1 FROM suppressions LIMIT 1";
+pub const SUPPRESSED: &str = "SELECT 1 FROM suppressions WHERE digest = $1";
+pub const APPEND_TIMELINE: &str = "INSERT INTO timeline (profile_id, item_type, kind, name, \
+    channel, source_id, message_id, at, received_at, body) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+    ON CONFLICT (source_id, message_id) DO NOTHING";
