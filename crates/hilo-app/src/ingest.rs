@@ -18,7 +18,7 @@ use hilo_store::customers::{
 };
 use hilo_store::privacy::NewConsent;
 use hilo_store::sources::SourceRecord;
-use hilo_store::{EmbeddedWriter, IngestTx};
+use hilo_store::{EmbeddedWriter, IngestTx, WalFlusher};
 use serde_json::{Map, Value, json};
 use std::collections::{HashMap, HashSet};
 use tokio::sync::{mpsc, oneshot};
@@ -56,22 +56,108 @@ pub enum IngestError {
 
 struct Job {
     source: SourceRecord,
-    messages: Vec<Message>,
+    messages: Vec<Prepared>,
     reply: oneshot::Sender<AppResult<Vec<Outcome>>>,
+}
+
+/// A message with everything worked out that needs no database. The request that
+/// brought it does this work, in parallel with other requests, so the one writer only
+/// resolves and stores.
+struct Prepared {
+    message: Message,
+    identifiers: Vec<Identifier>,
+    rejected: Vec<RejectedIdentifier>,
+    consents: Vec<consent::ConsentChange>,
+    /// The message as stored on the timeline.
+    body: String,
+}
+
+impl Prepared {
+    fn new(message: Message, region: &str) -> Self {
+        let (identifiers, rejected) = message.identifiers(region);
+        Self {
+            identifiers,
+            rejected,
+            consents: consent::from_segment_context(&message.context),
+            body: serde_json::to_string(&message.body).unwrap_or_else(|_| "{}".to_owned()),
+            message,
+        }
+    }
 }
 
 /// The handle requests submit messages through.
 #[derive(Clone)]
 pub struct Ingestor {
     queue: mpsc::Sender<Job>,
+    region: std::sync::Arc<str>,
 }
 
 /// Where the writer's transactions come from.
 enum Writer {
-    /// The pool (PostgreSQL).
+    /// The pool (PostgreSQL): a commit is durable when it returns.
     Pool,
-    /// The embedded engine's own connection, on the writer's own thread.
-    Embedded(EmbeddedWriter),
+    /// The embedded engine's own connection, on the writer's own thread. Its commits
+    /// become durable when the flusher thread next flushes the log; acknowledgements go
+    /// there and are sent after that flush.
+    Embedded {
+        writer: EmbeddedWriter,
+        flusher: WalFlusher,
+        after_flush: std::sync::mpsc::Sender<Vec<Ack>>,
+    },
+}
+
+/// A reply to send once what it reports is durable.
+type Ack = (
+    oneshot::Sender<AppResult<Vec<Outcome>>>,
+    AppResult<Vec<Outcome>>,
+);
+
+impl Writer {
+    fn acknowledge(&self, acks: Vec<Ack>) {
+        match self {
+            Self::Pool => send_all(acks),
+            Self::Embedded {
+                flusher,
+                after_flush,
+                ..
+            } => {
+                if let Err(returned) = after_flush.send(acks) {
+                    // The flusher thread is gone: flush here.
+                    flush_then_send(flusher, returned.0);
+                }
+            }
+        }
+    }
+}
+
+fn send_all(acks: Vec<Ack>) {
+    for (reply, result) in acks {
+        let _ = reply.send(result);
+    }
+}
+
+fn flush_then_send(flusher: &WalFlusher, acks: Vec<Ack>) {
+    match flusher.flush() {
+        Ok(()) => send_all(acks),
+        Err(error) => {
+            error!(%error, "could not flush the write-ahead log; failing the requests");
+            for (reply, _) in acks {
+                let _ = reply.send(Err(AppError::Internal(
+                    "could not make the messages durable".into(),
+                )));
+            }
+        }
+    }
+}
+
+/// Flushes the log once for every acknowledgement that arrived since the last flush.
+fn flush_loop(flusher: WalFlusher, pending: std::sync::mpsc::Receiver<Vec<Ack>>) {
+    while let Ok(mut acks) = pending.recv() {
+        while let Ok(more) = pending.try_recv() {
+            acks.extend(more);
+        }
+        flush_then_send(&flusher, acks);
+    }
 }
 
 impl Ingestor {
@@ -82,6 +168,7 @@ impl Ingestor {
     /// hold up the threads serving requests.
     pub fn start(hilo: Hilo) -> Self {
         let (queue, jobs) = mpsc::channel(QUEUE_DEPTH);
+        let region = hilo.settings.default_region.as_str().into();
         let embedded = hilo
             .store
             .sqlite_path()
@@ -103,7 +190,7 @@ impl Ingestor {
                 tokio::spawn(write_loop(hilo, jobs, Writer::Pool));
             }
         }
-        Self { queue }
+        Self { queue, region }
     }
 
     /// Stores the messages durably and says what happened to each. Returns only after
@@ -113,6 +200,10 @@ impl Ingestor {
         source: SourceRecord,
         messages: Vec<Message>,
     ) -> Result<Vec<Outcome>, IngestError> {
+        let messages = messages
+            .into_iter()
+            .map(|m| Prepared::new(m, &self.region))
+            .collect();
         let (reply, answer) = oneshot::channel();
         self.queue
             .try_send(Job {
@@ -129,11 +220,26 @@ impl Ingestor {
 }
 
 fn run_on_own_thread(hilo: Hilo, jobs: mpsc::Receiver<Job>, writer: EmbeddedWriter) {
+    let flusher = writer.flusher();
+    let (after_flush, pending) = std::sync::mpsc::channel();
+    let thread_flusher = flusher.clone();
+    if let Err(error) = std::thread::Builder::new()
+        .name("hilo-flusher".into())
+        .spawn(move || flush_loop(thread_flusher, pending))
+    {
+        // Acknowledging then falls back to flushing on the writer's thread.
+        warn!(%error, "could not start the log flusher thread");
+    }
+    let writer = Writer::Embedded {
+        writer,
+        flusher,
+        after_flush,
+    };
     match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
-        Ok(runtime) => runtime.block_on(write_loop(hilo, jobs, Writer::Embedded(writer))),
+        Ok(runtime) => runtime.block_on(write_loop(hilo, jobs, writer)),
         Err(error) => error!(%error, "could not start the ingestion writer's runtime"),
     }
 }
@@ -151,15 +257,16 @@ async fn write_loop(hilo: Hilo, mut jobs: mpsc::Receiver<Job>, mut writer: Write
                 Err(_) => break,
             }
         }
-        match hilo.store_group(&mut writer, &group).await {
-            Ok(outcomes) => {
-                for (job, outcome) in group.into_iter().zip(outcomes) {
-                    let _ = job.reply.send(Ok(outcome));
-                }
-            }
+        let acks: Vec<Ack> = match hilo.store_group(&mut writer, &group).await {
+            Ok(outcomes) => group
+                .into_iter()
+                .zip(outcomes)
+                .map(|(job, outcome)| (job.reply, Ok(outcome)))
+                .collect(),
             Err(error) => {
                 // One bad job must not fail the others: retry each on its own.
                 warn!(%error, jobs = group.len(), "group commit failed; retrying jobs one by one");
+                let mut acks = Vec::with_capacity(group.len());
                 for job in group {
                     let result = hilo
                         .store_group(&mut writer, std::slice::from_ref(&job))
@@ -168,10 +275,12 @@ async fn write_loop(hilo: Hilo, mut jobs: mpsc::Receiver<Job>, mut writer: Write
                     if let Err(error) = &result {
                         error!(%error, "ingestion failed");
                     }
-                    let _ = job.reply.send(result);
+                    acks.push((job.reply, result));
                 }
+                acks
             }
-        }
+        };
+        writer.acknowledge(acks);
     }
 }
 
@@ -190,7 +299,7 @@ impl Hilo {
                     Ok(tx) => self.try_store_group(tx, group, &rules).await,
                     Err(error) => Err(error.into()),
                 },
-                Writer::Embedded(embedded) => match embedded.begin() {
+                Writer::Embedded { writer, .. } => match writer.begin() {
                     Ok(tx) => self.try_store_group(tx, group, &rules).await,
                     Err(error) => Err(error.into()),
                 },
@@ -213,17 +322,11 @@ impl Hilo {
     ) -> AppResult<Vec<Vec<Outcome>>> {
         let started = std::time::Instant::now();
         let now = self.now();
-        let region = &self.settings.default_region;
-        // Identifiers first (pure work), so the database is asked about them all at once.
-        let parsed: Vec<Vec<(Vec<Identifier>, Vec<RejectedIdentifier>)>> = group
-            .iter()
-            .map(|job| job.messages.iter().map(|m| m.identifiers(region)).collect())
-            .collect();
         let mut wanted: Vec<Identifier> = Vec::new();
-        for (job, messages) in group.iter().zip(&parsed) {
-            for (message, (identifiers, _)) in job.messages.iter().zip(messages) {
-                wanted.extend(identifiers.iter().cloned());
-                if let Some(previous) = alias_previous(message) {
+        for job in group {
+            for prepared in &job.messages {
+                wanted.extend(prepared.identifiers.iter().cloned());
+                if let Some(previous) = alias_previous(&prepared.message) {
                     wanted.extend(alias_candidates(previous));
                 }
             }
@@ -238,7 +341,11 @@ impl Hilo {
         let mut owners = OwnerCache::load(&mut tx, &wanted).await?;
         let mut seen: HashSet<(SourceId, String)> = HashSet::new();
         for job in group {
-            let ids: Vec<&str> = job.messages.iter().map(|m| m.message_id.as_str()).collect();
+            let ids: Vec<&str> = job
+                .messages
+                .iter()
+                .map(|p| p.message.message_id.as_str())
+                .collect();
             for known in tx.known_message_ids(job.source.id, &ids).await? {
                 seen.insert((job.source.id, known));
             }
@@ -248,9 +355,12 @@ impl Hilo {
         let mut slow = 0usize;
         let mut outcomes = Vec::with_capacity(group.len());
         let mut items: Vec<PendingItem> = Vec::new();
-        for (job, messages) in group.iter().zip(parsed) {
+        for job in group {
             let mut job_outcomes = Vec::with_capacity(job.messages.len());
-            for (message, (mut identifiers, rejected)) in job.messages.iter().zip(messages) {
+            for prepared in &job.messages {
+                let message = &prepared.message;
+                let rejected = &prepared.rejected;
+                let mut identifiers = prepared.identifiers.clone();
                 if !seen.insert((job.source.id, message.message_id.clone())) {
                     job_outcomes.push(Outcome::Duplicate);
                     continue;
@@ -262,7 +372,7 @@ impl Hilo {
                     job_outcomes.push(Outcome::Suppressed);
                     continue;
                 }
-                let target = match owners.single_root(&mut tx, &identifiers, &rejected).await? {
+                let target = match owners.single_root(&mut tx, &identifiers, rejected).await? {
                     Some(target) => {
                         owners
                             .touch(&mut tx, &identifiers, message.timestamp, job.source.id)
@@ -275,7 +385,7 @@ impl Hilo {
                             &mut tx,
                             rules,
                             &identifiers,
-                            &rejected,
+                            rejected,
                             message.timestamp,
                             now,
                             &LinkOrigin {
@@ -289,19 +399,14 @@ impl Hilo {
                         linked.customer
                     }
                 };
-                self.record_message_consent(&mut tx, target, &job.source, message)
+                self.record_message_consent(&mut tx, target, &job.source, prepared)
                     .await?;
                 self.update_traits(&mut tx, target, &job.source, message, now)
                     .await?;
                 items.push(PendingItem {
                     profile_id: target,
-                    source: job.source.clone(),
-                    kind: message.kind,
-                    name: message.event.clone().or_else(|| message.name.clone()),
-                    message_id: message.message_id.clone(),
-                    at: message.timestamp,
-                    received_at: message.received_at,
-                    body: Value::Object(message.body.clone()).to_string(),
+                    source: &job.source,
+                    prepared,
                 });
                 job_outcomes.push(Outcome::Stored { customer: target });
             }
@@ -331,9 +436,10 @@ impl Hilo {
         tx: &mut T,
         target: CustomerId,
         source: &SourceRecord,
-        message: &Message,
+        prepared: &Prepared,
     ) -> AppResult<()> {
-        for change in consent::from_segment_context(&message.context) {
+        let message = &prepared.message;
+        for change in &prepared.consents {
             tx.record_consent(
                 &uuid::Uuid::now_v7().to_string(),
                 &NewConsent {
@@ -419,30 +525,26 @@ impl Hilo {
 }
 
 /// A timeline row waiting for the group's one insert.
-struct PendingItem {
+struct PendingItem<'a> {
     profile_id: CustomerId,
-    source: SourceRecord,
-    kind: MessageType,
-    name: Option<String>,
-    message_id: String,
-    at: Timestamp,
-    received_at: Timestamp,
-    body: String,
+    source: &'a SourceRecord,
+    prepared: &'a Prepared,
 }
 
-impl PendingItem {
+impl PendingItem<'_> {
     fn as_new(&self) -> NewTimelineItem<'_> {
+        let message = &self.prepared.message;
         NewTimelineItem {
             profile_id: self.profile_id,
             item_type: "event",
-            kind: self.kind.as_str(),
-            name: self.name.as_deref(),
+            kind: message.kind.as_str(),
+            name: message.event.as_deref().or(message.name.as_deref()),
             channel: self.source.channel.as_str(),
             source_id: Some(self.source.id),
-            message_id: Some(&self.message_id),
-            at: self.at,
-            received_at: self.received_at,
-            body: &self.body,
+            message_id: Some(&message.message_id),
+            at: message.timestamp,
+            received_at: message.received_at,
+            body: &self.prepared.body,
         }
     }
 }

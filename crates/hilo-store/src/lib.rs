@@ -22,7 +22,7 @@ pub mod users;
 use sqlx::{PgPool, SqlitePool};
 
 pub use connect::{ConnectOptions, DatabaseUrl, Engine};
-pub use embedded::{EmbeddedTx, EmbeddedWriter};
+pub use embedded::{EmbeddedTx, EmbeddedWriter, WalFlusher};
 pub use ingest_tx::IngestTx;
 pub use tx::Tx;
 
@@ -58,6 +58,8 @@ pub enum StoreError {
     Database(sqlx::Error),
     #[error("database error: {0}")]
     Embedded(rusqlite::Error),
+    #[error("file error: {0}")]
+    Io(#[from] std::io::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
