@@ -18,7 +18,7 @@ use hilo_store::customers::{
 };
 use hilo_store::privacy::NewConsent;
 use hilo_store::sources::SourceRecord;
-use hilo_store::{EmbeddedWriter, IngestTx, WalFlusher};
+use hilo_store::{EmbeddedWriter, GroupTx, IngestTx, WalFlusher};
 use serde_json::{Map, Value, json};
 use std::collections::{HashMap, HashSet};
 use tokio::sync::{mpsc, oneshot};
@@ -169,26 +169,11 @@ impl Ingestor {
     pub fn start(hilo: Hilo) -> Self {
         let (queue, jobs) = mpsc::channel(QUEUE_DEPTH);
         let region = hilo.settings.default_region.as_str().into();
-        let embedded = hilo
-            .store
-            .sqlite_path()
-            .map(|path| EmbeddedWriter::open(&path));
-        match embedded {
-            Some(Ok(writer)) => {
-                let spawned = std::thread::Builder::new()
-                    .name("hilo-writer".into())
-                    .spawn(move || run_on_own_thread(hilo, jobs, writer));
-                if let Err(error) = spawned {
-                    error!(%error, "could not start the ingestion writer thread");
-                }
-            }
-            Some(Err(error)) => {
-                warn!(%error, "could not open the embedded writer; writing through the pool");
-                tokio::spawn(write_loop(hilo, jobs, Writer::Pool));
-            }
-            None => {
-                tokio::spawn(write_loop(hilo, jobs, Writer::Pool));
-            }
+        let spawned = std::thread::Builder::new()
+            .name("hilo-writer".into())
+            .spawn(move || run_on_own_thread(hilo, jobs));
+        if let Err(error) = spawned {
+            error!(%error, "could not start the ingestion writer thread");
         }
         Self { queue, region }
     }
@@ -219,28 +204,55 @@ impl Ingestor {
     }
 }
 
-fn run_on_own_thread(hilo: Hilo, jobs: mpsc::Receiver<Job>, writer: EmbeddedWriter) {
-    let flusher = writer.flusher();
-    let (after_flush, pending) = std::sync::mpsc::channel();
-    let thread_flusher = flusher.clone();
-    if let Err(error) = std::thread::Builder::new()
-        .name("hilo-flusher".into())
-        .spawn(move || flush_loop(thread_flusher, pending))
-    {
-        // Acknowledging then falls back to flushing on the writer's thread.
-        warn!(%error, "could not start the log flusher thread");
-    }
-    let writer = Writer::Embedded {
-        writer,
-        flusher,
-        after_flush,
-    };
+/// The writer has a thread and a runtime of its own: requests never delay its
+/// statements, and its waits on the database never hold up requests.
+fn run_on_own_thread(hilo: Hilo, jobs: mpsc::Receiver<Job>) {
     match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
-        Ok(runtime) => runtime.block_on(write_loop(hilo, jobs, writer)),
+        Ok(runtime) => runtime.block_on(async move {
+            let (hilo, writer) = open_writer(hilo).await;
+            write_loop(hilo, jobs, writer).await;
+        }),
         Err(error) => error!(%error, "could not start the ingestion writer's runtime"),
+    }
+}
+
+/// On SQLite, the embedded writer and its log flusher; on PostgreSQL, a pool of the
+/// writer's own, made on the writer's runtime.
+async fn open_writer(hilo: Hilo) -> (Hilo, Writer) {
+    if let Some(path) = hilo.store.sqlite_path() {
+        match EmbeddedWriter::open(&path) {
+            Ok(writer) => {
+                let flusher = writer.flusher();
+                let (after_flush, pending) = std::sync::mpsc::channel();
+                let thread_flusher = flusher.clone();
+                if let Err(error) = std::thread::Builder::new()
+                    .name("hilo-flusher".into())
+                    .spawn(move || flush_loop(thread_flusher, pending))
+                {
+                    // Acknowledging then falls back to flushing on the writer's thread.
+                    warn!(%error, "could not start the log flusher thread");
+                }
+                let writer = Writer::Embedded {
+                    writer,
+                    flusher,
+                    after_flush,
+                };
+                return (hilo, writer);
+            }
+            Err(error) => {
+                warn!(%error, "could not open the embedded writer; writing through the pool");
+            }
+        }
+    }
+    match hilo.store.dedicated(2).await {
+        Ok(store) => (hilo.with_store(store), Writer::Pool),
+        Err(error) => {
+            warn!(%error, "could not open the writer's own pool; sharing the main one");
+            (hilo, Writer::Pool)
+        }
     }
 }
 
@@ -316,10 +328,11 @@ impl Hilo {
 
     async fn try_store_group<T: IngestTx>(
         &self,
-        mut tx: T,
+        tx: T,
         group: &[Job],
         rules: &IdentityRules,
     ) -> AppResult<Vec<Vec<Outcome>>> {
+        let mut tx = GroupTx::new(tx);
         let started = std::time::Instant::now();
         let now = self.now();
         let mut wanted: Vec<Identifier> = Vec::new();
@@ -339,15 +352,18 @@ impl Hilo {
         // Erasures are rare: when none ever happened, no message needs checking.
         let suppressions = tx.any_suppression_exists().await?;
         let mut owners = OwnerCache::load(&mut tx, &wanted).await?;
+        prefetch(&mut tx, &mut owners, group).await?;
         let mut seen: HashSet<(SourceId, String)> = HashSet::new();
+        let mut by_source: HashMap<SourceId, Vec<&str>> = HashMap::new();
         for job in group {
-            let ids: Vec<&str> = job
-                .messages
-                .iter()
-                .map(|p| p.message.message_id.as_str())
-                .collect();
-            for known in tx.known_message_ids(job.source.id, &ids).await? {
-                seen.insert((job.source.id, known));
+            by_source
+                .entry(job.source.id)
+                .or_default()
+                .extend(job.messages.iter().map(|p| p.message.message_id.as_str()));
+        }
+        for (source, ids) in by_source {
+            for known in tx.known_message_ids(source, &ids).await? {
+                seen.insert((source, known));
             }
         }
 
@@ -522,6 +538,38 @@ impl Hilo {
             .collect();
         Ok(tx.any_suppressed(&digests).await?)
     }
+}
+
+/// Reads in one go what linking and trait updates will ask about: the holdings of
+/// customers that may gain identifiers or merge, and the rows of identified customers.
+async fn prefetch<T: IngestTx>(
+    tx: &mut GroupTx<T>,
+    owners: &mut OwnerCache,
+    group: &[Job],
+) -> AppResult<()> {
+    let mut holdings = Vec::new();
+    let mut profiles = Vec::new();
+    for prepared in group.iter().flat_map(|job| &job.messages) {
+        let mut roots = Vec::with_capacity(prepared.identifiers.len());
+        let mut unknown = false;
+        for identifier in &prepared.identifiers {
+            match owners.root(tx, identifier).await? {
+                Some(root) => roots.push(root),
+                None => unknown = true,
+            }
+        }
+        roots.sort_unstable();
+        roots.dedup();
+        if unknown || roots.len() > 1 || !prepared.rejected.is_empty() {
+            holdings.extend_from_slice(&roots);
+        }
+        if prepared.message.kind == MessageType::Identify {
+            profiles.extend_from_slice(&roots);
+        }
+    }
+    tx.prefetch_holdings(&holdings).await?;
+    tx.prefetch_profiles(&profiles).await?;
+    Ok(())
 }
 
 /// A timeline row waiting for the group's one insert.

@@ -69,6 +69,14 @@ impl Hilo {
         &self.store
     }
 
+    /// The same application on another pool to the same database.
+    pub(crate) fn with_store(&self, store: Store) -> Self {
+        Self {
+            store,
+            ..self.clone()
+        }
+    }
+
     pub fn now(&self) -> hilo_domain::Timestamp {
         self.clock.now()
     }

@@ -7,8 +7,13 @@ use std::collections::HashSet;
 use hilo_domain::SourceId;
 use hilo_domain::identity::Identifier;
 
+use hilo_domain::CustomerId;
+
 use crate::StoreResult;
-use crate::customers::{IdentityRow, NewTimelineItem};
+use crate::customers::{
+    IdentityRow, NewChange, NewProfile, NewTimelineItem, ProfileRow, parse_customer_id,
+};
+use crate::sql;
 use crate::tx::{Tx, on_tx};
 
 /// Rows per statement: well under both engines' limits on bound parameters.
@@ -28,6 +33,16 @@ impl Tx {
         source: SourceId,
         message_ids: &[&str],
     ) -> StoreResult<HashSet<String>> {
+        if let Self::Postgres(tx) = self {
+            let found: Vec<String> = sqlx::query_scalar(
+                "SELECT message_id FROM timeline WHERE source_id = $1 AND message_id = ANY($2)",
+            )
+            .bind(source.to_string())
+            .bind(message_ids)
+            .fetch_all(&mut **tx)
+            .await?;
+            return Ok(found.into_iter().collect());
+        }
         let mut known = HashSet::new();
         for chunk in message_ids.chunks(CHUNK) {
             let placeholders: Vec<String> =
@@ -55,6 +70,32 @@ impl Tx {
         &mut self,
         identifiers: &[&Identifier],
     ) -> StoreResult<Vec<(IdentityRow, Option<String>)>> {
+        if let Self::Postgres(tx) = self {
+            let found: Vec<OwnerRow> = sqlx::query_as(
+                "SELECT i.kind, i.value, i.profile_id, i.first_seen, i.last_seen, i.sources, \
+                 p.merged_into FROM unnest($1::text[], $2::text[]) AS w(kind, value) \
+                 JOIN identities i ON i.kind = w.kind AND i.value = w.value \
+                 JOIN profiles p ON p.id = i.profile_id",
+            )
+            .bind(
+                identifiers
+                    .iter()
+                    .map(|i| i.kind.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                identifiers
+                    .iter()
+                    .map(|i| i.value.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .fetch_all(&mut **tx)
+            .await?;
+            return Ok(found
+                .into_iter()
+                .map(|r| (r.identity, r.merged_into))
+                .collect());
+        }
         let mut rows = Vec::new();
         for chunk in identifiers.chunks(CHUNK) {
             let pairs: Vec<String> = (0..chunk.len())
@@ -84,6 +125,44 @@ impl Tx {
         &mut self,
         items: &[NewTimelineItem<'_>],
     ) -> StoreResult<u64> {
+        if let Self::Postgres(tx) = self {
+            let done = sqlx::query(
+                "INSERT INTO timeline (profile_id, item_type, kind, name, channel, source_id, \
+                 message_id, at, received_at, body) \
+                 SELECT p, t, k, n, c, s, m, a, r, b FROM unnest($1::text[], $2::text[], \
+                 $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], \
+                 $9::bigint[], $10::text[]) WITH ORDINALITY AS v(p, t, k, n, c, s, m, a, r, b, o) \
+                 ORDER BY o ON CONFLICT (source_id, message_id) DO NOTHING",
+            )
+            .bind(
+                items
+                    .iter()
+                    .map(|i| i.profile_id.to_string())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(items.iter().map(|i| i.item_type).collect::<Vec<_>>())
+            .bind(items.iter().map(|i| i.kind).collect::<Vec<_>>())
+            .bind(items.iter().map(|i| i.name).collect::<Vec<_>>())
+            .bind(items.iter().map(|i| i.channel).collect::<Vec<_>>())
+            .bind(
+                items
+                    .iter()
+                    .map(|i| i.source_id.map(|s| s.to_string()))
+                    .collect::<Vec<_>>(),
+            )
+            .bind(items.iter().map(|i| i.message_id).collect::<Vec<_>>())
+            .bind(items.iter().map(|i| i.at.millis()).collect::<Vec<_>>())
+            .bind(
+                items
+                    .iter()
+                    .map(|i| i.received_at.millis())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(items.iter().map(|i| i.body).collect::<Vec<_>>())
+            .execute(&mut **tx)
+            .await?;
+            return Ok(done.rows_affected());
+        }
         let mut added = 0;
         for chunk in items.chunks(CHUNK / 3) {
             let rows: Vec<String> = (0..chunk.len())
@@ -135,5 +214,222 @@ impl Tx {
             .await?;
         }
         Ok(())
+    }
+}
+
+/// PostgreSQL takes whole arrays as parameters: one statement writes or reads any number
+/// of rows. SQLite has no arrays; its pooled transactions loop over single-row
+/// statements (the embedded writer, which does most SQLite writing, has its own).
+impl Tx {
+    pub async fn insert_profiles(&mut self, rows: &[NewProfile]) -> StoreResult<()> {
+        match self {
+            Self::Postgres(tx) => {
+                sqlx::query(
+                    "INSERT INTO profiles (id, created_at, updated_at, created_by) \
+                     SELECT id, at, at, made_by FROM unnest($1::text[], $2::bigint[], $3::text[]) \
+                     AS v(id, at, made_by)",
+                )
+                .bind(rows.iter().map(|r| r.id.to_string()).collect::<Vec<_>>())
+                .bind(rows.iter().map(|r| r.at.millis()).collect::<Vec<_>>())
+                .bind(
+                    rows.iter()
+                        .map(|r| r.created_by.clone())
+                        .collect::<Vec<_>>(),
+                )
+                .execute(&mut **tx)
+                .await?;
+            }
+            Self::Sqlite(_) => {
+                for row in rows {
+                    self.insert_profile(row.id, row.at, row.created_by.as_deref())
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn insert_identities(&mut self, rows: &[IdentityRow]) -> StoreResult<()> {
+        match self {
+            Self::Postgres(tx) => {
+                sqlx::query(
+                    "INSERT INTO identities (kind, value, profile_id, first_seen, last_seen, sources) \
+                     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], \
+                     $5::bigint[], $6::text[])",
+                )
+                .bind(rows.iter().map(|r| r.kind.clone()).collect::<Vec<_>>())
+                .bind(rows.iter().map(|r| r.value.clone()).collect::<Vec<_>>())
+                .bind(rows.iter().map(|r| r.profile_id.clone()).collect::<Vec<_>>())
+                .bind(rows.iter().map(|r| r.first_seen).collect::<Vec<_>>())
+                .bind(rows.iter().map(|r| r.last_seen).collect::<Vec<_>>())
+                .bind(rows.iter().map(|r| r.sources.clone()).collect::<Vec<_>>())
+                .execute(&mut **tx)
+                .await?;
+            }
+            Self::Sqlite(conn) => {
+                for r in rows {
+                    sqlx::query(sql::INSERT_IDENTITY)
+                        .bind(&r.kind)
+                        .bind(&r.value)
+                        .bind(&r.profile_id)
+                        .bind(r.first_seen)
+                        .bind(r.last_seen)
+                        .bind(&r.sources)
+                        .execute(&mut **conn)
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets first and last use and the sources of stored identifiers.
+    pub async fn update_identities(&mut self, rows: &[IdentityRow]) -> StoreResult<()> {
+        match self {
+            Self::Postgres(tx) => {
+                sqlx::query(
+                    "UPDATE identities i SET first_seen = v.first_seen, last_seen = v.last_seen, \
+                     sources = v.sources FROM unnest($1::text[], $2::text[], $3::bigint[], \
+                     $4::bigint[], $5::text[]) AS v(kind, value, first_seen, last_seen, sources) \
+                     WHERE i.kind = v.kind AND i.value = v.value",
+                )
+                .bind(rows.iter().map(|r| r.kind.clone()).collect::<Vec<_>>())
+                .bind(rows.iter().map(|r| r.value.clone()).collect::<Vec<_>>())
+                .bind(rows.iter().map(|r| r.first_seen).collect::<Vec<_>>())
+                .bind(rows.iter().map(|r| r.last_seen).collect::<Vec<_>>())
+                .bind(rows.iter().map(|r| r.sources.clone()).collect::<Vec<_>>())
+                .execute(&mut **tx)
+                .await?;
+            }
+            Self::Sqlite(conn) => {
+                for r in rows {
+                    sqlx::query(sql::UPDATE_IDENTITY)
+                        .bind(r.first_seen)
+                        .bind(r.last_seen)
+                        .bind(&r.sources)
+                        .bind(&r.kind)
+                        .bind(&r.value)
+                        .execute(&mut **conn)
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn save_profiles(&mut self, rows: &[ProfileRow]) -> StoreResult<()> {
+        match self {
+            Self::Postgres(tx) => {
+                sqlx::query(
+                    "UPDATE profiles p SET updated_at = v.updated_at, traits = v.traits, \
+                     first_seen = v.first_seen, last_seen = v.last_seen, \
+                     event_count = v.event_count, channels = v.channels \
+                     FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], \
+                     $6::bigint[], $7::text[]) \
+                     AS v(id, updated_at, traits, first_seen, last_seen, event_count, channels) \
+                     WHERE p.id = v.id",
+                )
+                .bind(rows.iter().map(|r| r.id.clone()).collect::<Vec<_>>())
+                .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+                .bind(rows.iter().map(|r| r.traits.clone()).collect::<Vec<_>>())
+                .bind(rows.iter().map(|r| r.first_seen).collect::<Vec<_>>())
+                .bind(rows.iter().map(|r| r.last_seen).collect::<Vec<_>>())
+                .bind(rows.iter().map(|r| r.event_count).collect::<Vec<_>>())
+                .bind(rows.iter().map(|r| r.channels.clone()).collect::<Vec<_>>())
+                .execute(&mut **tx)
+                .await?;
+            }
+            Self::Sqlite(_) => {
+                for row in rows {
+                    self.save_profile(row).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds to the change feed, in order.
+    pub async fn record_changes(&mut self, rows: &[NewChange]) -> StoreResult<()> {
+        match self {
+            Self::Postgres(tx) => {
+                // WITH ORDINALITY and ORDER BY keep the feed in the order given.
+                sqlx::query(
+                    "INSERT INTO changes (at, kind, profile_id, data) \
+                     SELECT at, kind, profile_id, data FROM unnest($1::bigint[], $2::text[], \
+                     $3::text[], $4::text[]) WITH ORDINALITY AS v(at, kind, profile_id, data, n) \
+                     ORDER BY n",
+                )
+                .bind(rows.iter().map(|r| r.at.millis()).collect::<Vec<_>>())
+                .bind(rows.iter().map(|r| r.kind.as_str()).collect::<Vec<_>>())
+                .bind(
+                    rows.iter()
+                        .map(|r| r.profile.to_string())
+                        .collect::<Vec<_>>(),
+                )
+                .bind(rows.iter().map(|r| r.data.clone()).collect::<Vec<_>>())
+                .execute(&mut **tx)
+                .await?;
+            }
+            Self::Sqlite(_) => {
+                for row in rows {
+                    self.record_change(&row.kind, row.profile, &row.data, row.at)
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The identifier types held by each of these live profiles, with when each was
+    /// first seen: `(root, kind, first_seen)`.
+    pub async fn holdings_many(
+        &mut self,
+        roots: &[CustomerId],
+    ) -> StoreResult<Vec<(CustomerId, String, i64)>> {
+        let mut found = Vec::new();
+        match self {
+            Self::Postgres(tx) => {
+                let rows: Vec<(String, String, i64)> = sqlx::query_as(
+                    "WITH RECURSIVE tree (root, id) AS (SELECT id, id FROM profiles \
+                     WHERE id = ANY($1) UNION ALL SELECT t.root, p.id FROM profiles p \
+                     JOIN tree t ON p.merged_into = t.id) \
+                     SELECT t.root, i.kind, i.first_seen FROM tree t \
+                     JOIN identities i ON i.profile_id = t.id",
+                )
+                .bind(roots.iter().map(|r| r.to_string()).collect::<Vec<_>>())
+                .fetch_all(&mut **tx)
+                .await?;
+                for (root, kind, first_seen) in rows {
+                    found.push((parse_customer_id(&root)?, kind, first_seen));
+                }
+            }
+            Self::Sqlite(_) => {
+                for root in roots {
+                    for (kind, first_seen) in self.holdings(*root).await? {
+                        found.push((*root, kind, first_seen));
+                    }
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    pub async fn profiles_many(&mut self, ids: &[CustomerId]) -> StoreResult<Vec<ProfileRow>> {
+        match self {
+            Self::Postgres(tx) => Ok(sqlx::query_as::<_, ProfileRow>(
+                "SELECT id, merged_into, created_at, updated_at, traits, first_seen, last_seen, \
+                 event_count, channels FROM profiles WHERE id = ANY($1)",
+            )
+            .bind(ids.iter().map(|r| r.to_string()).collect::<Vec<_>>())
+            .fetch_all(&mut **tx)
+            .await?),
+            Self::Sqlite(_) => {
+                let mut rows = Vec::new();
+                for id in ids {
+                    rows.extend(self.profile(*id).await?);
+                }
+                Ok(rows)
+            }
+        }
     }
 }

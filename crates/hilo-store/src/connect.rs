@@ -147,6 +147,30 @@ impl Store {
     }
 }
 
+impl Store {
+    /// A pool of its own to the same database, for a task that must not wait behind
+    /// others for a connection (the ingestion writer). Its connections belong to the
+    /// runtime it is created on.
+    pub async fn dedicated(&self, max_connections: u32) -> StoreResult<Self> {
+        Ok(match self {
+            Self::Sqlite(pool) => Self::Sqlite(
+                SqlitePoolOptions::new()
+                    .max_connections(max_connections.max(1))
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with((*pool.connect_options()).clone())
+                    .await?,
+            ),
+            Self::Postgres(pool) => Self::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(max_connections.max(1))
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with((*pool.connect_options()).clone())
+                    .await?,
+            ),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

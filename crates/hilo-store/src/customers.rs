@@ -76,6 +76,23 @@ pub struct TimelineRow {
     pub body: String,
 }
 
+/// A profile to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewProfile {
+    pub id: CustomerId,
+    pub at: Timestamp,
+    pub created_by: Option<String>,
+}
+
+/// An entry for the change feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewChange {
+    pub kind: String,
+    pub profile: CustomerId,
+    pub data: String,
+    pub at: Timestamp,
+}
+
 /// A timeline item to append.
 #[derive(Debug, Clone)]
 pub struct NewTimelineItem<'a> {

@@ -21,7 +21,9 @@ use hilo_domain::identity::Identifier;
 use hilo_domain::{CustomerId, SourceId, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::customers::{IdentityRow, NewConflict, NewTimelineItem, ProfileRow, parse_customer_id};
+use crate::customers::{
+    IdentityRow, NewChange, NewConflict, NewProfile, NewTimelineItem, ProfileRow, parse_customer_id,
+};
 use crate::ingest_tx::IngestTx;
 use crate::privacy::NewConsent;
 use crate::sql;
@@ -83,9 +85,12 @@ impl EmbeddedWriter {
         })
     }
 
-    /// A bare prepared-insert loop, the write limit benchmarks compare with.
+    /// A bare prepared-insert loop, the write limit benchmarks compare with. Leaves the
+    /// connection committing synchronously: use a writer of its own.
     pub fn bare_insert_loop(&mut self, rows: usize, body: &str) -> StoreResult<Duration> {
         let table = format!("bench_bare_{}", std::process::id());
+        // The loop has no flusher: each commit waits for the disk, as the store's do.
+        self.conn.execute_batch("PRAGMA synchronous = FULL")?;
         self.conn
             .execute_batch(&format!("DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (id INTEGER PRIMARY KEY, body TEXT NOT NULL)"))?;
         let started = std::time::Instant::now();
@@ -434,6 +439,84 @@ impl IngestTx for EmbeddedTx<'_> {
             ])? as u64;
         }
         Ok(added)
+    }
+
+    async fn insert_profiles(&mut self, rows: &[NewProfile]) -> StoreResult<()> {
+        let mut statement = self.conn.prepare_cached(sql::INSERT_PROFILE)?;
+        for row in rows {
+            statement.execute(params![row.id.to_string(), row.at.millis(), row.created_by])?;
+        }
+        Ok(())
+    }
+
+    async fn insert_identities(&mut self, rows: &[IdentityRow]) -> StoreResult<()> {
+        let mut statement = self.conn.prepare_cached(sql::INSERT_IDENTITY)?;
+        for r in rows {
+            statement.execute(params![
+                r.kind,
+                r.value,
+                r.profile_id,
+                r.first_seen,
+                r.last_seen,
+                r.sources
+            ])?;
+        }
+        Ok(())
+    }
+
+    async fn update_identities(&mut self, rows: &[IdentityRow]) -> StoreResult<()> {
+        let mut statement = self.conn.prepare_cached(sql::UPDATE_IDENTITY)?;
+        for r in rows {
+            statement.execute(params![
+                r.first_seen,
+                r.last_seen,
+                r.sources,
+                r.kind,
+                r.value
+            ])?;
+        }
+        Ok(())
+    }
+
+    async fn save_profiles(&mut self, rows: &[ProfileRow]) -> StoreResult<()> {
+        for row in rows {
+            self.save_profile(row).await?;
+        }
+        Ok(())
+    }
+
+    async fn record_changes(&mut self, rows: &[NewChange]) -> StoreResult<()> {
+        let mut statement = self.conn.prepare_cached(sql::RECORD_CHANGE)?;
+        for row in rows {
+            statement.execute(params![
+                row.at.millis(),
+                row.kind,
+                row.profile.to_string(),
+                row.data
+            ])?;
+        }
+        Ok(())
+    }
+
+    async fn holdings_many(
+        &mut self,
+        roots: &[CustomerId],
+    ) -> StoreResult<Vec<(CustomerId, String, i64)>> {
+        let mut found = Vec::new();
+        for root in roots {
+            for (kind, first_seen) in self.holdings(*root).await? {
+                found.push((*root, kind, first_seen));
+            }
+        }
+        Ok(found)
+    }
+
+    async fn profiles_many(&mut self, ids: &[CustomerId]) -> StoreResult<Vec<ProfileRow>> {
+        let mut rows = Vec::new();
+        for id in ids {
+            rows.extend(self.profile(*id).await?);
+        }
+        Ok(rows)
     }
 
     async fn commit(mut self) -> StoreResult<()> {

@@ -9,7 +9,9 @@ use hilo_domain::identity::Identifier;
 use hilo_domain::{CustomerId, SourceId, Timestamp};
 
 use crate::StoreResult;
-use crate::customers::{IdentityRow, NewConflict, NewTimelineItem, ProfileRow};
+use crate::customers::{
+    IdentityRow, NewChange, NewConflict, NewProfile, NewTimelineItem, ProfileRow,
+};
 use crate::privacy::NewConsent;
 use crate::tx::Tx;
 
@@ -110,6 +112,37 @@ pub trait IngestTx: Send {
         &mut self,
         items: &[NewTimelineItem<'_>],
     ) -> impl Future<Output = StoreResult<u64>> + Send;
+    fn insert_profiles(
+        &mut self,
+        rows: &[NewProfile],
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn insert_identities(
+        &mut self,
+        rows: &[IdentityRow],
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Sets first and last use and the sources of stored identifiers.
+    fn update_identities(
+        &mut self,
+        rows: &[IdentityRow],
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn save_profiles(
+        &mut self,
+        rows: &[ProfileRow],
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Adds to the change feed, in order.
+    fn record_changes(
+        &mut self,
+        rows: &[NewChange],
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// `(root, kind, first_seen)` for every identifier each live profile holds.
+    fn holdings_many(
+        &mut self,
+        roots: &[CustomerId],
+    ) -> impl Future<Output = StoreResult<Vec<(CustomerId, String, i64)>>> + Send;
+    fn profiles_many(
+        &mut self,
+        ids: &[CustomerId],
+    ) -> impl Future<Output = StoreResult<Vec<ProfileRow>>> + Send;
     fn commit(self) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
@@ -214,6 +247,30 @@ impl IngestTx for Tx {
     }
     async fn append_timeline_many(&mut self, items: &[NewTimelineItem<'_>]) -> StoreResult<u64> {
         Tx::append_timeline_many(self, items).await
+    }
+    async fn insert_profiles(&mut self, rows: &[NewProfile]) -> StoreResult<()> {
+        Tx::insert_profiles(self, rows).await
+    }
+    async fn insert_identities(&mut self, rows: &[IdentityRow]) -> StoreResult<()> {
+        Tx::insert_identities(self, rows).await
+    }
+    async fn update_identities(&mut self, rows: &[IdentityRow]) -> StoreResult<()> {
+        Tx::update_identities(self, rows).await
+    }
+    async fn save_profiles(&mut self, rows: &[ProfileRow]) -> StoreResult<()> {
+        Tx::save_profiles(self, rows).await
+    }
+    async fn record_changes(&mut self, rows: &[NewChange]) -> StoreResult<()> {
+        Tx::record_changes(self, rows).await
+    }
+    async fn holdings_many(
+        &mut self,
+        roots: &[CustomerId],
+    ) -> StoreResult<Vec<(CustomerId, String, i64)>> {
+        Tx::holdings_many(self, roots).await
+    }
+    async fn profiles_many(&mut self, ids: &[CustomerId]) -> StoreResult<Vec<ProfileRow>> {
+        Tx::profiles_many(self, ids).await
     }
     async fn commit(self) -> StoreResult<()> {
         Tx::commit(self).await

@@ -11,6 +11,7 @@ mod bulk;
 mod connect;
 pub mod customers;
 pub mod embedded;
+pub mod group_tx;
 pub mod ingest_tx;
 pub mod privacy;
 pub mod settings;
@@ -23,6 +24,7 @@ use sqlx::{PgPool, SqlitePool};
 
 pub use connect::{ConnectOptions, DatabaseUrl, Engine};
 pub use embedded::{EmbeddedTx, EmbeddedWriter, WalFlusher};
+pub use group_tx::GroupTx;
 pub use ingest_tx::IngestTx;
 pub use tx::Tx;
 

@@ -56,3 +56,7 @@ pub const APPEND_TIMELINE: &str = "INSERT INTO timeline (profile_id, item_type, 
     channel, source_id, message_id, at, received_at, body) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
     ON CONFLICT (source_id, message_id) DO NOTHING";
+pub const INSERT_IDENTITY: &str = "INSERT INTO identities (kind, value, profile_id, first_seen, \
+    last_seen, sources) VALUES ($1, $2, $3, $4, $5, $6)";
+pub const UPDATE_IDENTITY: &str = "UPDATE identities SET first_seen = $1, last_seen = $2, \
+    sources = $3 WHERE kind = $4 AND value = $5";

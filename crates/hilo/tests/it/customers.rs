@@ -17,7 +17,101 @@ on_both_engines!(
     identity_rules_are_readable_and_settable,
     staff_register_customers_who_then_meet_their_events,
     merge_then_unmerge_restores_random_profiles,
+    one_batch_resolves_like_one_message_at_a_time,
 );
+
+/// A story of one person's devices, sent once as a single batch (one group commit, with
+/// the group's reads and writes kept in memory) and once a message per request: both
+/// end in the same customers, identities, traits, history and conflicts.
+async fn one_batch_resolves_like_one_message_at_a_time(app: TestApp) {
+    let (_, web) = app.create_source("Web", "web").await;
+    let story = |p: &str| {
+        vec![
+            json!({"type": "page", "anonymousId": format!("{p}-dev1"), "name": "Home",
+                   "messageId": format!("{p}-1"), "timestamp": "2026-11-23T10:00:00Z"}),
+            json!({"type": "identify", "anonymousId": format!("{p}-dev1"), "userId": format!("{p}-u1"),
+                   "traits": {"email": format!("{p}-Ana@Example.com"), "name": "Ana"},
+                   "messageId": format!("{p}-2"), "timestamp": "2026-11-23T10:01:00Z"}),
+            json!({"type": "track", "anonymousId": format!("{p}-dev2"), "event": "Viewed",
+                   "messageId": format!("{p}-3"), "timestamp": "2026-11-23T10:02:00Z"}),
+            json!({"type": "alias", "previousId": format!("{p}-dev2"), "userId": format!("{p}-u1"),
+                   "messageId": format!("{p}-4"), "timestamp": "2026-11-23T10:03:00Z"}),
+            json!({"type": "identify", "anonymousId": format!("{p}-dev1"), "userId": format!("{p}-u2"),
+                   "messageId": format!("{p}-5"), "timestamp": "2026-11-23T10:04:00Z"}),
+            json!({"type": "identify", "userId": format!("{p}-u1"), "traits": {"name": "Ana B"},
+                   "messageId": format!("{p}-6"), "timestamp": "2026-11-23T10:05:00Z"}),
+            json!({"type": "track", "userId": format!("{p}-u1"), "event": "Bought",
+                   "context": {"externalIds": [{"id": format!("{p}-card1"), "type": "loyalty_card"}]},
+                   "messageId": format!("{p}-7"), "timestamp": "2026-11-23T10:06:00Z"}),
+            json!({"type": "track", "userId": format!("{p}-u1"), "event": "Bought",
+                   "messageId": format!("{p}-7"), "timestamp": "2026-11-23T10:06:00Z"}),
+        ]
+    };
+    let batched = app
+        .collect("/v1/batch", &web, &json!({"batch": story("b")}))
+        .await;
+    assert_eq!(batched.status(), 200);
+    for message in story("s") {
+        let path = format!("/v1/{}", message["type"].as_str().expect("type"));
+        assert_eq!(app.collect(&path, &web, &message).await.status(), 200);
+    }
+    let conflicts: Value = app
+        .get("/api/v1/identity/conflicts", &app.admin_key)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let summary = |p: &'static str| {
+        let app = &app;
+        let conflicts = &conflicts;
+        async move {
+            let u1 = app.lookup("user_id", &format!("{p}-u1")).await.expect("u1");
+            let u2 = app.lookup("user_id", &format!("{p}-u2")).await.expect("u2");
+            let strip = |c: &Value| -> Vec<String> {
+                ids(c)
+                    .iter()
+                    .map(|i| i.replace(&format!("{p}-"), ""))
+                    .collect()
+            };
+            let timeline = app.timeline(u1["id"].as_str().expect("id")).await;
+            let mine: Vec<Value> = conflicts["data"]
+                .as_array()
+                .expect("conflicts")
+                .iter()
+                .filter(|c| c["identifier_value"].as_str().unwrap_or("").starts_with(p))
+                .map(|c| json!([c["reason"], c["identifier_type"]]))
+                .collect();
+            json!({
+                "u1": strip(&u1), "u2": strip(&u2),
+                "name": u1["traits"]["name"], "email_trait": u1["traits"]["email"].as_str().map(|e| e.replace(&format!("{p}-"), "")),
+                "events": u1["computed"]["event_count"], "merged": u1["merged_ids"].as_array().map(Vec::len),
+                "timeline": timeline.len(), "conflicts": mine,
+            })
+        }
+    };
+    let batch = summary("b").await;
+    let single = summary("s").await;
+    assert_eq!(batch, single);
+    assert_eq!(batch["name"], "Ana B");
+    assert_eq!(batch["merged"], 1, "{batch}");
+    assert_eq!(
+        batch["u1"],
+        json!([
+            "anonymous_id:dev1",
+            "anonymous_id:dev2",
+            "email:ana@example.com",
+            "loyalty_card:card1",
+            "user_id:u1"
+        ])
+    );
+    assert_eq!(batch["u2"], json!(["user_id:u2"]));
+    assert_eq!(batch["events"], 6, "{batch}");
+    assert_eq!(
+        batch["conflicts"].as_array().map(Vec::len),
+        Some(1),
+        "{batch}"
+    );
+}
 
 /// Random pairs of customers, merged by a bridging message and separated again: both
 /// come back exactly as they were, whatever traits, identifiers and history they had.

@@ -1,0 +1,522 @@
+//! An ingestion group's transaction: what it has read of the identity graph is answered
+//! from memory afterwards, and what it writes is kept in memory and written, when the
+//! group ends, in a few set-at-a-time statements.
+//!
+//! On PostgreSQL every statement is a round trip, and linking a new customer takes a
+//! dozen; with this layer a group of thousands of messages costs about as many
+//! statements as one message did. Merges are rare and touch rows all over the graph:
+//! before one, everything pending is written and everything remembered is forgotten.
+
+use std::collections::{HashMap, HashSet};
+
+use hilo_domain::identity::{Identifier, IdentifierType};
+use hilo_domain::{CustomerId, SourceId, Timestamp};
+
+use crate::StoreResult;
+use crate::customers::{
+    IdentityRow, NewChange, NewConflict, NewProfile, NewTimelineItem, ProfileRow, parse_customer_id,
+};
+use crate::ingest_tx::IngestTx;
+use crate::privacy::NewConsent;
+
+/// A stored identifier and its holder's `merged_into`, or `None` when no one holds it.
+type Owner = Option<(IdentityRow, Option<String>)>;
+
+/// A consent decision waiting to be written.
+struct PendingConsent {
+    id: String,
+    profile_id: CustomerId,
+    channel: String,
+    purpose: String,
+    granted: bool,
+    at: Timestamp,
+    via: String,
+    source_id: Option<SourceId>,
+    actor: Option<String>,
+}
+
+pub struct GroupTx<T: IngestTx> {
+    inner: T,
+    locked: HashSet<i64>,
+    owners: HashMap<Identifier, Owner>,
+    /// Fragment → the profile it was merged into (`None`: live).
+    parents: HashMap<CustomerId, Option<CustomerId>>,
+    holdings: HashMap<CustomerId, Vec<(String, i64)>>,
+    profiles: HashMap<CustomerId, ProfileRow>,
+    // Writes waiting for the end of the group, in the order they were made.
+    new_profiles: Vec<NewProfile>,
+    new_identities: Vec<Identifier>,
+    touched_identities: Vec<Identifier>,
+    pending_identities: HashSet<Identifier>,
+    saved_profiles: Vec<CustomerId>,
+    saved: HashSet<CustomerId>,
+    changes: Vec<NewChange>,
+    consents: Vec<PendingConsent>,
+}
+
+impl<T: IngestTx> GroupTx<T> {
+    pub fn new(inner: T) -> Self {
+        Self {
+            inner,
+            locked: HashSet::new(),
+            owners: HashMap::new(),
+            parents: HashMap::new(),
+            holdings: HashMap::new(),
+            profiles: HashMap::new(),
+            new_profiles: Vec::new(),
+            new_identities: Vec::new(),
+            touched_identities: Vec::new(),
+            pending_identities: HashSet::new(),
+            saved_profiles: Vec::new(),
+            saved: HashSet::new(),
+            changes: Vec::new(),
+            consents: Vec::new(),
+        }
+    }
+
+    /// Reads, in one go, the identifiers held by these live profiles.
+    pub async fn prefetch_holdings(&mut self, roots: &[CustomerId]) -> StoreResult<()> {
+        let wanted: Vec<CustomerId> = roots
+            .iter()
+            .filter(|r| !self.holdings.contains_key(r))
+            .copied()
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        for root in &wanted {
+            self.holdings.insert(*root, self.pending_held_by(*root));
+        }
+        for (root, kind, first_seen) in self.inner.holdings_many(&wanted).await? {
+            self.holdings
+                .entry(root)
+                .or_default()
+                .push((kind, first_seen));
+        }
+        Ok(())
+    }
+
+    /// Reads, in one go, these profiles' rows.
+    pub async fn prefetch_profiles(&mut self, ids: &[CustomerId]) -> StoreResult<()> {
+        let wanted: Vec<CustomerId> = ids
+            .iter()
+            .filter(|id| !self.profiles.contains_key(id))
+            .copied()
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        for row in self.inner.profiles_many(&wanted).await? {
+            self.profiles.insert(parse_customer_id(&row.id)?, row);
+        }
+        Ok(())
+    }
+
+    /// Identifiers attached in this group and not written yet, held by `root`.
+    fn pending_held_by(&self, root: CustomerId) -> Vec<(String, i64)> {
+        let root = root.to_string();
+        self.new_identities
+            .iter()
+            .filter_map(|i| match self.owners.get(i) {
+                Some(Some((row, _))) if row.profile_id == root => {
+                    Some((row.kind.clone(), row.first_seen))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn remember_owner(&mut self, identifier: Identifier, owner: Owner) -> StoreResult<()> {
+        if let Some((row, merged_into)) = &owner {
+            let parent = merged_into.as_deref().map(parse_customer_id).transpose()?;
+            self.parents
+                .insert(parse_customer_id(&row.profile_id)?, parent);
+        }
+        self.owners.insert(identifier, owner);
+        Ok(())
+    }
+
+    /// Writes everything pending.
+    async fn flush(&mut self) -> StoreResult<()> {
+        if !self.new_profiles.is_empty() {
+            self.inner.insert_profiles(&self.new_profiles).await?;
+            self.new_profiles.clear();
+        }
+        let rows_of = |ids: &[Identifier], owners: &HashMap<Identifier, Owner>| {
+            ids.iter()
+                .filter_map(|i| match owners.get(i) {
+                    Some(Some((row, _))) => Some(row.clone()),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        };
+        if !self.new_identities.is_empty() {
+            let rows = rows_of(&self.new_identities, &self.owners);
+            self.inner.insert_identities(&rows).await?;
+            self.new_identities.clear();
+        }
+        if !self.touched_identities.is_empty() {
+            let rows = rows_of(&self.touched_identities, &self.owners);
+            self.inner.update_identities(&rows).await?;
+            self.touched_identities.clear();
+        }
+        self.pending_identities.clear();
+        if !self.saved_profiles.is_empty() {
+            let rows: Vec<ProfileRow> = self
+                .saved_profiles
+                .iter()
+                .filter_map(|id| self.profiles.get(id).cloned())
+                .collect();
+            self.inner.save_profiles(&rows).await?;
+            self.saved_profiles.clear();
+            self.saved.clear();
+        }
+        for consent in std::mem::take(&mut self.consents) {
+            self.inner
+                .record_consent(
+                    &consent.id,
+                    &NewConsent {
+                        profile_id: consent.profile_id,
+                        channel: &consent.channel,
+                        purpose: &consent.purpose,
+                        granted: consent.granted,
+                        at: consent.at,
+                        via: &consent.via,
+                        source_id: consent.source_id,
+                        actor: consent.actor.as_deref(),
+                    },
+                )
+                .await?;
+        }
+        if !self.changes.is_empty() {
+            self.inner.record_changes(&self.changes).await?;
+            self.changes.clear();
+        }
+        Ok(())
+    }
+
+    fn forget_graph(&mut self) {
+        self.owners.clear();
+        self.parents.clear();
+        self.holdings.clear();
+        self.profiles.clear();
+    }
+
+    fn mark_touched(&mut self, identifier: &Identifier) {
+        if self.pending_identities.insert(identifier.clone()) {
+            self.touched_identities.push(identifier.clone());
+        }
+    }
+}
+
+impl<T: IngestTx> IngestTx for GroupTx<T> {
+    async fn lock_keys(&mut self, keys: &[i64]) -> StoreResult<()> {
+        let new: Vec<i64> = keys
+            .iter()
+            .filter(|k| !self.locked.contains(k))
+            .copied()
+            .collect();
+        if !new.is_empty() {
+            self.inner.lock_keys(&new).await?;
+            self.locked.extend(new);
+        }
+        Ok(())
+    }
+
+    async fn known_message_ids(
+        &mut self,
+        source: SourceId,
+        message_ids: &[&str],
+    ) -> StoreResult<HashSet<String>> {
+        self.inner.known_message_ids(source, message_ids).await
+    }
+
+    async fn identity_owners_many(
+        &mut self,
+        identifiers: &[&Identifier],
+    ) -> StoreResult<Vec<(IdentityRow, Option<String>)>> {
+        let unknown: Vec<&Identifier> = identifiers
+            .iter()
+            .filter(|i| !self.owners.contains_key(**i))
+            .copied()
+            .collect();
+        if !unknown.is_empty() {
+            let mut found: HashMap<Identifier, (IdentityRow, Option<String>)> = HashMap::new();
+            for (row, merged_into) in self.inner.identity_owners_many(&unknown).await? {
+                if let Ok(kind) = row.kind.parse::<IdentifierType>() {
+                    let identifier = Identifier {
+                        kind,
+                        value: row.value.clone(),
+                    };
+                    found.insert(identifier, (row, merged_into));
+                }
+            }
+            for identifier in unknown {
+                let owner = found.remove(identifier);
+                self.remember_owner(identifier.clone(), owner)?;
+            }
+        }
+        Ok(identifiers
+            .iter()
+            .filter_map(|i| self.owners.get(*i).cloned().flatten())
+            .collect())
+    }
+
+    async fn identity_owner(
+        &mut self,
+        identifier: &Identifier,
+    ) -> StoreResult<Option<(IdentityRow, Option<String>)>> {
+        if let Some(owner) = self.owners.get(identifier) {
+            return Ok(owner.clone());
+        }
+        let owner = self.inner.identity_owner(identifier).await?;
+        self.remember_owner(identifier.clone(), owner.clone())?;
+        Ok(owner)
+    }
+
+    async fn root_of(&mut self, fragment: CustomerId) -> StoreResult<CustomerId> {
+        let mut current = fragment;
+        // Bounded like the stored walk: only a corrupt cycle could run long.
+        for _ in 0..10_000 {
+            match self.parents.get(&current) {
+                Some(None) => return Ok(current),
+                Some(Some(parent)) => current = *parent,
+                None => {
+                    let root = self.inner.root_of(current).await?;
+                    self.parents.insert(root, None);
+                    return Ok(root);
+                }
+            }
+        }
+        self.inner.root_of(fragment).await
+    }
+
+    async fn holdings(&mut self, root: CustomerId) -> StoreResult<Vec<(String, i64)>> {
+        if !self.holdings.contains_key(&root) {
+            self.prefetch_holdings(&[root]).await?;
+        }
+        Ok(self.holdings.get(&root).cloned().unwrap_or_default())
+    }
+
+    async fn separations(&mut self, root: CustomerId) -> StoreResult<Vec<(String, String)>> {
+        self.inner.separations(root).await
+    }
+
+    async fn insert_profile(
+        &mut self,
+        id: CustomerId,
+        at: Timestamp,
+        created_by: Option<&str>,
+    ) -> StoreResult<()> {
+        self.new_profiles.push(NewProfile {
+            id,
+            at,
+            created_by: created_by.map(str::to_owned),
+        });
+        self.parents.insert(id, None);
+        self.holdings.insert(id, Vec::new());
+        self.profiles.insert(
+            id,
+            ProfileRow {
+                id: id.to_string(),
+                merged_into: None,
+                created_at: at.millis(),
+                updated_at: at.millis(),
+                traits: "{}".to_owned(),
+                first_seen: None,
+                last_seen: None,
+                event_count: 0,
+                channels: "[]".to_owned(),
+            },
+        );
+        Ok(())
+    }
+
+    async fn merge_profiles(
+        &mut self,
+        merge_id: &str,
+        survivor: CustomerId,
+        absorbed: CustomerId,
+        cause: &Identifier,
+        message_id: Option<&str>,
+        source: Option<SourceId>,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        self.flush().await?;
+        self.forget_graph();
+        self.inner
+            .merge_profiles(merge_id, survivor, absorbed, cause, message_id, source, at)
+            .await
+    }
+
+    async fn attach_identity(
+        &mut self,
+        identifier: &Identifier,
+        profile: CustomerId,
+        at: Timestamp,
+        sources: &str,
+    ) -> StoreResult<()> {
+        let row = IdentityRow {
+            kind: identifier.kind.as_str().to_owned(),
+            value: identifier.value.clone(),
+            profile_id: profile.to_string(),
+            first_seen: at.millis(),
+            last_seen: at.millis(),
+            sources: sources.to_owned(),
+        };
+        if let Some(held) = self.holdings.get_mut(&profile) {
+            held.push((row.kind.clone(), row.first_seen));
+        }
+        let parent = *self.parents.entry(profile).or_insert(None);
+        self.owners.insert(
+            identifier.clone(),
+            Some((row, parent.map(|p| p.to_string()))),
+        );
+        self.pending_identities.insert(identifier.clone());
+        self.new_identities.push(identifier.clone());
+        Ok(())
+    }
+
+    async fn touch_identity(
+        &mut self,
+        identifier: &Identifier,
+        at: Timestamp,
+        sources: &str,
+    ) -> StoreResult<()> {
+        match self.owners.get_mut(identifier) {
+            Some(Some((row, _))) => {
+                row.last_seen = row.last_seen.max(at.millis());
+                row.first_seen = row.first_seen.min(at.millis());
+                sources.clone_into(&mut row.sources);
+                self.mark_touched(identifier);
+                Ok(())
+            }
+            _ => self.inner.touch_identity(identifier, at, sources).await,
+        }
+    }
+
+    async fn record_conflict(&mut self, id: &str, conflict: &NewConflict<'_>) -> StoreResult<()> {
+        // Conflicts reference nothing by key, so they need not wait; they are rare.
+        self.inner.record_conflict(id, conflict).await
+    }
+
+    async fn profile(&mut self, id: CustomerId) -> StoreResult<Option<ProfileRow>> {
+        if !self.profiles.contains_key(&id) {
+            self.prefetch_profiles(&[id]).await?;
+        }
+        Ok(self.profiles.get(&id).cloned())
+    }
+
+    async fn save_profile(&mut self, row: &ProfileRow) -> StoreResult<()> {
+        let id = parse_customer_id(&row.id)?;
+        self.profiles.insert(id, row.clone());
+        if self.saved.insert(id) {
+            self.saved_profiles.push(id);
+        }
+        Ok(())
+    }
+
+    async fn record_change(
+        &mut self,
+        kind: &str,
+        profile: CustomerId,
+        data: &str,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        self.changes.push(NewChange {
+            kind: kind.to_owned(),
+            profile,
+            data: data.to_owned(),
+            at,
+        });
+        Ok(())
+    }
+
+    async fn record_consent(&mut self, id: &str, consent: &NewConsent<'_>) -> StoreResult<()> {
+        self.consents.push(PendingConsent {
+            id: id.to_owned(),
+            profile_id: consent.profile_id,
+            channel: consent.channel.to_owned(),
+            purpose: consent.purpose.to_owned(),
+            granted: consent.granted,
+            at: consent.at,
+            via: consent.via.to_owned(),
+            source_id: consent.source_id,
+            actor: consent.actor.map(str::to_owned),
+        });
+        Ok(())
+    }
+
+    async fn any_suppression_exists(&mut self) -> StoreResult<bool> {
+        self.inner.any_suppression_exists().await
+    }
+
+    async fn any_suppressed(&mut self, digests: &[String]) -> StoreResult<bool> {
+        self.inner.any_suppressed(digests).await
+    }
+
+    async fn append_timeline_many(&mut self, items: &[NewTimelineItem<'_>]) -> StoreResult<u64> {
+        self.inner.append_timeline_many(items).await
+    }
+
+    async fn insert_profiles(&mut self, rows: &[NewProfile]) -> StoreResult<()> {
+        for row in rows {
+            self.insert_profile(row.id, row.at, row.created_by.as_deref())
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn insert_identities(&mut self, rows: &[IdentityRow]) -> StoreResult<()> {
+        self.flush().await?;
+        self.inner.insert_identities(rows).await
+    }
+
+    async fn update_identities(&mut self, rows: &[IdentityRow]) -> StoreResult<()> {
+        self.flush().await?;
+        self.inner.update_identities(rows).await
+    }
+
+    async fn save_profiles(&mut self, rows: &[ProfileRow]) -> StoreResult<()> {
+        for row in rows {
+            self.save_profile(row).await?;
+        }
+        Ok(())
+    }
+
+    async fn record_changes(&mut self, rows: &[NewChange]) -> StoreResult<()> {
+        self.changes.extend_from_slice(rows);
+        Ok(())
+    }
+
+    async fn holdings_many(
+        &mut self,
+        roots: &[CustomerId],
+    ) -> StoreResult<Vec<(CustomerId, String, i64)>> {
+        self.prefetch_holdings(roots).await?;
+        let mut found = Vec::new();
+        for root in roots {
+            for (kind, first_seen) in self.holdings.get(root).cloned().unwrap_or_default() {
+                found.push((*root, kind, first_seen));
+            }
+        }
+        Ok(found)
+    }
+
+    async fn profiles_many(&mut self, ids: &[CustomerId]) -> StoreResult<Vec<ProfileRow>> {
+        self.prefetch_profiles(ids).await?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| self.profiles.get(id).cloned())
+            .collect())
+    }
+
+    async fn commit(mut self) -> StoreResult<()> {
+        self.flush().await?;
+        self.inner.commit().await
+    }
+}
