@@ -740,3 +740,61 @@ async fn imports_resolve_customers_and_are_idempotent() {
     assert_eq!(bo["id"], lookup("loyalty_card", "LC-2").await["id"]);
     assert!(server.terminate().success());
 }
+
+/// The load generator runs end to end and reports, beside its own figures, the limits it
+/// measured in the same run.
+fn ingest_benchmark_on(database_url: Option<&str>) {
+    let mut args = vec![
+        "bench",
+        "ingest",
+        "--messages",
+        "2000",
+        "--customers",
+        "200",
+        "--batch",
+        "50",
+        "--batch-clients",
+        "4",
+        "--single-requests",
+        "300",
+        "--single-clients",
+        "20",
+    ];
+    if let Some(url) = database_url {
+        args.extend(["--database-url", url]);
+    }
+    let (code, stdout, stderr) = run(&args, &[("HILO_LOG", "warn")], None);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    for expected in [
+        "(a) bare insert loop: ",
+        "(b) bare HTTP round trips (GET /healthz): ",
+        "batches: ",
+        "of the write limit (a)",
+        "batch latency p50",
+        "read after write: the profile reflects the message at once",
+        "single-message requests: ",
+        "memory: resident",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "missing {expected:?} in:\n{stdout}"
+        );
+    }
+}
+
+#[test]
+fn the_ingest_benchmark_reports_its_figures_and_limits_on_sqlite() {
+    ingest_benchmark_on(None);
+}
+
+#[tokio::test]
+async fn the_ingest_benchmark_reports_its_figures_and_limits_on_postgres() {
+    let Some(admin) = postgres_admin_url() else {
+        return;
+    };
+    let database = PostgresDatabase::create(&admin).await;
+    let url = database.url.clone();
+    tokio::task::spawn_blocking(move || ingest_benchmark_on(Some(&url)))
+        .await
+        .expect("benchmark");
+}
