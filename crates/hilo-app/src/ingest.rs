@@ -1,9 +1,10 @@
 //! Ingestion: each message is resolved to one customer, in real time, and stored with
 //! everything it changed in one transaction.
 //!
-//! Requests hand their messages to one writer task, which commits many requests'
-//! messages together (group commit) and only then answers each request: every
-//! acknowledgement follows a durable commit, and one commit serves many requests.
+//! Requests prepare their messages (identifiers, consent, stored body) and hand them to
+//! one writer, on a thread of its own, which commits many requests' messages together
+//! (group commit) and only then answers each request: every acknowledgement follows a
+//! durable commit, and one commit serves many requests.
 
 use std::time::Duration;
 

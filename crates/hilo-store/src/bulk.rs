@@ -225,8 +225,8 @@ impl Tx {
         match self {
             Self::Postgres(tx) => {
                 sqlx::query(
-                    "INSERT INTO profiles (id, created_at, updated_at, created_by) \
-                     SELECT id, at, at, made_by FROM unnest($1::text[], $2::bigint[], $3::text[]) \
+                    "INSERT INTO profiles (id, root_id, created_at, updated_at, created_by) \
+                     SELECT id, id, at, at, made_by FROM unnest($1::text[], $2::bigint[], $3::text[]) \
                      AS v(id, at, made_by)",
                 )
                 .bind(rows.iter().map(|r| r.id.to_string()).collect::<Vec<_>>())
@@ -390,11 +390,8 @@ impl Tx {
         match self {
             Self::Postgres(tx) => {
                 let rows: Vec<(String, String, i64)> = sqlx::query_as(
-                    "WITH RECURSIVE tree (root, id) AS (SELECT id, id FROM profiles \
-                     WHERE id = ANY($1) UNION ALL SELECT t.root, p.id FROM profiles p \
-                     JOIN tree t ON p.merged_into = t.id) \
-                     SELECT t.root, i.kind, i.first_seen FROM tree t \
-                     JOIN identities i ON i.profile_id = t.id",
+                    "SELECT p.root_id, i.kind, i.first_seen FROM profiles p \
+                     JOIN identities i ON i.profile_id = p.id WHERE p.root_id = ANY($1)",
                 )
                 .bind(roots.iter().map(|r| r.to_string()).collect::<Vec<_>>())
                 .fetch_all(&mut **tx)

@@ -171,21 +171,16 @@ impl Tx {
 
     /// The live profile a fragment belongs to.
     pub async fn root_of(&mut self, fragment: CustomerId) -> StoreResult<CustomerId> {
-        const SQL: &str = sql::MERGED_INTO;
-        let mut current = fragment;
-        // Merges only ever point at live profiles, so chains are short; the bound only
-        // guards against a corrupt cycle.
-        for _ in 0..10_000 {
-            let next = on_tx!(self, |conn| sqlx::query_scalar::<_, Option<String>>(SQL)
-                .bind(current.to_string())
-                .fetch_optional(conn)
-                .await?);
-            match next.flatten() {
-                Some(parent) => current = parse_customer_id(&parent)?,
-                None => return Ok(current),
-            }
+        let root = on_tx!(self, |conn| sqlx::query_scalar::<_, Option<String>>(
+            sql::ROOT_OF
+        )
+        .bind(fragment.to_string())
+        .fetch_optional(conn)
+        .await?);
+        match root.flatten() {
+            Some(root) => parse_customer_id(&root),
+            None => Ok(fragment),
         }
-        Err(corrupt("profile", "merge chain does not end"))
     }
 
     /// The fragments of a live profile.
@@ -253,6 +248,11 @@ impl Tx {
             sqlx::query(POINT)
                 .bind(survivor.to_string())
                 .bind(at.millis())
+                .bind(absorbed.to_string())
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query(sql::MERGE_REROOT)
+                .bind(survivor.to_string())
                 .bind(absorbed.to_string())
                 .execute(&mut *conn)
                 .await?;
@@ -437,6 +437,10 @@ impl Tx {
         on_tx!(self, |conn| {
             sqlx::query(DETACH)
                 .bind(at.millis())
+                .bind(&merge.absorbed_id)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query(sql::UNMERGE_REROOT)
                 .bind(&merge.absorbed_id)
                 .execute(&mut *conn)
                 .await?;

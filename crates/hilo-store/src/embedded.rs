@@ -27,7 +27,7 @@ use crate::customers::{
 use crate::ingest_tx::IngestTx;
 use crate::privacy::NewConsent;
 use crate::sql;
-use crate::{StoreError, StoreResult, corrupt};
+use crate::{StoreError, StoreResult};
 
 impl From<rusqlite::Error> for StoreError {
     fn from(error: rusqlite::Error) -> Self {
@@ -222,18 +222,15 @@ impl IngestTx for EmbeddedTx<'_> {
     }
 
     async fn root_of(&mut self, fragment: CustomerId) -> StoreResult<CustomerId> {
-        let mut statement = self.conn.prepare_cached(sql::MERGED_INTO)?;
-        let mut current = fragment;
-        for _ in 0..10_000 {
-            let next: Option<Option<String>> = statement
-                .query_row(params![current.to_string()], |row| row.get(0))
-                .optional()?;
-            match next.flatten() {
-                Some(parent) => current = parse_customer_id(&parent)?,
-                None => return Ok(current),
-            }
+        let root: Option<Option<String>> = self
+            .conn
+            .prepare_cached(sql::ROOT_OF)?
+            .query_row(params![fragment.to_string()], |row| row.get(0))
+            .optional()?;
+        match root.flatten() {
+            Some(root) => parse_customer_id(&root),
+            None => Ok(fragment),
         }
-        Err(corrupt("profile", "merge chain does not end"))
     }
 
     async fn holdings(&mut self, root: CustomerId) -> StoreResult<Vec<(String, i64)>> {
@@ -273,6 +270,9 @@ impl IngestTx for EmbeddedTx<'_> {
                 at.millis(),
                 absorbed.to_string()
             ])?;
+        self.conn
+            .prepare_cached(sql::MERGE_REROOT)?
+            .execute(params![survivor.to_string(), absorbed.to_string()])?;
         self.conn
             .prepare_cached(sql::MERGE_RECORD)?
             .execute(params![

@@ -2,13 +2,11 @@
 //! understood by both drivers; each number first appears in order, so binding by
 //! position is the same as binding by number.
 
-/// The fragments of the profile rooted at `$1`: itself and every fragment merged into
-/// it, transitively.
+/// The fragments of the live profile `$1`: itself and every fragment merged into it.
 macro_rules! tree {
     ($rest:literal) => {
         concat!(
-            "WITH RECURSIVE tree (id) AS (SELECT id FROM profiles WHERE id = $1 \
-             UNION ALL SELECT p.id FROM profiles p JOIN tree t ON p.merged_into = t.id) ",
+            "WITH tree (id) AS (SELECT id FROM profiles WHERE root_id = $1) ",
             $rest
         )
     };
@@ -19,17 +17,24 @@ pub const IDENTITY_OWNER: &str = "SELECT i.kind, i.value, i.profile_id, i.first_
     i.last_seen, i.sources, p.merged_into FROM identities i JOIN profiles p ON p.id = i.profile_id \
     WHERE i.kind = $1 AND i.value = $2";
 pub const TIMELINE_HAS: &str = "SELECT 1 FROM timeline WHERE source_id = $1 AND message_id = $2";
-pub const MERGED_INTO: &str = "SELECT merged_into FROM profiles WHERE id = $1";
+pub const ROOT_OF: &str = "SELECT root_id FROM profiles WHERE id = $1";
 pub const HOLDINGS: &str = tree!(
     "SELECT i.kind, i.first_seen FROM identities i WHERE i.profile_id IN (SELECT id FROM tree)"
 );
 pub const SEPARATIONS: &str = tree!(
     "SELECT s.a, s.b FROM separations s WHERE (s.a IN (SELECT id FROM tree) OR s.b IN (SELECT id FROM tree))"
 );
-pub const INSERT_PROFILE: &str = "INSERT INTO profiles (id, created_at, updated_at, created_by) \
-    VALUES ($1, $2, $2, $3)";
+pub const INSERT_PROFILE: &str = "INSERT INTO profiles (id, root_id, created_at, updated_at, \
+    created_by) VALUES ($1, $1, $2, $2, $3)";
 pub const MERGE_POINT: &str = "UPDATE profiles SET merged_into = $1, updated_at = $2 \
     WHERE id = $3 AND merged_into IS NULL";
+/// Every fragment of the absorbed profile `$2` now belongs to the survivor `$1`.
+pub const MERGE_REROOT: &str = "UPDATE profiles SET root_id = $1 WHERE root_id = $2";
+/// After an unmerge, the separated fragment `$1` and everything merged into it, through
+/// the merge tree, belong to `$1` again.
+pub const UNMERGE_REROOT: &str = "WITH RECURSIVE sub (id) AS (SELECT id FROM profiles \
+    WHERE id = $1 UNION ALL SELECT p.id FROM profiles p JOIN sub s ON p.merged_into = s.id) \
+    UPDATE profiles SET root_id = $1 WHERE id IN (SELECT id FROM sub)";
 pub const MERGE_RECORD: &str = "INSERT INTO merges (id, survivor_id, absorbed_id, \
     identifier_kind, identifier_value, message_id, source_id, at) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
