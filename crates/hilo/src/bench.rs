@@ -172,7 +172,7 @@ async fn run(options: &BenchOptions, dir: &std::path::Path) -> anyhow::Result<()
             move |index| {
                 let mut message = singles.get(index);
                 if let Value::Object(map) = &mut message {
-                    map.insert("messageId".into(), json!(format!("single-{index}")));
+                    map.insert("messageId".into(), json!(message_id(index, 1)));
                 }
                 (
                     "POST",
@@ -257,7 +257,7 @@ impl Workload {
             }
         };
         if let Value::Object(map) = &mut message {
-            map.insert("messageId".into(), json!(format!("m-{index}")));
+            map.insert("messageId".into(), json!(message_id(index, 0)));
             map.insert("anonymousId".into(), json!(device));
             if identified {
                 map.insert("userId".into(), json!(user));
@@ -289,6 +289,19 @@ impl Workload {
         let total: usize = (0..sample).map(|i| self.get(i).to_string().len()).sum();
         total.checked_div(sample).unwrap_or(0)
     }
+}
+
+/// A random-looking UUIDv4 made from the message's index, as SDKs send: deduplication
+/// then writes all over its index, as in production, and a rerun sends the same ids.
+fn message_id(index: usize, stream: u64) -> String {
+    let high = splitmix((index as u64) ^ (stream << 62));
+    let low = splitmix(high);
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&high.to_le_bytes());
+    bytes[8..].copy_from_slice(&low.to_le_bytes());
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .to_string()
 }
 
 fn splitmix(seed: u64) -> u64 {
