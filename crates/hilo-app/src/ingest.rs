@@ -101,7 +101,7 @@ enum Writer {
     /// become durable when the flusher thread next flushes the log; acknowledgements go
     /// there and are sent after that flush.
     Embedded {
-        writer: EmbeddedWriter,
+        writer: Box<EmbeddedWriter>,
         flusher: WalFlusher,
         after_flush: std::sync::mpsc::Sender<Vec<Ack>>,
     },
@@ -237,7 +237,7 @@ async fn open_writer(hilo: Hilo) -> (Hilo, Writer) {
                     warn!(%error, "could not start the log flusher thread");
                 }
                 let writer = Writer::Embedded {
-                    writer,
+                    writer: Box::new(writer),
                     flusher,
                     after_flush,
                 };

@@ -18,7 +18,7 @@ impl Store {
     pub async fn bare_insert_loop(&self, rows: usize, body: &str) -> StoreResult<Duration> {
         match self {
             Self::Sqlite(_) => match self.sqlite_path() {
-                Some(path) => crate::EmbeddedWriter::open(&path)?.bare_insert_loop(rows, body),
+                Some(path) => crate::embedded::bare_insert_loop(&path, rows, body),
                 None => Err(crate::corrupt("database path", "unknown")),
             },
             Self::Postgres(pool) => {

@@ -27,7 +27,9 @@ struct OwnerRow {
 }
 
 impl Tx {
-    /// Which of these message ids the source sent before.
+    /// Which of these message ids the source sent before. On SQLite the embedded writer
+    /// answers this from memory; through the pool (its fallback) it reads the timeline
+    /// without an index on events.
     pub async fn known_message_ids(
         &mut self,
         source: SourceId,
@@ -175,7 +177,7 @@ impl Tx {
             let sql = format!(
                 "INSERT INTO timeline (profile_id, item_type, kind, name, channel, source_id, \
                  message_id, at, received_at, body) VALUES {} \
-                 ON CONFLICT (source_id, message_id) DO NOTHING",
+                 ON CONFLICT (source_id, message_id) WHERE item_type <> 'event' DO NOTHING",
                 rows.join(", ")
             );
             added += on_tx!(self, |conn| {

@@ -126,9 +126,11 @@ pub fn parse_customer_id(text: &str) -> StoreResult<CustomerId> {
 }
 
 impl Tx {
-    /// Whether this source already sent a message with this id.
+    /// Whether this source already sent a staff or import item with this id.
     pub async fn timeline_has(&mut self, source: SourceId, message_id: &str) -> StoreResult<bool> {
-        const SQL: &str = "SELECT COUNT(*) FROM timeline WHERE source_id = $1 AND message_id = $2";
+        // Not events: the deduplication index covers the other items only (on SQLite).
+        const SQL: &str = "SELECT COUNT(*) FROM timeline WHERE source_id = $1 AND message_id = $2 \
+                           AND item_type <> 'event'";
         let count = on_tx!(self, |conn| sqlx::query_scalar::<_, i64>(SQL)
             .bind(source.to_string())
             .bind(message_id)

@@ -26,6 +26,7 @@ use crate::customers::{
 };
 use crate::ingest_tx::IngestTx;
 use crate::privacy::NewConsent;
+use crate::seen::{self, MessageDigest, SeenMessages};
 use crate::sql;
 use crate::{StoreError, StoreResult};
 
@@ -46,6 +47,10 @@ impl From<rusqlite::Error> for StoreError {
 pub struct EmbeddedWriter {
     conn: Connection,
     wal: PathBuf,
+    /// Events stored recently, for deduplication (see [`crate::seen`]).
+    seen: SeenMessages,
+    /// The highest timeline `seq` whose event is in `seen`.
+    covered_seq: i64,
 }
 
 impl EmbeddedWriter {
@@ -63,10 +68,16 @@ impl EmbeddedWriter {
         conn.set_prepared_statement_cache_capacity(64);
         let mut wal = path.as_os_str().to_owned();
         wal.push("-wal");
-        Ok(Self {
+        let covered_seq = window_start(&conn)?;
+        let mut writer = Self {
             conn,
             wal: PathBuf::from(wal),
-        })
+            seen: SeenMessages::default(),
+            covered_seq,
+        };
+        catch_up(&writer.conn, &mut writer.seen, &mut writer.covered_seq)?;
+        tracing::debug!(events = writer.seen.len(), "recent message ids loaded");
+        Ok(writer)
     }
 
     /// What makes this writer's commits durable.
@@ -77,40 +88,51 @@ impl EmbeddedWriter {
     }
 
     /// Begins a transaction holding the write lock from the start.
+    /// With the lock held, first learns the events other connections stored since this
+    /// writer last looked (another process importing, say).
     pub fn begin(&mut self) -> StoreResult<EmbeddedTx<'_>> {
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
-        Ok(EmbeddedTx {
+        let tx = EmbeddedTx {
             conn: &mut self.conn,
+            seen: &mut self.seen,
+            covered_seq: &mut self.covered_seq,
+            stored: Vec::new(),
+            last_seq: None,
             open: true,
-        })
+        };
+        catch_up(tx.conn, tx.seen, tx.covered_seq)?;
+        Ok(tx)
     }
+}
 
-    /// A bare prepared-insert loop, the write limit benchmarks compare with. Leaves the
-    /// connection committing synchronously: use a writer of its own.
-    pub fn bare_insert_loop(&mut self, rows: usize, body: &str) -> StoreResult<Duration> {
-        let table = format!("bench_bare_{}", std::process::id());
-        // The loop has no flusher: each commit waits for the disk, as the store's do.
-        self.conn.execute_batch("PRAGMA synchronous = FULL")?;
-        self.conn
-            .execute_batch(&format!("DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (id INTEGER PRIMARY KEY, body TEXT NOT NULL)"))?;
-        let started = std::time::Instant::now();
-        let mut id: i64 = 0;
-        for chunk in 0..rows.div_ceil(1000) {
-            let tx = self.conn.transaction()?;
-            {
-                let mut insert =
-                    tx.prepare_cached(&format!("INSERT INTO {table} (id, body) VALUES (?1, ?2)"))?;
-                for _ in chunk * 1000..((chunk + 1) * 1000).min(rows) {
-                    id += 1;
-                    insert.execute(params![id, body])?;
-                }
+/// A bare prepared-insert loop on a connection of its own, each transaction waiting for
+/// the disk: the write limit benchmarks compare with.
+pub fn bare_insert_loop(path: &Path, rows: usize, body: &str) -> StoreResult<Duration> {
+    let mut conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")?;
+    let table = format!("bench_bare_{}", std::process::id());
+    conn.execute_batch(&format!(
+        "DROP TABLE IF EXISTS {table}; \
+         CREATE TABLE {table} (id INTEGER PRIMARY KEY, body TEXT NOT NULL)"
+    ))?;
+    let started = std::time::Instant::now();
+    let mut id: i64 = 0;
+    for chunk in 0..rows.div_ceil(1000) {
+        let tx = conn.transaction()?;
+        {
+            let mut insert =
+                tx.prepare_cached(&format!("INSERT INTO {table} (id, body) VALUES (?1, ?2)"))?;
+            for _ in chunk * 1000..((chunk + 1) * 1000).min(rows) {
+                id += 1;
+                insert.execute(params![id, body])?;
             }
-            tx.commit()?;
         }
-        let elapsed = started.elapsed();
-        self.conn.execute_batch(&format!("DROP TABLE {table}"))?;
-        Ok(elapsed)
+        tx.commit()?;
     }
+    let elapsed = started.elapsed();
+    conn.execute_batch(&format!("DROP TABLE {table}"))?;
+    Ok(elapsed)
 }
 
 /// Flushes the write-ahead log to disk.
@@ -128,9 +150,66 @@ impl WalFlusher {
     }
 }
 
+/// The `seq` after which the timeline holds the events of the deduplication window: the
+/// newest receipt time minus the window (and an hour, as receipt times are only nearly
+/// in order), found by bisecting `seq`, along which receipt times grow.
+fn window_start(conn: &Connection) -> StoreResult<i64> {
+    let newest: Option<(i64, i64)> = conn
+        .query_row(
+            "SELECT seq, received_at FROM timeline ORDER BY seq DESC LIMIT 1",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    let Some((newest_seq, newest_at)) = newest else {
+        return Ok(0);
+    };
+    let cutoff = newest_at - seen::WINDOW_MS - 3_600_000;
+    let mut first_at =
+        conn.prepare("SELECT seq, received_at FROM timeline WHERE seq >= ?1 ORDER BY seq LIMIT 1")?;
+    // Everything up to `old` was received before the cutoff; `recent` was not.
+    let (mut old, mut recent) = (0i64, newest_seq);
+    while old + 1 < recent {
+        let middle = old + (recent - old) / 2;
+        let found: Option<(i64, i64)> = first_at
+            .query_row(params![middle], |row| Ok((row.get(0)?, row.get(1)?)))
+            .optional()?;
+        match found {
+            Some((seq, at)) if at < cutoff => old = seq.max(middle),
+            _ => recent = middle,
+        }
+    }
+    Ok(old)
+}
+
+/// Adds the events stored after `covered_seq` to `seen`.
+fn catch_up(conn: &Connection, seen: &mut SeenMessages, covered_seq: &mut i64) -> StoreResult<()> {
+    let mut statement = conn.prepare_cached(
+        "SELECT seq, item_type, source_id, message_id, received_at FROM timeline \
+         WHERE seq > ?1 ORDER BY seq",
+    )?;
+    let mut rows = statement.query(params![*covered_seq])?;
+    while let Some(row) = rows.next()? {
+        *covered_seq = row.get(0)?;
+        let event = row.get_ref(1)?.as_str().is_ok_and(|t| t == "event");
+        let source = row.get_ref(2)?.as_str_or_null().ok().flatten();
+        let message = row.get_ref(3)?.as_str_or_null().ok().flatten();
+        if let (true, Some(source), Some(message)) = (event, source, message) {
+            seen.insert(seen::digest(source, message), row.get(4)?);
+        }
+    }
+    seen.evict();
+    Ok(())
+}
+
 /// An open transaction on the writer's connection; dropping it rolls back.
 pub struct EmbeddedTx<'c> {
     conn: &'c mut Connection,
+    seen: &'c mut SeenMessages,
+    covered_seq: &'c mut i64,
+    /// Events appended in this transaction: remembered once it commits.
+    stored: Vec<(MessageDigest, i64)>,
+    last_seq: Option<i64>,
     open: bool,
 }
 
@@ -192,15 +271,12 @@ impl IngestTx for EmbeddedTx<'_> {
         source: SourceId,
         message_ids: &[&str],
     ) -> StoreResult<HashSet<String>> {
-        let mut statement = self.conn.prepare_cached(sql::TIMELINE_HAS)?;
         let source = source.to_string();
-        let mut known = HashSet::new();
-        for id in message_ids {
-            if statement.exists(params![source, id])? {
-                known.insert((*id).to_owned());
-            }
-        }
-        Ok(known)
+        Ok(message_ids
+            .iter()
+            .filter(|id| self.seen.contains(seen::digest(&source, id)))
+            .map(|id| (*id).to_owned())
+            .collect())
     }
 
     async fn identity_owners_many(
@@ -425,18 +501,30 @@ impl IngestTx for EmbeddedTx<'_> {
         let mut statement = self.conn.prepare_cached(sql::APPEND_TIMELINE)?;
         let mut added = 0;
         for item in items {
-            added += statement.execute(params![
+            let source = item.source_id.map(|s| s.to_string());
+            let inserted = statement.execute(params![
                 item.profile_id.to_string(),
                 item.item_type,
                 item.kind,
                 item.name,
                 item.channel,
-                item.source_id.map(|s| s.to_string()),
+                source,
                 item.message_id,
                 item.at.millis(),
                 item.received_at.millis(),
                 item.body
-            ])? as u64;
+            ])?;
+            if inserted == 0 {
+                continue;
+            }
+            added += 1;
+            self.last_seq = Some(self.conn.last_insert_rowid());
+            if let (true, Some(source), Some(message)) =
+                (item.item_type == "event", &source, item.message_id)
+            {
+                self.stored
+                    .push((seen::digest(source, message), item.received_at.millis()));
+            }
         }
         Ok(added)
     }
@@ -522,6 +610,13 @@ impl IngestTx for EmbeddedTx<'_> {
     async fn commit(mut self) -> StoreResult<()> {
         self.conn.execute_batch("COMMIT")?;
         self.open = false;
+        for (digest, received_at) in self.stored.drain(..) {
+            self.seen.insert(digest, received_at);
+        }
+        if let Some(seq) = self.last_seq {
+            *self.covered_seq = (*self.covered_seq).max(seq);
+        }
+        self.seen.evict();
         Ok(())
     }
 }

@@ -14,6 +14,7 @@ pub mod embedded;
 pub mod group_tx;
 pub mod ingest_tx;
 pub mod privacy;
+pub mod seen;
 pub mod settings;
 pub mod sources;
 mod sql;

@@ -16,7 +16,6 @@ pub(crate) use tree;
 pub const IDENTITY_OWNER: &str = "SELECT i.kind, i.value, i.profile_id, i.first_seen, \
     i.last_seen, i.sources, p.merged_into FROM identities i JOIN profiles p ON p.id = i.profile_id \
     WHERE i.kind = $1 AND i.value = $2";
-pub const TIMELINE_HAS: &str = "SELECT 1 FROM timeline WHERE source_id = $1 AND message_id = $2";
 pub const ROOT_OF: &str = "SELECT root_id FROM profiles WHERE id = $1";
 pub const HOLDINGS: &str = tree!(
     "SELECT i.kind, i.first_seen FROM identities i WHERE i.profile_id IN (SELECT id FROM tree)"
@@ -60,7 +59,7 @@ pub const SUPPRESSED: &str = "SELECT 1 FROM suppressions WHERE digest = $1";
 pub const APPEND_TIMELINE: &str = "INSERT INTO timeline (profile_id, item_type, kind, name, \
     channel, source_id, message_id, at, received_at, body) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-    ON CONFLICT (source_id, message_id) DO NOTHING";
+    ON CONFLICT (source_id, message_id) WHERE item_type <> 'event' DO NOTHING";
 pub const INSERT_IDENTITY: &str = "INSERT INTO identities (kind, value, profile_id, first_seen, \
     last_seen, sources) VALUES ($1, $2, $3, $4, $5, $6)";
 pub const UPDATE_IDENTITY: &str = "UPDATE identities SET first_seen = $1, last_seen = $2, \

@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::support::{PostgresDatabase, postgres_admin_url};
 
@@ -797,4 +797,71 @@ async fn the_ingest_benchmark_reports_its_figures_and_limits_on_postgres() {
     tokio::task::spawn_blocking(move || ingest_benchmark_on(Some(&url)))
         .await
         .expect("benchmark");
+}
+
+/// Another process writing to the same embedded database (an import while the server
+/// runs) is seen by the server's writer: a message the import stored is a duplicate when
+/// an SDK sends it again.
+#[tokio::test]
+async fn events_imported_while_serving_are_known_to_the_server() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("data");
+    let key = "import-while-serving-admin-key-0123456789";
+    let mut server = Server::start(&data, &[], &[("HILO_ADMIN_KEY", key)]);
+    let client = reqwest::Client::new();
+    let created: Value = client
+        .post(server.url("/api/v1/sources"))
+        .bearer_auth(key)
+        .json(&json!({"name": "Web", "channel": "web"}))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    let write_key = created["write_key"].as_str().expect("write key").to_owned();
+    let source_id = created["id"].as_str().expect("id").to_owned();
+    let send = |message_id: &str| {
+        client
+            .post(server.url("/v1/track"))
+            .basic_auth(&write_key, Some(""))
+            .json(&json!({"userId": "shared-user", "event": "Seen", "messageId": message_id}))
+            .send()
+    };
+    assert_eq!(send("before-import").await.expect("send").status(), 200);
+
+    let events = dir.path().join("events.ndjson");
+    std::fs::write(
+        &events,
+        "{\"type\":\"track\",\"userId\":\"shared-user\",\"event\":\"Seen\",\"messageId\":\"shared-1\"}\n",
+    )
+    .expect("write");
+    let (code, stdout, stderr) = run(
+        &[
+            "import",
+            "events",
+            events.to_str().expect("path"),
+            "--source",
+            &source_id,
+            "--data-dir",
+            data.to_str().expect("path"),
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.starts_with("1 read, 1 stored"), "{stdout}");
+
+    assert_eq!(send("shared-1").await.expect("send").status(), 200);
+    let customer: Value = client
+        .get(server.url("/api/v1/customers/lookup?type=user_id&value=shared-user"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .expect("lookup")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(customer["computed"]["event_count"], 2, "{customer}");
+    assert!(server.terminate().success());
 }

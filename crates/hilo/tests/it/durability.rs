@@ -133,6 +133,24 @@ async fn kill_during_ingestion(
         next = sent + 1_000;
         server = start(&data, database_url, port).await;
     }
+    // Clients retry what they are unsure of, after the restart too: still stored once.
+    let retried: Vec<&String> = acknowledged.iter().collect();
+    for chunk in retried.chunks(100) {
+        let messages: Vec<_> = chunk
+            .iter()
+            .map(
+                |id| json!({"type": "track", "event": "Tick", "userId": "user-0", "messageId": id}),
+            )
+            .collect();
+        let response = client
+            .post(format!("{base}/v1/batch"))
+            .basic_auth(&write_key, Some(""))
+            .json(&json!({"batch": messages}))
+            .send()
+            .await
+            .expect("retry");
+        assert_eq!(response.status(), 200);
+    }
     server.kill().expect("stop");
     let _ = server.wait();
 
