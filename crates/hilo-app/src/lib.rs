@@ -45,6 +45,7 @@ pub struct Hilo {
     clock: Arc<dyn Clock>,
     settings: Arc<AppSettings>,
     feed_signal: Arc<tokio::sync::Notify>,
+    write_keys: Arc<sources::WriteKeyCache>,
 }
 
 impl Hilo {
@@ -58,6 +59,7 @@ impl Hilo {
             clock,
             settings: Arc::new(settings),
             feed_signal: Arc::new(tokio::sync::Notify::new()),
+            write_keys: Arc::default(),
         }
     }
 

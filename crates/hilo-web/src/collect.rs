@@ -314,10 +314,8 @@ async fn authenticate(state: &AppState, key: &str) -> Result<SourceRecord, ApiEr
     }
     state
         .hilo
-        .store()
-        .source_by_write_key_hash(&Secret::new(key).digest())
-        .await
-        .map_err(|e| ApiError::from(hilo_app::AppError::from(e)))?
+        .source_for_write_key(&Secret::new(key))
+        .await?
         .ok_or_else(invalid)
 }
 

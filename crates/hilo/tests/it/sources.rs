@@ -51,6 +51,12 @@ async fn sources_round_trip(app: TestApp) {
     assert_eq!(listed["data"].as_array().map(Vec::len), Some(1));
     assert_eq!(listed["next_cursor"], Value::Null);
 
+    // The key works (and is now remembered by the server)...
+    let event = json!({"userId": "u-src", "event": "Visited", "messageId": "src-1"});
+    assert_eq!(
+        app.collect("/v1/track", write_key, &event).await.status(),
+        200
+    );
     let deleted = app
         .request(
             Method::DELETE,
@@ -61,6 +67,9 @@ async fn sources_round_trip(app: TestApp) {
         .await
         .expect("request");
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    // ...and stops working the moment its source is deleted.
+    let refused = app.collect("/v1/track", write_key, &event).await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
         app.get(&format!("/api/v1/sources/{id}"), &app.admin_key)
             .await
