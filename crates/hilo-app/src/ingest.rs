@@ -19,7 +19,7 @@ use hilo_store::customers::{
 };
 use hilo_store::privacy::NewConsent;
 use hilo_store::sources::SourceRecord;
-use hilo_store::{EmbeddedWriter, GroupTx, IngestTx, WalFlusher};
+use hilo_store::{EmbeddedWriter, GraphMemory, GroupTx, IngestTx, WalFlusher};
 use serde_json::{Map, Value, json};
 use std::collections::{HashMap, HashSet};
 use tokio::sync::{mpsc, oneshot};
@@ -104,6 +104,9 @@ enum Writer {
         writer: Box<EmbeddedWriter>,
         flusher: WalFlusher,
         after_flush: std::sync::mpsc::Sender<Vec<Ack>>,
+        /// What the last group learned of the identity graph: this writer is the only
+        /// one, so it holds until another connection commits.
+        memory: Box<Option<GraphMemory>>,
     },
 }
 
@@ -240,6 +243,7 @@ async fn open_writer(hilo: Hilo) -> (Hilo, Writer) {
                     writer: Box::new(writer),
                     flusher,
                     after_flush,
+                    memory: Box::new(None),
                 };
                 return (hilo, writer);
             }
@@ -309,11 +313,11 @@ impl Hilo {
         loop {
             let result = match writer {
                 Writer::Pool => match self.store.begin().await {
-                    Ok(tx) => self.try_store_group(tx, group, &rules).await,
+                    Ok(tx) => self.try_store_group(tx, group, &rules, &mut None).await,
                     Err(error) => Err(error.into()),
                 },
-                Writer::Embedded { writer, .. } => match writer.begin() {
-                    Ok(tx) => self.try_store_group(tx, group, &rules).await,
+                Writer::Embedded { writer, memory, .. } => match writer.begin() {
+                    Ok(tx) => self.try_store_group(tx, group, &rules, memory).await,
                     Err(error) => Err(error.into()),
                 },
             };
@@ -327,13 +331,20 @@ impl Hilo {
         }
     }
 
+    /// `memory` is what the previous group learned of the graph; it is used when no other
+    /// connection wrote since, and replaced by what this group learned when it commits.
     async fn try_store_group<T: IngestTx>(
         &self,
         tx: T,
         group: &[Job],
         rules: &IdentityRules,
+        memory: &mut Option<GraphMemory>,
     ) -> AppResult<Vec<Vec<Outcome>>> {
-        let mut tx = GroupTx::new(tx);
+        let kept = memory
+            .take()
+            .filter(|_| tx.graph_unchanged_by_others())
+            .unwrap_or_default();
+        let mut tx = GroupTx::with_memory(tx, kept);
         let started = std::time::Instant::now();
         let now = self.now();
         let mut wanted: Vec<Identifier> = Vec::new();
@@ -433,7 +444,7 @@ impl Hilo {
         let rows: Vec<NewTimelineItem<'_>> = items.iter().map(PendingItem::as_new).collect();
         tx.append_timeline_many(&rows).await?;
         let appended = started.elapsed();
-        tx.commit().await?;
+        *memory = Some(tx.commit_remembering().await?);
         self.feed_signal.notify_waiters();
         tracing::debug!(
             messages = rows.len(),

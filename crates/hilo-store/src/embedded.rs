@@ -51,6 +51,8 @@ pub struct EmbeddedWriter {
     seen: SeenMessages,
     /// The highest timeline `seq` whose event is in `seen`.
     covered_seq: i64,
+    /// SQLite's count of commits by other connections, as of this writer's last look.
+    data_version: Option<i64>,
 }
 
 impl EmbeddedWriter {
@@ -74,6 +76,7 @@ impl EmbeddedWriter {
             wal: PathBuf::from(wal),
             seen: SeenMessages::default(),
             covered_seq,
+            data_version: None,
         };
         catch_up(&writer.conn, &mut writer.seen, &mut writer.covered_seq)?;
         tracing::debug!(events = writer.seen.len(), "recent message ids loaded");
@@ -88,19 +91,28 @@ impl EmbeddedWriter {
     }
 
     /// Begins a transaction holding the write lock from the start.
-    /// With the lock held, first learns the events other connections stored since this
-    /// writer last looked (another process importing, say).
+    /// With the lock held, first learns whether another connection committed since this
+    /// writer last looked (staff edits, another process importing) and, if so, the
+    /// events it stored.
     pub fn begin(&mut self) -> StoreResult<EmbeddedTx<'_>> {
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA data_version", [], |row| row.get(0))?;
+        let unchanged = self.data_version == Some(version);
+        self.data_version = Some(version);
         let tx = EmbeddedTx {
             conn: &mut self.conn,
             seen: &mut self.seen,
             covered_seq: &mut self.covered_seq,
             stored: Vec::new(),
             last_seq: None,
+            unchanged_by_others: unchanged,
             open: true,
         };
-        catch_up(tx.conn, tx.seen, tx.covered_seq)?;
+        if !unchanged {
+            catch_up(tx.conn, tx.seen, tx.covered_seq)?;
+        }
         Ok(tx)
     }
 }
@@ -210,6 +222,8 @@ pub struct EmbeddedTx<'c> {
     /// Events appended in this transaction: remembered once it commits.
     stored: Vec<(MessageDigest, i64)>,
     last_seq: Option<i64>,
+    /// No other connection committed since this writer's previous transaction.
+    unchanged_by_others: bool,
     open: bool,
 }
 
@@ -261,6 +275,10 @@ impl EmbeddedTx<'_> {
 }
 
 impl IngestTx for EmbeddedTx<'_> {
+    fn graph_unchanged_by_others(&self) -> bool {
+        self.unchanged_by_others
+    }
+
     async fn lock_keys(&mut self, _keys: &[i64]) -> StoreResult<()> {
         // One writer holds SQLite's write lock for the whole transaction already.
         Ok(())

@@ -35,14 +35,39 @@ struct PendingConsent {
     actor: Option<String>,
 }
 
-pub struct GroupTx<T: IngestTx> {
-    inner: T,
-    locked: HashSet<i64>,
+/// What a group learned of the identity graph — who holds which identifier, which
+/// fragments were merged, holdings, profile rows — all as stored once the group commits.
+/// A sole writer hands it to its next group unless another connection wrote meanwhile.
+#[derive(Debug, Default)]
+pub struct GraphMemory {
     owners: HashMap<Identifier, Owner>,
     /// Fragment → the profile it was merged into (`None`: live).
     parents: HashMap<CustomerId, Option<CustomerId>>,
     holdings: HashMap<CustomerId, Vec<(String, i64)>>,
     profiles: HashMap<CustomerId, ProfileRow>,
+}
+
+/// Entries remembered at most between groups (about 200 bytes each); beyond, a group
+/// starts afresh.
+const MEMORY_LIMIT: usize = 1_000_000;
+
+impl GraphMemory {
+    fn clear(&mut self) {
+        self.owners.clear();
+        self.parents.clear();
+        self.holdings.clear();
+        self.profiles.clear();
+    }
+
+    fn len(&self) -> usize {
+        self.owners.len() + self.parents.len() + self.holdings.len() + self.profiles.len()
+    }
+}
+
+pub struct GroupTx<T: IngestTx> {
+    inner: T,
+    locked: HashSet<i64>,
+    memory: GraphMemory,
     // Writes waiting for the end of the group, in the order they were made.
     new_profiles: Vec<NewProfile>,
     new_identities: Vec<Identifier>,
@@ -56,13 +81,21 @@ pub struct GroupTx<T: IngestTx> {
 
 impl<T: IngestTx> GroupTx<T> {
     pub fn new(inner: T) -> Self {
+        Self::with_memory(inner, GraphMemory::default())
+    }
+
+    /// Starts from what an earlier group learned. Only for a writer no one else writes
+    /// beside: the caller checks that.
+    pub fn with_memory(inner: T, memory: GraphMemory) -> Self {
+        let memory = if memory.len() > MEMORY_LIMIT {
+            GraphMemory::default()
+        } else {
+            memory
+        };
         Self {
             inner,
             locked: HashSet::new(),
-            owners: HashMap::new(),
-            parents: HashMap::new(),
-            holdings: HashMap::new(),
-            profiles: HashMap::new(),
+            memory,
             new_profiles: Vec::new(),
             new_identities: Vec::new(),
             touched_identities: Vec::new(),
@@ -78,7 +111,7 @@ impl<T: IngestTx> GroupTx<T> {
     pub async fn prefetch_holdings(&mut self, roots: &[CustomerId]) -> StoreResult<()> {
         let wanted: Vec<CustomerId> = roots
             .iter()
-            .filter(|r| !self.holdings.contains_key(r))
+            .filter(|r| !self.memory.holdings.contains_key(r))
             .copied()
             .collect::<HashSet<_>>()
             .into_iter()
@@ -87,10 +120,13 @@ impl<T: IngestTx> GroupTx<T> {
             return Ok(());
         }
         for root in &wanted {
-            self.holdings.insert(*root, self.pending_held_by(*root));
+            self.memory
+                .holdings
+                .insert(*root, self.pending_held_by(*root));
         }
         for (root, kind, first_seen) in self.inner.holdings_many(&wanted).await? {
-            self.holdings
+            self.memory
+                .holdings
                 .entry(root)
                 .or_default()
                 .push((kind, first_seen));
@@ -102,7 +138,7 @@ impl<T: IngestTx> GroupTx<T> {
     pub async fn prefetch_profiles(&mut self, ids: &[CustomerId]) -> StoreResult<()> {
         let wanted: Vec<CustomerId> = ids
             .iter()
-            .filter(|id| !self.profiles.contains_key(id))
+            .filter(|id| !self.memory.profiles.contains_key(id))
             .copied()
             .collect::<HashSet<_>>()
             .into_iter()
@@ -111,7 +147,9 @@ impl<T: IngestTx> GroupTx<T> {
             return Ok(());
         }
         for row in self.inner.profiles_many(&wanted).await? {
-            self.profiles.insert(parse_customer_id(&row.id)?, row);
+            self.memory
+                .profiles
+                .insert(parse_customer_id(&row.id)?, row);
         }
         Ok(())
     }
@@ -121,7 +159,7 @@ impl<T: IngestTx> GroupTx<T> {
         let root = root.to_string();
         self.new_identities
             .iter()
-            .filter_map(|i| match self.owners.get(i) {
+            .filter_map(|i| match self.memory.owners.get(i) {
                 Some(Some((row, _))) if row.profile_id == root => {
                     Some((row.kind.clone(), row.first_seen))
                 }
@@ -133,10 +171,11 @@ impl<T: IngestTx> GroupTx<T> {
     fn remember_owner(&mut self, identifier: Identifier, owner: Owner) -> StoreResult<()> {
         if let Some((row, merged_into)) = &owner {
             let parent = merged_into.as_deref().map(parse_customer_id).transpose()?;
-            self.parents
+            self.memory
+                .parents
                 .insert(parse_customer_id(&row.profile_id)?, parent);
         }
-        self.owners.insert(identifier, owner);
+        self.memory.owners.insert(identifier, owner);
         Ok(())
     }
 
@@ -155,12 +194,12 @@ impl<T: IngestTx> GroupTx<T> {
                 .collect::<Vec<_>>()
         };
         if !self.new_identities.is_empty() {
-            let rows = rows_of(&self.new_identities, &self.owners);
+            let rows = rows_of(&self.new_identities, &self.memory.owners);
             self.inner.insert_identities(&rows).await?;
             self.new_identities.clear();
         }
         if !self.touched_identities.is_empty() {
-            let rows = rows_of(&self.touched_identities, &self.owners);
+            let rows = rows_of(&self.touched_identities, &self.memory.owners);
             self.inner.update_identities(&rows).await?;
             self.touched_identities.clear();
         }
@@ -169,7 +208,7 @@ impl<T: IngestTx> GroupTx<T> {
             let rows: Vec<ProfileRow> = self
                 .saved_profiles
                 .iter()
-                .filter_map(|id| self.profiles.get(id).cloned())
+                .filter_map(|id| self.memory.profiles.get(id).cloned())
                 .collect();
             self.inner.save_profiles(&rows).await?;
             self.saved_profiles.clear();
@@ -200,10 +239,15 @@ impl<T: IngestTx> GroupTx<T> {
     }
 
     fn forget_graph(&mut self) {
-        self.owners.clear();
-        self.parents.clear();
-        self.holdings.clear();
-        self.profiles.clear();
+        self.memory.clear();
+    }
+
+    /// Commits, and returns what the group knows of the graph, now as stored.
+    pub async fn commit_remembering(mut self) -> StoreResult<GraphMemory> {
+        self.flush().await?;
+        let Self { inner, memory, .. } = self;
+        inner.commit().await?;
+        Ok(memory)
     }
 
     fn mark_touched(&mut self, identifier: &Identifier) {
@@ -214,6 +258,10 @@ impl<T: IngestTx> GroupTx<T> {
 }
 
 impl<T: IngestTx> IngestTx for GroupTx<T> {
+    fn graph_unchanged_by_others(&self) -> bool {
+        self.inner.graph_unchanged_by_others()
+    }
+
     async fn lock_keys(&mut self, keys: &[i64]) -> StoreResult<()> {
         let new: Vec<i64> = keys
             .iter()
@@ -241,7 +289,7 @@ impl<T: IngestTx> IngestTx for GroupTx<T> {
     ) -> StoreResult<Vec<(IdentityRow, Option<String>)>> {
         let unknown: Vec<&Identifier> = identifiers
             .iter()
-            .filter(|i| !self.owners.contains_key(**i))
+            .filter(|i| !self.memory.owners.contains_key(**i))
             .copied()
             .collect();
         if !unknown.is_empty() {
@@ -262,7 +310,7 @@ impl<T: IngestTx> IngestTx for GroupTx<T> {
         }
         Ok(identifiers
             .iter()
-            .filter_map(|i| self.owners.get(*i).cloned().flatten())
+            .filter_map(|i| self.memory.owners.get(*i).cloned().flatten())
             .collect())
     }
 
@@ -270,7 +318,7 @@ impl<T: IngestTx> IngestTx for GroupTx<T> {
         &mut self,
         identifier: &Identifier,
     ) -> StoreResult<Option<(IdentityRow, Option<String>)>> {
-        if let Some(owner) = self.owners.get(identifier) {
+        if let Some(owner) = self.memory.owners.get(identifier) {
             return Ok(owner.clone());
         }
         let owner = self.inner.identity_owner(identifier).await?;
@@ -282,12 +330,12 @@ impl<T: IngestTx> IngestTx for GroupTx<T> {
         let mut current = fragment;
         // Bounded like the stored walk: only a corrupt cycle could run long.
         for _ in 0..10_000 {
-            match self.parents.get(&current) {
+            match self.memory.parents.get(&current) {
                 Some(None) => return Ok(current),
                 Some(Some(parent)) => current = *parent,
                 None => {
                     let root = self.inner.root_of(current).await?;
-                    self.parents.insert(root, None);
+                    self.memory.parents.insert(root, None);
                     return Ok(root);
                 }
             }
@@ -296,10 +344,10 @@ impl<T: IngestTx> IngestTx for GroupTx<T> {
     }
 
     async fn holdings(&mut self, root: CustomerId) -> StoreResult<Vec<(String, i64)>> {
-        if !self.holdings.contains_key(&root) {
+        if !self.memory.holdings.contains_key(&root) {
             self.prefetch_holdings(&[root]).await?;
         }
-        Ok(self.holdings.get(&root).cloned().unwrap_or_default())
+        Ok(self.memory.holdings.get(&root).cloned().unwrap_or_default())
     }
 
     async fn separations(&mut self, root: CustomerId) -> StoreResult<Vec<(String, String)>> {
@@ -317,9 +365,9 @@ impl<T: IngestTx> IngestTx for GroupTx<T> {
             at,
             created_by: created_by.map(str::to_owned),
         });
-        self.parents.insert(id, None);
-        self.holdings.insert(id, Vec::new());
-        self.profiles.insert(
+        self.memory.parents.insert(id, None);
+        self.memory.holdings.insert(id, Vec::new());
+        self.memory.profiles.insert(
             id,
             ProfileRow {
                 id: id.to_string(),
@@ -368,11 +416,11 @@ impl<T: IngestTx> IngestTx for GroupTx<T> {
             last_seen: at.millis(),
             sources: sources.to_owned(),
         };
-        if let Some(held) = self.holdings.get_mut(&profile) {
+        if let Some(held) = self.memory.holdings.get_mut(&profile) {
             held.push((row.kind.clone(), row.first_seen));
         }
-        let parent = *self.parents.entry(profile).or_insert(None);
-        self.owners.insert(
+        let parent = *self.memory.parents.entry(profile).or_insert(None);
+        self.memory.owners.insert(
             identifier.clone(),
             Some((row, parent.map(|p| p.to_string()))),
         );
@@ -387,7 +435,7 @@ impl<T: IngestTx> IngestTx for GroupTx<T> {
         at: Timestamp,
         sources: &str,
     ) -> StoreResult<()> {
-        match self.owners.get_mut(identifier) {
+        match self.memory.owners.get_mut(identifier) {
             Some(Some((row, _))) => {
                 row.last_seen = row.last_seen.max(at.millis());
                 row.first_seen = row.first_seen.min(at.millis());
@@ -405,15 +453,15 @@ impl<T: IngestTx> IngestTx for GroupTx<T> {
     }
 
     async fn profile(&mut self, id: CustomerId) -> StoreResult<Option<ProfileRow>> {
-        if !self.profiles.contains_key(&id) {
+        if !self.memory.profiles.contains_key(&id) {
             self.prefetch_profiles(&[id]).await?;
         }
-        Ok(self.profiles.get(&id).cloned())
+        Ok(self.memory.profiles.get(&id).cloned())
     }
 
     async fn save_profile(&mut self, row: &ProfileRow) -> StoreResult<()> {
         let id = parse_customer_id(&row.id)?;
-        self.profiles.insert(id, row.clone());
+        self.memory.profiles.insert(id, row.clone());
         if self.saved.insert(id) {
             self.saved_profiles.push(id);
         }
@@ -500,7 +548,7 @@ impl<T: IngestTx> IngestTx for GroupTx<T> {
         self.prefetch_holdings(roots).await?;
         let mut found = Vec::new();
         for root in roots {
-            for (kind, first_seen) in self.holdings.get(root).cloned().unwrap_or_default() {
+            for (kind, first_seen) in self.memory.holdings.get(root).cloned().unwrap_or_default() {
                 found.push((*root, kind, first_seen));
             }
         }
@@ -511,7 +559,7 @@ impl<T: IngestTx> IngestTx for GroupTx<T> {
         self.prefetch_profiles(ids).await?;
         Ok(ids
             .iter()
-            .filter_map(|id| self.profiles.get(id).cloned())
+            .filter_map(|id| self.memory.profiles.get(id).cloned())
             .collect())
     }
 

@@ -17,6 +17,12 @@ use crate::tx::Tx;
 
 /// The transaction operations of identity resolution and event ingestion.
 pub trait IngestTx: Send {
+    /// Whether what earlier transactions of this writer learned of the identity graph
+    /// still holds: true only for a sole writer that saw no other connection commit.
+    fn graph_unchanged_by_others(&self) -> bool {
+        false
+    }
+
     /// Serialises resolvers that touch the same identifiers (a no-op with one writer).
     fn lock_keys(&mut self, keys: &[i64]) -> impl Future<Output = StoreResult<()>> + Send;
     /// Which of these message ids the source sent before.

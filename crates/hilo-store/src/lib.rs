@@ -25,7 +25,7 @@ use sqlx::{PgPool, SqlitePool};
 
 pub use connect::{ConnectOptions, DatabaseUrl, Engine};
 pub use embedded::{EmbeddedTx, EmbeddedWriter, WalFlusher};
-pub use group_tx::GroupTx;
+pub use group_tx::{GraphMemory, GroupTx};
 pub use ingest_tx::IngestTx;
 pub use tx::Tx;
 

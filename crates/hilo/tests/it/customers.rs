@@ -662,6 +662,17 @@ async fn staff_edit_traits_and_newest_wins(app: TestApp) {
     assert_eq!(edited["traits"]["plan"], "platinum");
     assert!(edited["traits"].get("age").is_none(), "null removes");
 
+    // Events after the edit build on it: the ingestion writer does not keep an old copy.
+    let later = json!({"userId": "t-1", "traits": {"city": "Lima"}, "messageId": "l"});
+    assert_eq!(
+        app.collect("/v1/identify", &web, &later).await.status(),
+        200
+    );
+    let customer = app.lookup("user_id", "t-1").await.expect("customer");
+    assert_eq!(customer["traits"]["plan"], "platinum", "{customer}");
+    assert_eq!(customer["traits"]["city"], "Lima");
+    assert!(customer["traits"].get("age").is_none(), "{customer}");
+
     let marketer = app.key_for("marketer").await;
     let response = app
         .request(
