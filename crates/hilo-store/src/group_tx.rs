@@ -47,9 +47,10 @@ pub struct GraphMemory {
     profiles: HashMap<CustomerId, ProfileRow>,
 }
 
-/// Entries remembered at most between groups (about 200 bytes each); beyond, a group
-/// starts afresh.
-const MEMORY_LIMIT: usize = 1_000_000;
+/// Entries remembered at most between groups (a few hundred bytes each); beyond, a group
+/// starts afresh. Keeps a million-event, hundred-thousand-customer instance well inside
+/// its memory budget.
+const MEMORY_LIMIT: usize = 600_000;
 
 impl GraphMemory {
     fn clear(&mut self) {
@@ -242,11 +243,16 @@ impl<T: IngestTx> GroupTx<T> {
         self.memory.clear();
     }
 
-    /// Commits, and returns what the group knows of the graph, now as stored.
+    /// Commits, and returns what the group knows of the graph, now as stored. Profile
+    /// rows are left out: they carry traits, are large, and only identify messages
+    /// read them.
     pub async fn commit_remembering(mut self) -> StoreResult<GraphMemory> {
         self.flush().await?;
-        let Self { inner, memory, .. } = self;
+        let Self {
+            inner, mut memory, ..
+        } = self;
         inner.commit().await?;
+        memory.profiles = HashMap::new();
         Ok(memory)
     }
 
