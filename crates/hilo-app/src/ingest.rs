@@ -110,11 +110,24 @@ enum Writer {
     },
 }
 
-/// A reply to send once what it reports is durable.
-type Ack = (
-    oneshot::Sender<AppResult<Vec<Outcome>>>,
-    AppResult<Vec<Outcome>>,
-);
+/// A reply to send once what it reports is durable, with the messages it answers: they
+/// are freed by whoever sends the reply — the flusher, on SQLite, so freeing thousands of
+/// parsed messages does not take the writer's time.
+struct Ack {
+    reply: oneshot::Sender<AppResult<Vec<Outcome>>>,
+    result: AppResult<Vec<Outcome>>,
+    messages: Vec<Prepared>,
+}
+
+impl Ack {
+    fn new(job: Job, result: AppResult<Vec<Outcome>>) -> Self {
+        Self {
+            reply: job.reply,
+            result,
+            messages: job.messages,
+        }
+    }
+}
 
 impl Writer {
     fn acknowledge(&self, acks: Vec<Ack>) {
@@ -134,10 +147,14 @@ impl Writer {
     }
 }
 
+/// Answers every request first; the messages are freed after the last answer.
 fn send_all(acks: Vec<Ack>) {
-    for (reply, result) in acks {
-        let _ = reply.send(result);
+    let mut answered = Vec::with_capacity(acks.len());
+    for ack in acks {
+        let _ = ack.reply.send(ack.result);
+        answered.push(ack.messages);
     }
+    drop(answered);
 }
 
 fn flush_then_send(flusher: &WalFlusher, acks: Vec<Ack>) {
@@ -145,8 +162,8 @@ fn flush_then_send(flusher: &WalFlusher, acks: Vec<Ack>) {
         Ok(()) => send_all(acks),
         Err(error) => {
             error!(%error, "could not flush the write-ahead log; failing the requests");
-            for (reply, _) in acks {
-                let _ = reply.send(Err(AppError::Internal(
+            for ack in acks {
+                let _ = ack.reply.send(Err(AppError::Internal(
                     "could not make the messages durable".into(),
                 )));
             }
@@ -278,7 +295,7 @@ async fn write_loop(hilo: Hilo, mut jobs: mpsc::Receiver<Job>, mut writer: Write
             Ok(outcomes) => group
                 .into_iter()
                 .zip(outcomes)
-                .map(|(job, outcome)| (job.reply, Ok(outcome)))
+                .map(|(job, outcome)| Ack::new(job, Ok(outcome)))
                 .collect(),
             Err(error) => {
                 // One bad job must not fail the others: retry each on its own.
@@ -292,7 +309,7 @@ async fn write_loop(hilo: Hilo, mut jobs: mpsc::Receiver<Job>, mut writer: Write
                     if let Err(error) = &result {
                         error!(%error, "ingestion failed");
                     }
-                    acks.push((job.reply, result));
+                    acks.push(Ack::new(job, result));
                 }
                 acks
             }
