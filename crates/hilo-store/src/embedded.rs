@@ -53,6 +53,8 @@ pub struct EmbeddedWriter {
     covered_seq: i64,
     /// SQLite's count of commits by other connections, as of this writer's last look.
     data_version: Option<i64>,
+    /// When keys older than the window were last deleted from `message_keys`.
+    pruned_at: std::time::Instant,
 }
 
 impl EmbeddedWriter {
@@ -70,17 +72,17 @@ impl EmbeddedWriter {
         conn.set_prepared_statement_cache_capacity(64);
         let mut wal = path.as_os_str().to_owned();
         wal.push("-wal");
-        let covered_seq = window_start(&conn)?;
-        let mut writer = Self {
+        let mut seen = SeenMessages::default();
+        let covered_seq = load_window(&conn, &mut seen)?;
+        tracing::debug!(events = seen.len(), "recent message ids loaded");
+        Ok(Self {
             conn,
             wal: PathBuf::from(wal),
-            seen: SeenMessages::default(),
+            seen,
             covered_seq,
             data_version: None,
-        };
-        catch_up(&writer.conn, &mut writer.seen, &mut writer.covered_seq)?;
-        tracing::debug!(events = writer.seen.len(), "recent message ids loaded");
-        Ok(writer)
+            pruned_at: std::time::Instant::now(),
+        })
     }
 
     /// What makes this writer's commits durable.
@@ -101,12 +103,18 @@ impl EmbeddedWriter {
             .query_row("PRAGMA data_version", [], |row| row.get(0))?;
         let unchanged = self.data_version == Some(version);
         self.data_version = Some(version);
+        if self.pruned_at.elapsed() > PRUNE_EVERY {
+            self.pruned_at = std::time::Instant::now();
+            prune_keys(&self.conn, &self.seen)?;
+        }
+        let covered_before = self.covered_seq;
         let tx = EmbeddedTx {
             conn: &mut self.conn,
             seen: &mut self.seen,
             covered_seq: &mut self.covered_seq,
             stored: Vec::new(),
             last_seq: None,
+            covered_before,
             unchanged_by_others: unchanged,
             open: true,
         };
@@ -162,13 +170,18 @@ impl WalFlusher {
     }
 }
 
-/// The `seq` after which the timeline holds the events of the deduplication window: the
-/// newest receipt time minus the window (and an hour, as receipt times are only nearly
-/// in order), found by bisecting `seq`, along which receipt times grow.
-fn window_start(conn: &Connection) -> StoreResult<i64> {
+/// How often keys older than the window are deleted from `message_keys`.
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
+
+/// The `seq` after which `table` (`timeline` or `message_keys`, both keyed by timeline
+/// seq) holds what was received within the deduplication window: the newest receipt
+/// minus the window and an hour, as receipt times are only nearly in order. Found by
+/// bisecting `seq`, along which receipt times grow.
+fn window_start(conn: &Connection, table: WindowTable) -> StoreResult<i64> {
+    let table = table.name();
     let newest: Option<(i64, i64)> = conn
         .query_row(
-            "SELECT seq, received_at FROM timeline ORDER BY seq DESC LIMIT 1",
+            &format!("SELECT seq, received_at FROM {table} ORDER BY seq DESC LIMIT 1"),
             [],
             |row| Ok((row.get(0)?, row.get(1)?)),
         )
@@ -177,8 +190,9 @@ fn window_start(conn: &Connection) -> StoreResult<i64> {
         return Ok(0);
     };
     let cutoff = newest_at - seen::WINDOW_MS - 3_600_000;
-    let mut first_at =
-        conn.prepare("SELECT seq, received_at FROM timeline WHERE seq >= ?1 ORDER BY seq LIMIT 1")?;
+    let mut first_at = conn.prepare(&format!(
+        "SELECT seq, received_at FROM {table} WHERE seq >= ?1 ORDER BY seq LIMIT 1"
+    ))?;
     // Everything up to `old` was received before the cutoff; `recent` was not.
     let (mut old, mut recent) = (0i64, newest_seq);
     while old + 1 < recent {
@@ -194,7 +208,61 @@ fn window_start(conn: &Connection) -> StoreResult<i64> {
     Ok(old)
 }
 
-/// Adds the events stored after `covered_seq` to `seen`.
+#[derive(Debug, Clone, Copy)]
+enum WindowTable {
+    Timeline,
+    MessageKeys,
+}
+
+impl WindowTable {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Timeline => "timeline",
+            Self::MessageKeys => "message_keys",
+        }
+    }
+}
+
+/// Fills `seen` from `message_keys` and returns the timeline `seq` it covers. With no
+/// keys yet (a database from before they were kept), nothing is loaded and the window
+/// starts where the timeline's does: the first transaction reads those events from the
+/// timeline and writes their keys.
+fn load_window(conn: &Connection, seen: &mut SeenMessages) -> StoreResult<i64> {
+    let keyed: Option<i64> =
+        conn.query_row("SELECT MAX(seq) FROM message_keys", [], |row| row.get(0))?;
+    let Some(keyed) = keyed else {
+        return window_start(conn, WindowTable::Timeline);
+    };
+    let start = window_start(conn, WindowTable::MessageKeys)?;
+    let mut statement =
+        conn.prepare("SELECT digest, received_at FROM message_keys WHERE seq > ?1 ORDER BY seq")?;
+    let mut rows = statement.query(params![start])?;
+    while let Some(row) = rows.next()? {
+        let bytes = row.get_ref(0)?.as_blob().ok().unwrap_or_default();
+        if let Ok(digest) = <[u8; 16]>::try_from(bytes) {
+            seen.insert(u128::from_le_bytes(digest), row.get(1)?);
+        }
+    }
+    seen.evict();
+    Ok(keyed)
+}
+
+fn write_key(
+    conn: &Connection,
+    seq: i64,
+    digest: MessageDigest,
+    received_at: i64,
+) -> StoreResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO message_keys (seq, digest, received_at) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (seq) DO NOTHING",
+    )?
+    .execute(params![seq, digest.to_le_bytes().as_slice(), received_at])?;
+    Ok(())
+}
+
+/// Adds the events stored after `covered_seq` by other connections to `seen`, and their
+/// keys to `message_keys`. Runs inside the writer's transaction.
 fn catch_up(conn: &Connection, seen: &mut SeenMessages, covered_seq: &mut i64) -> StoreResult<()> {
     let mut statement = conn.prepare_cached(
         "SELECT seq, item_type, source_id, message_id, received_at FROM timeline \
@@ -202,15 +270,30 @@ fn catch_up(conn: &Connection, seen: &mut SeenMessages, covered_seq: &mut i64) -
     )?;
     let mut rows = statement.query(params![*covered_seq])?;
     while let Some(row) = rows.next()? {
-        *covered_seq = row.get(0)?;
+        let seq: i64 = row.get(0)?;
+        *covered_seq = seq;
         let event = row.get_ref(1)?.as_str().is_ok_and(|t| t == "event");
         let source = row.get_ref(2)?.as_str_or_null().ok().flatten();
         let message = row.get_ref(3)?.as_str_or_null().ok().flatten();
         if let (true, Some(source), Some(message)) = (event, source, message) {
-            seen.insert(seen::digest(source, message), row.get(4)?);
+            let digest = seen::digest(source, message);
+            let received_at: i64 = row.get(4)?;
+            seen.insert(digest, received_at);
+            write_key(conn, seq, digest, received_at)?;
         }
     }
     seen.evict();
+    Ok(())
+}
+
+/// Deletes keys received before the window (in `seq` order, so the old rows come first).
+fn prune_keys(conn: &Connection, seen: &SeenMessages) -> StoreResult<()> {
+    let cutoff = seen.newest().saturating_sub(seen::WINDOW_MS + 3_600_000);
+    conn.prepare_cached(
+        "DELETE FROM message_keys WHERE seq < (SELECT seq FROM message_keys \
+         WHERE received_at >= ?1 ORDER BY seq LIMIT 1)",
+    )?
+    .execute(params![cutoff])?;
     Ok(())
 }
 
@@ -222,6 +305,9 @@ pub struct EmbeddedTx<'c> {
     /// Events appended in this transaction: remembered once it commits.
     stored: Vec<(MessageDigest, i64)>,
     last_seq: Option<i64>,
+    /// `covered_seq` before this transaction caught up: restored if it rolls back, as the
+    /// keys it wrote for others' events roll back with it.
+    covered_before: i64,
     /// No other connection committed since this writer's previous transaction.
     unchanged_by_others: bool,
     open: bool,
@@ -232,6 +318,7 @@ impl Drop for EmbeddedTx<'_> {
         if self.open {
             // Nothing to report to: the caller already has the error that stopped it.
             let _ = self.conn.execute_batch("ROLLBACK");
+            *self.covered_seq = self.covered_before;
         }
     }
 }
@@ -536,12 +623,14 @@ impl IngestTx for EmbeddedTx<'_> {
                 continue;
             }
             added += 1;
-            self.last_seq = Some(self.conn.last_insert_rowid());
+            let seq = self.conn.last_insert_rowid();
+            self.last_seq = Some(seq);
             if let (true, Some(source), Some(message)) =
                 (item.item_type == "event", &source, item.message_id)
             {
-                self.stored
-                    .push((seen::digest(source, message), item.received_at.millis()));
+                let digest = seen::digest(source, message);
+                write_key(self.conn, seq, digest, item.received_at.millis())?;
+                self.stored.push((digest, item.received_at.millis()));
             }
         }
         Ok(added)

@@ -61,6 +61,11 @@ impl SeenMessages {
         }
     }
 
+    /// The newest receipt time seen.
+    pub fn newest(&self) -> i64 {
+        self.newest
+    }
+
     pub fn len(&self) -> usize {
         self.digests.len()
     }
