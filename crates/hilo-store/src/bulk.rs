@@ -79,18 +79,8 @@ impl Tx {
                  JOIN identities i ON i.kind = w.kind AND i.value = w.value \
                  JOIN profiles p ON p.id = i.profile_id",
             )
-            .bind(
-                identifiers
-                    .iter()
-                    .map(|i| i.kind.as_str())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                identifiers
-                    .iter()
-                    .map(|i| i.value.as_str())
-                    .collect::<Vec<_>>(),
-            )
+            .bind(column(identifiers, |i| i.kind.as_str()))
+            .bind(column(identifiers, |i| i.value.as_str()))
             .fetch_all(&mut **tx)
             .await?;
             return Ok(found
@@ -136,31 +126,16 @@ impl Tx {
                  $9::bigint[], $10::text[]) WITH ORDINALITY AS v(p, t, k, n, c, s, m, a, r, b, o) \
                  ORDER BY o ON CONFLICT (source_id, message_id) DO NOTHING",
             )
-            .bind(
-                items
-                    .iter()
-                    .map(|i| i.profile_id.to_string())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(items.iter().map(|i| i.item_type).collect::<Vec<_>>())
-            .bind(items.iter().map(|i| i.kind).collect::<Vec<_>>())
-            .bind(items.iter().map(|i| i.name).collect::<Vec<_>>())
-            .bind(items.iter().map(|i| i.channel).collect::<Vec<_>>())
-            .bind(
-                items
-                    .iter()
-                    .map(|i| i.source_id.map(|s| s.to_string()))
-                    .collect::<Vec<_>>(),
-            )
-            .bind(items.iter().map(|i| i.message_id).collect::<Vec<_>>())
-            .bind(items.iter().map(|i| i.at.millis()).collect::<Vec<_>>())
-            .bind(
-                items
-                    .iter()
-                    .map(|i| i.received_at.millis())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(items.iter().map(|i| i.body).collect::<Vec<_>>())
+            .bind(column(items, |i| i.profile_id.to_string()))
+            .bind(column(items, |i| i.item_type))
+            .bind(column(items, |i| i.kind))
+            .bind(column(items, |i| i.name))
+            .bind(column(items, |i| i.channel))
+            .bind(column(items, |i| i.source_id.map(|s| s.to_string())))
+            .bind(column(items, |i| i.message_id))
+            .bind(column(items, |i| i.at.millis()))
+            .bind(column(items, |i| i.received_at.millis()))
+            .bind(column(items, |i| i.body))
             .execute(&mut **tx)
             .await?;
             return Ok(done.rows_affected());
@@ -231,13 +206,9 @@ impl Tx {
                      SELECT id, id, at, at, made_by FROM unnest($1::text[], $2::bigint[], $3::text[]) \
                      AS v(id, at, made_by)",
                 )
-                .bind(rows.iter().map(|r| r.id.to_string()).collect::<Vec<_>>())
-                .bind(rows.iter().map(|r| r.at.millis()).collect::<Vec<_>>())
-                .bind(
-                    rows.iter()
-                        .map(|r| r.created_by.clone())
-                        .collect::<Vec<_>>(),
-                )
+                .bind(column(rows, |r| r.id.to_string()))
+                .bind(column(rows, |r| r.at.millis()))
+                .bind(column(rows, |r| r.created_by.as_deref()))
                 .execute(&mut **tx)
                 .await?;
             }
@@ -259,12 +230,12 @@ impl Tx {
                      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], \
                      $5::bigint[], $6::text[])",
                 )
-                .bind(rows.iter().map(|r| r.kind.clone()).collect::<Vec<_>>())
-                .bind(rows.iter().map(|r| r.value.clone()).collect::<Vec<_>>())
-                .bind(rows.iter().map(|r| r.profile_id.clone()).collect::<Vec<_>>())
-                .bind(rows.iter().map(|r| r.first_seen).collect::<Vec<_>>())
-                .bind(rows.iter().map(|r| r.last_seen).collect::<Vec<_>>())
-                .bind(rows.iter().map(|r| r.sources.clone()).collect::<Vec<_>>())
+                .bind(column(rows, |r| r.kind.as_str()))
+                .bind(column(rows, |r| r.value.as_str()))
+                .bind(column(rows, |r| r.profile_id.as_str()))
+                .bind(column(rows, |r| r.first_seen))
+                .bind(column(rows, |r| r.last_seen))
+                .bind(column(rows, |r| r.sources.as_str()))
                 .execute(&mut **tx)
                 .await?;
             }
@@ -295,11 +266,11 @@ impl Tx {
                      $4::bigint[], $5::text[]) AS v(kind, value, first_seen, last_seen, sources) \
                      WHERE i.kind = v.kind AND i.value = v.value",
                 )
-                .bind(rows.iter().map(|r| r.kind.clone()).collect::<Vec<_>>())
-                .bind(rows.iter().map(|r| r.value.clone()).collect::<Vec<_>>())
-                .bind(rows.iter().map(|r| r.first_seen).collect::<Vec<_>>())
-                .bind(rows.iter().map(|r| r.last_seen).collect::<Vec<_>>())
-                .bind(rows.iter().map(|r| r.sources.clone()).collect::<Vec<_>>())
+                .bind(column(rows, |r| r.kind.as_str()))
+                .bind(column(rows, |r| r.value.as_str()))
+                .bind(column(rows, |r| r.first_seen))
+                .bind(column(rows, |r| r.last_seen))
+                .bind(column(rows, |r| r.sources.as_str()))
                 .execute(&mut **tx)
                 .await?;
             }
@@ -331,13 +302,13 @@ impl Tx {
                      AS v(id, updated_at, traits, first_seen, last_seen, event_count, channels) \
                      WHERE p.id = v.id",
                 )
-                .bind(rows.iter().map(|r| r.id.clone()).collect::<Vec<_>>())
-                .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                .bind(rows.iter().map(|r| r.traits.clone()).collect::<Vec<_>>())
-                .bind(rows.iter().map(|r| r.first_seen).collect::<Vec<_>>())
-                .bind(rows.iter().map(|r| r.last_seen).collect::<Vec<_>>())
-                .bind(rows.iter().map(|r| r.event_count).collect::<Vec<_>>())
-                .bind(rows.iter().map(|r| r.channels.clone()).collect::<Vec<_>>())
+                .bind(column(rows, |r| r.id.as_str()))
+                .bind(column(rows, |r| r.updated_at))
+                .bind(column(rows, |r| r.traits.as_str()))
+                .bind(column(rows, |r| r.first_seen))
+                .bind(column(rows, |r| r.last_seen))
+                .bind(column(rows, |r| r.event_count))
+                .bind(column(rows, |r| r.channels.as_str()))
                 .execute(&mut **tx)
                 .await?;
             }
@@ -361,14 +332,10 @@ impl Tx {
                      $3::text[], $4::text[]) WITH ORDINALITY AS v(at, kind, profile_id, data, n) \
                      ORDER BY n",
                 )
-                .bind(rows.iter().map(|r| r.at.millis()).collect::<Vec<_>>())
-                .bind(rows.iter().map(|r| r.kind.as_str()).collect::<Vec<_>>())
-                .bind(
-                    rows.iter()
-                        .map(|r| r.profile.to_string())
-                        .collect::<Vec<_>>(),
-                )
-                .bind(rows.iter().map(|r| r.data.clone()).collect::<Vec<_>>())
+                .bind(column(rows, |r| r.at.millis()))
+                .bind(column(rows, |r| r.kind.as_str()))
+                .bind(column(rows, |r| r.profile.to_string()))
+                .bind(column(rows, |r| r.data.as_str()))
                 .execute(&mut **tx)
                 .await?;
             }
@@ -395,7 +362,7 @@ impl Tx {
                     "SELECT p.root_id, i.kind, i.first_seen FROM profiles p \
                      JOIN identities i ON i.profile_id = p.id WHERE p.root_id = ANY($1)",
                 )
-                .bind(roots.iter().map(|r| r.to_string()).collect::<Vec<_>>())
+                .bind(column(roots, |r| r.to_string()))
                 .fetch_all(&mut **tx)
                 .await?;
                 for (root, kind, first_seen) in rows {
@@ -419,7 +386,7 @@ impl Tx {
                 "SELECT id, merged_into, created_at, updated_at, traits, first_seen, last_seen, \
                  event_count, channels FROM profiles WHERE id = ANY($1)",
             )
-            .bind(ids.iter().map(|r| r.to_string()).collect::<Vec<_>>())
+            .bind(column(ids, |r| r.to_string()))
             .fetch_all(&mut **tx)
             .await?),
             Self::Sqlite(_) => {
@@ -431,4 +398,9 @@ impl Tx {
             }
         }
     }
+}
+
+/// One column of `rows` as an array parameter (PostgreSQL binds a `Vec` as an array).
+fn column<'a, T, U>(rows: &'a [T], value: impl Fn(&'a T) -> U) -> Vec<U> {
+    rows.iter().map(value).collect()
 }
