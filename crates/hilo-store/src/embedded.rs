@@ -247,7 +247,7 @@ fn load_window(conn: &Connection, seen: &mut SeenMessages) -> StoreResult<i64> {
     Ok(keyed)
 }
 
-fn write_key(
+fn record_message_key(
     conn: &Connection,
     seq: i64,
     digest: MessageDigest,
@@ -279,7 +279,7 @@ fn catch_up(conn: &Connection, seen: &mut SeenMessages, covered_seq: &mut i64) -
             let digest = seen::digest(source, message);
             let received_at: i64 = row.get(4)?;
             seen.insert(digest, received_at);
-            write_key(conn, seq, digest, received_at)?;
+            record_message_key(conn, seq, digest, received_at)?;
         }
     }
     seen.evict();
@@ -629,7 +629,7 @@ impl IngestTx for EmbeddedTx<'_> {
                 (item.item_type == "event", &source, item.message_id)
             {
                 let digest = seen::digest(source, message);
-                write_key(self.conn, seq, digest, item.received_at.millis())?;
+                record_message_key(self.conn, seq, digest, item.received_at.millis())?;
                 self.stored.push((digest, item.received_at.millis()));
             }
         }
@@ -745,7 +745,7 @@ mod tests {
         let mut seen = SeenMessages::default();
         for (seq, at) in [(1, old - 5), (2, old), (3, now - 10), (4, old), (5, now)] {
             let digest = seen::digest("s", &seq.to_string());
-            write_key(&conn, seq, digest, at).unwrap();
+            record_message_key(&conn, seq, digest, at).unwrap();
             seen.insert(digest, at);
         }
         prune_keys(&conn, &seen).unwrap();

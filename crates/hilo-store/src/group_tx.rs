@@ -525,13 +525,17 @@ impl<T: IngestTx> IngestTx for GroupTx<T> {
         Ok(())
     }
 
+    // Rows written around the memory: write what is pending first, and forget what the
+    // memory says about identifiers afterwards.
     async fn insert_identities(&mut self, rows: &[IdentityRow]) -> StoreResult<()> {
         self.flush().await?;
+        self.forget_graph();
         self.inner.insert_identities(rows).await
     }
 
     async fn update_identities(&mut self, rows: &[IdentityRow]) -> StoreResult<()> {
         self.flush().await?;
+        self.forget_graph();
         self.inner.update_identities(rows).await
     }
 
