@@ -32,6 +32,8 @@ use crate::{AppError, AppResult, Hilo};
 const GROUP_LIMIT: usize = 5_000;
 /// Requests waiting for the writer before new ones are turned away with 503.
 const QUEUE_DEPTH: usize = 1_024;
+/// How long the writer waits for messages before it spends the time on indexing.
+const IDLE: Duration = Duration::from_millis(20);
 
 /// What happened to one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,6 +132,23 @@ impl Ack {
 }
 
 impl Writer {
+    fn indexing_pending(&self) -> bool {
+        match self {
+            Self::Pool => false,
+            Self::Embedded { writer, .. } => writer.index_pending(),
+        }
+    }
+
+    /// Moves timeline rows into the per-customer index between groups (SQLite); a
+    /// failure only delays it.
+    fn index_step(&mut self, idle: bool) {
+        if let Self::Embedded { writer, .. } = self
+            && let Err(error) = writer.index_step(idle)
+        {
+            warn!(%error, "could not index timeline rows by customer; will retry");
+        }
+    }
+
     fn acknowledge(&self, acks: Vec<Ack>) {
         match self {
             Self::Pool => send_all(acks),
@@ -279,7 +298,22 @@ async fn open_writer(hilo: Hilo) -> (Hilo, Writer) {
 }
 
 async fn write_loop(hilo: Hilo, mut jobs: mpsc::Receiver<Job>, mut writer: Writer) {
-    while let Some(first) = jobs.recv().await {
+    loop {
+        let first = if writer.indexing_pending() {
+            match tokio::time::timeout(IDLE, jobs.recv()).await {
+                Ok(Some(job)) => job,
+                Ok(None) => break,
+                Err(_) => {
+                    writer.index_step(true);
+                    continue;
+                }
+            }
+        } else {
+            match jobs.recv().await {
+                Some(job) => job,
+                None => break,
+            }
+        };
         let mut group = vec![first];
         let mut count = group[0].messages.len();
         while count < GROUP_LIMIT {
@@ -315,6 +349,7 @@ async fn write_loop(hilo: Hilo, mut jobs: mpsc::Receiver<Job>, mut writer: Write
             }
         };
         writer.acknowledge(acks);
+        writer.index_step(false);
     }
 }
 

@@ -523,6 +523,10 @@ impl Store {
         const CHANNELS: &str = tree!(
             "SELECT DISTINCT l.channel FROM timeline l WHERE l.profile_id IN (SELECT id FROM tree) ORDER BY l.channel"
         );
+        let (activity, channels) = match self {
+            Self::Sqlite(_) => (sql::SQLITE_ACTIVITY, sql::SQLITE_CHANNELS),
+            Self::Postgres(_) => (ACTIVITY, CHANNELS),
+        };
         let (fragments, identities, counts, channels) = on_pool!(self, |pool| {
             let fragments = sqlx::query_as::<_, ProfileRow>(FRAGMENTS)
                 .bind(root.to_string())
@@ -532,11 +536,11 @@ impl Store {
                 .bind(root.to_string())
                 .fetch_all(pool)
                 .await?;
-            let counts = sqlx::query_as::<_, (i64, Option<i64>, Option<i64>)>(ACTIVITY)
+            let counts = sqlx::query_as::<_, (i64, Option<i64>, Option<i64>)>(activity)
                 .bind(root.to_string())
                 .fetch_one(pool)
                 .await?;
-            let channels = sqlx::query_scalar::<_, String>(CHANNELS)
+            let channels = sqlx::query_scalar::<_, String>(channels)
                 .bind(root.to_string())
                 .fetch_all(pool)
                 .await?;
@@ -567,8 +571,12 @@ impl Store {
              l.message_id, l.at, l.received_at, l.body FROM timeline l WHERE l.profile_id IN (SELECT id FROM tree) \
              AND (l.at < $2 OR (l.at = $2 AND l.seq < $3)) ORDER BY l.at DESC, l.seq DESC LIMIT $4"
         );
+        let sql = match self {
+            Self::Sqlite(_) => sql::SQLITE_TIMELINE_PAGE,
+            Self::Postgres(_) => SQL,
+        };
         let (at, seq) = before.unwrap_or((i64::MAX, i64::MAX));
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, TimelineRow>(SQL)
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, TimelineRow>(sql)
             .bind(root.to_string())
             .bind(at)
             .bind(seq)

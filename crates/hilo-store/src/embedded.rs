@@ -28,6 +28,7 @@ use crate::ingest_tx::IngestTx;
 use crate::privacy::NewConsent;
 use crate::seen::{self, MessageDigest, SeenMessages};
 use crate::sql;
+use crate::timeline_index::TimelineIndexer;
 use crate::{StoreError, StoreResult};
 
 impl From<rusqlite::Error> for StoreError {
@@ -55,6 +56,8 @@ pub struct EmbeddedWriter {
     data_version: Option<i64>,
     /// When keys older than the window were last deleted from `message_keys`.
     pruned_at: std::time::Instant,
+    /// Moves the timeline tail into the per-customer index between groups.
+    index: TimelineIndexer,
 }
 
 impl EmbeddedWriter {
@@ -75,6 +78,7 @@ impl EmbeddedWriter {
         let mut seen = SeenMessages::default();
         let covered_seq = load_window(&conn, &mut seen)?;
         tracing::debug!(events = seen.len(), "recent message ids loaded");
+        let index = TimelineIndexer::open(&conn)?;
         Ok(Self {
             conn,
             wal: PathBuf::from(wal),
@@ -82,7 +86,19 @@ impl EmbeddedWriter {
             covered_seq,
             data_version: None,
             pruned_at: std::time::Instant::now(),
+            index,
         })
+    }
+
+    /// Whether timeline rows wait to be moved into the per-customer index.
+    pub fn index_pending(&self) -> bool {
+        self.index.pending()
+    }
+
+    /// One transaction of moving timeline rows into the per-customer index, if due (see
+    /// [`crate::timeline_index`]); when `idle`, whatever waits is due.
+    pub fn index_step(&mut self, idle: bool) -> StoreResult<()> {
+        self.index.step(&self.conn, idle)
     }
 
     /// What makes this writer's commits durable.
@@ -112,6 +128,8 @@ impl EmbeddedWriter {
             conn: &mut self.conn,
             seen: &mut self.seen,
             covered_seq: &mut self.covered_seq,
+            index: &mut self.index,
+            appended: 0,
             stored: Vec::new(),
             last_seq: None,
             covered_before,
@@ -302,6 +320,9 @@ pub struct EmbeddedTx<'c> {
     conn: &'c mut Connection,
     seen: &'c mut SeenMessages,
     covered_seq: &'c mut i64,
+    index: &'c mut TimelineIndexer,
+    /// Timeline rows appended in this transaction.
+    appended: usize,
     /// Events appended in this transaction: remembered once it commits.
     stored: Vec<(MessageDigest, i64)>,
     last_seq: Option<i64>,
@@ -623,6 +644,7 @@ impl IngestTx for EmbeddedTx<'_> {
                 continue;
             }
             added += 1;
+            self.appended += 1;
             let seq = self.conn.last_insert_rowid();
             self.last_seq = Some(seq);
             if let (true, Some(source), Some(message)) =
@@ -717,6 +739,7 @@ impl IngestTx for EmbeddedTx<'_> {
     async fn commit(mut self) -> StoreResult<()> {
         self.conn.execute_batch("COMMIT")?;
         self.open = false;
+        self.index.appended(self.appended);
         for (digest, received_at) in self.stored.drain(..) {
             self.seen.insert(digest, received_at);
         }

@@ -18,6 +18,7 @@ pub mod seen;
 pub mod settings;
 pub mod sources;
 mod sql;
+mod timeline_index;
 pub mod tx;
 pub mod users;
 

@@ -7,6 +7,12 @@ use crate::sql::{self, tree};
 use crate::tx::{Tx, on_tx};
 use crate::{Store, StoreResult, on_pool};
 
+/// A fragment's timeline rows on SQLite, found through both halves of its index (see
+/// migration 0008); triggers remove their index entries.
+const ERASE_TIMELINE_SQLITE: &str = "DELETE FROM timeline WHERE seq IN (\
+    SELECT seq FROM timeline_by_customer WHERE profile_id = $1 \
+    UNION SELECT seq FROM timeline_tail WHERE profile_id = $1)";
+
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ConsentRow {
     pub id: String,
@@ -185,8 +191,12 @@ impl Tx {
         }
         for fragment in fragments {
             let id = fragment.to_string();
+            let timeline_sql = match self {
+                Tx::Sqlite(_) => ERASE_TIMELINE_SQLITE,
+                Tx::Postgres(_) => "DELETE FROM timeline WHERE profile_id = $1",
+            };
             let counts = on_tx!(self, |conn| {
-                let timeline = sqlx::query("DELETE FROM timeline WHERE profile_id = $1")
+                let timeline = sqlx::query(timeline_sql)
                     .bind(&id)
                     .execute(&mut *conn)
                     .await?

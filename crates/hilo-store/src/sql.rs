@@ -13,6 +13,45 @@ macro_rules! tree {
 }
 pub(crate) use tree;
 
+/// On SQLite, `tree` plus `items (seq)`: the customer's timeline rows, found through
+/// both halves of the per-customer index (see migration 0008): the part already moved
+/// into `timeline_by_customer` and the `timeline_tail` not moved yet. A row in both
+/// while it is being moved counts once.
+macro_rules! tree_items {
+    ($rest:literal) => {
+        concat!(
+            "WITH tree (id) AS (SELECT id FROM profiles WHERE root_id = $1), ",
+            "items (seq) AS (SELECT k.seq FROM timeline_by_customer k WHERE k.profile_id IN (SELECT id FROM tree) ",
+            "UNION SELECT t.seq FROM timeline_tail t WHERE t.profile_id IN (SELECT id FROM tree)) ",
+            $rest
+        )
+    };
+}
+
+/// A live customer's event count, first and last time, on SQLite.
+pub const SQLITE_ACTIVITY: &str = tree_items!(
+    "SELECT COALESCE(SUM(CASE WHEN l.item_type = 'event' THEN 1 ELSE 0 END), 0), \
+     MIN(l.at), MAX(l.at) FROM timeline l WHERE l.seq IN (SELECT seq FROM items)"
+);
+/// The channels a live customer was seen on, on SQLite.
+pub const SQLITE_CHANNELS: &str = tree_items!(
+    "SELECT DISTINCT l.channel FROM timeline l WHERE l.seq IN (SELECT seq FROM items) ORDER BY l.channel"
+);
+/// A page of a live customer's timeline on SQLite, newest first before `($2, $3)`: the
+/// newest `$4` of both halves of the index, then their rows.
+pub const SQLITE_TIMELINE_PAGE: &str = concat!(
+    "WITH tree (id) AS (SELECT id FROM profiles WHERE root_id = $1), ",
+    "items (at, seq) AS (",
+    "SELECT k.at, k.seq FROM timeline_by_customer k WHERE k.profile_id IN (SELECT id FROM tree) ",
+    "AND (k.at < $2 OR (k.at = $2 AND k.seq < $3)) ",
+    "UNION SELECT t.at, t.seq FROM timeline_tail t WHERE t.profile_id IN (SELECT id FROM tree) ",
+    "AND (t.at < $2 OR (t.at = $2 AND t.seq < $3))), ",
+    "page (seq) AS (SELECT seq FROM items ORDER BY at DESC, seq DESC LIMIT $4) ",
+    "SELECT l.seq, l.profile_id, l.item_type, l.kind, l.name, l.channel, l.source_id, ",
+    "l.message_id, l.at, l.received_at, l.body FROM timeline l WHERE l.seq IN (SELECT seq FROM page) ",
+    "ORDER BY l.at DESC, l.seq DESC"
+);
+
 pub const IDENTITY_OWNER: &str = "SELECT i.kind, i.value, i.profile_id, i.first_seen, \
     i.last_seen, i.sources, p.merged_into FROM identities i JOIN profiles p ON p.id = i.profile_id \
     WHERE i.kind = $1 AND i.value = $2";
