@@ -155,6 +155,7 @@ impl Tx {
                  ON CONFLICT (source_id, message_id) WHERE item_type <> 'event' DO NOTHING",
                 rows.join(", ")
             );
+            let end = self.timeline_end().await?;
             added += on_tx!(self, |conn| {
                 let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
                 for item in chunk {
@@ -172,6 +173,7 @@ impl Tx {
                 }
                 query.execute(conn).await?.rows_affected()
             });
+            self.append_tail(end).await?;
         }
         Ok(added)
     }

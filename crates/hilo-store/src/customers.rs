@@ -361,9 +361,34 @@ impl Tx {
         Ok(())
     }
 
+    /// On SQLite, where the timeline ends before appending: the appended rows then go
+    /// to the per-customer index's tail with [`Tx::append_tail`]. PostgreSQL indexes rows
+    /// as they come and needs neither.
+    pub(crate) async fn timeline_end(&mut self) -> StoreResult<i64> {
+        match self {
+            Self::Sqlite(tx) => Ok(sqlx::query_scalar(sql::TIMELINE_END)
+                .fetch_one(&mut **tx)
+                .await?),
+            Self::Postgres(_) => Ok(0),
+        }
+    }
+
+    /// On SQLite, puts the timeline rows appended after `end` in the per-customer index's
+    /// tail (see migration 0008).
+    pub(crate) async fn append_tail(&mut self, end: i64) -> StoreResult<()> {
+        if let Self::Sqlite(tx) = self {
+            sqlx::query(sql::SQLITE_APPEND_TAIL)
+                .bind(end)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Appends to the timeline; `false` when the source sent this message id before.
     pub async fn append_timeline(&mut self, item: &NewTimelineItem<'_>) -> StoreResult<bool> {
         const SQL: &str = sql::APPEND_TIMELINE;
+        let end = self.timeline_end().await?;
         let inserted = on_tx!(self, |conn| sqlx::query(SQL)
             .bind(item.profile_id.to_string())
             .bind(item.item_type)
@@ -378,6 +403,7 @@ impl Tx {
             .execute(conn)
             .await?
             .rows_affected());
+        self.append_tail(end).await?;
         Ok(inserted == 1)
     }
 

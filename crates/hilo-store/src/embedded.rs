@@ -625,18 +625,24 @@ impl IngestTx for EmbeddedTx<'_> {
 
     async fn append_timeline_many(&mut self, items: &[NewTimelineItem<'_>]) -> StoreResult<u64> {
         let mut statement = self.conn.prepare_cached(sql::APPEND_TIMELINE)?;
+        // The per-customer index's tail (see crate::timeline_index).
+        let mut tail = self
+            .conn
+            .prepare_cached("INSERT INTO timeline_tail (seq, profile_id, at) VALUES (?1, ?2, ?3)")?;
         let mut added = 0;
         for item in items {
             let source = item.source_id.map(|s| s.to_string());
+            let profile = item.profile_id.to_string();
+            let at = item.at.millis();
             let inserted = statement.execute(params![
-                item.profile_id.to_string(),
+                &profile,
                 item.item_type,
                 item.kind,
                 item.name,
                 item.channel,
                 source,
                 item.message_id,
-                item.at.millis(),
+                at,
                 item.received_at.millis(),
                 item.body
             ])?;
@@ -646,6 +652,7 @@ impl IngestTx for EmbeddedTx<'_> {
             added += 1;
             self.appended += 1;
             let seq = self.conn.last_insert_rowid();
+            tail.execute(params![seq, profile, at])?;
             self.last_seq = Some(seq);
             if let (true, Some(source), Some(message)) =
                 (item.item_type == "event", &source, item.message_id)

@@ -95,6 +95,13 @@ pub const RECORD_CONSENT: &str = "INSERT INTO consents (id, profile_id, channel,
     granted, at, via, source_id, actor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 pub const ANY_SUPPRESSION: &str = "SELECT 1 FROM suppressions LIMIT 1";
 pub const SUPPRESSED: &str = "SELECT 1 FROM suppressions WHERE digest = $1";
+/// On SQLite, puts the timeline rows appended after `seq` `$1` in the per-customer
+/// index's unindexed tail (migration 0008). The writer holds the write lock, so those
+/// rows are its own.
+pub const SQLITE_APPEND_TAIL: &str = "INSERT INTO timeline_tail (seq, profile_id, at) \
+    SELECT seq, profile_id, at FROM timeline WHERE seq > $1";
+/// Where the timeline ends: the `seq` appends continue after.
+pub const TIMELINE_END: &str = "SELECT COALESCE(MAX(seq), 0) FROM timeline";
 pub const APPEND_TIMELINE: &str = "INSERT INTO timeline (profile_id, item_type, kind, name, \
     channel, source_id, message_id, at, received_at, body) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \

@@ -204,6 +204,7 @@ mod tests {
                  VALUES (?1, 'event', 'track', ?2, ?3, 0, '{}')",
             )
             .unwrap();
+        let end: i64 = conn.query_row(sql::TIMELINE_END, [], |row| row.get(0)).unwrap();
         for i in 0..rows {
             let profile = ["a", "a2", "b"][i % 3];
             let channel = ["web", "app", "pos", "kiosk"][i % 4];
@@ -211,6 +212,7 @@ mod tests {
             let at = ((i * 7919) % 1000) as i64;
             insert.execute(params![profile, channel, at]).unwrap();
         }
+        conn.execute(sql::SQLITE_APPEND_TAIL, [end]).unwrap();
         indexer.appended(rows);
     }
 
