@@ -6,8 +6,9 @@
 //! order. The writer moves the tail into `timeline_by_customer` in rounds: a round reads
 //! the tail as it is, sorts it by customer and moves a slice of it per transaction, so
 //! each leaf of the index is written about once per round however many of the round's
-//! rows it receives, and no transaction holds the writer for long. The round's last
-//! transaction deletes what it moved from the tail.
+//! rows it receives; then it deletes what it moved from the tail. Each step is small
+//! (reading, moving or deleting a few thousand rows), taken between ingestion groups, so
+//! none holds the writer for long.
 //!
 //! Readers use the union of both tables, so a row is found from the moment it commits;
 //! a row in both while its round runs counts once. A crash mid-round loses nothing: the
@@ -20,18 +21,47 @@ use crate::StoreResult;
 /// Tail rows that start a round while ingestion is busy. Larger rounds write each leaf
 /// for more rows; the tail is scanned by readers, so it must stay small.
 const ROUND_ROWS: usize = 65_536;
-/// Tail rows one transaction of a round moves: bounds how long it holds the writer.
+/// Tail rows one step of a round moves into the index: bounds how long it holds the
+/// writer.
 const STEP_ROWS: usize = 2_048;
+/// Tail rows one step of a round reads, or deletes once moved: both are cheap, in `seq`
+/// order.
+const SCAN_ROWS: usize = 16_384;
 
-/// A round in progress: the tail as it was when the round began, sorted by customer.
+/// One tail row: `(profile_id, at, seq)`, the index's key.
+type TailRow = (String, i64, i64);
+
+/// What a round is doing.
+#[derive(Debug)]
+enum Phase {
+    /// Reading the tail in `seq` order, after this `seq`.
+    Reading { after: i64 },
+    /// Moving rows into the index in its order; this many are moved.
+    Moving { moved: usize },
+    /// Deleting moved rows from the tail, up to one bound per step; this many bounds are
+    /// done, and the tail gave up this many rows.
+    Deleting { bounds_done: usize, deleted: usize },
+}
+
+impl Phase {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Reading { .. } => "reading",
+            Self::Moving { .. } => "moving",
+            Self::Deleting { .. } => "deleting",
+        }
+    }
+}
+
+/// A round in progress: the tail up to `through`, sorted by customer, moved into the
+/// index one small step at a time, so no step holds the writer for long.
 #[derive(Debug)]
 struct Round {
-    /// The round moves tail rows up to this `seq`.
     through: i64,
-    /// `(profile_id, at, seq)` in index order.
-    rows: Vec<(String, i64, i64)>,
-    /// How many of `rows` are moved.
-    moved: usize,
+    rows: Vec<TailRow>,
+    /// `seq` bounds for deleting the tail after moving it, every [`SCAN_ROWS`] rows.
+    delete_bounds: Vec<i64>,
+    phase: Phase,
 }
 
 /// The writer's state of the index: what is waiting and the round under way.
@@ -62,102 +92,154 @@ impl TimelineIndexer {
         self.round.is_some() || self.tail_rows > 0
     }
 
-    /// Moves the next [`STEP_ROWS`] rows of the round if one is under way or due: due
-    /// when the tail is large, or, when `idle`, as soon as it holds anything. Each call
-    /// is one transaction at most.
+    /// Takes the next step of the round if one is under way or due: due when the tail is
+    /// large, or, when `idle`, as soon as it holds anything. Each step is one
+    /// transaction at most.
     pub(crate) fn step(&mut self, conn: &Connection, idle: bool) -> StoreResult<()> {
         if self.round.is_none() {
             if !(self.tail_rows >= ROUND_ROWS || idle && self.tail_rows > 0) {
                 return Ok(());
             }
-            let started = std::time::Instant::now();
-            self.round = plan_round(conn)?;
-            tracing::debug!(
-                elapsed_us = started.elapsed().as_micros() as u64,
-                "index plan"
-            );
-            if self.round.is_none() {
+            let through: Option<i64> =
+                conn.query_row("SELECT MAX(seq) FROM timeline_tail", [], |row| row.get(0))?;
+            let Some(through) = through else {
                 self.tail_rows = 0;
                 return Ok(());
-            }
+            };
+            self.round = Some(Round {
+                through,
+                rows: Vec::new(),
+                delete_bounds: Vec::new(),
+                phase: Phase::Reading { after: 0 },
+            });
         }
         let Some(round) = self.round.as_mut() else {
             return Ok(());
         };
         let started = std::time::Instant::now();
-        let end = (round.moved + STEP_ROWS).min(round.rows.len());
-        let last = end == round.rows.len();
-        conn.execute_batch("BEGIN IMMEDIATE")?;
-        let moved = move_rows(conn, &round.rows[round.moved..end]).and_then(|()| {
-            if last {
-                finish_round(conn, round)
-            } else {
-                Ok(0)
+        let phase = round.phase.name();
+        match round.step(conn) {
+            Ok(Some(deleted)) => {
+                self.tail_rows = self.tail_rows.saturating_sub(deleted);
+                self.round = None;
             }
-        });
-        match moved.and_then(|deleted| Ok((deleted, conn.execute_batch("COMMIT")?))) {
-            Ok((deleted, ())) => {
-                tracing::debug!(
-                    last,
-                    elapsed_us = started.elapsed().as_micros() as u64,
-                    "index step"
-                );
-                round.moved = end;
-                if last {
-                    self.tail_rows = self.tail_rows.saturating_sub(deleted);
-                    self.round = None;
-                }
-                Ok(())
-            }
+            Ok(None) => {}
             Err(error) => {
                 // Start over with a fresh round once more rows arrive (not at once, which
                 // would retry a lasting failure without pause): moving is idempotent.
-                let _ = conn.execute_batch("ROLLBACK");
                 self.round = None;
                 self.tail_rows = 0;
-                Err(error)
+                return Err(error);
+            }
+        }
+        tracing::debug!(
+            phase,
+            elapsed_us = started.elapsed().as_micros() as u64,
+            "timeline index step"
+        );
+        Ok(())
+    }
+}
+
+impl Round {
+    /// One step; when the round is over, how many rows it took from the tail.
+    fn step(&mut self, conn: &Connection) -> StoreResult<Option<usize>> {
+        match self.phase {
+            Phase::Reading { after } => {
+                let before = self.rows.len();
+                let mut read = conn.prepare_cached(
+                    "SELECT profile_id, at, seq FROM timeline_tail WHERE seq > ?1 AND seq <= ?2 \
+                     ORDER BY seq LIMIT ?3",
+                )?;
+                let rows = read.query_map(params![after, self.through, SCAN_ROWS as i64], |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                })?;
+                for row in rows {
+                    self.rows.push(row?);
+                }
+                let Some(last) = self.rows.last().map(|row| row.2) else {
+                    return Ok(Some(0));
+                };
+                if self.rows.len() - before == SCAN_ROWS && last < self.through {
+                    self.delete_bounds.push(last);
+                    self.phase = Phase::Reading { after: last };
+                } else {
+                    self.delete_bounds.push(self.through);
+                    self.rows.sort_unstable();
+                    self.phase = Phase::Moving { moved: 0 };
+                }
+                Ok(None)
+            }
+            Phase::Moving { moved } => {
+                let end = (moved + STEP_ROWS).min(self.rows.len());
+                in_transaction(conn, |conn| move_rows(conn, &self.rows[moved..end]))?;
+                self.phase = if end == self.rows.len() {
+                    Phase::Deleting {
+                        bounds_done: 0,
+                        deleted: 0,
+                    }
+                } else {
+                    Phase::Moving { moved: end }
+                };
+                Ok(None)
+            }
+            Phase::Deleting {
+                bounds_done,
+                deleted,
+            } => {
+                let bound = self.delete_bounds[bounds_done];
+                let last = bounds_done + 1 == self.delete_bounds.len();
+                let rows = &self.rows;
+                let deleted = in_transaction(conn, |conn| {
+                    let deleted = deleted
+                        + conn.execute("DELETE FROM timeline_tail WHERE seq <= ?1", [bound])?;
+                    if last && deleted < rows.len() {
+                        forget_erased(conn, rows)?;
+                    }
+                    Ok(deleted)
+                })?;
+                if last {
+                    return Ok(Some(deleted));
+                }
+                self.phase = Phase::Deleting {
+                    bounds_done: bounds_done + 1,
+                    deleted,
+                };
+                Ok(None)
             }
         }
     }
 }
 
-/// Takes the tail as it is now, sorted in index order.
-fn plan_round(conn: &Connection) -> StoreResult<Option<Round>> {
-    let mut rows: Vec<(String, i64, i64)> = conn
-        .prepare("SELECT profile_id, at, seq FROM timeline_tail")?
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
-        .collect::<Result<_, _>>()?;
-    let Some(through) = rows.iter().map(|row| row.2).max() else {
-        return Ok(None);
-    };
-    rows.sort_unstable();
-    Ok(Some(Round {
-        through,
-        rows,
-        moved: 0,
-    }))
-}
-
-/// Empties the tail of what the round moved; returns how many rows that was.
-fn finish_round(conn: &Connection, round: &Round) -> StoreResult<usize> {
-    let deleted = conn.execute("DELETE FROM timeline_tail WHERE seq <= ?1", [round.through])?;
-    if deleted < round.rows.len() {
-        // Rows were erased while the round ran (their tail rows went with them), and the
-        // round may have indexed them again: take those entries out.
-        let mut forget = conn.prepare_cached(
-            "DELETE FROM timeline_by_customer WHERE profile_id = ?1 AND at = ?2 AND seq = ?3 \
-             AND NOT EXISTS (SELECT 1 FROM timeline WHERE seq = ?3)",
-        )?;
-        for (profile, at, seq) in &round.rows {
-            forget.execute(params![profile, at, seq])?;
+fn in_transaction<T>(
+    conn: &Connection,
+    work: impl FnOnce(&Connection) -> StoreResult<T>,
+) -> StoreResult<T> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    match work(conn).and_then(|done| Ok((done, conn.execute_batch("COMMIT")?))) {
+        Ok((done, ())) => Ok(done),
+        Err(error) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(error)
         }
     }
-    Ok(deleted)
 }
 
-fn move_rows(conn: &Connection, rows: &[(String, i64, i64)]) -> StoreResult<()> {
+/// Rows erased while the round ran lost their tail rows with them, and the round may
+/// have indexed them again: takes those entries out.
+fn forget_erased(conn: &Connection, rows: &[TailRow]) -> StoreResult<()> {
+    let mut forget = conn.prepare_cached(
+        "DELETE FROM timeline_by_customer WHERE profile_id = ?1 AND at = ?2 AND seq = ?3 \
+         AND NOT EXISTS (SELECT 1 FROM timeline WHERE seq = ?3)",
+    )?;
+    for (profile, at, seq) in rows {
+        forget.execute(params![profile, at, seq])?;
+    }
+    Ok(())
+}
+
+fn move_rows(conn: &Connection, rows: &[TailRow]) -> StoreResult<()> {
     let mut insert = conn.prepare_cached(
-        // A row erased since the round began is not indexed again.
         "INSERT OR IGNORE INTO timeline_by_customer (profile_id, at, seq) VALUES (?1, ?2, ?3)",
     )?;
     for (profile, at, seq) in rows {
@@ -300,11 +382,12 @@ mod tests {
             append(&conn, &mut indexer, 5);
             indexer.step(&conn, false).unwrap();
         }
-        assert_eq!(steps, 3, "a round moves {STEP_ROWS} rows per transaction");
+        // Read at once (fewer than SCAN_ROWS), moved STEP_ROWS at a time, deleted at once.
+        assert_eq!(steps, 4 + 1, "the steps after the first read");
         assert_reads_right(&conn);
         assert_eq!(
             count(&conn, "timeline_tail"),
-            15,
+            5 * steps,
             "only the rows that came mid-round"
         );
         assert!(indexer.pending());
@@ -342,8 +425,17 @@ mod tests {
     fn a_round_cut_short_is_finished_by_the_next_writer() {
         let conn = database();
         let mut indexer = TimelineIndexer::open(&conn).unwrap();
-        append(&conn, &mut indexer, 2 * STEP_ROWS + 1);
+        // Large enough to be read and deleted in several steps.
+        append(&conn, &mut indexer, 2 * SCAN_ROWS + 5);
         indexer.step(&conn, true).unwrap();
+        let mut deleting = false;
+        while !deleting {
+            indexer.step(&conn, false).unwrap();
+            let round = indexer.round.as_ref().unwrap();
+            deleting = matches!(round.phase, Phase::Deleting { bounds_done: 1, .. });
+        }
+        assert_eq!(indexer.round.as_ref().unwrap().delete_bounds.len(), 3);
+        assert!(count(&conn, "timeline_tail") < (2 * SCAN_ROWS) as i64);
         drop(indexer);
         // A new writer, as after a crash: it finds the tail, moves it again, once.
         let mut indexer = TimelineIndexer::open(&conn).unwrap();
