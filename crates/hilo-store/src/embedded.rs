@@ -630,9 +630,9 @@ impl IngestTx for EmbeddedTx<'_> {
     async fn append_timeline_many(&mut self, items: &[NewTimelineItem<'_>]) -> StoreResult<u64> {
         let mut statement = self.conn.prepare_cached(sql::APPEND_TIMELINE)?;
         // The per-customer index's tail (see crate::timeline_index).
-        let mut tail = self
-            .conn
-            .prepare_cached("INSERT INTO timeline_tail (seq, profile_id, at) VALUES (?1, ?2, ?3)")?;
+        let mut tail = self.conn.prepare_cached(
+            "INSERT INTO timeline_tail (seq, profile_id, at) VALUES (?1, ?2, ?3)",
+        )?;
         let mut added = 0;
         for item in items {
             let source = item.source_id.map(|s| s.to_string());

@@ -151,9 +151,10 @@ impl Round {
                     "SELECT profile_id, at, seq FROM timeline_tail WHERE seq > ?1 AND seq <= ?2 \
                      ORDER BY seq LIMIT ?3",
                 )?;
-                let rows = read.query_map(params![after, self.through, SCAN_ROWS as i64], |row| {
-                    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-                })?;
+                let rows = read
+                    .query_map(params![after, self.through, SCAN_ROWS as i64], |row| {
+                        Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                    })?;
                 for row in rows {
                     self.rows.push(row?);
                 }
@@ -286,7 +287,9 @@ mod tests {
                  VALUES (?1, 'event', 'track', ?2, ?3, 0, '{}')",
             )
             .unwrap();
-        let end: i64 = conn.query_row(sql::TIMELINE_END, [], |row| row.get(0)).unwrap();
+        let end: i64 = conn
+            .query_row(sql::TIMELINE_END, [], |row| row.get(0))
+            .unwrap();
         for i in 0..rows {
             let profile = ["a", "a2", "b"][i % 3];
             let channel = ["web", "app", "pos", "kiosk"][i % 4];
