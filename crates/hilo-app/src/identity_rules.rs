@@ -9,6 +9,30 @@ use serde::{Deserialize, Serialize};
 use crate::{AppResult, Hilo};
 
 const SETTING: &str = "identity_rules";
+/// How long a node uses the rules it read before reading them again. Ingestion asks for
+/// them for every group it stores; a change made through another node takes effect here
+/// within this time, and at once on the node that made it.
+const RULES_FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The rules last read, and when.
+#[derive(Debug, Default)]
+pub(crate) struct RulesCache {
+    read: std::sync::Mutex<Option<(std::time::Instant, IdentityRules)>>,
+}
+
+impl RulesCache {
+    fn fresh(&self) -> Option<IdentityRules> {
+        let read = self.read.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        read.as_ref()
+            .filter(|(at, _)| at.elapsed() < RULES_FRESH_FOR)
+            .map(|(_, rules)| rules.clone())
+    }
+
+    fn keep(&self, rules: &IdentityRules) {
+        let mut read = self.read.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        *read = Some((std::time::Instant::now(), rules.clone()));
+    }
+}
 
 /// The rules in their JSON form.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -118,15 +142,20 @@ impl RulesDocument {
 impl Hilo {
     /// The identity rules in force: the stored ones, or the defaults.
     pub async fn identity_rules(&self) -> AppResult<IdentityRules> {
-        match self.store.setting(SETTING).await? {
+        if let Some(rules) = self.rules.fresh() {
+            return Ok(rules);
+        }
+        let rules = match self.store.setting(SETTING).await? {
             Some(json) => {
                 let document: RulesDocument = serde_json::from_str(&json).map_err(|e| {
                     crate::AppError::Internal(format!("stored identity rules unreadable: {e}"))
                 })?;
-                Ok(document.to_rules()?)
+                document.to_rules()?
             }
-            None => Ok(IdentityRules::default()),
-        }
+            None => IdentityRules::default(),
+        };
+        self.rules.keep(&rules);
+        Ok(rules)
     }
 
     /// Replaces the identity rules. They apply to messages ingested from now on.
@@ -135,6 +164,7 @@ impl Hilo {
         let json = serde_json::to_string(&RulesDocument::from(&rules))
             .map_err(|e| crate::AppError::Internal(e.to_string()))?;
         self.store.put_setting(SETTING, &json).await?;
+        self.rules.keep(&rules);
         Ok(rules)
     }
 }

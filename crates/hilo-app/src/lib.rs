@@ -46,6 +46,7 @@ pub struct Hilo {
     settings: Arc<AppSettings>,
     feed_signal: Arc<tokio::sync::Notify>,
     write_keys: Arc<sources::WriteKeyCache>,
+    rules: Arc<identity_rules::RulesCache>,
 }
 
 impl Hilo {
@@ -60,6 +61,7 @@ impl Hilo {
             settings: Arc::new(settings),
             feed_signal: Arc::new(tokio::sync::Notify::new()),
             write_keys: Arc::default(),
+            rules: Arc::default(),
         }
     }
 
