@@ -22,14 +22,20 @@ pub(crate) struct RulesCache {
 
 impl RulesCache {
     fn fresh(&self) -> Option<IdentityRules> {
-        let read = self.read.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let read = self
+            .read
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         read.as_ref()
             .filter(|(at, _)| at.elapsed() < RULES_FRESH_FOR)
             .map(|(_, rules)| rules.clone())
     }
 
     fn keep(&self, rules: &IdentityRules) {
-        let mut read = self.read.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut read = self
+            .read
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         *read = Some((std::time::Instant::now(), rules.clone()));
     }
 }

@@ -1,6 +1,9 @@
 //! One profile per customer: real-time identity resolution, merges, conflicts, unmerge,
 //! staff edits, search and who may see what.
 
+use proptest::prelude::{Strategy, any};
+use proptest::strategy::ValueTree;
+use proptest::test_runner::{Config as ProptestConfig, TestRunner};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -113,143 +116,238 @@ async fn one_batch_resolves_like_one_message_at_a_time(app: TestApp) {
     );
 }
 
-/// Random pairs of customers, merged by a bridging message and separated again: both
-/// come back exactly as they were, whatever traits, identifiers and history they had.
+/// A customer as a property test draws it, before the merge: traits, a contact
+/// identifier or not, events from some of the sources, and maybe a second device
+/// merged in already (so unmerge must undo only the latest merge).
+#[derive(Debug, Clone)]
+struct Side {
+    /// (trait name index, value).
+    traits: Vec<(usize, u8)>,
+    contact: bool,
+    /// The source index of each event.
+    events: Vec<usize>,
+    second_device: bool,
+}
+
+fn side() -> impl Strategy<Value = Side> {
+    (
+        proptest::collection::vec((0..4usize, any::<u8>()), 0..4),
+        any::<bool>(),
+        proptest::collection::vec(0..3usize, 0..4),
+        any::<bool>(),
+    )
+        .prop_map(|(traits, contact, events, second_device)| Side {
+            traits,
+            contact,
+            events,
+            second_device,
+        })
+}
+
+const TRAIT_KEYS: [&str; 4] = ["city", "plan", "name", "tier"];
+
+/// Merge then unmerge restores both customers exactly, whatever they held: a property
+/// test over the HTTP API. A failing case is shrunk to the smallest one that still fails
+/// before the test reports it.
 async fn merge_then_unmerge_restores_random_profiles(app: TestApp) {
     let sources = [
         app.create_source("Web", "web").await.1,
         app.create_source("App", "app").await.1,
         app.create_source("Store", "pos").await.1,
     ];
-    let mut seed: u64 = 0x5eed_1234_abcd_0001;
-    let mut next = move |n: u64| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed % n
-    };
-    let trait_keys = ["city", "plan", "name", "tier"];
-    for scenario in 0..12 {
-        let user = format!("rand-user-{scenario}");
-        let device = format!("rand-dev-{scenario}");
-        let mut message_index = 0;
-        let mut send = async |key: &str, body: Value| {
-            message_index += 1;
-            let mut body = body;
-            body["messageId"] = json!(format!("s{scenario}-m{message_index}"));
-            body["timestamp"] = json!(format!(
-                "2026-11-2{}T1{}:00:00Z",
-                1 + message_index % 3,
-                message_index % 10
-            ));
-            assert_eq!(
-                app.collect("/v1/batch", key, &json!({"batch": [body]}))
-                    .await
-                    .status(),
-                200
-            );
+    let strategy = (side(), side(), 0..3usize);
+    let mut runner = TestRunner::new(ProptestConfig {
+        cases: 12,
+        ..ProptestConfig::default()
+    });
+    let mut case = 0usize;
+    for _ in 0..runner.config().cases {
+        let mut tree = strategy.new_tree(&mut runner).expect("a case");
+        case += 1;
+        let Err(first) = merge_and_unmerge(&app, &sources, case, &tree.current()).await else {
+            continue;
         };
-        // Customer A: known by user id, maybe an email, some traits and events.
-        let mut traits_a = serde_json::Map::new();
-        for key in trait_keys {
-            if next(2) == 0 {
-                traits_a.insert(key.into(), json!(format!("a-{key}-{}", next(100))));
+        // Shrink: keep simplifying while the case still fails.
+        let mut failure = (tree.current(), first);
+        while tree.simplify() {
+            case += 1;
+            match merge_and_unmerge(&app, &sources, case, &tree.current()).await {
+                Err(reason) => failure = (tree.current(), reason),
+                Ok(()) => {
+                    if !tree.complicate() {
+                        break;
+                    }
+                }
             }
         }
-        if next(2) == 0 {
-            traits_a.insert("email".into(), json!(format!("a{scenario}@example.com")));
-        }
-        let source_a = &sources[next(3) as usize];
-        send(
-            source_a,
-            json!({"type": "identify", "userId": user, "traits": traits_a}),
-        )
-        .await;
-        for _ in 0..next(3) {
-            send(
-                &sources[next(3) as usize],
-                json!({"type": "track", "userId": user, "event": "Viewed"}),
-            )
-            .await;
-        }
-        // Customer B: an anonymous device, maybe a phone, other traits and events.
-        let mut traits_b = serde_json::Map::new();
-        for key in trait_keys {
-            if next(2) == 0 {
-                traits_b.insert(key.into(), json!(format!("b-{key}-{}", next(100))));
-            }
-        }
-        if next(2) == 0 {
-            traits_b.insert(
-                "phone".into(),
-                json!(format!("+34 6{:08}", 10_000 + scenario)),
-            );
-        }
-        send(
-            &sources[next(3) as usize],
-            json!({"type": "identify", "anonymousId": device, "traits": traits_b}),
-        )
-        .await;
-        for _ in 0..next(3) {
-            send(
-                &sources[next(3) as usize],
-                json!({"type": "page", "anonymousId": device, "name": "Home"}),
-            )
-            .await;
-        }
-
-        let before_a = app.lookup("user_id", &user).await.expect("a");
-        let before_b = app.lookup("anonymous_id", &device).await.expect("b");
-        assert_ne!(before_a["id"], before_b["id"]);
-        let timeline_a = app.timeline(before_a["id"].as_str().expect("id")).await;
-        let timeline_b = app.timeline(before_b["id"].as_str().expect("id")).await;
-
-        send(
-            &sources[0],
-            json!({"type": "track", "userId": user, "anonymousId": device, "event": "Bridge"}),
-        )
-        .await;
-        let merged = app.lookup("anonymous_id", &device).await.expect("merged");
-        assert_eq!(merged["id"], before_a["id"], "scenario {scenario}");
-
-        let response = app
-            .request(
-                Method::POST,
-                &format!(
-                    "/api/v1/customers/{}/unmerge",
-                    merged["id"].as_str().expect("id")
-                ),
-                Some(&app.admin_key),
-            )
-            .send()
-            .await
-            .expect("request");
-        assert_eq!(response.status(), 200, "scenario {scenario}");
-        let after_a = app.lookup("user_id", &user).await.expect("a");
-        let after_b = app.lookup("anonymous_id", &device).await.expect("b");
-        for (before, after) in [(&before_a, &after_a), (&before_b, &after_b)] {
-            assert_eq!(after["id"], before["id"], "scenario {scenario}");
-            assert_eq!(ids(after), ids(before), "scenario {scenario}");
-            assert_eq!(after["traits"], before["traits"], "scenario {scenario}");
-            assert_eq!(
-                after["merged_ids"], before["merged_ids"],
-                "scenario {scenario}"
-            );
-        }
-        assert_eq!(
-            app.timeline(after_b["id"].as_str().expect("id")).await,
-            timeline_b,
-            "scenario {scenario}"
+        panic!(
+            "merge then unmerge changed a customer: {}\nminimal case: {:?}",
+            failure.1, failure.0
         );
-        // A keeps its history, plus the bridging message it received.
-        let mut after_timeline_a = app.timeline(after_a["id"].as_str().expect("id")).await;
-        let bridge = after_timeline_a
-            .iter()
-            .position(|item| item["name"] == "Bridge")
-            .expect("the bridge stays with A");
-        after_timeline_a.remove(bridge);
-        assert_eq!(after_timeline_a, timeline_a, "scenario {scenario}");
     }
+}
+
+/// Builds customers A (a user) and B (an anonymous device) as drawn, merges them with a
+/// message carrying both, unmerges, and compares. Identifiers are unique per `case`.
+async fn merge_and_unmerge(
+    app: &TestApp,
+    sources: &[String; 3],
+    case: usize,
+    (a, b, bridge_source): &(Side, Side, usize),
+) -> Result<(), String> {
+    let user = format!("prop-user-{case}");
+    let device_a = format!("prop-dev-a-{case}");
+    let device_b = format!("prop-dev-b-{case}");
+    let device_b2 = format!("prop-dev-b2-{case}");
+    let card = json!([{"id": format!("prop-card-{case}"), "type": "loyalty_card"}]);
+    let mut sent = 0;
+    let mut send = async |source: usize, body: Value| {
+        sent += 1;
+        let mut body = body;
+        body["messageId"] = json!(format!("p{case}-m{sent}"));
+        body["timestamp"] = json!(format!("2026-11-2{}T1{}:00:00Z", 1 + sent % 3, sent % 10));
+        let status = app
+            .collect("/v1/batch", &sources[source], &json!({"batch": [body]}))
+            .await
+            .status();
+        if status == 200 {
+            Ok(())
+        } else {
+            Err(format!("message {sent} answered {status}"))
+        }
+    };
+    let traits = |side: &Side, prefix: &str| {
+        let mut traits = serde_json::Map::new();
+        for (key, value) in &side.traits {
+            traits.insert(TRAIT_KEYS[*key].into(), json!(format!("{prefix}-{value}")));
+        }
+        traits
+    };
+
+    let mut traits_a = traits(a, "a");
+    if a.contact {
+        traits_a.insert("email".into(), json!(format!("prop{case}@example.com")));
+    }
+    send(
+        0,
+        json!({"type": "identify", "userId": user, "traits": traits_a}),
+    )
+    .await?;
+    for &source in &a.events {
+        send(
+            source,
+            json!({"type": "track", "userId": user, "event": "Viewed"}),
+        )
+        .await?;
+    }
+    if a.second_device {
+        send(
+            1,
+            json!({"type": "page", "anonymousId": device_a, "name": "Home"}),
+        )
+        .await?;
+        send(
+            1,
+            json!({"type": "identify", "userId": user, "anonymousId": device_a}),
+        )
+        .await?;
+    }
+
+    let mut traits_b = traits(b, "b");
+    if b.contact {
+        traits_b.insert("phone".into(), json!(format!("+34 6{:08}", 20_000 + case)));
+    }
+    send(
+        2,
+        json!({"type": "identify", "anonymousId": device_b, "traits": traits_b,
+                   "context": {"externalIds": card}}),
+    )
+    .await?;
+    for &source in &b.events {
+        send(
+            source,
+            json!({"type": "page", "anonymousId": device_b, "name": "Home"}),
+        )
+        .await?;
+    }
+    if b.second_device {
+        send(
+            0,
+            json!({"type": "page", "anonymousId": device_b2, "name": "Offers",
+                       "context": {"externalIds": card}}),
+        )
+        .await?;
+    }
+
+    let customer = async |kind: &str, value: &str| {
+        app.lookup(kind, value)
+            .await
+            .ok_or_else(|| format!("no customer has {kind} {value}"))
+    };
+    let before_a = customer("user_id", &user).await?;
+    let before_b = customer("anonymous_id", &device_b).await?;
+    let id = |customer: &Value| customer["id"].as_str().unwrap_or_default().to_owned();
+    if before_a["id"] == before_b["id"] {
+        return Err("A and B were one customer before the bridge".into());
+    }
+    let timeline_a = app.timeline(&id(&before_a)).await;
+    let timeline_b = app.timeline(&id(&before_b)).await;
+
+    send(
+        *bridge_source,
+        json!({"type": "track", "userId": user, "anonymousId": device_b, "event": "Bridge"}),
+    )
+    .await?;
+    let merged = customer("anonymous_id", &device_b).await?;
+    if merged["id"] != before_a["id"] {
+        return Err(format!("the bridge did not merge B into A: {merged}"));
+    }
+    let unmerge = app
+        .request(
+            Method::POST,
+            &format!("/api/v1/customers/{}/unmerge", id(&merged)),
+            Some(&app.admin_key),
+        )
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if unmerge.status() != 200 {
+        return Err(format!("unmerge answered {}", unmerge.status()));
+    }
+
+    let after_a = customer("user_id", &user).await?;
+    let after_b = customer("anonymous_id", &device_b).await?;
+    for (name, before, after) in [("A", &before_a, &after_a), ("B", &before_b, &after_b)] {
+        for field in ["id", "traits", "merged_ids"] {
+            if after[field] != before[field] {
+                return Err(format!(
+                    "{name}'s {field} was {} and is {}",
+                    before[field], after[field]
+                ));
+            }
+        }
+        if ids(after) != ids(before) {
+            return Err(format!(
+                "{name}'s identities were {:?} and are {:?}",
+                ids(before),
+                ids(after)
+            ));
+        }
+    }
+    if app.timeline(&id(&after_b)).await != timeline_b {
+        return Err("B's timeline changed".into());
+    }
+    // A keeps its history, plus the bridging message it received.
+    let mut after_timeline_a = app.timeline(&id(&after_a)).await;
+    let bridge = after_timeline_a
+        .iter()
+        .position(|item| item["name"] == "Bridge")
+        .ok_or("the bridge left A")?;
+    after_timeline_a.remove(bridge);
+    if after_timeline_a != timeline_a {
+        return Err("A's timeline changed".into());
+    }
+    Ok(())
 }
 
 async fn staff_register_customers_who_then_meet_their_events(app: TestApp) {
