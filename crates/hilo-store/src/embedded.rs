@@ -142,6 +142,7 @@ impl EmbeddedWriter {
         };
         if !unchanged {
             catch_up(tx.conn, tx.seen, tx.covered_seq)?;
+            tx.index.others_committed();
         }
         Ok(tx)
     }

@@ -87,6 +87,12 @@ impl TimelineIndexer {
         self.tail_rows += rows;
     }
 
+    /// Another connection committed, perhaps timeline rows (staff entries, an import):
+    /// the next idle moment looks at the tail.
+    pub(crate) fn others_committed(&mut self) {
+        self.tail_rows = self.tail_rows.max(1);
+    }
+
     /// Whether anything waits to be moved.
     pub(crate) fn pending(&self) -> bool {
         self.round.is_some() || self.tail_rows > 0
