@@ -97,8 +97,10 @@ pub struct Ingestor {
 
 /// Where the writer's transactions come from.
 enum Writer {
-    /// The pool (PostgreSQL): a commit is durable when it returns.
-    Pool,
+    /// The pool (PostgreSQL): a commit is durable when it returns. What the last group
+    /// learned of the identity graph is kept with the graph version its commit made, and
+    /// used while no other writer raised it.
+    Pool(Box<Option<GraphMemory>>),
     /// The embedded engine's own connection, on the writer's own thread. Its commits
     /// become durable when the flusher thread next flushes the log; acknowledgements go
     /// there and are sent after that flush.
@@ -134,7 +136,7 @@ impl Ack {
 impl Writer {
     fn indexing_pending(&self) -> bool {
         match self {
-            Self::Pool => false,
+            Self::Pool(_) => false,
             Self::Embedded { writer, .. } => writer.index_pending(),
         }
     }
@@ -151,7 +153,7 @@ impl Writer {
 
     fn acknowledge(&self, acks: Vec<Ack>) {
         match self {
-            Self::Pool => send_all(acks),
+            Self::Pool(_) => send_all(acks),
             Self::Embedded {
                 flusher,
                 after_flush,
@@ -289,10 +291,10 @@ async fn open_writer(hilo: Hilo) -> (Hilo, Writer) {
         }
     }
     match hilo.store.dedicated(2).await {
-        Ok(store) => (hilo.with_store(store), Writer::Pool),
+        Ok(store) => (hilo.with_store(store), Writer::Pool(Box::default())),
         Err(error) => {
             warn!(%error, "could not open the writer's own pool; sharing the main one");
-            (hilo, Writer::Pool)
+            (hilo, Writer::Pool(Box::default()))
         }
     }
 }
@@ -364,8 +366,8 @@ impl Hilo {
         let mut attempt = 0;
         loop {
             let result = match writer {
-                Writer::Pool => match self.store.begin().await {
-                    Ok(tx) => self.try_store_group(tx, group, &rules, &mut None).await,
+                Writer::Pool(memory) => match self.store.begin().await {
+                    Ok(tx) => self.try_store_group(tx, group, &rules, memory).await,
                     Err(error) => Err(error.into()),
                 },
                 Writer::Embedded { writer, memory, .. } => match writer.begin() {
@@ -392,9 +394,11 @@ impl Hilo {
         rules: &IdentityRules,
         memory: &mut Option<GraphMemory>,
     ) -> AppResult<Vec<Vec<Outcome>>> {
+        // Kept when no other connection committed since (SQLite), or when that can be
+        // told from the graph version once the group's identifiers are locked (below).
         let kept = memory
             .take()
-            .filter(|_| tx.graph_unchanged_by_others())
+            .filter(|kept| tx.graph_unchanged_by_others() || kept.versioned())
             .unwrap_or_default();
         let mut tx = GroupTx::with_memory(tx, kept);
         let started = std::time::Instant::now();
@@ -412,6 +416,7 @@ impl Hilo {
         wanted.dedup();
 
         let keys: Vec<i64> = wanted.iter().map(Identifier::lock_key).collect();
+        // Locking also checks the kept memory against the graph version.
         tx.lock_keys(&keys).await?;
         // Erasures are rare: when none ever happened, no message needs checking.
         let suppressions = tx.any_suppression_exists().await?;

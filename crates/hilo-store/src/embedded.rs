@@ -748,7 +748,11 @@ impl IngestTx for EmbeddedTx<'_> {
         Ok(rows)
     }
 
-    async fn commit(mut self) -> StoreResult<()> {
+    async fn graph_version(&mut self) -> StoreResult<Option<i64>> {
+        Ok(None)
+    }
+
+    async fn commit(mut self) -> StoreResult<Option<i64>> {
         self.conn.execute_batch("COMMIT")?;
         self.open = false;
         self.index.appended(self.appended);
@@ -759,7 +763,7 @@ impl IngestTx for EmbeddedTx<'_> {
             *self.covered_seq = (*self.covered_seq).max(seq);
         }
         self.seen.evict();
-        Ok(())
+        Ok(None)
     }
 }
 

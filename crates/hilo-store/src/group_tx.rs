@@ -45,6 +45,9 @@ pub struct GraphMemory {
     parents: HashMap<CustomerId, Option<CustomerId>>,
     holdings: HashMap<CustomerId, Vec<(String, i64)>>,
     profiles: HashMap<CustomerId, ProfileRow>,
+    /// On PostgreSQL, the graph version this memory is true at: the one the group that
+    /// learned it committed. `None` where no version is kept (SQLite).
+    version: Option<i64>,
 }
 
 /// Entries remembered at most between groups (a few hundred bytes each); beyond, a group
@@ -58,6 +61,12 @@ impl GraphMemory {
         self.parents.clear();
         self.holdings.clear();
         self.profiles.clear();
+        self.version = None;
+    }
+
+    /// Whether another writer's commit can be told apart by version (PostgreSQL).
+    pub fn versioned(&self) -> bool {
+        self.version.is_some()
     }
 
     fn len(&self) -> usize {
@@ -251,9 +260,23 @@ impl<T: IngestTx> GroupTx<T> {
         let Self {
             inner, mut memory, ..
         } = self;
-        inner.commit().await?;
+        memory.version = inner.commit().await?;
         memory.profiles = HashMap::new();
         Ok(memory)
+    }
+
+    /// Keeps what an earlier group learned only if no other writer committed since, by
+    /// the graph version; call it holding the locks on the identifiers about to be used,
+    /// so nobody changes them before this transaction ends. Where no version is kept,
+    /// the caller decided already.
+    pub async fn check_memory(&mut self) -> StoreResult<()> {
+        if let Some(kept) = self.memory.version
+            && self.inner.graph_version().await? != Some(kept)
+        {
+            self.flush().await?;
+            self.forget_graph();
+        }
+        Ok(())
     }
 
     fn mark_touched(&mut self, identifier: &Identifier) {
@@ -277,6 +300,9 @@ impl<T: IngestTx> IngestTx for GroupTx<T> {
         if !new.is_empty() {
             self.inner.lock_keys(&new).await?;
             self.locked.extend(new);
+            // Another node may have changed these identifiers since the memory was
+            // checked; they were not locked then.
+            self.check_memory().await?;
         }
         Ok(())
     }
@@ -573,7 +599,11 @@ impl<T: IngestTx> IngestTx for GroupTx<T> {
             .collect())
     }
 
-    async fn commit(mut self) -> StoreResult<()> {
+    async fn graph_version(&mut self) -> StoreResult<Option<i64>> {
+        self.inner.graph_version().await
+    }
+
+    async fn commit(mut self) -> StoreResult<Option<i64>> {
         self.flush().await?;
         self.inner.commit().await
     }

@@ -149,7 +149,11 @@ pub trait IngestTx: Send {
         &mut self,
         ids: &[CustomerId],
     ) -> impl Future<Output = StoreResult<Vec<ProfileRow>>> + Send;
-    fn commit(self) -> impl Future<Output = StoreResult<()>> + Send;
+    /// The graph version other writers' commits raise (PostgreSQL; `None` where one
+    /// writer has the database to itself).
+    fn graph_version(&mut self) -> impl Future<Output = StoreResult<Option<i64>>> + Send;
+    /// Commits; returns the graph version the commit made, where there is one.
+    fn commit(self) -> impl Future<Output = StoreResult<Option<i64>>> + Send;
 }
 
 impl IngestTx for Tx {
@@ -278,7 +282,10 @@ impl IngestTx for Tx {
     async fn profiles_many(&mut self, ids: &[CustomerId]) -> StoreResult<Vec<ProfileRow>> {
         Tx::profiles_many(self, ids).await
     }
-    async fn commit(self) -> StoreResult<()> {
-        Tx::commit(self).await
+    async fn graph_version(&mut self) -> StoreResult<Option<i64>> {
+        Tx::graph_version(self).await
+    }
+    async fn commit(self) -> StoreResult<Option<i64>> {
+        Tx::commit_versioned(self).await
     }
 }

@@ -40,10 +40,38 @@ impl Store {
 
 impl Tx {
     pub async fn commit(self) -> StoreResult<()> {
+        self.commit_versioned().await.map(|_| ())
+    }
+
+    /// Commits; on PostgreSQL, raising the graph version (migration 0009) and returning
+    /// the version this commit made.
+    pub async fn commit_versioned(self) -> StoreResult<Option<i64>> {
         match self {
-            Self::Sqlite(tx) => tx.commit().await?,
-            Self::Postgres(tx) => tx.commit().await?,
+            Self::Sqlite(tx) => {
+                tx.commit().await?;
+                Ok(None)
+            }
+            Self::Postgres(mut tx) => {
+                let version: i64 = sqlx::query_scalar(
+                    "UPDATE graph_version SET version = version + 1 WHERE id = 1 RETURNING version",
+                )
+                .fetch_one(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(Some(version))
+            }
         }
-        Ok(())
+    }
+
+    /// On PostgreSQL, the graph version as last committed.
+    pub async fn graph_version(&mut self) -> StoreResult<Option<i64>> {
+        match self {
+            Self::Sqlite(_) => Ok(None),
+            Self::Postgres(tx) => Ok(Some(
+                sqlx::query_scalar("SELECT version FROM graph_version WHERE id = 1")
+                    .fetch_one(&mut **tx)
+                    .await?,
+            )),
+        }
     }
 }

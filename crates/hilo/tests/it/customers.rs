@@ -21,7 +21,80 @@ on_both_engines!(
     staff_register_customers_who_then_meet_their_events,
     merge_then_unmerge_restores_random_profiles,
     one_batch_resolves_like_one_message_at_a_time,
+    nodes_sharing_a_database_act_on_each_others_identities,
 );
+
+/// Two nodes on one PostgreSQL database: what one node's ingestion writer remembers of
+/// the identity graph between groups never hides what the other stored meanwhile.
+/// (SQLite serves one node; there the test has nothing to do.)
+async fn nodes_sharing_a_database_act_on_each_others_identities(app: TestApp) {
+    let Some((other, _node, _dir)) = app.second_node().await else {
+        return;
+    };
+    let (_, web) = app.create_source("Web", "web").await;
+    let send = async |base: &str, message: Value| {
+        let response = app
+            .client
+            .post(format!("{base}/v1/batch"))
+            .basic_auth(&web, Some(""))
+            .json(&json!({"batch": [message]}))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(
+            response.status(),
+            200,
+            "{}",
+            response.text().await.unwrap_or_default()
+        );
+    };
+    // This node meets a device and remembers who holds what.
+    send(
+        &app.base,
+        json!({"type": "identify", "anonymousId": "dev-k",
+        "messageId": "n1", "timestamp": "2026-11-23T10:00:00Z"}),
+    )
+    .await;
+    // The other node learns whose device it is.
+    send(
+        &other,
+        json!({"type": "identify", "anonymousId": "dev-k", "userId": "kim",
+        "messageId": "n2", "timestamp": "2026-11-23T10:01:00Z"}),
+    )
+    .await;
+    // Back on this node, someone else signs in on that device: the customer already has
+    // a user id, so the second one must not join it.
+    send(
+        &app.base,
+        json!({"type": "identify", "anonymousId": "dev-k", "userId": "lee",
+        "messageId": "n3", "timestamp": "2026-11-23T10:02:00Z"}),
+    )
+    .await;
+    let kim = app.lookup("user_id", "kim").await.expect("kim");
+    let user_ids: Vec<&Value> = kim["identities"]
+        .as_array()
+        .expect("identities")
+        .iter()
+        .filter(|identity| identity["type"] == "user_id")
+        .collect();
+    assert_eq!(user_ids.len(), 1, "{kim}");
+    let lee = app.lookup("user_id", "lee").await.expect("lee");
+    assert_ne!(lee["id"], kim["id"]);
+    let conflicts: Value = app
+        .get("/api/v1/identity/conflicts", &app.admin_key)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert!(
+        conflicts["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .any(|c| c["message_id"] == "n3" && c["reason"] == "limit_exceeded"),
+        "{conflicts}"
+    );
+}
 
 /// A story of one person's devices, sent once as a single batch (one group commit, with
 /// the group's reads and writes kept in memory) and once a message per request: both

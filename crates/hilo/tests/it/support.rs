@@ -108,6 +108,18 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// Another node on this test's PostgreSQL database, with its base URL; `None` on
+    /// SQLite, which serves one node. The node stops when dropped.
+    pub async fn second_node(&self) -> Option<(String, RunningServer, TempDir)> {
+        let database = self._database.as_ref()?;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let settings = test_settings(&dir, Some(database));
+        let server = start_with_clock(&settings, Arc::new(self.clock.clone()))
+            .await
+            .expect("second node starts");
+        Some((format!("http://{}", server.addr), server, dir))
+    }
+
     pub fn request(&self, method: Method, path: &str, key: Option<&str>) -> RequestBuilder {
         let builder = self.client.request(method, self.url(path));
         match key {
