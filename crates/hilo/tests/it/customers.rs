@@ -80,12 +80,7 @@ async fn nodes_sharing_a_database_act_on_each_others_identities(app: TestApp) {
     assert_eq!(user_ids.len(), 1, "{kim}");
     let lee = app.lookup("user_id", "lee").await.expect("lee");
     assert_ne!(lee["id"], kim["id"]);
-    let conflicts: Value = app
-        .get("/api/v1/identity/conflicts", &app.admin_key)
-        .await
-        .json()
-        .await
-        .expect("json");
+    let conflicts: Value = app.conflicts().await;
     assert!(
         conflicts["data"]
             .as_array()
@@ -131,12 +126,7 @@ async fn one_batch_resolves_like_one_message_at_a_time(app: TestApp) {
         let path = format!("/v1/{}", message["type"].as_str().expect("type"));
         assert_eq!(app.collect(&path, &web, &message).await.status(), 200);
     }
-    let conflicts: Value = app
-        .get("/api/v1/identity/conflicts", &app.admin_key)
-        .await
-        .json()
-        .await
-        .expect("json");
+    let conflicts: Value = app.conflicts().await;
     let summary = |p: &'static str| {
         let app = &app;
         let conflicts = &conflicts;
@@ -609,12 +599,7 @@ async fn a_shared_device_never_fuses_two_people(app: TestApp) {
     assert_eq!(ids(&ana), ["anonymous_id:kiosk-7", "user_id:ana"]);
     assert_eq!(ids(&bo), ["user_id:bo"]);
 
-    let conflicts: Value = app
-        .get("/api/v1/identity/conflicts", &app.admin_key)
-        .await
-        .json()
-        .await
-        .expect("json");
+    let conflicts: Value = app.conflicts().await;
     let conflict = &conflicts["data"][0];
     assert_eq!(conflict["reason"], "limit_exceeded");
     assert_eq!(conflict["identifier_type"], "anonymous_id");
@@ -699,12 +684,7 @@ async fn unmerge_restores_both_profiles_exactly(app: TestApp) {
     );
     let still_b = app.lookup("anonymous_id", "dev-b").await.expect("b");
     assert_eq!(still_b["id"], before_b["id"]);
-    let conflicts: Value = app
-        .get("/api/v1/identity/conflicts", &app.admin_key)
-        .await
-        .json()
-        .await
-        .expect("json");
+    let conflicts: Value = app.conflicts().await;
     assert_eq!(conflicts["data"][0]["reason"], "separated");
 
     // Nothing left to undo.
@@ -776,12 +756,7 @@ async fn blocked_values_and_bad_identifiers_link_nothing(app: TestApp) {
     let three = app.lookup("user_id", "p-3").await.expect("p-3");
     assert_eq!(ids(&three), ["user_id:p-3"]);
     assert_eq!(three["traits"]["email"], "not-an-email");
-    let conflicts: Value = app
-        .get("/api/v1/identity/conflicts", &app.admin_key)
-        .await
-        .json()
-        .await
-        .expect("json");
+    let conflicts: Value = app.conflicts().await;
     let reasons: Vec<(&str, &str)> = conflicts["data"]
         .as_array()
         .expect("data")

@@ -108,6 +108,15 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// The identity conflicts listed to an admin, newest first.
+    pub async fn conflicts(&self) -> Value {
+        self.get("/api/v1/identity/conflicts", &self.admin_key)
+            .await
+            .json()
+            .await
+            .expect("json")
+    }
+
     /// Another node on this test's PostgreSQL database, with its base URL; `None` on
     /// SQLite, which serves one node. The node stops when dropped.
     pub async fn second_node(&self) -> Option<(String, RunningServer, TempDir)> {
