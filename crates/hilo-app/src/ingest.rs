@@ -14,9 +14,7 @@ use hilo_domain::identity::{Identifier, IdentifierType, IdentityRules};
 use hilo_domain::segment::RejectedIdentifier;
 use hilo_domain::segment::{Message, MessageType};
 use hilo_domain::{CustomerId, Timestamp};
-use hilo_store::customers::{
-    IdentityRow, NewTimelineItem, add_to_json_set, identifier_of, parse_customer_id,
-};
+use hilo_store::customers::{NewTimelineItem, add_to_json_set};
 use hilo_store::privacy::NewConsent;
 use hilo_store::sources::SourceRecord;
 use hilo_store::{EmbeddedWriter, GraphMemory, GroupTx, IngestTx, WalFlusher};
@@ -420,8 +418,9 @@ impl Hilo {
         tx.lock_keys(&keys).await?;
         // Erasures are rare: when none ever happened, no message needs checking.
         let suppressions = tx.any_suppression_exists().await?;
-        let mut owners = OwnerCache::load(&mut tx, &wanted).await?;
-        prefetch(&mut tx, &mut owners, group).await?;
+        tx.remember_owners(&wanted.iter().collect::<Vec<_>>())
+            .await?;
+        prefetch(&mut tx, group).await?;
         let mut seen: HashSet<(SourceId, String)> = HashSet::new();
         let mut by_source: HashMap<SourceId, Vec<&str>> = HashMap::new();
         for job in group {
@@ -442,6 +441,7 @@ impl Hilo {
         let mut items: Vec<PendingItem> = Vec::new();
         for job in group {
             let mut job_outcomes = Vec::with_capacity(job.messages.len());
+            let source_text = job.source.id.to_string();
             for prepared in &job.messages {
                 let message = &prepared.message;
                 let rejected = &prepared.rejected;
@@ -451,16 +451,15 @@ impl Hilo {
                     continue;
                 }
                 if let Some(previous) = alias_previous(message) {
-                    identifiers.push(owners.alias_target(&mut tx, previous).await?);
+                    identifiers.push(alias_target(&mut tx, previous).await?);
                 }
                 if suppressions && self.is_suppressed(&mut tx, &identifiers).await? {
                     job_outcomes.push(Outcome::Suppressed);
                     continue;
                 }
-                let target = match owners.single_root(&mut tx, &identifiers, rejected).await? {
+                let target = match single_root(&mut tx, &identifiers, rejected).await? {
                     Some(target) => {
-                        owners
-                            .touch(&mut tx, &identifiers, message.timestamp, job.source.id)
+                        record_sighting(&mut tx, &identifiers, message.timestamp, &source_text)
                             .await?;
                         target
                     }
@@ -480,7 +479,6 @@ impl Hilo {
                             },
                         )
                         .await?;
-                        owners.forget(&identifiers, linked.merged);
                         linked.customer
                     }
                 };
@@ -611,18 +609,14 @@ impl Hilo {
 
 /// Reads in one go what linking and trait updates will ask about: the holdings of
 /// customers that may gain identifiers or merge, and the rows of identified customers.
-async fn prefetch<T: IngestTx>(
-    tx: &mut GroupTx<T>,
-    owners: &mut OwnerCache,
-    group: &[Job],
-) -> AppResult<()> {
+async fn prefetch<T: IngestTx>(tx: &mut GroupTx<T>, group: &[Job]) -> AppResult<()> {
     let mut holdings = Vec::new();
     let mut profiles = Vec::new();
     for prepared in group.iter().flat_map(|job| &job.messages) {
         let mut roots = Vec::with_capacity(prepared.identifiers.len());
         let mut unknown = false;
         for identifier in &prepared.identifiers {
-            match owners.root(tx, identifier).await? {
+            match tx.holder_root(identifier).await? {
                 Some(root) => roots.push(root),
                 None => unknown = true,
             }
@@ -688,152 +682,57 @@ fn alias_candidates(previous: &str) -> [Identifier; 2] {
     ]
 }
 
-/// Who holds each identifier of a group, read once for the whole group and kept current
-/// as the group's messages attach identifiers and merge customers.
-struct OwnerCache {
-    /// `None`: no customer holds it.
-    owners: HashMap<Identifier, Option<Held>>,
-    roots: HashMap<CustomerId, CustomerId>,
-}
-
-struct Held {
-    row: IdentityRow,
-    fragment: CustomerId,
-    /// Whether the holding fragment was merged into another profile.
-    merged: bool,
-}
-
-impl OwnerCache {
-    async fn load<T: IngestTx>(tx: &mut T, identifiers: &[Identifier]) -> AppResult<Self> {
-        let wanted: Vec<&Identifier> = identifiers.iter().collect();
-        let mut owners: HashMap<Identifier, Option<Held>> =
-            identifiers.iter().map(|i| (i.clone(), None)).collect();
-        for (row, parent) in tx.identity_owners_many(&wanted).await? {
-            let identifier = identifier_of(&row)?;
-            let fragment = parse_customer_id(&row.profile_id)?;
-            owners.insert(
-                identifier,
-                Some(Held {
-                    row,
-                    fragment,
-                    merged: parent.is_some(),
-                }),
-            );
-        }
-        Ok(Self {
-            owners,
-            roots: HashMap::new(),
-        })
+/// The one customer holding every identifier, when that is so and nothing is left to
+/// link: the message then needs no identity work at all.
+async fn single_root<T: IngestTx>(
+    tx: &mut GroupTx<T>,
+    identifiers: &[Identifier],
+    rejected: &[RejectedIdentifier],
+) -> AppResult<Option<CustomerId>> {
+    if !rejected.is_empty() || identifiers.is_empty() {
+        return Ok(None);
     }
-
-    /// The live customer holding an identifier, if any.
-    async fn root<T: IngestTx>(
-        &mut self,
-        tx: &mut T,
-        identifier: &Identifier,
-    ) -> AppResult<Option<CustomerId>> {
-        if !self.owners.contains_key(identifier) {
-            let held = match tx.identity_owner(identifier).await? {
-                Some((row, parent)) => Some(Held {
-                    fragment: parse_customer_id(&row.profile_id)?,
-                    row,
-                    merged: parent.is_some(),
-                }),
-                None => None,
-            };
-            self.owners.insert(identifier.clone(), held);
+    let mut found = None;
+    for identifier in identifiers {
+        match (tx.holder_root(identifier).await?, found) {
+            (None, _) => return Ok(None),
+            (Some(root), None) => found = Some(root),
+            (Some(root), Some(seen)) if root != seen => return Ok(None),
+            _ => {}
         }
-        let Some(Some(held)) = self.owners.get(identifier) else {
-            return Ok(None);
+    }
+    Ok(found)
+}
+
+/// Records a sighting of held identifiers: last use to the minute, and new sources.
+async fn record_sighting<T: IngestTx>(
+    tx: &mut GroupTx<T>,
+    identifiers: &[Identifier],
+    at: Timestamp,
+    source: &str,
+) -> AppResult<()> {
+    for identifier in identifiers {
+        let Some(row) = tx.held_row(identifier) else {
+            continue;
         };
-        if !held.merged {
-            return Ok(Some(held.fragment));
+        let new_sources = add_to_json_set(&row.sources, source);
+        let stale = at.millis() > row.last_seen + 60_000 || at.millis() < row.first_seen;
+        if new_sources.is_none() && !stale {
+            continue;
         }
-        let fragment = held.fragment;
-        if let Some(root) = self.roots.get(&fragment) {
-            return Ok(Some(*root));
-        }
-        let root = tx.root_of(fragment).await?;
-        self.roots.insert(fragment, root);
-        Ok(Some(root))
+        let sources = new_sources.unwrap_or_else(|| row.sources.clone());
+        tx.touch_identity(identifier, at, &sources).await?;
     }
+    Ok(())
+}
 
-    /// The one customer holding every identifier, when that is so and nothing is left
-    /// to link: the message then needs no identity work at all.
-    async fn single_root<T: IngestTx>(
-        &mut self,
-        tx: &mut T,
-        identifiers: &[Identifier],
-        rejected: &[RejectedIdentifier],
-    ) -> AppResult<Option<CustomerId>> {
-        if !rejected.is_empty() || identifiers.is_empty() {
-            return Ok(None);
-        }
-        let mut found = None;
-        for identifier in identifiers {
-            match (self.root(tx, identifier).await?, found) {
-                (None, _) => return Ok(None),
-                (Some(root), None) => found = Some(root),
-                (Some(root), Some(seen)) if root != seen => return Ok(None),
-                _ => {}
-            }
-        }
-        Ok(found)
-    }
-
-    /// Records a sighting of held identifiers: last use to the minute, and new sources.
-    async fn touch<T: IngestTx>(
-        &mut self,
-        tx: &mut T,
-        identifiers: &[Identifier],
-        at: Timestamp,
-        source: SourceId,
-    ) -> AppResult<()> {
-        for identifier in identifiers {
-            let Some(Some(held)) = self.owners.get_mut(identifier) else {
-                continue;
-            };
-            let new_sources = add_to_json_set(&held.row.sources, &source.to_string());
-            let stale =
-                at.millis() > held.row.last_seen + 60_000 || at.millis() < held.row.first_seen;
-            if new_sources.is_none() && !stale {
-                continue;
-            }
-            if let Some(sources) = new_sources {
-                held.row.sources = sources;
-            }
-            held.row.last_seen = held.row.last_seen.max(at.millis());
-            held.row.first_seen = held.row.first_seen.min(at.millis());
-            tx.touch_identity(identifier, at, &held.row.sources).await?;
-        }
-        Ok(())
-    }
-
-    /// Forgets what linking may have changed: the message's identifiers, and after a
-    /// merge, every holder's liveness.
-    fn forget(&mut self, identifiers: &[Identifier], merged: bool) {
-        if merged {
-            self.owners.clear();
-            self.roots.clear();
-        } else {
-            for identifier in identifiers {
-                self.owners.remove(identifier);
-            }
-        }
-    }
-
-    /// An alias's `previousId`: a user id if a customer holds it as one, else a device.
-    async fn alias_target<T: IngestTx>(
-        &mut self,
-        tx: &mut T,
-        previous: &str,
-    ) -> AppResult<Identifier> {
-        let [as_user, as_device] = alias_candidates(previous);
-        if self.root(tx, &as_user).await?.is_some() {
-            Ok(as_user)
-        } else {
-            Ok(as_device)
-        }
+/// An alias's `previousId`: a user id if a customer holds it as one, else a device.
+async fn alias_target<T: IngestTx>(tx: &mut GroupTx<T>, previous: &str) -> AppResult<Identifier> {
+    let [as_user, as_device] = alias_candidates(previous);
+    if tx.holder_root(&as_user).await?.is_some() {
+        Ok(as_user)
+    } else {
+        Ok(as_device)
     }
 }
 

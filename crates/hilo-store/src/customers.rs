@@ -740,7 +740,38 @@ pub fn identifier_of(row: &IdentityRow) -> StoreResult<Identifier> {
 
 /// Distinct values of a JSON array of strings, with `extra` added; `None` if unchanged.
 pub fn add_to_json_set(json: &str, extra: &str) -> Option<String> {
+    // Nearly always the value is there already (every message touches its identifiers'
+    // sets): that answer needs no set built.
+    // (Values with escapes cannot be borrowed: those take the long way.)
+    if let Ok(values) = serde_json::from_str::<Vec<&str>>(json)
+        && values.contains(&extra)
+    {
+        return None;
+    }
     let mut set: BTreeSet<String> = serde_json::from_str(json).unwrap_or_default();
     set.insert(extra.to_owned())
         .then(|| serde_json::to_string(&set).unwrap_or_else(|_| "[]".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_sets_gain_only_new_values() {
+        assert_eq!(add_to_json_set(r#"["a","b"]"#, "b"), None);
+        assert_eq!(
+            add_to_json_set(r#"["c","a"]"#, "b").as_deref(),
+            Some(r#"["a","b","c"]"#)
+        );
+        assert_eq!(add_to_json_set(r#"["say \"hi\""]"#, "say \"hi\""), None);
+        assert_eq!(
+            add_to_json_set(r#"["x\"y"]"#, "y").as_deref(),
+            Some(r#"["x\"y","y"]"#)
+        );
+        assert_eq!(
+            add_to_json_set("not json", "a").as_deref(),
+            Some(r#"["a"]"#)
+        );
+    }
 }

@@ -164,6 +164,58 @@ impl<T: IngestTx> GroupTx<T> {
         Ok(())
     }
 
+    /// Reads, in one go, who holds these identifiers, for those the memory does not know.
+    pub async fn remember_owners(&mut self, identifiers: &[&Identifier]) -> StoreResult<()> {
+        let unknown: Vec<&Identifier> = identifiers
+            .iter()
+            .filter(|i| !self.memory.owners.contains_key(**i))
+            .copied()
+            .collect();
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        let mut found: HashMap<Identifier, (IdentityRow, Option<String>)> = HashMap::new();
+        for (row, merged_into) in self.inner.identity_owners_many(&unknown).await? {
+            if let Ok(kind) = row.kind.parse::<IdentifierType>() {
+                let identifier = Identifier {
+                    kind,
+                    value: row.value.clone(),
+                };
+                found.insert(identifier, (row, merged_into));
+            }
+        }
+        for identifier in unknown {
+            let owner = found.remove(identifier);
+            self.remember_owner(identifier.clone(), owner)?;
+        }
+        Ok(())
+    }
+
+    /// The live customer holding an identifier, if any: answered from memory once known,
+    /// without copying the identifier's row.
+    pub async fn holder_root(
+        &mut self,
+        identifier: &Identifier,
+    ) -> StoreResult<Option<CustomerId>> {
+        if !self.memory.owners.contains_key(identifier) {
+            let owner = self.inner.identity_owner(identifier).await?;
+            self.remember_owner(identifier.clone(), owner)?;
+        }
+        let fragment = match self.memory.owners.get(identifier) {
+            Some(Some((row, _))) => parse_customer_id(&row.profile_id)?,
+            _ => return Ok(None),
+        };
+        self.root_of(fragment).await.map(Some)
+    }
+
+    /// The stored row of an identifier the memory knows to be held.
+    pub fn held_row(&self, identifier: &Identifier) -> Option<&IdentityRow> {
+        match self.memory.owners.get(identifier) {
+            Some(Some((row, _))) => Some(row),
+            _ => None,
+        }
+    }
+
     /// Identifiers attached in this group and not written yet, held by `root`.
     fn pending_held_by(&self, root: CustomerId) -> Vec<(String, i64)> {
         let root = root.to_string();
@@ -319,27 +371,7 @@ impl<T: IngestTx> IngestTx for GroupTx<T> {
         &mut self,
         identifiers: &[&Identifier],
     ) -> StoreResult<Vec<(IdentityRow, Option<String>)>> {
-        let unknown: Vec<&Identifier> = identifiers
-            .iter()
-            .filter(|i| !self.memory.owners.contains_key(**i))
-            .copied()
-            .collect();
-        if !unknown.is_empty() {
-            let mut found: HashMap<Identifier, (IdentityRow, Option<String>)> = HashMap::new();
-            for (row, merged_into) in self.inner.identity_owners_many(&unknown).await? {
-                if let Ok(kind) = row.kind.parse::<IdentifierType>() {
-                    let identifier = Identifier {
-                        kind,
-                        value: row.value.clone(),
-                    };
-                    found.insert(identifier, (row, merged_into));
-                }
-            }
-            for identifier in unknown {
-                let owner = found.remove(identifier);
-                self.remember_owner(identifier.clone(), owner)?;
-            }
-        }
+        self.remember_owners(identifiers).await?;
         Ok(identifiers
             .iter()
             .filter_map(|i| self.memory.owners.get(*i).cloned().flatten())
@@ -368,6 +400,10 @@ impl<T: IngestTx> IngestTx for GroupTx<T> {
                 None => {
                     let root = self.inner.root_of(current).await?;
                     self.memory.parents.insert(root, None);
+                    if current != root {
+                        // A shortcut: only the root is ever asked of a fragment.
+                        self.memory.parents.insert(current, Some(root));
+                    }
                     return Ok(root);
                 }
             }
