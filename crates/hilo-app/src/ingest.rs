@@ -17,7 +17,7 @@ use hilo_domain::{CustomerId, Timestamp};
 use hilo_store::customers::{NewTimelineItem, add_to_json_set};
 use hilo_store::privacy::NewConsent;
 use hilo_store::sources::SourceRecord;
-use hilo_store::{EmbeddedWriter, GraphMemory, GroupTx, IngestTx, WalFlusher};
+use hilo_store::{Checkpointer, EmbeddedWriter, GraphMemory, GroupTx, IngestTx, WalFlusher};
 use serde_json::{Map, Value, json};
 use std::collections::{HashMap, HashSet};
 use tokio::sync::{mpsc, oneshot};
@@ -109,6 +109,8 @@ enum Writer {
         /// What the last group learned of the identity graph: this writer is the only
         /// one, so it holds until another connection commits.
         memory: Box<Option<GraphMemory>>,
+        /// Dropped with the writer, which ends the checkpointer's thread.
+        _checkpoints: Option<std::sync::mpsc::Sender<()>>,
     },
 }
 
@@ -280,6 +282,7 @@ async fn open_writer(hilo: Hilo) -> (Hilo, Writer) {
                     flusher,
                     after_flush,
                     memory: Box::new(None),
+                    _checkpoints: start_checkpointer(&path),
                 };
                 return (hilo, writer);
             }
@@ -293,6 +296,29 @@ async fn open_writer(hilo: Hilo) -> (Hilo, Writer) {
         Err(error) => {
             warn!(%error, "could not open the writer's own pool; sharing the main one");
             (hilo, Writer::Pool(Box::default()))
+        }
+    }
+}
+
+/// Starts the thread that copies the log into the database beside the writer. Without
+/// it the writer's own, rarer checkpoints do the copying.
+fn start_checkpointer(path: &std::path::Path) -> Option<std::sync::mpsc::Sender<()>> {
+    let checkpointer = match Checkpointer::open(path) {
+        Ok(checkpointer) => checkpointer,
+        Err(error) => {
+            warn!(%error, "could not open the checkpointing connection");
+            return None;
+        }
+    };
+    let (stop, stopped) = std::sync::mpsc::channel();
+    match std::thread::Builder::new()
+        .name("hilo-checkpoint".into())
+        .spawn(move || checkpointer.run(&stopped))
+    {
+        Ok(_) => Some(stop),
+        Err(error) => {
+            warn!(%error, "could not start the checkpointer thread");
+            None
         }
     }
 }

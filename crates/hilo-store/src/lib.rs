@@ -8,6 +8,7 @@
 pub mod api_keys;
 mod bare;
 mod bulk;
+pub mod checkpoint;
 mod connect;
 pub mod customers;
 pub mod embedded;
@@ -24,6 +25,7 @@ pub mod users;
 
 use sqlx::{PgPool, SqlitePool};
 
+pub use checkpoint::Checkpointer;
 pub use connect::{ConnectOptions, DatabaseUrl, Engine};
 pub use embedded::{EmbeddedTx, EmbeddedWriter, WalFlusher};
 pub use group_tx::{GraphMemory, GroupTx};
