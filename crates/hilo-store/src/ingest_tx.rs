@@ -113,7 +113,9 @@ pub trait IngestTx: Send {
         &mut self,
         digests: &[String],
     ) -> impl Future<Output = StoreResult<bool>> + Send;
-    /// Appends timeline items, skipping message ids their source sent before.
+    /// Appends timeline items whose message ids `known_message_ids` found new in this
+    /// transaction, after locking their identifiers. A duplicate stored meanwhile may
+    /// fail the transaction instead of being skipped.
     fn append_timeline_many(
         &mut self,
         items: &[NewTimelineItem<'_>],
