@@ -22,6 +22,7 @@ on_both_engines!(
     merge_then_unmerge_restores_random_profiles,
     one_batch_resolves_like_one_message_at_a_time,
     nodes_sharing_a_database_act_on_each_others_identities,
+    one_message_sent_to_two_nodes_at_once_is_stored_once,
 );
 
 /// Two nodes on one PostgreSQL database: what one node's ingestion writer remembers of
@@ -89,6 +90,56 @@ async fn nodes_sharing_a_database_act_on_each_others_identities(app: TestApp) {
             .any(|c| c["message_id"] == "n3" && c["reason"] == "limit_exceeded"),
         "{conflicts}"
     );
+}
+
+/// An SDK's retry can reach another node while the first attempt is still being stored
+/// there. With different identifiers (a retry after the app reset its anonymous id),
+/// neither node's locks hold the other up: both find the message new, the database
+/// refuses the second copy, and that node stores nothing of it — no event, no customer —
+/// and still answers 200. (SQLite serves one node; there the test has nothing to do.)
+async fn one_message_sent_to_two_nodes_at_once_is_stored_once(app: TestApp) {
+    let Some((other, _node, _dir)) = app.second_node().await else {
+        return;
+    };
+    let (_, web) = app.create_source("Web", "web").await;
+    let send = async |base: &str, message: Value| {
+        let response = app
+            .client
+            .post(format!("{base}/v1/batch"))
+            .basic_auth(&web, Some(""))
+            .json(&json!({"batch": [message]}))
+            .send()
+            .await
+            .expect("request");
+        let status = response.status();
+        (status, response.text().await.unwrap_or_default())
+    };
+    let message = |i: usize, device: &str| {
+        json!({"type": "track", "event": "Viewed", "anonymousId": format!("twice-{i}-{device}"),
+               "messageId": format!("twice-{i}"), "timestamp": "2026-11-23T10:00:00Z"})
+    };
+    for i in 0..20 {
+        let (here, there) = tokio::join!(
+            send(&app.base, message(i, "a")),
+            send(&other, message(i, "b"))
+        );
+        assert_eq!(here.0, 200, "{}", here.1);
+        assert_eq!(there.0, 200, "{}", there.1);
+    }
+    for i in 0..20 {
+        let a = app.lookup("anonymous_id", &format!("twice-{i}-a")).await;
+        let b = app.lookup("anonymous_id", &format!("twice-{i}-b")).await;
+        let stored: Vec<Value> = a.into_iter().chain(b).collect();
+        assert_eq!(
+            stored.len(),
+            1,
+            "message {i} made {} customers",
+            stored.len()
+        );
+        let id = stored[0]["id"].as_str().expect("id").to_owned();
+        let events = app.timeline(&id).await;
+        assert_eq!(events.len(), 1, "{events:?}");
+    }
 }
 
 /// A story of one person's devices, sent once as a single batch (one group commit, with
