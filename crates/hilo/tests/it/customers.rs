@@ -34,14 +34,7 @@ async fn nodes_sharing_a_database_act_on_each_others_identities(app: TestApp) {
     };
     let (_, web) = app.create_source("Web", "web").await;
     let send = async |base: &str, message: Value| {
-        let response = app
-            .client
-            .post(format!("{base}/v1/batch"))
-            .basic_auth(&web, Some(""))
-            .json(&json!({"batch": [message]}))
-            .send()
-            .await
-            .expect("request");
+        let response = app.batch_to(base, &web, message).await;
         assert_eq!(
             response.status(),
             200,
@@ -103,14 +96,7 @@ async fn one_message_sent_to_two_nodes_at_once_is_stored_once(app: TestApp) {
     };
     let (_, web) = app.create_source("Web", "web").await;
     let send = async |base: &str, message: Value| {
-        let response = app
-            .client
-            .post(format!("{base}/v1/batch"))
-            .basic_auth(&web, Some(""))
-            .json(&json!({"batch": [message]}))
-            .send()
-            .await
-            .expect("request");
+        let response = app.batch_to(base, &web, message).await;
         let status = response.status();
         (status, response.text().await.unwrap_or_default())
     };

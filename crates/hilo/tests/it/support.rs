@@ -194,6 +194,18 @@ impl TestApp {
             .expect("request")
     }
 
+    /// Sends one message as a batch to the node at `base` (this one or another on the same
+    /// database).
+    pub async fn batch_to(&self, base: &str, write_key: &str, message: Value) -> Response {
+        self.client
+            .post(format!("{base}/v1/batch"))
+            .basic_auth(write_key, Some(""))
+            .json(&serde_json::json!({"batch": [message]}))
+            .send()
+            .await
+            .expect("request")
+    }
+
     /// The customer holding an identifier, as the API shows it.
     pub async fn lookup(&self, kind: &str, value: &str) -> Option<Value> {
         let response = self
