@@ -109,8 +109,9 @@ enum Writer {
         /// What the last group learned of the identity graph: this writer is the only
         /// one, so it holds until another connection commits.
         memory: Box<Option<GraphMemory>>,
-        /// Dropped with the writer, which ends the checkpointer's thread.
-        _checkpoints: Option<std::sync::mpsc::Sender<()>>,
+        /// Tells the checkpointer's thread that the writer committed; dropped with the
+        /// writer, which ends that thread.
+        committed: Option<std::sync::mpsc::Sender<()>>,
     },
 }
 
@@ -157,8 +158,13 @@ impl Writer {
             Self::Embedded {
                 flusher,
                 after_flush,
+                committed,
                 ..
             } => {
+                // The log is copied while the flusher syncs it and the next group forms.
+                if let Some(committed) = committed {
+                    let _ = committed.send(());
+                }
                 if let Err(returned) = after_flush.send(acks) {
                     // The flusher thread is gone: flush here.
                     flush_then_send(flusher, returned.0);
@@ -282,7 +288,7 @@ async fn open_writer(hilo: Hilo) -> (Hilo, Writer) {
                     flusher,
                     after_flush,
                     memory: Box::new(None),
-                    _checkpoints: start_checkpointer(&path),
+                    committed: start_checkpointer(&path),
                 };
                 return (hilo, writer);
             }
@@ -300,8 +306,9 @@ async fn open_writer(hilo: Hilo) -> (Hilo, Writer) {
     }
 }
 
-/// Starts the thread that copies the log into the database beside the writer. Without
-/// it the writer's own, rarer checkpoints do the copying.
+/// Starts the thread that copies the log into the database beside the writer, and returns
+/// how to tell it the writer committed. Without it the writer's own, rarer checkpoints do
+/// the copying.
 fn start_checkpointer(path: &std::path::Path) -> Option<std::sync::mpsc::Sender<()>> {
     let checkpointer = match Checkpointer::open(path) {
         Ok(checkpointer) => checkpointer,
