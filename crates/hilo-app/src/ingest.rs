@@ -317,12 +317,12 @@ fn start_checkpointer(path: &std::path::Path) -> Option<std::sync::mpsc::Sender<
             return None;
         }
     };
-    let (stop, stopped) = std::sync::mpsc::channel();
+    let (committed, commits) = std::sync::mpsc::channel();
     match std::thread::Builder::new()
         .name("hilo-checkpoint".into())
-        .spawn(move || checkpointer.run(&stopped))
+        .spawn(move || checkpointer.run(&commits))
     {
-        Ok(_) => Some(stop),
+        Ok(_) => Some(committed),
         Err(error) => {
             warn!(%error, "could not start the checkpointer thread");
             None
@@ -454,7 +454,8 @@ impl Hilo {
         tx.remember_owners(&wanted.iter().collect::<Vec<_>>())
             .await?;
         prefetch(&mut tx, group).await?;
-        let mut seen: HashSet<(SourceId, String)> = HashSet::new();
+        // Message ids stored already or met earlier in the group.
+        let mut seen: HashSet<(SourceId, &str)> = HashSet::new();
         let mut by_source: HashMap<SourceId, Vec<&str>> = HashMap::new();
         for job in group {
             by_source
@@ -463,8 +464,13 @@ impl Hilo {
                 .extend(job.messages.iter().map(|p| p.message.message_id.as_str()));
         }
         for (source, ids) in by_source {
-            for known in tx.known_message_ids(source, &ids).await? {
-                seen.insert((source, known));
+            let known = tx.known_message_ids(source, &ids).await?;
+            if !known.is_empty() {
+                seen.extend(
+                    ids.into_iter()
+                        .filter(|id| known.contains(*id))
+                        .map(|id| (source, id)),
+                );
             }
         }
 
@@ -478,21 +484,28 @@ impl Hilo {
             for prepared in &job.messages {
                 let message = &prepared.message;
                 let rejected = &prepared.rejected;
-                let mut identifiers = prepared.identifiers.clone();
-                if !seen.insert((job.source.id, message.message_id.clone())) {
+                if !seen.insert((job.source.id, message.message_id.as_str())) {
                     job_outcomes.push(Outcome::Duplicate);
                     continue;
                 }
-                if let Some(previous) = alias_previous(message) {
-                    identifiers.push(alias_target(&mut tx, previous).await?);
-                }
-                if suppressions && self.is_suppressed(&mut tx, &identifiers).await? {
+                // Copied only for an alias, which adds the identifier it names.
+                let with_alias;
+                let identifiers: &[Identifier] = match alias_previous(message) {
+                    Some(previous) => {
+                        let mut all = prepared.identifiers.clone();
+                        all.push(alias_target(&mut tx, previous).await?);
+                        with_alias = all;
+                        &with_alias
+                    }
+                    None => &prepared.identifiers,
+                };
+                if suppressions && self.is_suppressed(&mut tx, identifiers).await? {
                     job_outcomes.push(Outcome::Suppressed);
                     continue;
                 }
-                let target = match single_root(&mut tx, &identifiers, rejected).await? {
+                let target = match single_root(&mut tx, identifiers, rejected).await? {
                     Some(target) => {
-                        record_sighting(&mut tx, &identifiers, message.timestamp, &source_text)
+                        record_sighting(&mut tx, identifiers, message.timestamp, &source_text)
                             .await?;
                         target
                     }
@@ -501,7 +514,7 @@ impl Hilo {
                         let linked = link(
                             &mut tx,
                             rules,
-                            &identifiers,
+                            identifiers,
                             rejected,
                             message.timestamp,
                             now,

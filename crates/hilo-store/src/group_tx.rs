@@ -19,8 +19,31 @@ use crate::customers::{
 use crate::ingest_tx::IngestTx;
 use crate::privacy::NewConsent;
 
-/// A stored identifier and its holder's `merged_into`, or `None` when no one holds it.
-type Owner = Option<(IdentityRow, Option<String>)>;
+/// A stored identifier, the fragment holding it and that fragment's `merged_into`.
+#[derive(Debug)]
+struct Held {
+    row: IdentityRow,
+    /// `row.profile_id`, parsed once: every message asks for it.
+    fragment: CustomerId,
+    merged_into: Option<String>,
+}
+
+impl Held {
+    fn new(row: IdentityRow, merged_into: Option<String>) -> StoreResult<Self> {
+        Ok(Self {
+            fragment: parse_customer_id(&row.profile_id)?,
+            row,
+            merged_into,
+        })
+    }
+
+    fn stored(&self) -> (IdentityRow, Option<String>) {
+        (self.row.clone(), self.merged_into.clone())
+    }
+}
+
+/// Who holds an identifier, or `None` when no one does.
+type Owner = Option<Held>;
 
 /// A consent decision waiting to be written.
 struct PendingConsent {
@@ -185,7 +208,10 @@ impl<T: IngestTx> GroupTx<T> {
             }
         }
         for identifier in unknown {
-            let owner = found.remove(identifier);
+            let owner = found
+                .remove(identifier)
+                .map(|(row, merged_into)| Held::new(row, merged_into))
+                .transpose()?;
             self.remember_owner(identifier.clone(), owner)?;
         }
         Ok(())
@@ -197,13 +223,23 @@ impl<T: IngestTx> GroupTx<T> {
         &mut self,
         identifier: &Identifier,
     ) -> StoreResult<Option<CustomerId>> {
-        if !self.memory.owners.contains_key(identifier) {
-            let owner = self.inner.identity_owner(identifier).await?;
-            self.remember_owner(identifier.clone(), owner)?;
-        }
         let fragment = match self.memory.owners.get(identifier) {
-            Some(Some((row, _))) => parse_customer_id(&row.profile_id)?,
-            _ => return Ok(None),
+            Some(Some(held)) => held.fragment,
+            Some(None) => return Ok(None),
+            None => {
+                let owner = self
+                    .inner
+                    .identity_owner(identifier)
+                    .await?
+                    .map(|(row, merged_into)| Held::new(row, merged_into))
+                    .transpose()?;
+                let fragment = owner.as_ref().map(|held| held.fragment);
+                self.remember_owner(identifier.clone(), owner)?;
+                match fragment {
+                    Some(fragment) => fragment,
+                    None => return Ok(None),
+                }
+            }
         };
         self.root_of(fragment).await.map(Some)
     }
@@ -211,19 +247,18 @@ impl<T: IngestTx> GroupTx<T> {
     /// The stored row of an identifier the memory knows to be held.
     pub fn held_row(&self, identifier: &Identifier) -> Option<&IdentityRow> {
         match self.memory.owners.get(identifier) {
-            Some(Some((row, _))) => Some(row),
+            Some(Some(held)) => Some(&held.row),
             _ => None,
         }
     }
 
     /// Identifiers attached in this group and not written yet, held by `root`.
     fn pending_held_by(&self, root: CustomerId) -> Vec<(String, i64)> {
-        let root = root.to_string();
         self.new_identities
             .iter()
             .filter_map(|i| match self.memory.owners.get(i) {
-                Some(Some((row, _))) if row.profile_id == root => {
-                    Some((row.kind.clone(), row.first_seen))
+                Some(Some(held)) if held.fragment == root => {
+                    Some((held.row.kind.clone(), held.row.first_seen))
                 }
                 _ => None,
             })
@@ -231,11 +266,13 @@ impl<T: IngestTx> GroupTx<T> {
     }
 
     fn remember_owner(&mut self, identifier: Identifier, owner: Owner) -> StoreResult<()> {
-        if let Some((row, merged_into)) = &owner {
-            let parent = merged_into.as_deref().map(parse_customer_id).transpose()?;
-            self.memory
-                .parents
-                .insert(parse_customer_id(&row.profile_id)?, parent);
+        if let Some(held) = &owner {
+            let parent = held
+                .merged_into
+                .as_deref()
+                .map(parse_customer_id)
+                .transpose()?;
+            self.memory.parents.insert(held.fragment, parent);
         }
         self.memory.owners.insert(identifier, owner);
         Ok(())
@@ -250,7 +287,7 @@ impl<T: IngestTx> GroupTx<T> {
         let rows_of = |ids: &[Identifier], owners: &HashMap<Identifier, Owner>| {
             ids.iter()
                 .filter_map(|i| match owners.get(i) {
-                    Some(Some((row, _))) => Some(row.clone()),
+                    Some(Some(held)) => Some(held.row.clone()),
                     _ => None,
                 })
                 .collect::<Vec<_>>()
@@ -374,7 +411,10 @@ impl<T: IngestTx> IngestTx for GroupTx<T> {
         self.remember_owners(identifiers).await?;
         Ok(identifiers
             .iter()
-            .filter_map(|i| self.memory.owners.get(*i).cloned().flatten())
+            .filter_map(|i| match self.memory.owners.get(*i) {
+                Some(Some(held)) => Some(held.stored()),
+                _ => None,
+            })
             .collect())
     }
 
@@ -383,10 +423,14 @@ impl<T: IngestTx> IngestTx for GroupTx<T> {
         identifier: &Identifier,
     ) -> StoreResult<Option<(IdentityRow, Option<String>)>> {
         if let Some(owner) = self.memory.owners.get(identifier) {
-            return Ok(owner.clone());
+            return Ok(owner.as_ref().map(Held::stored));
         }
         let owner = self.inner.identity_owner(identifier).await?;
-        self.remember_owner(identifier.clone(), owner.clone())?;
+        let held = owner
+            .clone()
+            .map(|(row, merged_into)| Held::new(row, merged_into))
+            .transpose()?;
+        self.remember_owner(identifier.clone(), held)?;
         Ok(owner)
     }
 
@@ -490,7 +534,11 @@ impl<T: IngestTx> IngestTx for GroupTx<T> {
         let parent = *self.memory.parents.entry(profile).or_insert(None);
         self.memory.owners.insert(
             identifier.clone(),
-            Some((row, parent.map(|p| p.to_string()))),
+            Some(Held {
+                row,
+                fragment: profile,
+                merged_into: parent.map(|p| p.to_string()),
+            }),
         );
         self.pending_identities.insert(identifier.clone());
         self.new_identities.push(identifier.clone());
@@ -504,7 +552,7 @@ impl<T: IngestTx> IngestTx for GroupTx<T> {
         sources: &str,
     ) -> StoreResult<()> {
         match self.memory.owners.get_mut(identifier) {
-            Some(Some((row, _))) => {
+            Some(Some(Held { row, .. })) => {
                 row.last_seen = row.last_seen.max(at.millis());
                 row.first_seen = row.first_seen.min(at.millis());
                 sources.clone_into(&mut row.sources);
