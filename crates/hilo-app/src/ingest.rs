@@ -446,9 +446,11 @@ impl Hilo {
         wanted.sort();
         wanted.dedup();
 
-        let keys: Vec<i64> = wanted.iter().map(Identifier::lock_key).collect();
-        // Locking also checks the kept memory against the graph version.
-        tx.lock_keys(&keys).await?;
+        if tx.locks_identifiers() {
+            let keys: Vec<i64> = wanted.iter().map(Identifier::lock_key).collect();
+            // Locking also checks the kept memory against the graph version.
+            tx.lock_keys(&keys).await?;
+        }
         // Erasures are rare: when none ever happened, no message needs checking.
         let suppressions = tx.any_suppression_exists().await?;
         tx.remember_owners(&wanted.iter().collect::<Vec<_>>())

@@ -738,10 +738,37 @@ pub fn identifier_of(row: &IdentityRow) -> StoreResult<Identifier> {
     })
 }
 
+/// Whether a compact JSON array of strings (as written here) holds `value` verbatim. Only
+/// a true answer is certain; false means "parse it". For a value without quotes,
+/// backslashes, commas, brackets or control characters, a quote after `[` or `,` and
+/// before the value opens an element (a closing quote is followed by `,` or `]`, and an
+/// escaped one by a backslash), and the quote after the value closes it.
+fn json_array_has_plain(json: &str, value: &str) -> bool {
+    if value.is_empty()
+        || value
+            .bytes()
+            .any(|b| matches!(b, b'"' | b'\\' | b',' | b'[' | b']') || b < 0x20)
+    {
+        return false;
+    }
+    let bytes = json.as_bytes();
+    json.match_indices(value).any(|(at, _)| {
+        let end = at + value.len();
+        at >= 2
+            && bytes[at - 1] == b'"'
+            && matches!(bytes[at - 2], b'[' | b',')
+            && bytes.get(end) == Some(&b'"')
+            && matches!(bytes.get(end + 1), Some(b',' | b']'))
+    })
+}
+
 /// Distinct values of a JSON array of strings, with `extra` added; `None` if unchanged.
 pub fn add_to_json_set(json: &str, extra: &str) -> Option<String> {
     // Nearly always the value is there already (every message touches its identifiers'
-    // sets): that answer needs no set built.
+    // sets): that answer needs no parsing when it can be read off the text.
+    if json_array_has_plain(json, extra) {
+        return None;
+    }
     // (Values with escapes cannot be borrowed: those take the long way.)
     if let Ok(values) = serde_json::from_str::<Vec<&str>>(json)
         && values.contains(&extra)
@@ -772,6 +799,42 @@ mod tests {
         assert_eq!(
             add_to_json_set("not json", "a").as_deref(),
             Some(r#"["a"]"#)
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn reading_a_value_off_the_text_agrees_with_parsing(
+            values in proptest::collection::btree_set("[a,\\]\"\\\\]{0,3}", 0..5),
+            probe in "[a,\\]\"\\\\]{0,2}",
+        ) {
+            let json = serde_json::to_string(&values).unwrap();
+            let found = json_array_has_plain(&json, &probe);
+            proptest::prop_assert!(!found || values.contains(&probe), "{json} {probe}");
+            let plain = probe.chars().all(|c| c == 'a');
+            if plain && !probe.is_empty() {
+                proptest::prop_assert_eq!(found, values.contains(&probe), "{} {}", json, probe);
+            }
+        }
+    }
+
+    #[test]
+    fn a_value_is_read_off_the_text_only_when_it_is_a_whole_element() {
+        assert!(json_array_has_plain(r#"["a","b"]"#, "a"));
+        assert!(json_array_has_plain(r#"["a","b"]"#, "b"));
+        assert!(!json_array_has_plain(r#"["ab","b2"]"#, "b"));
+        assert!(
+            !json_array_has_plain(r#"["x\"b\""]"#, "b"),
+            "inside an element"
+        );
+        assert!(!json_array_has_plain(r#"["a,",",x"]"#, ","), "a separator");
+        assert!(!json_array_has_plain(r#"[]"#, ""));
+        // Not read off the text, but still found by parsing.
+        assert_eq!(add_to_json_set(r#"[ "a" ]"#, "a"), None);
+        assert_eq!(add_to_json_set(r#"["a,",","]"#, ","), None);
+        assert_eq!(
+            add_to_json_set(r#"["a,",",x"]"#, ",").as_deref(),
+            Some(r#"[",",",x","a,"]"#)
         );
     }
 }

@@ -392,6 +392,10 @@ impl IngestTx for EmbeddedTx<'_> {
         self.unchanged_by_others
     }
 
+    fn locks_identifiers(&self) -> bool {
+        false
+    }
+
     async fn lock_keys(&mut self, _keys: &[i64]) -> StoreResult<()> {
         // One writer holds SQLite's write lock for the whole transaction already.
         Ok(())

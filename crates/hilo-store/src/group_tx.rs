@@ -382,6 +382,10 @@ impl<T: IngestTx> IngestTx for GroupTx<T> {
         self.inner.graph_unchanged_by_others()
     }
 
+    fn locks_identifiers(&self) -> bool {
+        self.inner.locks_identifiers()
+    }
+
     async fn lock_keys(&mut self, keys: &[i64]) -> StoreResult<()> {
         let new: Vec<i64> = keys
             .iter()

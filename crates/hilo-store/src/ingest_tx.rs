@@ -23,6 +23,12 @@ pub trait IngestTx: Send {
         false
     }
 
+    /// Whether [`IngestTx::lock_keys`] does anything: false for a sole writer, which
+    /// then need not compute the keys.
+    fn locks_identifiers(&self) -> bool {
+        true
+    }
+
     /// Serialises resolvers that touch the same identifiers (a no-op with one writer).
     fn lock_keys(&mut self, keys: &[i64]) -> impl Future<Output = StoreResult<()>> + Send;
     /// Which of these message ids the source sent before.
