@@ -7,6 +7,11 @@
 //! rolled-back change never appears. Consumers read in order after their saved position
 //! and save it once they have acted, so after a restart they resume where they stopped.
 //! [`Hilo::feed_signal`] wakes waiting consumers after each commit.
+//!
+//! On SQLite the ingestion writer's commits reach the disk a moment after they are
+//! visible (see `hilo_store::unflushed`); the feed returns rows only once they are on
+//! disk, and wakes consumers then, so nothing a consumer acts on can be taken back by a
+//! power cut.
 
 use hilo_domain::{CustomerId, Timestamp};
 use hilo_store::customers::parse_customer_id;
@@ -62,12 +67,18 @@ impl Hilo {
         })
     }
 
-    /// Up to `limit` changes and `limit` timeline items after `after`, each in order.
+    /// Up to `limit` changes and `limit` timeline items after `after`, each in order, all
+    /// on disk.
     pub async fn read_feed(&self, after: FeedPosition, limit: u32) -> AppResult<FeedBatch> {
+        let changes = self.store.changes_since(after.changes_seq, limit).await?;
+        let timeline = self.store.timeline_since(after.timeline_seq, limit).await?;
+        // Asked after reading: a commit whose rows were read was registered before it
+        // ran, and stays registered until it is on disk.
+        let floor = self.unflushed.floor();
         let mut next = after;
         let mut items = Vec::new();
         for (seq, at, kind, profile, data) in
-            self.store.changes_since(after.changes_seq, limit).await?
+            on_disk(changes, |row| row.0, floor.map(|f| f.changes))
         {
             next.changes_seq = seq;
             items.push(FeedItem::Change {
@@ -78,7 +89,7 @@ impl Hilo {
                 data: serde_json::from_str(&data).unwrap_or(Value::Null),
             });
         }
-        for row in self.store.timeline_since(after.timeline_seq, limit).await? {
+        for row in on_disk(timeline, |row| row.seq, floor.map(|f| f.timeline)) {
             next.timeline_seq = row.seq;
             items.push(FeedItem::Timeline {
                 seq: row.seq,
@@ -113,5 +124,29 @@ impl Hilo {
     /// Notified after every commit that added to the feed.
     pub fn feed_signal(&self) -> &tokio::sync::Notify {
         &self.feed_signal
+    }
+}
+
+/// The rows, in `seq` order, before `floor`: from there on they may not be on disk yet.
+fn on_disk<T>(
+    rows: Vec<T>,
+    seq: impl Fn(&T) -> i64,
+    floor: Option<i64>,
+) -> impl Iterator<Item = T> {
+    rows.into_iter()
+        .take_while(move |row| floor.is_none_or(|floor| seq(row) < floor))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_from_the_floor_on_wait() {
+        let seqs = |floor| on_disk(vec![3, 4, 7, 9], |seq| *seq, floor).collect::<Vec<_>>();
+        assert_eq!(seqs(None), [3, 4, 7, 9]);
+        assert_eq!(seqs(Some(7)), [3, 4]);
+        assert_eq!(seqs(Some(8)), [3, 4, 7]);
+        assert_eq!(seqs(Some(1)), Vec::<i64>::new());
     }
 }

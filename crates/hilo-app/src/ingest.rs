@@ -6,6 +6,7 @@
 //! (group commit) and only then answers each request: every acknowledgement follows a
 //! durable commit, and one commit serves many requests.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use hilo_domain::SourceId;
@@ -20,7 +21,7 @@ use hilo_store::sources::SourceRecord;
 use hilo_store::{Checkpointer, EmbeddedWriter, GraphMemory, GroupTx, IngestTx, WalFlusher};
 use serde_json::{Map, Value, json};
 use std::collections::{HashMap, HashSet};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 use tracing::{error, warn};
 
 use crate::linking::{LinkOrigin, link};
@@ -152,9 +153,14 @@ impl Writer {
         }
     }
 
-    fn acknowledge(&self, acks: Vec<Ack>) {
+    /// Answers the requests once their commit is durable, and wakes the feed's consumers
+    /// then: not before, or they could act on what a power cut takes back.
+    fn acknowledge(&self, acks: Vec<Ack>, feed_signal: &Notify) {
         match self {
-            Self::Pool(_) => send_all(acks),
+            Self::Pool(_) => {
+                send_all(acks);
+                feed_signal.notify_waiters();
+            }
             Self::Embedded {
                 flusher,
                 after_flush,
@@ -167,7 +173,7 @@ impl Writer {
                 }
                 if let Err(returned) = after_flush.send(acks) {
                     // The flusher thread is gone: flush here.
-                    flush_then_send(flusher, returned.0);
+                    flush_then_send(flusher, returned.0, feed_signal);
                 }
             }
         }
@@ -184,9 +190,12 @@ fn send_all(acks: Vec<Ack>) {
     drop(answered);
 }
 
-fn flush_then_send(flusher: &WalFlusher, acks: Vec<Ack>) {
+fn flush_then_send(flusher: &WalFlusher, acks: Vec<Ack>, feed_signal: &Notify) {
     match flusher.flush() {
-        Ok(()) => send_all(acks),
+        Ok(()) => {
+            send_all(acks);
+            feed_signal.notify_waiters();
+        }
         Err(error) => {
             error!(%error, "could not flush the write-ahead log; failing the requests");
             for ack in acks {
@@ -199,12 +208,16 @@ fn flush_then_send(flusher: &WalFlusher, acks: Vec<Ack>) {
 }
 
 /// Flushes the log once for every acknowledgement that arrived since the last flush.
-fn flush_loop(flusher: WalFlusher, pending: std::sync::mpsc::Receiver<Vec<Ack>>) {
+fn flush_loop(
+    flusher: WalFlusher,
+    pending: std::sync::mpsc::Receiver<Vec<Ack>>,
+    feed_signal: Arc<Notify>,
+) {
     while let Ok(mut acks) = pending.recv() {
         while let Ok(more) = pending.try_recv() {
             acks.extend(more);
         }
-        flush_then_send(&flusher, acks);
+        flush_then_send(&flusher, acks, &feed_signal);
     }
 }
 
@@ -271,14 +284,15 @@ fn run_on_own_thread(hilo: Hilo, jobs: mpsc::Receiver<Job>) {
 /// writer's own, made on the writer's runtime.
 async fn open_writer(hilo: Hilo) -> (Hilo, Writer) {
     if let Some(path) = hilo.store.sqlite_path() {
-        match EmbeddedWriter::open(&path) {
+        match EmbeddedWriter::open(&path, hilo.unflushed.clone()) {
             Ok(writer) => {
                 let flusher = writer.flusher();
                 let (after_flush, pending) = std::sync::mpsc::channel();
                 let thread_flusher = flusher.clone();
+                let feed_signal = hilo.feed_signal.clone();
                 if let Err(error) = std::thread::Builder::new()
                     .name("hilo-flusher".into())
-                    .spawn(move || flush_loop(thread_flusher, pending))
+                    .spawn(move || flush_loop(thread_flusher, pending, feed_signal))
                 {
                     // Acknowledging then falls back to flushing on the writer's thread.
                     warn!(%error, "could not start the log flusher thread");
@@ -381,7 +395,7 @@ async fn write_loop(hilo: Hilo, mut jobs: mpsc::Receiver<Job>, mut writer: Write
                 acks
             }
         };
-        writer.acknowledge(acks);
+        writer.acknowledge(acks, &hilo.feed_signal);
         writer.index_step(false);
     }
 }
@@ -548,7 +562,6 @@ impl Hilo {
         tx.append_timeline_many(&rows).await?;
         let appended = started.elapsed();
         *memory = Some(tx.commit_remembering().await?);
-        self.feed_signal.notify_waiters();
         tracing::debug!(
             messages = rows.len(),
             slow_path = slow,

@@ -45,6 +45,8 @@ pub struct Hilo {
     clock: Arc<dyn Clock>,
     settings: Arc<AppSettings>,
     feed_signal: Arc<tokio::sync::Notify>,
+    /// The embedded writer's commits not on disk yet: the feed holds their rows back.
+    unflushed: Arc<hilo_store::unflushed::Unflushed>,
     write_keys: Arc<sources::WriteKeyCache>,
     rules: Arc<identity_rules::RulesCache>,
 }
@@ -60,6 +62,7 @@ impl Hilo {
             clock,
             settings: Arc::new(settings),
             feed_signal: Arc::new(tokio::sync::Notify::new()),
+            unflushed: Arc::default(),
             write_keys: Arc::default(),
             rules: Arc::default(),
         }

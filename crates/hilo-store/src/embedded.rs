@@ -15,6 +15,7 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use hilo_domain::identity::Identifier;
@@ -29,6 +30,7 @@ use crate::privacy::NewConsent;
 use crate::seen::{self, MessageDigest, SeenMessages};
 use crate::sql;
 use crate::timeline_index::TimelineIndexer;
+use crate::unflushed::{FeedSeqs, Unflushed};
 use crate::{StoreError, StoreResult};
 
 impl From<rusqlite::Error> for StoreError {
@@ -58,6 +60,8 @@ pub struct EmbeddedWriter {
     pruned_at: std::time::Instant,
     /// Moves the timeline tail into the per-customer index between groups.
     index: TimelineIndexer,
+    /// Commits not on disk yet, shared with the flusher and the feed's readers.
+    unflushed: Arc<Unflushed>,
 }
 
 /// The writer's page cache, in KiB. Half the pool's: a transaction that splits b-tree
@@ -68,8 +72,9 @@ pub struct EmbeddedWriter {
 const WRITER_CACHE_KIB: u32 = 32_768;
 
 impl EmbeddedWriter {
-    /// Opens the database file the pool uses, with the pool's durability settings.
-    pub fn open(path: &Path) -> StoreResult<Self> {
+    /// Opens the database file the pool uses, with the pool's durability settings; its
+    /// commits are registered in `unflushed` until its flusher has synced them.
+    pub fn open(path: &Path, unflushed: Arc<Unflushed>) -> StoreResult<Self> {
         let conn = Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(10))?;
         // The pool's settings (see `connect`) but NORMAL: commits reach the log in the
@@ -98,6 +103,7 @@ impl EmbeddedWriter {
             data_version: None,
             pruned_at: std::time::Instant::now(),
             index,
+            unflushed,
         })
     }
 
@@ -116,6 +122,7 @@ impl EmbeddedWriter {
     pub fn flusher(&self) -> WalFlusher {
         WalFlusher {
             wal: self.wal.clone(),
+            unflushed: self.unflushed.clone(),
         }
     }
 
@@ -135,6 +142,10 @@ impl EmbeddedWriter {
             prune_keys(&self.conn, &self.seen)?;
         }
         let covered_before = self.covered_seq;
+        let feed_from = FeedSeqs {
+            timeline: next_seq(&self.conn, "timeline")?,
+            changes: next_seq(&self.conn, "changes")?,
+        };
         let tx = EmbeddedTx {
             conn: &mut self.conn,
             seen: &mut self.seen,
@@ -145,6 +156,8 @@ impl EmbeddedWriter {
             last_seq: None,
             covered_before,
             unchanged_by_others: unchanged,
+            feed_from,
+            unflushed: &self.unflushed,
             open: true,
         };
         if !unchanged {
@@ -153,6 +166,17 @@ impl EmbeddedWriter {
         }
         Ok(tx)
     }
+}
+
+/// A `seq` above every row `table` holds now: one step down its key.
+fn next_seq(conn: &Connection, table: &str) -> StoreResult<i64> {
+    let last: Option<i64> = conn
+        .prepare_cached(&format!(
+            "SELECT seq FROM {table} ORDER BY seq DESC LIMIT 1"
+        ))?
+        .query_row([], |row| row.get(0))
+        .optional()?;
+    Ok(last.unwrap_or(0) + 1)
 }
 
 /// A bare prepared-insert loop on a connection of its own, each transaction waiting for
@@ -189,13 +213,17 @@ pub fn bare_insert_loop(path: &Path, rows: usize, body: &str) -> StoreResult<Dur
 #[derive(Debug, Clone)]
 pub struct WalFlusher {
     wal: PathBuf,
+    unflushed: Arc<Unflushed>,
 }
 
 impl WalFlusher {
-    /// Returns once every commit that returned before the call is on disk. The log is
-    /// opened afresh each time, so the flush always reaches the file SQLite writes now.
+    /// Returns once every commit that returned before the call is on disk, and tells
+    /// `unflushed` so. The log is opened afresh each time, so the flush always reaches
+    /// the file SQLite writes now.
     pub fn flush(&self) -> StoreResult<()> {
+        let covered = self.unflushed.sync_starts();
         std::fs::File::open(&self.wal)?.sync_data()?;
+        self.unflushed.flushed(&covered);
         Ok(())
     }
 }
@@ -343,6 +371,9 @@ pub struct EmbeddedTx<'c> {
     covered_before: i64,
     /// No other connection committed since this writer's previous transaction.
     unchanged_by_others: bool,
+    /// The first `seq` of each feed table this transaction can write.
+    feed_from: FeedSeqs,
+    unflushed: &'c Unflushed,
     open: bool,
 }
 
@@ -764,7 +795,13 @@ impl IngestTx for EmbeddedTx<'_> {
     }
 
     async fn commit(mut self) -> StoreResult<Option<i64>> {
-        self.conn.execute_batch("COMMIT")?;
+        // Registered first: a reader that sees these rows finds them held back.
+        let ticket = self.unflushed.commit_starts(self.feed_from);
+        if let Err(error) = self.conn.execute_batch("COMMIT") {
+            self.unflushed.commit_failed(ticket);
+            return Err(error.into());
+        }
+        self.unflushed.committed(ticket);
         self.open = false;
         self.index.appended(self.appended);
         for (digest, received_at) in self.stored.drain(..) {
@@ -781,6 +818,47 @@ impl IngestTx for EmbeddedTx<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_commit_is_held_back_from_the_feed_until_the_flusher_syncs_it() {
+        use crate::{ConnectOptions, DatabaseUrl, Store};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hilo.db");
+        let store = Store::connect(&ConnectOptions {
+            url: DatabaseUrl::Sqlite(path.clone()),
+            max_connections: 2,
+        })
+        .await
+        .unwrap();
+        store.migrate().await.unwrap();
+        let unflushed = Arc::new(Unflushed::default());
+        let mut writer = EmbeddedWriter::open(&path, unflushed.clone()).unwrap();
+        let flusher = writer.flusher();
+
+        let mut tx = writer.begin().unwrap();
+        tx.record_changes(&[NewChange {
+            kind: "profile.created".into(),
+            profile: CustomerId::generate(),
+            data: "{}".into(),
+            at: Timestamp::from_millis(1),
+        }])
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+
+        // Committed, so the pool reads it, but not on disk yet: held back.
+        let rows = store.changes_since(0, 10).await.unwrap();
+        assert_eq!(rows.len(), 1);
+        let floor = unflushed.floor().expect("held back until flushed");
+        assert!(floor.changes <= rows[0].0, "{floor:?} {}", rows[0].0);
+
+        flusher.flush().unwrap();
+        assert_eq!(unflushed.floor(), None, "on disk");
+
+        // A transaction that rolls back holds nothing.
+        drop(writer.begin().unwrap());
+        assert_eq!(unflushed.floor(), None);
+    }
 
     #[test]
     fn pruning_keeps_every_key_inside_the_window() {

@@ -21,6 +21,7 @@ pub mod sources;
 mod sql;
 mod timeline_index;
 pub mod tx;
+pub mod unflushed;
 pub mod users;
 
 use sqlx::{PgPool, SqlitePool};
