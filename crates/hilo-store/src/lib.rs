@@ -131,6 +131,21 @@ impl Store {
         migrator.iter().map(|m| m.version).collect()
     }
 
+    /// Whether PostgreSQL's autovacuum is on; `None` on SQLite, which has none. Without
+    /// it tables are never analysed, and the planner's guesses for reads that join
+    /// customers' rows grow worse as the tables grow.
+    pub async fn autovacuum_on(&self) -> StoreResult<Option<bool>> {
+        match self {
+            Self::Sqlite(_) => Ok(None),
+            Self::Postgres(pool) => {
+                let setting: String = sqlx::query_scalar("SELECT current_setting('autovacuum')")
+                    .fetch_one(pool)
+                    .await?;
+                Ok(Some(setting == "on"))
+            }
+        }
+    }
+
     /// Succeeds when the database answers a trivial query.
     pub async fn ping(&self) -> StoreResult<()> {
         on_pool!(self, |pool| sqlx::query("SELECT 1")

@@ -68,6 +68,15 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     if !applied.is_empty() {
         info!(?applied, "database migrated");
     }
+    match store.autovacuum_on().await {
+        Ok(Some(false)) => warn!(
+            "PostgreSQL runs with autovacuum off: Hilo's tables are never analysed or \
+             vacuumed, and customer reads slow down as they grow; turn it on, or run \
+             VACUUM ANALYZE regularly"
+        ),
+        Ok(_) => {}
+        Err(error) => warn!(%error, "could not read PostgreSQL's autovacuum setting"),
+    }
     Ok(store)
 }
 

@@ -9,6 +9,7 @@ use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use sqlx::Connection;
 
 use crate::support::{PostgresDatabase, postgres_admin_url};
 
@@ -159,12 +160,22 @@ async fn get_me(url: &str, key: &str) -> u16 {
         .as_u16()
 }
 
-async fn first_start_on(database_url: Option<&str>) {
+/// What start-up says when PostgreSQL's autovacuum is off.
+const AUTOVACUUM_WARNING: &str = "PostgreSQL runs with autovacuum off";
+
+/// `autovacuum_off`: whether the database's server runs without autovacuum, so start-up
+/// must warn.
+async fn first_start_on(database_url: Option<&str>, autovacuum_off: bool) {
     let dir = tempfile::tempdir().expect("dir");
     let data = dir.path().join("data");
     let args: Vec<&str> = database_url.map_or(vec![], |url| vec!["--database-url", url]);
     let mut server = Server::start(&data, &args, &[]);
     let output = server.stderr();
+    assert_eq!(
+        output.contains(AUTOVACUUM_WARNING),
+        autovacuum_off,
+        "{output}"
+    );
     let key = output
         .split_whitespace()
         .find(|w| w.starts_with("hilo_sk_"))
@@ -198,7 +209,7 @@ async fn first_start_on(database_url: Option<&str>) {
 
 #[tokio::test]
 async fn first_start_prints_and_saves_one_admin_key_on_sqlite() {
-    first_start_on(None).await;
+    first_start_on(None, false).await;
 }
 
 #[tokio::test]
@@ -207,7 +218,14 @@ async fn first_start_prints_and_saves_one_admin_key_on_postgres() {
         return;
     };
     let database = PostgresDatabase::create(&admin).await;
-    first_start_on(Some(&database.url)).await;
+    let mut conn = sqlx::PgConnection::connect(&database.url)
+        .await
+        .expect("connect");
+    let autovacuum: String = sqlx::query_scalar("SHOW autovacuum")
+        .fetch_one(&mut conn)
+        .await
+        .expect("setting");
+    first_start_on(Some(&database.url), autovacuum == "off").await;
 }
 
 #[tokio::test]
