@@ -448,27 +448,29 @@ impl Hilo {
         let mut tx = GroupTx::with_memory(tx, kept);
         let started = std::time::Instant::now();
         let now = self.now();
-        let mut wanted: Vec<Identifier> = Vec::new();
-        for job in group {
-            for prepared in &job.messages {
-                wanted.extend(prepared.identifiers.iter().cloned());
-                if let Some(previous) = alias_previous(&prepared.message) {
-                    wanted.extend(alias_candidates(previous));
-                }
-            }
-        }
-        wanted.sort();
+        let aliased: Vec<Identifier> = group
+            .iter()
+            .flat_map(|job| &job.messages)
+            .filter_map(|prepared| alias_previous(&prepared.message))
+            .flat_map(alias_candidates)
+            .collect();
+        let mut wanted: Vec<&Identifier> = group
+            .iter()
+            .flat_map(|job| &job.messages)
+            .flat_map(|prepared| &prepared.identifiers)
+            .chain(&aliased)
+            .collect();
+        wanted.sort_unstable();
         wanted.dedup();
 
         if tx.locks_identifiers() {
-            let keys: Vec<i64> = wanted.iter().map(Identifier::lock_key).collect();
+            let keys: Vec<i64> = wanted.iter().map(|i| i.lock_key()).collect();
             // Locking also checks the kept memory against the graph version.
             tx.lock_keys(&keys).await?;
         }
         // Erasures are rare: when none ever happened, no message needs checking.
         let suppressions = tx.any_suppression_exists().await?;
-        tx.remember_owners(&wanted.iter().collect::<Vec<_>>())
-            .await?;
+        tx.remember_owners(&wanted).await?;
         prefetch(&mut tx, group).await?;
         // Message ids stored already or met earlier in the group.
         let mut seen: HashSet<(SourceId, &str)> = HashSet::new();
