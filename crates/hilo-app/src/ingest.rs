@@ -80,7 +80,7 @@ impl Prepared {
         Self {
             identifiers,
             rejected,
-            consents: consent::from_segment_context(&message.context),
+            consents: consent::from_segment_context(message.context()),
             body: serde_json::to_string(&message.body).unwrap_or_else(|_| "{}".to_owned()),
             message,
         }
@@ -619,14 +619,14 @@ impl Hilo {
             return Ok(());
         }
         // RudderStack's SDKs send identify traits in context.traits only.
-        let context_traits: Vec<(&String, &Value)> = match message.context.get("traits") {
+        let context_traits: Vec<(&String, &Value)> = match message.context().get("traits") {
             Some(Value::Object(map)) => map
                 .iter()
-                .filter(|(k, _)| !message.traits.contains_key(*k))
+                .filter(|(k, _)| !message.traits().contains_key(*k))
                 .collect(),
             _ => Vec::new(),
         };
-        if message.traits.is_empty() && context_traits.is_empty() {
+        if message.traits().is_empty() && context_traits.is_empty() {
             return Ok(());
         }
         let Some(mut row) = tx.profile(target).await? else {
@@ -636,7 +636,7 @@ impl Hilo {
         let by = format!("source:{}", source.id);
         let mut traits: Map<String, Value> = serde_json::from_str(&row.traits).unwrap_or_default();
         let mut changed = Vec::new();
-        for (key, value) in message.traits.iter().chain(context_traits) {
+        for (key, value) in message.traits().iter().chain(context_traits) {
             if apply_trait(&mut traits, key, value, at, &by) {
                 changed.push(key.clone());
             }

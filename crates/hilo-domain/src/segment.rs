@@ -109,12 +109,35 @@ pub struct Message {
     pub name: Option<String>,
     pub group_id: Option<String>,
     pub previous_id: Option<String>,
-    pub traits: Map<String, Value>,
-    pub properties: Map<String, Value>,
-    pub context: Map<String, Value>,
     /// The message as stored: what was sent, with batch context merged in and
     /// `receivedAt` and `timestamp` set.
     pub body: Map<String, Value>,
+}
+
+impl Message {
+    /// Its `traits` (empty when it has none).
+    pub fn traits(&self) -> &Map<String, Value> {
+        self.object("traits")
+    }
+
+    /// Its `properties` (empty when it has none).
+    pub fn properties(&self) -> &Map<String, Value> {
+        self.object("properties")
+    }
+
+    /// Its `context`, with the batch's merged in (empty when neither had one).
+    pub fn context(&self) -> &Map<String, Value> {
+        self.object("context")
+    }
+
+    // Read from the body rather than copied out of it: parsing then copies nothing.
+    fn object(&self, field: &str) -> &Map<String, Value> {
+        static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
+        match self.body.get(field) {
+            Some(Value::Object(map)) => map,
+            _ => EMPTY.get_or_init(Map::new),
+        }
+    }
 }
 
 /// Parses one message. `implied` is the type an endpoint such as `/v1/track` implies;
@@ -223,14 +246,6 @@ pub fn parse_message(
         _ => {}
     }
 
-    let object = |body: &Map<String, Value>, field: &str| match body.get(field) {
-        Some(Value::Object(map)) => map.clone(),
-        _ => Map::new(),
-    };
-    let traits = object(&body, "traits");
-    let properties = object(&body, "properties");
-    let context = object(&body, "context");
-
     body.insert("type".into(), Value::String(kind.as_str().into()));
     body.insert("messageId".into(), Value::String(message_id.clone()));
     body.insert("receivedAt".into(), Value::String(received_at.to_rfc3339()));
@@ -248,9 +263,6 @@ pub fn parse_message(
         name,
         group_id,
         previous_id,
-        traits,
-        properties,
-        context,
         body,
     })
 }
@@ -336,7 +348,7 @@ impl Message {
         if let Some(anonymous_id) = &self.anonymous_id {
             take(IdentifierType::anonymous_id(), anonymous_id, &mut rejected);
         }
-        let context_traits = match self.context.get("traits") {
+        let context_traits = match self.context().get("traits") {
             Some(Value::Object(map)) => Some(map),
             _ => None,
         };
@@ -344,7 +356,7 @@ impl Message {
             ("email", IdentifierType::email()),
             ("phone", IdentifierType::phone()),
         ] {
-            for source in [Some(&self.traits), context_traits].into_iter().flatten() {
+            for source in [Some(self.traits()), context_traits].into_iter().flatten() {
                 if let Some(Value::String(raw)) = source
                     .get(field)
                     .filter(|v| v.as_str().is_some_and(|raw| !raw.trim().is_empty()))
@@ -353,7 +365,7 @@ impl Message {
                 }
             }
         }
-        if let Some(Value::Array(external)) = self.context.get("externalIds") {
+        if let Some(Value::Array(external)) = self.context().get("externalIds") {
             for entry in external {
                 let id = match entry.get("id") {
                     Some(Value::String(s)) => s.clone(),
@@ -498,8 +510,8 @@ mod tests {
             || "g".into(),
         )
         .unwrap();
-        assert_eq!(message.context["ip"], "1.2.3.4");
-        assert_eq!(message.context["locale"], "en-GB");
+        assert_eq!(message.context()["ip"], "1.2.3.4");
+        assert_eq!(message.context()["locale"], "en-GB");
         assert_eq!(message.message_id, "g");
     }
 

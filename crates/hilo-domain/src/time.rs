@@ -29,12 +29,27 @@ impl Timestamp {
         let days = seconds.div_euclid(86_400);
         let second_of_day = seconds.rem_euclid(86_400);
         let (year, month, day) = civil_from_days(days);
-        format!(
-            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-            second_of_day / 3600,
-            (second_of_day % 3600) / 60,
-            second_of_day % 60
-        )
+        if !(0..=9999).contains(&year) {
+            return formatted(self);
+        }
+        // Written digit by digit: every stored message carries two of these, and the
+        // formatting machinery cost more than the rest of its parsing together.
+        let mut text = String::with_capacity(24);
+        push_digits(&mut text, year, 4);
+        text.push('-');
+        push_digits(&mut text, month, 2);
+        text.push('-');
+        push_digits(&mut text, day, 2);
+        text.push('T');
+        push_digits(&mut text, second_of_day / 3600, 2);
+        text.push(':');
+        push_digits(&mut text, (second_of_day % 3600) / 60, 2);
+        text.push(':');
+        push_digits(&mut text, second_of_day % 60, 2);
+        text.push('.');
+        push_digits(&mut text, millis, 3);
+        text.push('Z');
+        text
     }
 }
 
@@ -175,9 +190,42 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     (year, month, day)
 }
 
+/// [`Timestamp::to_rfc3339`] through `format!`, for years outside 0–9999.
+fn formatted(at: Timestamp) -> String {
+    let millis = at.0.rem_euclid(1000);
+    let seconds = at.0.div_euclid(1000);
+    let second_of_day = seconds.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(seconds.div_euclid(86_400));
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        second_of_day / 3600,
+        (second_of_day % 3600) / 60,
+        second_of_day % 60
+    )
+}
+
+/// `value` (0 ≤ value < 10^width) in exactly `width` decimal digits.
+fn push_digits(text: &mut String, value: i64, width: u32) {
+    for place in (0..width).rev() {
+        let digit = (value / 10_i64.pow(place)) % 10;
+        text.push(char::from(b'0' + digit as u8));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn written_digit_by_digit_as_format_writes_it(
+            // Years 0 to 9999, and past both ends.
+            millis in -62_200_000_000_000i64..253_500_000_000_000,
+        ) {
+            let at = Timestamp::from_millis(millis);
+            proptest::prop_assert_eq!(at.to_rfc3339(), formatted(at));
+        }
+    }
 
     #[test]
     fn parses_the_forms_sdks_send() {
