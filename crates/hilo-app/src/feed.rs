@@ -121,7 +121,9 @@ impl Hilo {
         Ok(())
     }
 
-    /// Notified after every commit that added to the feed.
+    /// Notified once a commit that added to the feed is on disk. It wakes only tasks
+    /// already waiting: a consumer makes its `notified()` future and `enable()`s it
+    /// before reading, so a signal between its read and its wait is not lost.
     pub fn feed_signal(&self) -> &tokio::sync::Notify {
         &self.feed_signal
     }
