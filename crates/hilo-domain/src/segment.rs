@@ -120,11 +120,6 @@ impl Message {
         self.object("traits")
     }
 
-    /// Its `properties` (empty when it has none).
-    pub fn properties(&self) -> &Map<String, Value> {
-        self.object("properties")
-    }
-
     /// Its `context`, with the batch's merged in (empty when neither had one).
     pub fn context(&self) -> &Map<String, Value> {
         self.object("context")

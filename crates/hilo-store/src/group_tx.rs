@@ -29,12 +29,17 @@ struct Held {
 }
 
 impl Held {
-    fn new(row: IdentityRow, merged_into: Option<String>) -> StoreResult<Box<Self>> {
-        Ok(Box::new(Self {
-            fragment: parse_customer_id(&row.profile_id)?,
-            row,
-            merged_into,
-        }))
+    /// From what a store read returns.
+    fn from_stored(stored: Option<(IdentityRow, Option<String>)>) -> StoreResult<Owner> {
+        stored
+            .map(|(row, merged_into)| {
+                Ok(Box::new(Self {
+                    fragment: parse_customer_id(&row.profile_id)?,
+                    row,
+                    merged_into,
+                }))
+            })
+            .transpose()
     }
 
     fn stored(&self) -> (IdentityRow, Option<String>) {
@@ -210,10 +215,7 @@ impl<T: IngestTx> GroupTx<T> {
             }
         }
         for identifier in unknown {
-            let owner = found
-                .remove(identifier)
-                .map(|(row, merged_into)| Held::new(row, merged_into))
-                .transpose()?;
+            let owner = Held::from_stored(found.remove(identifier))?;
             self.remember_owner(identifier.clone(), owner)?;
         }
         Ok(())
@@ -225,25 +227,28 @@ impl<T: IngestTx> GroupTx<T> {
         &mut self,
         identifier: &Identifier,
     ) -> StoreResult<Option<CustomerId>> {
-        let fragment = match self.memory.owners.get(identifier) {
-            Some(Some(held)) => held.fragment,
-            Some(None) => return Ok(None),
-            None => {
-                let owner = self
-                    .inner
-                    .identity_owner(identifier)
-                    .await?
-                    .map(|(row, merged_into)| Held::new(row, merged_into))
-                    .transpose()?;
-                let fragment = owner.as_ref().map(|held| held.fragment);
-                self.remember_owner(identifier.clone(), owner)?;
-                match fragment {
-                    Some(fragment) => fragment,
-                    None => return Ok(None),
-                }
-            }
+        let known = self
+            .memory
+            .owners
+            .get(identifier)
+            .map(|owner| owner.as_ref().map(|held| held.fragment));
+        let fragment = match known {
+            Some(fragment) => fragment,
+            None => self.load_owner(identifier).await?,
         };
-        self.root_of(fragment).await.map(Some)
+        match fragment {
+            Some(fragment) => self.root_of(fragment).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Reads who holds an identifier the memory does not know, remembers it, and returns
+    /// the fragment holding it.
+    async fn load_owner(&mut self, identifier: &Identifier) -> StoreResult<Option<CustomerId>> {
+        let owner = Held::from_stored(self.inner.identity_owner(identifier).await?)?;
+        let fragment = owner.as_ref().map(|held| held.fragment);
+        self.remember_owner(identifier.clone(), owner)?;
+        Ok(fragment)
     }
 
     /// The stored row of an identifier the memory knows to be held.
@@ -428,16 +433,14 @@ impl<T: IngestTx> IngestTx for GroupTx<T> {
         &mut self,
         identifier: &Identifier,
     ) -> StoreResult<Option<(IdentityRow, Option<String>)>> {
-        if let Some(owner) = self.memory.owners.get(identifier) {
-            return Ok(owner.as_ref().map(|held| held.stored()));
+        if !self.memory.owners.contains_key(identifier) {
+            self.load_owner(identifier).await?;
         }
-        let owner = self.inner.identity_owner(identifier).await?;
-        let held = owner
-            .clone()
-            .map(|(row, merged_into)| Held::new(row, merged_into))
-            .transpose()?;
-        self.remember_owner(identifier.clone(), held)?;
-        Ok(owner)
+        Ok(self
+            .memory
+            .owners
+            .get(identifier)
+            .and_then(|owner| owner.as_ref().map(|held| held.stored())))
     }
 
     async fn root_of(&mut self, fragment: CustomerId) -> StoreResult<CustomerId> {
