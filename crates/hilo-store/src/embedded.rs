@@ -794,7 +794,7 @@ impl IngestTx for EmbeddedTx<'_> {
         Ok(None)
     }
 
-    async fn commit(mut self) -> StoreResult<Option<i64>> {
+    async fn commit(mut self) -> StoreResult<Option<crate::tx::VersionedCommit>> {
         // Registered first: a reader that sees these rows finds them held back.
         let ticket = self.unflushed.commit_starts(self.feed_from);
         if let Err(error) = self.conn.execute_batch("COMMIT") {

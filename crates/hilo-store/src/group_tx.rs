@@ -76,7 +76,8 @@ pub struct GraphMemory {
     holdings: HashMap<CustomerId, Vec<(String, i64)>>,
     profiles: HashMap<CustomerId, ProfileRow>,
     /// On PostgreSQL, the graph version this memory is true at: the one the group that
-    /// learned it committed. `None` where no version is kept (SQLite).
+    /// learned it committed, if no one else changed the graph while it ran. `None`
+    /// where no version is kept (SQLite).
     version: Option<i64>,
 }
 
@@ -108,6 +109,10 @@ pub struct GroupTx<T: IngestTx> {
     inner: T,
     locked: HashSet<i64>,
     memory: GraphMemory,
+    /// On PostgreSQL, the graph version when this group last checked: what it reads is
+    /// at least that recent, so its memory is true at that version if nobody else
+    /// changed the graph before this group commits.
+    seen_version: Option<i64>,
     // Writes waiting for the end of the group, in the order they were made.
     new_profiles: Vec<NewProfile>,
     new_identities: Vec<Identifier>,
@@ -136,6 +141,7 @@ impl<T: IngestTx> GroupTx<T> {
             inner,
             locked: HashSet::new(),
             memory,
+            seen_version: None,
             new_profiles: Vec::new(),
             new_identities: Vec::new(),
             touched_identities: Vec::new(),
@@ -350,28 +356,43 @@ impl<T: IngestTx> GroupTx<T> {
 
     /// Commits, and returns what the group knows of the graph, now as stored. Profile
     /// rows are left out: they carry traits, are large, and only identify messages
-    /// read them.
+    /// read them. On PostgreSQL the memory carries the version it is true at, or none
+    /// (so the next group starts afresh) when another writer changed the graph after
+    /// this group last checked.
     pub async fn commit_remembering(mut self) -> StoreResult<GraphMemory> {
         self.flush().await?;
         let Self {
-            inner, mut memory, ..
+            inner,
+            mut memory,
+            seen_version,
+            ..
         } = self;
-        memory.version = inner.commit().await?;
+        let commit = inner.commit().await?;
+        memory.version = match (commit, seen_version) {
+            (Some(commit), Some(seen)) if commit.previous == seen => Some(commit.current),
+            _ => None,
+        };
         memory.profiles = HashMap::new();
         Ok(memory)
     }
 
-    /// Keeps what an earlier group learned only if no other writer committed since, by
-    /// the graph version; call it holding the locks on the identifiers about to be used,
-    /// so nobody changes them before this transaction ends. Where no version is kept,
-    /// the caller decided already.
+    /// Keeps what earlier groups, and this one so far, learned only if no other writer
+    /// changed the graph since, by the graph version; call it holding the locks on the
+    /// identifiers about to be used, so nobody changes them before this transaction
+    /// ends. Where no version is kept (SQLite), the caller decided already.
     pub async fn check_memory(&mut self) -> StoreResult<()> {
-        if let Some(kept) = self.memory.version
-            && self.inner.graph_version().await? != Some(kept)
+        let Some(now) = self.inner.graph_version().await? else {
+            return Ok(());
+        };
+        if self
+            .seen_version
+            .or(self.memory.version)
+            .is_some_and(|kept| kept != now)
         {
             self.flush().await?;
             self.forget_graph();
         }
+        self.seen_version = Some(now);
         Ok(())
     }
 
@@ -697,7 +718,7 @@ impl<T: IngestTx> IngestTx for GroupTx<T> {
         self.inner.graph_version().await
     }
 
-    async fn commit(mut self) -> StoreResult<Option<i64>> {
+    async fn commit(mut self) -> StoreResult<Option<crate::tx::VersionedCommit>> {
         self.flush().await?;
         self.inner.commit().await
     }

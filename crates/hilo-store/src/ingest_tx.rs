@@ -13,7 +13,7 @@ use crate::customers::{
     IdentityRow, NewChange, NewConflict, NewProfile, NewTimelineItem, ProfileRow,
 };
 use crate::privacy::NewConsent;
-use crate::tx::Tx;
+use crate::tx::{Tx, VersionedCommit};
 
 /// The transaction operations of identity resolution and event ingestion.
 pub trait IngestTx: Send {
@@ -160,8 +160,8 @@ pub trait IngestTx: Send {
     /// The graph version other writers' commits raise (PostgreSQL; `None` where one
     /// writer has the database to itself).
     fn graph_version(&mut self) -> impl Future<Output = StoreResult<Option<i64>>> + Send;
-    /// Commits; returns the graph version the commit made, where there is one.
-    fn commit(self) -> impl Future<Output = StoreResult<Option<i64>>> + Send;
+    /// Commits; says what it did to the graph version, where there is one.
+    fn commit(self) -> impl Future<Output = StoreResult<Option<VersionedCommit>>> + Send;
 }
 
 impl IngestTx for Tx {
@@ -293,7 +293,7 @@ impl IngestTx for Tx {
     async fn graph_version(&mut self) -> StoreResult<Option<i64>> {
         Tx::graph_version(self).await
     }
-    async fn commit(self) -> StoreResult<Option<i64>> {
+    async fn commit(self) -> StoreResult<Option<VersionedCommit>> {
         Tx::commit_versioned(self).await
     }
 }

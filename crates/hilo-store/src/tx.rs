@@ -38,27 +38,54 @@ impl Store {
     }
 }
 
+/// What a commit on PostgreSQL did to the graph version (migrations 0009 and 0010).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VersionedCommit {
+    /// The version just before this commit. When it is the one a writer read as it
+    /// started, no one else changed the graph in between.
+    pub previous: i64,
+    /// The version once this commit is in: one more than `previous` when this
+    /// transaction changed the graph, `previous` otherwise.
+    pub current: i64,
+}
+
+/// Raises the graph version when the transaction changed the graph (migration 0010's
+/// triggers set the mark), so other writes never wait on the counter's row. The plain
+/// read sees the version as it was before this statement.
+const COMMIT_GRAPH_VERSION: &str = "WITH raised AS (UPDATE graph_version \
+    SET version = version + 1 WHERE id = 1 \
+    AND current_setting('hilo.graph_changed', true) = 'on' RETURNING version) \
+    SELECT (SELECT version FROM raised), \
+    (SELECT version FROM graph_version WHERE id = 1)";
+
 impl Tx {
     pub async fn commit(self) -> StoreResult<()> {
         self.commit_versioned().await.map(|_| ())
     }
 
-    /// Commits; on PostgreSQL, raising the graph version (migration 0009) and returning
-    /// the version this commit made.
-    pub async fn commit_versioned(self) -> StoreResult<Option<i64>> {
+    /// Commits; on PostgreSQL, raising the graph version if this transaction changed
+    /// the identity graph, and saying what the version was and is.
+    pub async fn commit_versioned(self) -> StoreResult<Option<VersionedCommit>> {
         match self {
             Self::Sqlite(tx) => {
                 tx.commit().await?;
                 Ok(None)
             }
             Self::Postgres(mut tx) => {
-                let version: i64 = sqlx::query_scalar(
-                    "UPDATE graph_version SET version = version + 1 WHERE id = 1 RETURNING version",
-                )
-                .fetch_one(&mut *tx)
-                .await?;
+                let (raised, before): (Option<i64>, i64) = sqlx::query_as(COMMIT_GRAPH_VERSION)
+                    .fetch_one(&mut *tx)
+                    .await?;
                 tx.commit().await?;
-                Ok(Some(version))
+                Ok(Some(match raised {
+                    Some(current) => VersionedCommit {
+                        previous: current - 1,
+                        current,
+                    },
+                    None => VersionedCommit {
+                        previous: before,
+                        current: before,
+                    },
+                }))
             }
         }
     }
