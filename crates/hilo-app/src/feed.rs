@@ -14,7 +14,9 @@
 //! power cut.
 
 use hilo_domain::{CustomerId, Timestamp};
+use hilo_store::Tx;
 use hilo_store::customers::parse_customer_id;
+use hilo_store::feed::{ChangeRecord, ChangesPosition};
 use serde_json::Value;
 
 use crate::{AppResult, Hilo};
@@ -126,6 +128,91 @@ impl Hilo {
     /// before reading, so a signal between its read and its wait is not lost.
     pub fn feed_signal(&self) -> &tokio::sync::Notify {
         &self.feed_signal
+    }
+}
+
+/// A batch of profile changes a named consumer holds, with the transaction it acts in.
+///
+/// The consumer writes what the changes cause (jobs, rows of its own) through
+/// [`ChangesClaim::parts`], then [`ChangesClaim::commit`] saves its position in the
+/// same transaction: a crash before the commit leaves both undone, so the batch is
+/// read again; after it, never. The claim holds the consumer's position locked, so
+/// consumers of one name on several nodes take turns. Dropping it gives the batch back.
+pub struct ChangesClaim {
+    tx: Tx,
+    consumer: &'static str,
+    changes: Vec<ChangeRecord>,
+    next: ChangesPosition,
+    held_back: bool,
+    now: Timestamp,
+}
+
+impl ChangesClaim {
+    pub fn changes(&self) -> &[ChangeRecord] {
+        &self.changes
+    }
+
+    /// Whether changes after this batch wait for an older transaction to end: read
+    /// again soon.
+    pub fn held_back(&self) -> bool {
+        self.held_back
+    }
+
+    /// The transaction to act in, and the changes to act on.
+    pub fn parts(&mut self) -> (&mut Tx, &[ChangeRecord]) {
+        (&mut self.tx, &self.changes)
+    }
+
+    /// Saves the consumer's position after this batch and commits what it did.
+    pub async fn commit(mut self) -> AppResult<()> {
+        self.tx
+            .save_changes_cursor(self.consumer, self.next, self.now)
+            .await?;
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+impl Hilo {
+    /// Up to `limit` profile changes that `consumer` has not acted on, each once, in
+    /// order, only once on disk. On PostgreSQL with several nodes writing, a change
+    /// whose transaction is still running holds back every later one, so none is
+    /// skipped when commits finish out of `seq` order.
+    pub async fn claim_changes(
+        &self,
+        consumer: &'static str,
+        limit: u32,
+    ) -> AppResult<ChangesClaim> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let position = tx.lock_changes_cursor(consumer, now).await?;
+        let mut changes = tx.changes_after(position, limit).await?;
+        // Asked after reading, as in `read_feed`.
+        if let Some(floor) = self.unflushed.floor() {
+            changes.retain(|change| change.seq < floor.changes);
+        }
+        let next = changes.last().map_or(position, |last| ChangesPosition {
+            xid: last.xid,
+            seq: last.seq,
+        });
+        let full = changes.len() >= usize::try_from(limit).unwrap_or(usize::MAX);
+        let held_back = !full && tx.changes_after_exist(next).await?;
+        Ok(ChangesClaim {
+            tx,
+            consumer,
+            changes,
+            next,
+            held_back,
+            now,
+        })
+    }
+
+    /// Lets every consumer of the change feed act on what is new: one line per
+    /// consumer. Workers call it when the feed signals and on every poll. Returns
+    /// whether some change waits for an older transaction to end (PostgreSQL).
+    pub async fn run_feed_consumers(&self) -> AppResult<bool> {
+        let webhooks = self.webhooks().consume_changes().await?;
+        Ok(webhooks)
     }
 }
 

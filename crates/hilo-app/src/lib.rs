@@ -8,6 +8,7 @@ mod error;
 pub mod feed;
 pub mod identity_rules;
 pub mod ingest;
+pub mod jobs;
 pub mod keys;
 pub mod linking;
 mod passwords;
@@ -15,6 +16,7 @@ pub mod privacy;
 pub mod sessions;
 pub mod sources;
 pub mod users;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -28,12 +30,15 @@ pub use error::{AppError, AppResult};
 pub struct AppSettings {
     /// Region (ISO 3166 alpha-2) for phone numbers written without a country code.
     pub default_region: String,
+    /// Which addresses webhook deliveries may reach.
+    pub webhook_policy: hilo_domain::webhooks::AddressPolicy,
 }
 
 impl Default for AppSettings {
     fn default() -> Self {
         Self {
             default_region: "ES".into(),
+            webhook_policy: hilo_domain::webhooks::AddressPolicy::PublicOnly,
         }
     }
 }
@@ -49,6 +54,12 @@ pub struct Hilo {
     unflushed: Arc<hilo_store::unflushed::Unflushed>,
     write_keys: Arc<sources::WriteKeyCache>,
     rules: Arc<identity_rules::RulesCache>,
+    /// This process among the nodes, in job claims.
+    node: Arc<str>,
+    /// Wakes this node's job workers when it wrote jobs.
+    jobs_signal: Arc<tokio::sync::Notify>,
+    job_counters: Arc<jobs::JobCounters>,
+    webhook_sender: Arc<webhooks::delivery::Sender>,
 }
 
 impl Hilo {
@@ -58,6 +69,10 @@ impl Hilo {
 
     pub fn with_settings(store: Store, clock: Arc<dyn Clock>, settings: AppSettings) -> Self {
         Self {
+            node: format!("node-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]).into(),
+            jobs_signal: Arc::default(),
+            job_counters: Arc::default(),
+            webhook_sender: Arc::new(webhooks::delivery::Sender::new(settings.webhook_policy)),
             store,
             clock,
             settings: Arc::new(settings),

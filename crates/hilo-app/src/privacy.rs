@@ -210,6 +210,8 @@ impl Hilo {
             "timeline_items": erased.timeline_items, "consents": erased.consents,
             "redacted_items": erased.redacted_items, "suppressed": suppress,
         });
+        // For the parts that react: the id alone, since nothing else of the person is left.
+        tx.record_change("profile.erased", root, "{}", now).await?;
         tx.audit(
             &uuid::Uuid::now_v7().to_string(),
             now,

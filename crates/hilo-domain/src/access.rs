@@ -55,6 +55,8 @@ impl Role {
             // Handing over or destroying everything about a person: privacy officers
             // (admins) only.
             ExportCustomers | EraseCustomers => self == Self::Admin,
+            // Webhooks send data out of Hilo, and jobs carry what they send: admins.
+            ManageWebhooks | ManageJobs => self == Self::Admin,
             // Events come in through a source's write key, never through a role.
             SendEvents => false,
         }
@@ -100,6 +102,10 @@ pub enum Permission {
     ReadIdentityConflicts,
     ExportCustomers,
     EraseCustomers,
+    /// Register, change and inspect outbound webhooks.
+    ManageWebhooks,
+    /// See the job queue and retry dead jobs.
+    ManageJobs,
     /// Send events to the collection API.
     SendEvents,
 }

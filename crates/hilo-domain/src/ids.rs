@@ -56,6 +56,15 @@ typed_id!(
     /// A customer profile. Profiles merge: a merged-away id still finds the survivor.
     CustomerId
 );
+typed_id!(
+    /// A durable job: work that runs after the request that caused it, and again after
+    /// a failure.
+    JobId
+);
+typed_id!(
+    /// An endpoint that receives signed webhooks.
+    WebhookId
+);
 
 #[cfg(test)]
 mod tests {

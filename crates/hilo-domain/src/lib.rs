@@ -10,15 +10,17 @@ pub mod email;
 pub mod identity;
 pub mod ids;
 pub mod invalid;
+pub mod jobs;
 pub mod page;
 pub mod secret;
 pub mod segment;
 pub mod time;
+pub mod webhooks;
 
 pub use access::{Permission, Principal, Role};
 pub use channel::SourceChannel;
 pub use email::EmailAddress;
-pub use ids::{ApiKeyId, CustomerId, SourceId, UserId};
+pub use ids::{ApiKeyId, CustomerId, JobId, SourceId, UserId, WebhookId};
 pub use invalid::Invalid;
 pub use page::{Cursor, Page, PageRequest};
 pub use secret::{Secret, SecretKind};

@@ -12,8 +12,10 @@ pub mod checkpoint;
 mod connect;
 pub mod customers;
 pub mod embedded;
+pub mod feed;
 pub mod group_tx;
 pub mod ingest_tx;
+pub mod jobs;
 pub mod privacy;
 pub mod seen;
 pub mod settings;
@@ -23,6 +25,7 @@ mod timeline_index;
 pub mod tx;
 pub mod unflushed;
 pub mod users;
+pub mod webhooks;
 
 use sqlx::{PgPool, SqlitePool};
 
@@ -31,7 +34,7 @@ pub use connect::{ConnectOptions, DatabaseUrl, Engine};
 pub use embedded::{EmbeddedTx, EmbeddedWriter, WalFlusher};
 pub use group_tx::{GraphMemory, GroupTx};
 pub use ingest_tx::IngestTx;
-pub use tx::Tx;
+pub use tx::{Tx, VersionedCommit};
 
 /// A connection pool to one of the two supported engines.
 #[derive(Clone, Debug)]

@@ -235,6 +235,8 @@ impl Tx {
             .rows_affected());
             erased.profiles += 1;
         }
+        let ids: Vec<String> = fragments.iter().map(ToString::to_string).collect();
+        self.scrub_webhook_messages(&ids).await?;
         Ok(erased)
     }
 

@@ -136,6 +136,59 @@ impl Metrics {
     }
 }
 
+/// The job queue: depth per kind and status, how long the oldest due job has waited,
+/// and this node's failed attempts and dead jobs. A database that cannot answer leaves
+/// the queue out rather than failing the scrape.
+pub async fn render_jobs(out: &mut String, hilo: &hilo_app::Hilo) {
+    let report = match hilo.queue_report().await {
+        Ok(report) => report,
+        Err(error) => {
+            tracing::warn!(%error, "metrics: cannot read the job queue");
+            return;
+        }
+    };
+    let _ = writeln!(out, "# HELP hilo_jobs Jobs kept, by kind and status.");
+    let _ = writeln!(out, "# TYPE hilo_jobs gauge");
+    for (kind, depth) in &report.depth {
+        for (status, count) in [
+            ("pending", depth.pending),
+            ("running", depth.running),
+            ("dead", depth.dead),
+        ] {
+            let _ = writeln!(
+                out,
+                "hilo_jobs{{kind=\"{kind}\",status=\"{status}\"}} {count}"
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "# HELP hilo_jobs_oldest_due_seconds How long the longest-waiting due job has waited."
+    );
+    let _ = writeln!(out, "# TYPE hilo_jobs_oldest_due_seconds gauge");
+    let age = report.oldest_due_age_millis.unwrap_or(0) as f64 / 1000.0;
+    let _ = writeln!(out, "hilo_jobs_oldest_due_seconds {age}");
+    let counters = hilo.job_counters();
+    for (name, help, count) in [
+        (
+            "hilo_job_failures_total",
+            "Failed job attempts on this node.",
+            &(|kind| counters.failed(kind)) as &dyn Fn(hilo_domain::jobs::JobKind) -> u64,
+        ),
+        (
+            "hilo_jobs_dead_total",
+            "Jobs that failed their last attempt on this node.",
+            &|kind| counters.dead(kind),
+        ),
+    ] {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} counter");
+        for (kind, _) in &report.depth {
+            let _ = writeln!(out, "{name}{{kind=\"{kind}\"}} {}", count(*kind));
+        }
+    }
+}
+
 fn escape(label: &str) -> String {
     label
         .replace('\\', "\\\\")

@@ -50,11 +50,12 @@ pub async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, 
 /// Metrics
 ///
 /// Prometheus text exposition: requests by route and status, latency histograms, database
-/// pool usage. No credentials needed; keep it on the internal network.
+/// pool usage, the job queue (depth per kind and status, the oldest due job's wait, failures). No credentials needed; keep it on the internal network.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String)))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let body = state.metrics.render(state.hilo.store().pool_usage());
+    let mut body = state.metrics.render(state.hilo.store().pool_usage());
+    crate::metrics::render_jobs(&mut body, &state.hilo).await;
     (
         [(
             header::CONTENT_TYPE,

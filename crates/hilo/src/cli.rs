@@ -35,7 +35,7 @@ pub struct Cli {
 struct GlobalArgs {
     /// TOML file with settings (keys: listen, data_dir, database_url,
     /// database_max_connections, public_url, admin_key, log_format, log, default_region,
-    /// demo)
+    /// webhook_allow_private, demo)
     /// [env: HILO_CONFIG]
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<String>,
@@ -68,6 +68,10 @@ struct GlobalArgs {
     /// [env: HILO_DEFAULT_REGION]
     #[arg(long, global = true, value_name = "CC")]
     default_region: Option<String>,
+    /// Let webhooks reach loopback, private and link-local addresses; off by default,
+    /// against server-side request forgery [env: HILO_WEBHOOK_ALLOW_PRIVATE=true]
+    #[arg(long, global = true)]
+    webhook_allow_private: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -311,6 +315,11 @@ fn given_settings(args: &GlobalArgs, demo: bool) -> GivenSettings {
             &args.default_region,
             "--default-region",
             "HILO_DEFAULT_REGION",
+        ),
+        webhook_allow_private: pick(
+            &args.webhook_allow_private.then(|| "true".to_owned()),
+            "--webhook-allow-private",
+            "HILO_WEBHOOK_ALLOW_PRIVATE",
         ),
         demo,
     }

@@ -42,6 +42,12 @@ pub struct Settings {
     pub demo: bool,
     /// Region (ISO 3166 alpha-2) for phone numbers written without a country code.
     pub default_region: String,
+    /// Let webhooks reach loopback, private and link-local addresses (receivers on the
+    /// same host or network; tests). Off by default: server-side request forgery.
+    pub webhook_allow_private: bool,
+    /// Run this node's background workers (jobs, change-feed consumers). Tests turn
+    /// them off and step the runner themselves.
+    pub run_workers: bool,
 }
 
 impl Settings {
@@ -62,6 +68,8 @@ impl Settings {
             shutdown_grace_secs: DEFAULT_SHUTDOWN_GRACE_SECS,
             demo: false,
             default_region: "ES".into(),
+            webhook_allow_private: false,
+            run_workers: true,
         }
     }
 }
@@ -110,6 +118,7 @@ pub struct GivenSettings {
     pub log_format: Given,
     pub log_filter: Given,
     pub default_region: Given,
+    pub webhook_allow_private: Given,
     pub demo: bool,
 }
 
@@ -126,6 +135,7 @@ struct FileSettings {
     log_format: Option<String>,
     log: Option<String>,
     default_region: Option<String>,
+    webhook_allow_private: Option<bool>,
     demo: Option<bool>,
 }
 
@@ -197,6 +207,19 @@ impl GivenSettings {
             }
             settings.default_region = region;
         }
+        if let Some((text, _)) = &self.webhook_allow_private {
+            settings.webhook_allow_private = match text.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" => false,
+                _ => {
+                    return Err(problem(
+                        "webhook_allow_private",
+                        &self.webhook_allow_private,
+                        format!("expected true or false, got {text:?}"),
+                    ));
+                }
+            };
+        }
         if let Some((text, _)) = &self.log_format {
             settings.log_format = match text.trim().to_ascii_lowercase().as_str() {
                 "text" => LogFormat::Text,
@@ -251,6 +274,10 @@ impl GivenSettings {
         fill(&mut self.log_format, file.log_format);
         fill(&mut self.log_filter, file.log);
         fill(&mut self.default_region, file.default_region);
+        fill(
+            &mut self.webhook_allow_private,
+            file.webhook_allow_private.map(|b| b.to_string()),
+        );
         self.demo = self.demo || file.demo.unwrap_or(false);
         Ok(())
     }

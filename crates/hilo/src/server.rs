@@ -10,6 +10,7 @@ use anyhow::Context;
 use hilo_app::demo::DemoCredentials;
 use hilo_app::{AppSettings, Clock, Hilo, SystemClock};
 use hilo_domain::Secret;
+use hilo_domain::webhooks::AddressPolicy;
 use hilo_store::{ConnectOptions, Store};
 use hilo_web::{AppState, WebConfig};
 use tokio::net::TcpListener;
@@ -102,6 +103,11 @@ pub async fn start_with_clock(
         clock,
         AppSettings {
             default_region: settings.default_region.clone(),
+            webhook_policy: if settings.webhook_allow_private {
+                AddressPolicy::AllowPrivate
+            } else {
+                AddressPolicy::PublicOnly
+            },
         },
     );
     let initial_admin_key = bootstrap_credentials(&hilo, settings).await?;
@@ -128,6 +134,9 @@ pub async fn start_with_clock(
     }
     let app = hilo_web::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let (stop, mut stopped) = watch::channel(false);
+    let workers = settings
+        .run_workers
+        .then(|| hilo_app::jobs::spawn_workers(hilo.clone(), stopped.clone()));
     let grace = Duration::from_secs(settings.shutdown_grace_secs);
     let pool = store.clone();
     let task = tokio::spawn(async move {
@@ -147,6 +156,11 @@ pub async fn start_with_clock(
                 Ok(())
             }
         };
+        if let Some(workers) = workers {
+            // A job cut off here keeps its lease, and another node (or the next start)
+            // takes it when the lease runs out.
+            let _ = tokio::time::timeout(Duration::from_secs(2), workers).await;
+        }
         pool.close().await;
         info!("stopped");
         result

@@ -2,10 +2,12 @@
 
 pub mod customers;
 pub mod identity;
+pub mod jobs;
 pub mod keys;
 pub mod me;
 pub mod sources;
 pub mod users;
+pub mod webhooks;
 
 use std::collections::HashMap;
 
@@ -53,6 +55,9 @@ pub fn routes() -> Router<AppState> {
             get(identity::get_rules).put(identity::put_rules),
         )
         .route("/identity/conflicts", get(identity::conflicts))
+        // Parts with routes of their own, one line each.
+        .merge(jobs::routes())
+        .merge(webhooks::routes())
 }
 
 /// `limit` and `cursor` query parameters of every list endpoint.

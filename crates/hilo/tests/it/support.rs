@@ -1,5 +1,7 @@
 //! Starting servers for tests, and the helpers tests share.
 
+pub mod receiver;
+
 use std::sync::Arc;
 
 use hilo::config::Settings;
@@ -261,6 +263,57 @@ impl TestApp {
         &self.server.as_ref().expect("running").hilo
     }
 
+    /// What this node's background workers would do now, by the manual clock: the
+    /// change feed's consumers, then every due job. Returns the job attempts made.
+    pub async fn step_workers(&self) -> usize {
+        self.consume_feed().await;
+        self.hilo().run_due_jobs().await.expect("jobs run")
+    }
+
+    /// Runs the change feed's consumers until nothing is held back. On PostgreSQL a
+    /// change waits while any older transaction on the server runs (other tests' too);
+    /// a worker would read it on its next poll.
+    pub async fn consume_feed(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while self
+            .hilo()
+            .run_feed_consumers()
+            .await
+            .expect("feed consumers run")
+            && std::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Moves the manual clock to the real time (receivers that check a signature's
+    /// timestamp compare it with theirs).
+    pub fn clock_to_real_time(&self) {
+        let real = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("time")
+            .as_millis() as i64;
+        let now = hilo_app::Clock::now(&self.clock).millis();
+        self.clock.advance_millis(real - now);
+    }
+
+    /// Registers a webhook endpoint as the admin; returns its id and signing secret.
+    pub async fn create_webhook(&self, url: &str, events: &[&str]) -> (String, String) {
+        let response = self
+            .post_json(
+                "/api/v1/webhooks",
+                &self.admin_key,
+                &json!({"url": url, "events": events, "description": "test receiver"}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: Value = response.json().await.expect("json");
+        (
+            body["id"].as_str().expect("id").to_owned(),
+            body["secret"].as_str().expect("secret").to_owned(),
+        )
+    }
+
     pub fn store(&self) -> &hilo_store::Store {
         &self.server.as_ref().expect("running").store
     }
@@ -272,6 +325,10 @@ pub fn test_settings(dir: &TempDir, database: Option<&PostgresDatabase>) -> Sett
     settings.public_url = "http://127.0.0.1".into();
     settings.body_limit = 64 * 1024;
     settings.database_max_connections = 5;
+    // Tests step jobs and feed consumers themselves, after moving the manual clock, and
+    // deliver webhooks to receivers on loopback.
+    settings.run_workers = false;
+    settings.webhook_allow_private = true;
     if let Some(database) = database {
         settings.database_url = database.url.parse().expect("database url");
     } else {

@@ -1,0 +1,295 @@
+//! The job runner: claims due jobs, hands each to the part that owns its kind, and
+//! records success, a retry or death.
+//!
+//! Every node runs workers ([`spawn_workers`]); tests run none and step the runner with
+//! [`Hilo::run_due_jobs`] after moving the manual clock, so retries are tested without
+//! sleeping.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use hilo_domain::jobs::{AfterFailure, JobKind, JobStatus, after_failure};
+use hilo_domain::{JobId, Page, PageRequest, Timestamp};
+use hilo_store::jobs::{ClaimedJob, JobRecord, JobRetry, QueueDepth};
+use tokio::sync::watch;
+use tokio::task::{JoinHandle, JoinSet};
+
+use crate::{AppError, AppResult, Hilo};
+
+/// Jobs claimed at once by one worker; they run concurrently.
+const CLAIM_BATCH: u32 = 16;
+/// How often an idle worker looks for jobs other nodes wrote (its own node wakes it).
+const POLL: Duration = Duration::from_secs(1);
+/// Done jobs are kept this long (their idempotency keys with them), then purged.
+const KEEP_DONE_MILLIS: i64 = 7 * 24 * 3_600_000;
+
+/// Why an attempt failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobFailure {
+    /// Worth trying again later.
+    Transient(String),
+    /// No retry can succeed (the job's subject is gone, its payload is unreadable).
+    Permanent(String),
+}
+
+/// Counters since this node started, for metrics.
+#[derive(Debug, Default)]
+pub struct JobCounters {
+    failed: [AtomicU64; JobKind::ALL.len()],
+    dead: [AtomicU64; JobKind::ALL.len()],
+}
+
+impl JobCounters {
+    fn slot(kind: JobKind) -> usize {
+        JobKind::ALL.iter().position(|k| *k == kind).unwrap_or(0)
+    }
+
+    /// Failed attempts of `kind` on this node.
+    pub fn failed(&self, kind: JobKind) -> u64 {
+        self.failed[Self::slot(kind)].load(Ordering::Relaxed)
+    }
+
+    /// Jobs of `kind` that died on this node.
+    pub fn dead(&self, kind: JobKind) -> u64 {
+        self.dead[Self::slot(kind)].load(Ordering::Relaxed)
+    }
+}
+
+/// The queue as an operator watches it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueReport {
+    pub depth: Vec<(JobKind, QueueDepth)>,
+    /// How long the longest-waiting due job has waited, in milliseconds.
+    pub oldest_due_age_millis: Option<i64>,
+}
+
+impl Hilo {
+    /// Runs every job due now, in batches, until none is left due; returns how many
+    /// attempts were made. A job that fails is retried later, not in this call.
+    pub async fn run_due_jobs(&self) -> AppResult<usize> {
+        let mut attempts = 0;
+        loop {
+            let claim = format!("{}:{}", self.node, uuid::Uuid::new_v4());
+            let claimed = self
+                .store
+                .claim_due_jobs(self.now(), CLAIM_BATCH, &claim)
+                .await?;
+            if claimed.is_empty() {
+                return Ok(attempts);
+            }
+            attempts += claimed.len();
+            let mut running = JoinSet::new();
+            for job in claimed {
+                let hilo = self.clone();
+                running.spawn(async move { hilo.attempt(job).await });
+            }
+            while let Some(finished) = running.join_next().await {
+                match finished {
+                    Ok(Ok(())) => {}
+                    Ok(Err(error)) => tracing::error!(%error, "job bookkeeping failed"),
+                    Err(error) => tracing::error!(%error, "job task failed"),
+                }
+            }
+        }
+    }
+
+    /// One attempt of a claimed job, and its outcome recorded.
+    async fn attempt(&self, job: ClaimedJob) -> AppResult<()> {
+        let kind = job.job.kind;
+        let outcome = if job.job.attempts > job.job.max_attempts {
+            // The lease of its last attempt ran out: that worker died mid-job.
+            Err(JobFailure::Permanent(
+                "the worker running the last attempt stopped before it finished".into(),
+            ))
+        } else {
+            self.run_job(&job.job).await
+        };
+        let now = self.now();
+        let kept = match outcome {
+            Ok(()) => self.store.complete_job(&job, now).await?,
+            Err(failure) => {
+                let (permanent, error) = match failure {
+                    JobFailure::Transient(error) => (false, error),
+                    JobFailure::Permanent(error) => (true, error),
+                };
+                let after =
+                    after_failure(kind.retries(), job.job.attempts, permanent, now, jitter());
+                self.job_counters.failed[JobCounters::slot(kind)].fetch_add(1, Ordering::Relaxed);
+                if after == AfterFailure::Dead {
+                    self.job_counters.dead[JobCounters::slot(kind)].fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(job = %job.job.id, %kind, %error, "job is dead");
+                } else {
+                    tracing::info!(job = %job.job.id, %kind, %error, "job failed; will retry");
+                }
+                let recorded = self.store.fail_job(&job, after, &error, now).await?;
+                if recorded && after == AfterFailure::Dead {
+                    self.job_died(&job.job).await?;
+                }
+                recorded
+            }
+        };
+        if !kept {
+            tracing::warn!(job = %job.job.id, %kind, "job's lease ran out before it finished");
+        }
+        Ok(())
+    }
+
+    /// Hands a job to the part that owns its kind: one line per kind.
+    async fn run_job(&self, job: &JobRecord) -> Result<(), JobFailure> {
+        match job.kind {
+            JobKind::WebhookDelivery => self.webhooks().deliver(job).await,
+        }
+    }
+
+    /// Tells the part that owns a job that it will not run again by itself.
+    async fn job_died(&self, job: &JobRecord) -> AppResult<()> {
+        match job.kind {
+            JobKind::WebhookDelivery => self.webhooks().delivery_died(job).await,
+        }
+    }
+
+    /// Wakes this node's workers: call after committing a transaction that wrote jobs.
+    pub fn jobs_written(&self) {
+        self.jobs_signal.notify_one();
+    }
+
+    /// Jobs of one status (or all), oldest first.
+    pub async fn list_jobs(
+        &self,
+        status: Option<JobStatus>,
+        page: &PageRequest,
+    ) -> AppResult<Page<JobRecord>> {
+        let rows = self.store.list_jobs(status, page).await?;
+        Ok(Page::from_rows(rows, page.limit, |job| job.id.to_string()))
+    }
+
+    /// An admin's retry of a dead (or waiting) job: it runs now, once more.
+    pub async fn retry_job(&self, id: JobId) -> AppResult<JobRecord> {
+        match self.store.retry_job(id, self.now()).await? {
+            JobRetry::Retried(job) => {
+                self.jobs_written();
+                Ok(job)
+            }
+            JobRetry::NotRetryable(status) => Err(AppError::Conflict(format!(
+                "a {status} job cannot be retried; only dead and pending jobs can"
+            ))),
+            JobRetry::NotFound => Err(AppError::NotFound),
+        }
+    }
+
+    pub async fn queue_report(&self) -> AppResult<QueueReport> {
+        let now = self.now();
+        Ok(QueueReport {
+            depth: self.store.queue_depth().await?,
+            oldest_due_age_millis: self
+                .store
+                .oldest_due_job(now)
+                .await?
+                .map(|due| (now.millis() - due.millis()).max(0)),
+        })
+    }
+
+    pub fn job_counters(&self) -> &JobCounters {
+        &self.job_counters
+    }
+
+    /// How long an idle worker may sleep: until the next job is due, at most [`POLL`].
+    async fn idle_wait(&self) -> Duration {
+        let next = self.store.next_job_due().await.ok().flatten();
+        wait_until(next, self.now())
+    }
+}
+
+/// Milliseconds from `now` to `next`, at most [`POLL`].
+fn wait_until(next: Option<Timestamp>, now: Timestamp) -> Duration {
+    next.map_or(POLL, |next| {
+        let millis = u64::try_from(next.millis() - now.millis()).unwrap_or(0);
+        Duration::from_millis(millis).min(POLL)
+    })
+}
+
+/// A random number in `[0, 1)` for retry jitter.
+fn jitter() -> f64 {
+    let bytes = *uuid::Uuid::new_v4().as_bytes();
+    let word = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+    f64::from(word) / (f64::from(u32::MAX) + 1.0)
+}
+
+/// Starts this node's background work — the job runner and the change feed's
+/// consumers — until `stop` turns true.
+pub fn spawn_workers(hilo: Hilo, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut purged_at: Option<Timestamp> = None;
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            // Made before the work, so a signal sent while it runs is not lost.
+            let jobs_signal = hilo.jobs_signal.clone();
+            let jobs_woken = jobs_signal.notified();
+            let feed_signal = hilo.feed_signal.clone();
+            let feed_woken = feed_signal.notified();
+            tokio::pin!(feed_woken);
+            feed_woken.as_mut().enable();
+            if let Err(error) = hilo.run_feed_consumers().await {
+                tracing::error!(%error, "change feed consumers failed");
+            }
+            let ran = match hilo.run_due_jobs().await {
+                Ok(ran) => ran,
+                Err(error) => {
+                    tracing::error!(%error, "job runner failed");
+                    0
+                }
+            };
+            let now = hilo.now();
+            if purged_at.is_none_or(|at| now.millis() - at.millis() > 3_600_000) {
+                purged_at = Some(now);
+                if let Err(error) = hilo
+                    .store
+                    .purge_done_jobs(now.plus_millis(-KEEP_DONE_MILLIS))
+                    .await
+                {
+                    tracing::warn!(%error, "could not purge done jobs");
+                }
+            }
+            if ran > 0 {
+                continue;
+            }
+            let wait = hilo.idle_wait().await;
+            tokio::select! {
+                () = jobs_woken => {}
+                () = feed_woken => {}
+                () = tokio::time::sleep(wait) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_idle_worker_sleeps_until_the_next_job_or_a_poll() {
+        let now = Timestamp::from_millis(10_000);
+        assert_eq!(wait_until(None, now), POLL);
+        assert_eq!(
+            wait_until(Some(Timestamp::from_millis(10_250)), now),
+            Duration::from_millis(250)
+        );
+        assert_eq!(
+            wait_until(Some(Timestamp::from_millis(9_000)), now),
+            Duration::ZERO
+        );
+        assert_eq!(wait_until(Some(Timestamp::from_millis(99_000)), now), POLL);
+    }
+
+    #[test]
+    fn jitter_stays_in_the_unit_interval() {
+        for _ in 0..1000 {
+            let j = jitter();
+            assert!((0.0..1.0).contains(&j));
+        }
+    }
+}

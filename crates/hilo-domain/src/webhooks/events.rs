@@ -1,0 +1,157 @@
+//! The events webhooks carry: one list, named after the part and what happened. Each
+//! part adds its own lines here (`conversation.created`, `order.placed`, ...), and
+//! `docs/API.md` lists them.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde_json::{Map, Value, json};
+
+use crate::{CustomerId, Invalid};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EventType {
+    CustomerCreated,
+    CustomerUpdated,
+    CustomerMerged,
+    CustomerUnmerged,
+    CustomerErased,
+    ConsentChanged,
+    /// Sent by `POST /api/v1/webhooks/{id}/test` to that endpoint only, whatever it
+    /// subscribed to.
+    WebhookTest,
+}
+
+impl EventType {
+    pub const ALL: [EventType; 7] = [
+        Self::CustomerCreated,
+        Self::CustomerUpdated,
+        Self::CustomerMerged,
+        Self::CustomerUnmerged,
+        Self::CustomerErased,
+        Self::ConsentChanged,
+        Self::WebhookTest,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CustomerCreated => "customer.created",
+            Self::CustomerUpdated => "customer.updated",
+            Self::CustomerMerged => "customer.merged",
+            Self::CustomerUnmerged => "customer.unmerged",
+            Self::CustomerErased => "customer.erased",
+            Self::ConsentChanged => "consent.changed",
+            Self::WebhookTest => "webhook.test",
+        }
+    }
+
+    /// What an endpoint may subscribe to: every event but the test.
+    pub fn subscribable() -> impl Iterator<Item = EventType> {
+        Self::ALL
+            .into_iter()
+            .filter(|event| *event != Self::WebhookTest)
+    }
+}
+
+impl fmt::Display for EventType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+impl FromStr for EventType {
+    type Err = Invalid;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::subscribable()
+            .find(|event| event.as_str() == text)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::subscribable().map(EventType::as_str).collect();
+                Invalid::new(
+                    "events",
+                    format!("must name events among {}", names.join(", ")),
+                )
+            })
+    }
+}
+
+/// The webhook event a change-feed row stands for, with its `data`: the customer's id
+/// and what changed, never an identifier or trait value, so a payload carries no
+/// personal value (receivers read the profile through the API when they need it, with
+/// their own permissions). `None` for changes no webhook reports.
+pub fn event_of_change(
+    kind: &str,
+    customer: CustomerId,
+    data: &Value,
+) -> Option<(EventType, Value)> {
+    let mut out = Map::new();
+    out.insert("customer_id".into(), json!(customer.to_string()));
+    let copy = |out: &mut Map<String, Value>, from: &str, to: &str| {
+        if let Some(value) = data.get(from) {
+            out.insert(to.into(), value.clone());
+        }
+    };
+    let event = match kind {
+        "profile.created" => EventType::CustomerCreated,
+        "profile.traits" => {
+            // The names of the traits that changed, not their values.
+            copy(&mut out, "traits", "traits");
+            EventType::CustomerUpdated
+        }
+        "profile.merged" => {
+            copy(&mut out, "absorbed", "merged_customer_id");
+            EventType::CustomerMerged
+        }
+        "profile.unmerged" => {
+            copy(&mut out, "restored", "restored_customer_id");
+            copy(&mut out, "merge_id", "merge_id");
+            EventType::CustomerUnmerged
+        }
+        "profile.erased" => EventType::CustomerErased,
+        "profile.consent" => EventType::ConsentChanged,
+        _ => return None,
+    };
+    Some((event, Value::Object(out)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_the_test_event_is_not_subscribable() {
+        for event in EventType::subscribable() {
+            assert_eq!(event.as_str().parse::<EventType>(), Ok(event));
+        }
+        assert!("webhook.test".parse::<EventType>().is_err());
+        assert!("customer.exploded".parse::<EventType>().is_err());
+    }
+
+    #[test]
+    fn changes_become_events_without_personal_values() {
+        let id = CustomerId::generate();
+        let (event, data) = event_of_change(
+            "profile.merged",
+            id,
+            &json!({"absorbed": "c2", "identifier": "email:ana@example.com"}),
+        )
+        .unwrap_or_else(|| panic!("a merge is an event"));
+        assert_eq!(event, EventType::CustomerMerged);
+        assert_eq!(
+            data,
+            json!({"customer_id": id.to_string(), "merged_customer_id": "c2"})
+        );
+        let (event, data) = event_of_change(
+            "profile.traits",
+            id,
+            &json!({"traits": ["name"], "by": "user:x"}),
+        )
+        .unwrap_or_else(|| panic!("traits are an event"));
+        assert_eq!(event, EventType::CustomerUpdated);
+        assert_eq!(
+            data,
+            json!({"customer_id": id.to_string(), "traits": ["name"]})
+        );
+        assert_eq!(event_of_change("profile.unknown", id, &json!({})), None);
+    }
+}

@@ -1,0 +1,169 @@
+//! Reading the change feed as a consumer that acts in the same transaction as it saves
+//! its position (migration 0012), so a crash neither loses nor repeats a change.
+
+use hilo_domain::{CustomerId, Timestamp};
+use serde_json::Value;
+
+use crate::customers::parse_customer_id;
+use crate::tx::{Tx, on_tx};
+use crate::{StoreResult, corrupt};
+
+/// Where a consumer stands: the last change it acted on. On PostgreSQL changes are read
+/// in the order of their transactions (`xid`) and then `seq`; on SQLite, where commits
+/// follow `seq`, `xid` stays 0.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChangesPosition {
+    pub xid: i64,
+    pub seq: i64,
+}
+
+/// A profile change, as the feed holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeRecord {
+    pub seq: i64,
+    pub xid: i64,
+    pub at: Timestamp,
+    pub kind: String,
+    pub customer: CustomerId,
+    pub data: Value,
+}
+
+#[derive(sqlx::FromRow)]
+struct ChangeRow {
+    seq: i64,
+    xid: i64,
+    at: i64,
+    kind: String,
+    profile_id: String,
+    data: String,
+}
+
+impl TryFrom<ChangeRow> for ChangeRecord {
+    type Error = crate::StoreError;
+
+    fn try_from(row: ChangeRow) -> Result<Self, Self::Error> {
+        Ok(Self {
+            seq: row.seq,
+            xid: row.xid,
+            at: Timestamp::from_millis(row.at),
+            kind: row.kind,
+            customer: parse_customer_id(&row.profile_id)?,
+            data: serde_json::from_str(&row.data).map_err(|e| corrupt("change data", e))?,
+        })
+    }
+}
+
+impl Tx {
+    /// A consumer's position, locked until this transaction ends, so consumers of the
+    /// same name on several nodes take turns instead of acting twice. (SQLite: the
+    /// transaction's write lock does the same.)
+    pub async fn lock_changes_cursor(
+        &mut self,
+        consumer: &str,
+        now: Timestamp,
+    ) -> StoreResult<ChangesPosition> {
+        const MAKE: &str = "INSERT INTO feed_cursors (consumer, changes_seq, timeline_seq, \
+            changes_xid, updated_at) VALUES ($1, 0, 0, 0, $2) ON CONFLICT (consumer) DO NOTHING";
+        const SQLITE: &str =
+            "SELECT changes_xid, changes_seq FROM feed_cursors WHERE consumer = $1";
+        const POSTGRES: &str =
+            "SELECT changes_xid, changes_seq FROM feed_cursors WHERE consumer = $1 FOR UPDATE";
+        on_tx!(self, |conn| sqlx::query(MAKE)
+            .bind(consumer)
+            .bind(now.millis())
+            .execute(conn)
+            .await?
+            .rows_affected());
+        let (xid, seq) = match self {
+            Self::Sqlite(tx) => {
+                sqlx::query_as::<_, (i64, i64)>(SQLITE)
+                    .bind(consumer)
+                    .fetch_one(&mut **tx)
+                    .await?
+            }
+            Self::Postgres(tx) => {
+                sqlx::query_as::<_, (i64, i64)>(POSTGRES)
+                    .bind(consumer)
+                    .fetch_one(&mut **tx)
+                    .await?
+            }
+        };
+        Ok(ChangesPosition { xid, seq })
+    }
+
+    /// Up to `limit` changes after `after`. On PostgreSQL only changes of transactions
+    /// older than every transaction still running are returned: any change that could
+    /// still commit is ordered after them.
+    pub async fn changes_after(
+        &mut self,
+        after: ChangesPosition,
+        limit: u32,
+    ) -> StoreResult<Vec<ChangeRecord>> {
+        const SQLITE: &str = "SELECT seq, 0 AS xid, at, kind, profile_id, data FROM changes \
+            WHERE seq > $1 ORDER BY seq LIMIT $2";
+        const POSTGRES: &str = "SELECT seq, CAST(CAST(xid AS TEXT) AS BIGINT) AS xid, at, \
+            kind, profile_id, data FROM changes \
+            WHERE (xid, seq) > (CAST(CAST($1 AS BIGINT) AS TEXT)::xid8, $2) \
+            AND xid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY xid, seq LIMIT $3";
+        let rows = match self {
+            Self::Sqlite(tx) => {
+                sqlx::query_as::<_, ChangeRow>(SQLITE)
+                    .bind(after.seq)
+                    .bind(i64::from(limit))
+                    .fetch_all(&mut **tx)
+                    .await?
+            }
+            Self::Postgres(tx) => {
+                sqlx::query_as::<_, ChangeRow>(POSTGRES)
+                    .bind(after.xid)
+                    .bind(after.seq)
+                    .bind(i64::from(limit))
+                    .fetch_all(&mut **tx)
+                    .await?
+            }
+        };
+        rows.into_iter().map(ChangeRecord::try_from).collect()
+    }
+
+    /// Whether any change lies after `after`. Asked after a read that returned fewer
+    /// than it could, it means changes are held back: behind a transaction still
+    /// running (PostgreSQL) or not yet on disk (SQLite's ingestion writer). Asked by
+    /// itself rather than together with the read, a change freed in between counts as
+    /// held back too, and is read next time.
+    pub async fn changes_after_exist(&mut self, after: ChangesPosition) -> StoreResult<bool> {
+        const SQLITE: &str = "SELECT EXISTS (SELECT 1 FROM changes WHERE seq > $1)";
+        const POSTGRES: &str = "SELECT EXISTS (SELECT 1 FROM changes \
+            WHERE (xid, seq) > (CAST(CAST($1 AS BIGINT) AS TEXT)::xid8, $2))";
+        match self {
+            Self::Sqlite(tx) => Ok(sqlx::query_scalar::<_, bool>(SQLITE)
+                .bind(after.seq)
+                .fetch_one(&mut **tx)
+                .await?),
+            Self::Postgres(tx) => Ok(sqlx::query_scalar::<_, bool>(POSTGRES)
+                .bind(after.xid)
+                .bind(after.seq)
+                .fetch_one(&mut **tx)
+                .await?),
+        }
+    }
+
+    /// Saves a consumer's position; commit with what it did.
+    pub async fn save_changes_cursor(
+        &mut self,
+        consumer: &str,
+        position: ChangesPosition,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        const SQL: &str = "UPDATE feed_cursors SET changes_xid = $1, changes_seq = $2, \
+            updated_at = $3 WHERE consumer = $4";
+        on_tx!(self, |conn| sqlx::query(SQL)
+            .bind(position.xid)
+            .bind(position.seq)
+            .bind(now.millis())
+            .bind(consumer)
+            .execute(conn)
+            .await?
+            .rows_affected());
+        Ok(())
+    }
+}
