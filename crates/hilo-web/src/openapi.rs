@@ -104,8 +104,77 @@ pub fn document() -> utoipa::openapi::OpenApi {
     // Parts that describe themselves, one line each.
     doc.merge(api::jobs::JobsApi::openapi());
     doc.merge(api::webhooks::WebhooksApi::openapi());
+    declare_errors(&mut doc);
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     doc
+}
+
+/// Declares on every operation the errors the server's shared machinery answers, so
+/// the document states every status an operation can give without each handler
+/// repeating them: 400 where there is a query, a path or a body to get wrong (and for
+/// an unknown query parameter's bad value), 401 and 403 where credentials are needed,
+/// 404 where a path names a resource, 413 and 415 where there is a body. Handlers
+/// declare the rest (409, 429, 503) themselves.
+fn declare_errors(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::ParameterIn;
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+
+    let error = |description: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build(),
+        )
+    };
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let parameters = operation.parameters.as_deref().unwrap_or_default();
+            let in_query = parameters
+                .iter()
+                .any(|p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Query));
+            let has_body = operation.request_body.is_some();
+            let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+            let names_resource = path.contains('{');
+            let mut wanted: Vec<(&str, &str)> = Vec::new();
+            if in_query || has_body || names_resource {
+                wanted.push((
+                    "400",
+                    "A parameter or the body is malformed or breaks a rule; `field` names it",
+                ));
+            }
+            if secured {
+                wanted.push(("401", "Missing or unknown credentials"));
+                wanted.push(("403", "These credentials may not do this"));
+            }
+            if names_resource {
+                wanted.push(("404", "No such resource (a malformed id too)"));
+            }
+            if has_body {
+                wanted.push(("413", "The body is over the size limit"));
+                wanted.push(("415", "The body is not sent as application/json"));
+            }
+            for (status, description) in wanted {
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| error(description));
+            }
+        }
+    }
 }
 
 /// The document as pretty JSON, exactly as committed.

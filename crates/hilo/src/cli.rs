@@ -35,7 +35,7 @@ pub struct Cli {
 struct GlobalArgs {
     /// TOML file with settings (keys: listen, data_dir, database_url,
     /// database_max_connections, public_url, admin_key, log_format, log, default_region,
-    /// webhook_allow_private, demo)
+    /// webhook_allow_private, workers, demo)
     /// [env: HILO_CONFIG]
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<String>,
@@ -72,6 +72,11 @@ struct GlobalArgs {
     /// against server-side request forgery [env: HILO_WEBHOOK_ALLOW_PRIVATE=true]
     #[arg(long, global = true)]
     webhook_allow_private: bool,
+    /// Run no background workers on this node (jobs such as webhook deliveries, and the
+    /// change feed's consumers), for a node that only serves requests while others do
+    /// that work [env: HILO_WORKERS=false]
+    #[arg(long, global = true)]
+    no_workers: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -320,6 +325,11 @@ fn given_settings(args: &GlobalArgs, demo: bool) -> GivenSettings {
             &args.webhook_allow_private.then(|| "true".to_owned()),
             "--webhook-allow-private",
             "HILO_WEBHOOK_ALLOW_PRIVATE",
+        ),
+        workers: pick(
+            &args.no_workers.then(|| "false".to_owned()),
+            "--no-workers",
+            "HILO_WORKERS",
         ),
         demo,
     }

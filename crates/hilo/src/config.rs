@@ -45,8 +45,9 @@ pub struct Settings {
     /// Let webhooks reach loopback, private and link-local addresses (receivers on the
     /// same host or network; tests). Off by default: server-side request forgery.
     pub webhook_allow_private: bool,
-    /// Run this node's background workers (jobs, change-feed consumers). Tests turn
-    /// them off and step the runner themselves.
+    /// Run this node's background workers (jobs, change-feed consumers). Off for a node
+    /// that only serves requests while others do the work; tests turn them off and step
+    /// the runner themselves.
     pub run_workers: bool,
 }
 
@@ -119,6 +120,7 @@ pub struct GivenSettings {
     pub log_filter: Given,
     pub default_region: Given,
     pub webhook_allow_private: Given,
+    pub workers: Given,
     pub demo: bool,
 }
 
@@ -136,6 +138,7 @@ struct FileSettings {
     log: Option<String>,
     default_region: Option<String>,
     webhook_allow_private: Option<bool>,
+    workers: Option<bool>,
     demo: Option<bool>,
 }
 
@@ -208,17 +211,22 @@ impl GivenSettings {
             settings.default_region = region;
         }
         if let Some((text, _)) = &self.webhook_allow_private {
-            settings.webhook_allow_private = match text.trim().to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" => true,
-                "false" | "0" | "no" => false,
-                _ => {
-                    return Err(problem(
-                        "webhook_allow_private",
-                        &self.webhook_allow_private,
-                        format!("expected true or false, got {text:?}"),
-                    ));
-                }
-            };
+            settings.webhook_allow_private = parse_bool(text).ok_or_else(|| {
+                problem(
+                    "webhook_allow_private",
+                    &self.webhook_allow_private,
+                    format!("expected true or false, got {text:?}"),
+                )
+            })?;
+        }
+        if let Some((text, _)) = &self.workers {
+            settings.run_workers = parse_bool(text).ok_or_else(|| {
+                problem(
+                    "workers",
+                    &self.workers,
+                    format!("expected true or false, got {text:?}"),
+                )
+            })?;
         }
         if let Some((text, _)) = &self.log_format {
             settings.log_format = match text.trim().to_ascii_lowercase().as_str() {
@@ -278,6 +286,7 @@ impl GivenSettings {
             &mut self.webhook_allow_private,
             file.webhook_allow_private.map(|b| b.to_string()),
         );
+        fill(&mut self.workers, file.workers.map(|b| b.to_string()));
         self.demo = self.demo || file.demo.unwrap_or(false);
         Ok(())
     }
@@ -290,6 +299,14 @@ fn problem(setting: &'static str, given: &Given, problem: impl Into<String>) -> 
             .as_ref()
             .map_or_else(|| "defaults".to_owned(), |(_, origin)| origin.to_string()),
         problem: problem.into(),
+    }
+}
+
+fn parse_bool(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Some(true),
+        "false" | "0" | "no" | "off" => Some(false),
+        _ => None,
     }
 }
 

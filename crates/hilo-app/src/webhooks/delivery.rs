@@ -55,6 +55,7 @@ impl Sender {
     fn client(&self) -> Result<&reqwest::Client, String> {
         self.client
             .get_or_init(|| {
+                install_crypto_provider();
                 reqwest::Client::builder()
                     .dns_resolver(Arc::new(Guarded(self.policy)))
                     .redirect(reqwest::redirect::Policy::none())
@@ -119,6 +120,12 @@ impl Sender {
     }
 }
 
+/// Makes ring the process's TLS provider, which every HTTP client built with this
+/// workspace's reqwest needs before it is made; a second call finds it installed.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 fn elapsed_ms(started: Instant) -> i64 {
     i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX)
 }
@@ -157,7 +164,7 @@ impl Resolve for Guarded {
 }
 
 /// Every address `host` resolves to, if the policy allows them all.
-pub async fn resolve_checked(
+async fn resolve_checked(
     host: &str,
     port: u16,
     policy: AddressPolicy,

@@ -66,22 +66,17 @@ impl Webhooks<'_> {
         self.hilo.webhook_sender.policy()
     }
 
-    /// A URL an endpoint may have: well formed, and every address of its host allowed.
-    async fn destination(&self, url: &str) -> AppResult<Destination> {
-        let destination = Destination::parse(url, self.policy())?;
-        if destination.ip_literal().is_none() {
-            delivery::resolve_checked(destination.host(), destination.port(), self.policy())
-                .await
-                .map_err(|reason| Invalid::new("url", reason))?;
-        }
-        Ok(destination)
+    /// A URL an endpoint may have. Names are not resolved here: what they resolve to
+    /// is checked by every delivery, on the connection it makes.
+    fn destination(&self, url: &str) -> AppResult<Destination> {
+        Ok(Destination::parse(url, self.policy())?)
     }
 
     /// Registers an endpoint; its signing secret is in the record, shown once.
     pub async fn create(&self, new: &NewEndpoint<'_>) -> AppResult<EndpointRecord> {
         let events = parse_events(new.events)?;
         let description = parse_description(new.description.unwrap_or(""))?;
-        let destination = self.destination(new.url).await?;
+        let destination = self.destination(new.url)?;
         let now = self.hilo.now();
         let endpoint = EndpointRecord {
             id: WebhookId::generate(),
@@ -117,7 +112,7 @@ impl Webhooks<'_> {
         let events = edit.events.map(parse_events).transpose()?;
         let description = edit.description.map(parse_description).transpose()?;
         let destination = match edit.url {
-            Some(url) => Some(self.destination(url).await?),
+            Some(url) => Some(self.destination(url)?),
             None => None,
         };
         let change = EndpointChange {
@@ -264,13 +259,12 @@ impl Webhooks<'_> {
         }
         let destination = Destination::parse(&endpoint.url, AddressPolicy::AllowPrivate)
             .map_err(|e| JobFailure::Permanent(e.to_string()))?;
-        let body = json!({
-            "type": message.event_type.as_str(),
-            "timestamp": message.occurred_at,
-            "data": message.data,
+        let body = serde_json::to_vec(&Body {
+            kind: message.event_type.as_str(),
+            timestamp: &message.occurred_at,
+            data: &message.data,
         })
-        .to_string()
-        .into_bytes();
+        .map_err(|e| JobFailure::Permanent(format!("cannot write the body: {e}")))?;
         let now = self.hilo.now();
         let timestamp = now.millis().div_euclid(1000);
         let signature = sign(&endpoint.secret, &message.id, timestamp, &body);
@@ -332,6 +326,15 @@ impl Webhooks<'_> {
         }
         Ok(())
     }
+}
+
+/// A delivery's body, in the specification's order.
+#[derive(serde::Serialize)]
+struct Body<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    timestamp: &'a str,
+    data: &'a Value,
 }
 
 /// Writes a message and the job that delivers it, in `tx`.

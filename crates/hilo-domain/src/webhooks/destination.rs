@@ -1,8 +1,9 @@
 //! Where a webhook may go. An endpoint's URL is an admin's input that makes the server
 //! send requests: without a check it would reach the server's own loopback, the private
 //! network behind it, or a cloud's metadata service (server-side request forgery). The
-//! URL is checked when it is saved, and every address its host resolves to is checked
-//! again before each delivery, so a name that later points inward is refused too.
+//! URL is checked when it is saved (address literals, and names that only exist on this
+//! machine or network), and every address its host resolves to is checked before each
+//! delivery, on the connection itself, so a name that points inward is refused then.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -52,6 +53,16 @@ impl Destination {
             Some(address) if !policy.allows(address) => Err(refused(address)),
             Some(_) => Ok(destination),
             None if destination.host().is_empty() => Err(invalid("must name a host")),
+            None if policy == AddressPolicy::PublicOnly && is_internal_name(destination.host()) => {
+                Err(Invalid::new(
+                    "url",
+                    format!(
+                        "names {}, a host on this machine or its private network; webhooks go \
+                         to public hosts unless the server runs with --webhook-allow-private",
+                        destination.host()
+                    ),
+                ))
+            }
             None => Ok(destination),
         }
     }
@@ -81,6 +92,24 @@ impl Destination {
             Host::Domain(_) => None,
         }
     }
+}
+
+/// Names that only mean something on this machine or its network: `localhost`, names
+/// of one label (`crm`), and the suffixes reserved for local and private use. Other
+/// names are checked by the addresses they resolve to, when a delivery connects.
+fn is_internal_name(host: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    !host.contains('.')
+        || [
+            ".localhost",
+            ".local",
+            ".internal",
+            ".lan",
+            ".home.arpa",
+            ".localdomain",
+        ]
+        .iter()
+        .any(|suffix| host.ends_with(suffix))
 }
 
 /// The error for a destination the policy refuses.
@@ -216,6 +245,10 @@ mod tests {
             ("http://[::1]/", "loopback"),
             ("http://169.254.169.254/latest/meta-data/", "link-local"),
             ("http://0x7f000001/", "loopback"),
+            ("http://localhost:8080/", "this machine"),
+            ("http://crm/hooks", "this machine"),
+            ("https://metadata.google.internal/", "this machine"),
+            ("https://printer.local/", "this machine"),
         ] {
             let error = Destination::parse(text, public)
                 .err()

@@ -65,10 +65,10 @@ pub fn routes() -> Router<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct Paging {
     /// Items per page, 1 to 200; 50 when absent.
-    #[param(required = false, value_type = u32)]
+    #[param(required = false, value_type = u32, minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
-    #[param(required = false, value_type = String)]
+    #[param(required = false, value_type = String, max_length = 128, pattern = "^[!-~]*$")]
     pub cursor: Option<String>,
     #[param(ignore)]
     pub request: PageRequest,

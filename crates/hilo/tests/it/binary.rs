@@ -150,7 +150,7 @@ fn run(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> (i32, String
 }
 
 async fn get_me(url: &str, key: &str) -> u16 {
-    reqwest::Client::new()
+    crate::support::http_client()
         .get(url)
         .bearer_auth(key)
         .send()
@@ -561,7 +561,7 @@ async fn demo_fills_an_empty_database_once() {
     let output = server.stderr();
     assert!(output.contains("Demo data loaded"), "{output}");
     assert!(output.contains("admin@demo.hilo.example"));
-    let sources: Value = reqwest::Client::new()
+    let sources: Value = crate::support::http_client()
         .get(server.url("/api/v1/sources"))
         .bearer_auth(key)
         .send()
@@ -587,7 +587,7 @@ async fn demo_fills_an_empty_database_once() {
         assert!(channels.contains(&channel), "{channels:?}");
     }
     // Customers known on several channels, through the same ingestion as any SDK.
-    let ana: Value = reqwest::Client::new()
+    let ana: Value = crate::support::http_client()
         .get(server.url("/api/v1/customers/lookup"))
         .query(&[("type", "loyalty_card"), ("value", "LC-1001")])
         .bearer_auth(key)
@@ -710,7 +710,7 @@ async fn imports_resolve_customers_and_are_idempotent() {
 
     let key = "operator-chosen-admin-key-0123456789abcdef";
     let mut server = Server::start(&data, &[], &[("HILO_ADMIN_KEY", key)]);
-    let client = reqwest::Client::new();
+    let client = crate::support::http_client();
     let lookup = |kind: &'static str, value: &'static str| {
         let client = client.clone();
         let url = server.url("/api/v1/customers/lookup");
@@ -826,7 +826,7 @@ async fn events_imported_while_serving_are_known_to_the_server() {
     let data = dir.path().join("data");
     let key = "import-while-serving-admin-key-0123456789";
     let mut server = Server::start(&data, &[], &[("HILO_ADMIN_KEY", key)]);
-    let client = reqwest::Client::new();
+    let client = crate::support::http_client();
     let created: Value = client
         .post(server.url("/api/v1/sources"))
         .bearer_auth(key)

@@ -32,7 +32,7 @@ async fn start(data: &std::path::Path, database_url: &str, port: u16) -> std::pr
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn hilo");
-    let client = reqwest::Client::new();
+    let client = crate::support::http_client();
     for _ in 0..200 {
         if client
             .get(format!("http://127.0.0.1:{port}/readyz"))
@@ -62,7 +62,7 @@ async fn kill_during_ingestion(
     let data = dir.path().join("data");
     let port = free_port();
     let mut server = start(&data, database_url, port).await;
-    let client = reqwest::Client::new();
+    let client = crate::support::http_client();
     let base = format!("http://127.0.0.1:{port}");
     let created: serde_json::Value = client
         .post(format!("{base}/api/v1/sources"))

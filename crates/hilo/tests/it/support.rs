@@ -337,7 +337,14 @@ pub fn test_settings(dir: &TempDir, database: Option<&PostgresDatabase>) -> Sett
     settings
 }
 
+/// An HTTP client for tests (reqwest is built with rustls, which needs its provider).
+pub fn http_client() -> Client {
+    hilo_app::webhooks::delivery::install_crypto_provider();
+    Client::new()
+}
+
 pub fn no_redirect_client() -> Client {
+    hilo_app::webhooks::delivery::install_crypto_provider();
     Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
