@@ -2,7 +2,7 @@
 //! adds its own sample here as it lands.
 
 use hilo_domain::{Role, Secret, SecretKind, SourceChannel, Timestamp};
-use hilo_store::sources::SourceRecord;
+use hilo_store::access::sources::SourceRecord;
 use serde_json::{Value, json};
 use tracing::info;
 

@@ -9,14 +9,14 @@
 //! [`Hilo::feed_signal`] wakes waiting consumers after each commit.
 //!
 //! On SQLite the ingestion writer's commits reach the disk a moment after they are
-//! visible (see `hilo_store::unflushed`); the feed returns rows only once they are on
+//! visible (see `hilo_store::collect::unflushed`); the feed returns rows only once they are on
 //! disk, and wakes consumers then, so nothing a consumer acts on can be taken back by a
 //! power cut.
 
 use hilo_domain::{CustomerId, Timestamp};
 use hilo_store::Tx;
+use hilo_store::customers::feed::{ChangeRecord, ChangesPosition};
 use hilo_store::customers::parse_customer_id;
-use hilo_store::feed::{ChangeRecord, ChangesPosition};
 use serde_json::Value;
 
 use crate::{AppResult, Hilo};

@@ -1,22 +1,18 @@
 //! Hilo's use cases: what the API, the console and the command line ask for, with the
 //! rules applied and the storage calls made. Nothing here knows about HTTP.
 
-pub mod clock;
+// The parts, one line each.
+pub mod access;
+pub mod collect;
 pub mod customers;
+pub mod webhooks;
+
+// What every part shares: time, errors, jobs, the change feed, the demo.
+pub mod clock;
 pub mod demo;
 mod error;
 pub mod feed;
-pub mod identity_rules;
-pub mod ingest;
 pub mod jobs;
-pub mod keys;
-pub mod linking;
-mod passwords;
-pub mod privacy;
-pub mod sessions;
-pub mod sources;
-pub mod users;
-pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -51,9 +47,9 @@ pub struct Hilo {
     settings: Arc<AppSettings>,
     feed_signal: Arc<tokio::sync::Notify>,
     /// The embedded writer's commits not on disk yet: the feed holds their rows back.
-    unflushed: Arc<hilo_store::unflushed::Unflushed>,
-    write_keys: Arc<sources::WriteKeyCache>,
-    rules: Arc<identity_rules::RulesCache>,
+    unflushed: Arc<hilo_store::collect::unflushed::Unflushed>,
+    write_keys: Arc<access::sources::WriteKeyCache>,
+    rules: Arc<customers::identity_rules::RulesCache>,
     /// This process among the nodes, in job claims.
     node: Arc<str>,
     /// Wakes this node's job workers when it wrote jobs.

@@ -5,35 +5,22 @@
 //! which both engines accept, and [`on_pool!`] compiles it for each engine's own types.
 //! Where the dialects differ, a method matches on the engine explicitly.
 
-pub mod api_keys;
-mod bare;
-mod bulk;
-pub mod checkpoint;
-mod connect;
+// The parts, one line each.
+pub mod access;
+pub mod collect;
 pub mod customers;
-pub mod embedded;
-pub mod feed;
-pub mod group_tx;
-pub mod ingest_tx;
-pub mod jobs;
-pub mod privacy;
-pub mod seen;
-pub mod settings;
-pub mod sources;
-mod sql;
-mod timeline_index;
-pub mod tx;
-pub mod unflushed;
-pub mod users;
 pub mod webhooks;
+
+// What every part shares: connections, transactions, jobs, instance settings.
+mod connect;
+pub mod jobs;
+pub mod settings;
+mod sql;
+pub mod tx;
 
 use sqlx::{PgPool, SqlitePool};
 
-pub use checkpoint::Checkpointer;
 pub use connect::{ConnectOptions, DatabaseUrl, Engine};
-pub use embedded::{EmbeddedTx, EmbeddedWriter, WalFlusher};
-pub use group_tx::{GraphMemory, GroupTx};
-pub use ingest_tx::IngestTx;
 pub use tx::{Tx, VersionedCommit};
 
 /// A connection pool to one of the two supported engines.

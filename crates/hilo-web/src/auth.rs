@@ -57,7 +57,7 @@ impl FromRequestParts<AppState> for Caller {
                     .get(CSRF_HEADER)
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("");
-                if !hilo_app::sessions::csrf_matches(&session, sent) {
+                if !hilo_app::access::sessions::csrf_matches(&session, sent) {
                     return Err(ApiError::new(
                         StatusCode::FORBIDDEN,
                         "csrf",

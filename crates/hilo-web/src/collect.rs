@@ -21,14 +21,14 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use base64::Engine as _;
-use hilo_app::ingest::IngestError;
-use hilo_domain::secret::SecretKind;
-use hilo_domain::segment::{
+use hilo_app::collect::ingest::IngestError;
+use hilo_domain::collect::segment::{
     BatchDefaults, MAX_BATCH_BYTES, MAX_BATCH_MESSAGES, MAX_MESSAGE_BYTES, Message, MessageError,
     MessageType, parse_message,
 };
+use hilo_domain::secret::SecretKind;
 use hilo_domain::{Secret, Timestamp};
-use hilo_store::sources::SourceRecord;
+use hilo_store::access::sources::SourceRecord;
 use serde_json::{Map, Value, json};
 
 use crate::{ApiError, AppState};

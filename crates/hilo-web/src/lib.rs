@@ -20,7 +20,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 use hilo_app::Hilo;
-use hilo_app::ingest::Ingestor;
+use hilo_app::collect::ingest::Ingestor;
 
 pub use error::ApiError;
 pub use metrics::Metrics;

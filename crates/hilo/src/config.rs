@@ -195,13 +195,13 @@ impl GivenSettings {
         }
         if let Some((text, _)) = &self.admin_key {
             settings.admin_key = Some(
-                hilo_app::keys::parse_preset_key(text.trim())
+                hilo_app::access::keys::parse_preset_key(text.trim())
                     .map_err(|invalid| problem("admin_key", &self.admin_key, invalid.reason))?,
             );
         }
         if let Some((text, _)) = &self.default_region {
             let region = text.trim().to_ascii_uppercase();
-            if !hilo_domain::identity::is_known_region(&region) {
+            if !hilo_domain::customers::identity::is_known_region(&region) {
                 return Err(problem(
                     "default_region",
                     &self.default_region,

@@ -9,11 +9,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use hilo_app::Hilo;
-use hilo_app::ingest::{Ingestor, Outcome};
-use hilo_domain::identity::{Identifier, IdentifierType};
-use hilo_domain::segment::{BatchDefaults, Message, parse_message};
+use hilo_app::collect::ingest::{Ingestor, Outcome};
+use hilo_domain::collect::segment::{BatchDefaults, Message, parse_message};
+use hilo_domain::customers::identity::{Identifier, IdentifierType};
 use hilo_domain::{SourceChannel, SourceId};
-use hilo_store::sources::SourceRecord;
+use hilo_store::access::sources::SourceRecord;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 

@@ -236,11 +236,11 @@ async fn send_demo_events(
             .iter()
             .find(|s| s.channel == channel)
             .ok_or_else(|| anyhow::anyhow!("the demo has no {channel} source"))?;
-        let message = hilo_domain::segment::parse_message(
+        let message = hilo_domain::collect::segment::parse_message(
             value,
             None,
             None,
-            &hilo_domain::segment::BatchDefaults::default(),
+            &hilo_domain::collect::segment::BatchDefaults::default(),
             now,
             || uuid::Uuid::new_v4().to_string(),
         )

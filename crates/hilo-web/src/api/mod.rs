@@ -1,12 +1,9 @@
 //! The JSON API under `/api/v1`.
 
+// The parts, one line each: each offers `routes()` and an `OpenApi` of its own.
+pub mod access;
 pub mod customers;
-pub mod identity;
 pub mod jobs;
-pub mod keys;
-pub mod me;
-pub mod sources;
-pub mod users;
 pub mod webhooks;
 
 use std::collections::HashMap;
@@ -24,38 +21,8 @@ use crate::{ApiError, AppState};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/openapi.json", get(crate::openapi::serve))
-        .route("/me", get(me::me))
-        .route("/sources", get(sources::list).post(sources::create))
-        .route("/sources/{id}", get(sources::get).delete(sources::delete))
-        .route("/keys", get(keys::list).post(keys::create))
-        .route("/keys/{id}", get(keys::get).delete(keys::revoke))
-        .route("/users", get(users::list).post(users::create))
-        .route("/customers", get(customers::search).post(customers::create))
-        .route("/customers/lookup", get(customers::lookup))
-        .route(
-            "/customers/{id}",
-            get(customers::get).patch(customers::patch),
-        )
-        .route("/customers/{id}/timeline", get(customers::timeline))
-        .route(
-            "/customers/{id}/unmerge",
-            axum::routing::post(customers::unmerge),
-        )
-        .route(
-            "/customers/{id}/consent",
-            axum::routing::post(customers::consent),
-        )
-        .route("/customers/{id}/export", get(customers::export))
-        .route(
-            "/customers/{id}/erase",
-            axum::routing::post(customers::erase),
-        )
-        .route(
-            "/identity/rules",
-            get(identity::get_rules).put(identity::put_rules),
-        )
-        .route("/identity/conflicts", get(identity::conflicts))
-        // Parts with routes of their own, one line each.
+        .merge(access::routes())
+        .merge(customers::routes())
         .merge(jobs::routes())
         .merge(webhooks::routes())
 }

@@ -176,7 +176,7 @@ async fn login(
                 SESSION_COOKIE,
                 session.token.expose(),
                 "/",
-                Some(hilo_app::sessions::SESSION_TTL_MS / 1000),
+                Some(hilo_app::access::sessions::SESSION_TTL_MS / 1000),
             );
             response
         }
@@ -206,7 +206,7 @@ async fn logout(
 ) -> Response {
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
         match state.hilo.session(token).await {
-            Ok(Some(session)) if hilo_app::sessions::csrf_matches(&session, &form.csrf) => {
+            Ok(Some(session)) if hilo_app::access::sessions::csrf_matches(&session, &form.csrf) => {
                 if let Err(error) = state.hilo.logout(token).await {
                     return failure(error, t);
                 }

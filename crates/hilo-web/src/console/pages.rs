@@ -1,7 +1,7 @@
 //! The console's page templates and the rows they show.
 
 use askama::Template;
-use hilo_store::sources::SourceRecord;
+use hilo_store::access::sources::SourceRecord;
 
 use super::i18n::Texts;
 

@@ -7,18 +7,9 @@
 
 mod support;
 
+// One folder per part, one line each.
 mod access;
-mod binary;
 mod collect;
-mod console;
 mod customers;
-mod durability;
-mod feed;
-mod jobs;
-mod keys;
-mod migrations;
-mod ops;
-mod privacy;
-mod sdks;
-mod sources;
+mod platform;
 mod webhooks;

@@ -1,0 +1,179 @@
+//! Secret API keys and bearer authentication.
+
+use hilo_domain::secret::display_prefix;
+use hilo_domain::{ApiKeyId, Invalid, Page, PageRequest, Principal, Role, Secret, SecretKind};
+use hilo_store::access::api_keys::{ApiKeyRecord, NewApiKey};
+use tracing::{info, instrument};
+
+use crate::{AppError, AppResult, Hilo};
+
+/// Uses of a key closer together than this are recorded once.
+const LAST_USED_RESOLUTION_MS: i64 = 60_000;
+/// Shortest key an operator may preset with `HILO_ADMIN_KEY`.
+pub const MIN_PRESET_KEY_LENGTH: usize = 32;
+
+/// Checks a key name: something a person can recognise in a list.
+pub fn parse_name(name: &str) -> Result<String, Invalid> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(Invalid::new("name", "must not be empty"));
+    }
+    if name.chars().count() > 100 {
+        return Err(Invalid::new("name", "must have at most 100 characters"));
+    }
+    Ok(name.to_owned())
+}
+
+/// Checks a key an operator chose: long enough and free of spaces or control characters.
+pub fn parse_preset_key(key: &str) -> Result<Secret, Invalid> {
+    if key.len() < MIN_PRESET_KEY_LENGTH {
+        return Err(Invalid::new(
+            "admin_key",
+            format!("must have at least {MIN_PRESET_KEY_LENGTH} characters"),
+        ));
+    }
+    if !key.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(Invalid::new(
+            "admin_key",
+            "must be printable ASCII without spaces",
+        ));
+    }
+    if SecretKind::of(key) == SecretKind::WriteKey {
+        return Err(Invalid::new(
+            "admin_key",
+            "must not start with the write-key prefix hilo_wk_",
+        ));
+    }
+    Ok(Secret::new(key))
+}
+
+impl Hilo {
+    /// Creates a key; the secret is returned here and never again.
+    #[instrument(skip_all, fields(role = %role))]
+    pub async fn create_api_key(
+        &self,
+        name: &str,
+        role: Role,
+        created_by: Option<String>,
+    ) -> AppResult<(ApiKeyRecord, Secret)> {
+        let secret = SecretKind::ApiKey.generate()?;
+        let key = self.new_key(parse_name(name)?, role, &secret, created_by);
+        self.store.insert_api_key(&key).await?;
+        info!(key_id = %key.record.id, "api key created");
+        Ok((key.record, secret))
+    }
+
+    /// On first start of an empty database, creates the first admin key. Returns its
+    /// secret if this call created it, `None` if the database was bootstrapped before
+    /// (by this node or another).
+    pub async fn bootstrap_admin_key(&self) -> AppResult<Option<Secret>> {
+        let secret = SecretKind::ApiKey.generate()?;
+        let key = self.new_key("initial admin key".into(), Role::Admin, &secret, None);
+        let created = self.store.insert_bootstrap_api_key(&key).await?;
+        Ok(created.then_some(secret))
+    }
+
+    /// Makes sure an operator-chosen admin key exists. A key that exists already, even
+    /// revoked, is left as it is: a revocation is never undone by a restart.
+    pub async fn ensure_preset_admin_key(&self, secret: &Secret) -> AppResult<bool> {
+        if self.store.api_key_hash_exists(&secret.digest()).await? {
+            return Ok(false);
+        }
+        let key = self.new_key("preset admin key".into(), Role::Admin, secret, None);
+        // The preset key is this database's first key too: mark it bootstrapped.
+        if !self.store.insert_bootstrap_api_key(&key).await? {
+            self.store.insert_api_key(&key).await?;
+        }
+        Ok(true)
+    }
+
+    pub async fn list_api_keys(&self, page: &PageRequest) -> AppResult<Page<ApiKeyRecord>> {
+        let rows = self.store.list_api_keys(page).await?;
+        Ok(Page::from_rows(rows, page.limit, |k| k.id.to_string()))
+    }
+
+    pub async fn api_key(&self, id: ApiKeyId) -> AppResult<ApiKeyRecord> {
+        self.store.api_key(id).await?.ok_or(AppError::NotFound)
+    }
+
+    /// Revokes a key at once. Revoking a revoked key succeeds and changes nothing.
+    #[instrument(skip_all, fields(key_id = %id))]
+    pub async fn revoke_api_key(&self, id: ApiKeyId) -> AppResult<ApiKeyRecord> {
+        self.store.revoke_api_key(id, self.now()).await?;
+        let key = self.api_key(id).await?;
+        info!("api key revoked");
+        Ok(key)
+    }
+
+    /// Who a bearer token belongs to: a secret API key or a source's write key.
+    pub async fn authenticate_bearer(&self, token: &str) -> AppResult<Option<Principal>> {
+        let secret = Secret::new(token);
+        match SecretKind::of(token) {
+            SecretKind::WriteKey => Ok(self
+                .store
+                .source_by_write_key_hash(&secret.digest())
+                .await?
+                .map(|source| Principal::WriteKey {
+                    source_id: source.id,
+                })),
+            _ => {
+                let Some(key) = self.store.active_api_key_by_hash(&secret.digest()).await? else {
+                    return Ok(None);
+                };
+                self.store
+                    .touch_api_key(key.id, self.now(), LAST_USED_RESOLUTION_MS)
+                    .await?;
+                Ok(Some(Principal::ApiKey {
+                    id: key.id,
+                    role: key.role,
+                }))
+            }
+        }
+    }
+
+    fn new_key(
+        &self,
+        name: String,
+        role: Role,
+        secret: &Secret,
+        created_by: Option<String>,
+    ) -> NewApiKey {
+        NewApiKey {
+            record: ApiKeyRecord {
+                id: ApiKeyId::generate(),
+                name,
+                role,
+                prefix: display_prefix(secret),
+                created_by,
+                created_at: self.now(),
+                last_used_at: None,
+                revoked_at: None,
+            },
+            secret_hash: secret.digest(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(parse_name("  CRM  ").unwrap(), "CRM");
+        assert_eq!(parse_name(" ").unwrap_err().field, "name");
+        assert!(parse_name(&"x".repeat(101)).is_err());
+        assert!(parse_name(&"ñ".repeat(100)).is_ok());
+    }
+
+    #[test]
+    fn preset_keys_must_be_long_printable_and_not_write_keys() {
+        assert!(parse_preset_key(&"k".repeat(32)).is_ok());
+        assert_eq!(
+            parse_preset_key(&"k".repeat(31)).unwrap_err().field,
+            "admin_key"
+        );
+        assert!(parse_preset_key(&format!("{} x", "k".repeat(32))).is_err());
+        assert!(parse_preset_key(&format!("hilo_wk_{}", "k".repeat(32))).is_err());
+    }
+}

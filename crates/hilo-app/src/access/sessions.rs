@@ -1,0 +1,93 @@
+//! Console sign-in: password check, rate limit, sessions with their CSRF token.
+
+use hilo_domain::secret::constant_time_eq;
+use hilo_domain::{EmailAddress, Secret, SecretKind};
+use hilo_store::access::users::SessionRecord;
+use tracing::{info, instrument, warn};
+
+use super::passwords;
+use crate::{AppError, AppResult, Hilo};
+
+/// How long a console session lasts.
+pub const SESSION_TTL_MS: i64 = 12 * 60 * 60 * 1000;
+/// The window over which failed logins are counted.
+pub const FAILURE_WINDOW_MS: i64 = 15 * 60 * 1000;
+/// Failed logins for one address within the window before it is locked out.
+pub const MAX_FAILURES_PER_EMAIL: i64 = 5;
+/// Failed logins from one network address within the window, across all accounts.
+pub const MAX_FAILURES_PER_IP: i64 = 30;
+
+/// A session just opened: the token goes in the cookie, the CSRF token in forms.
+#[derive(Debug)]
+pub struct NewSession {
+    pub token: Secret,
+    pub csrf_token: String,
+}
+
+impl Hilo {
+    /// Checks an email and password and opens a session. Every failure looks the same
+    /// to the caller, whether the account exists or not.
+    #[instrument(skip_all)]
+    pub async fn login(&self, email: &str, password: &Secret, ip: &str) -> AppResult<NewSession> {
+        let now = self.now();
+        let key = email.trim().to_lowercase();
+        let since = now.plus_millis(-FAILURE_WINDOW_MS);
+        let (by_email, by_ip) = self.store.login_failures_since(&key, ip, since).await?;
+        if by_email >= MAX_FAILURES_PER_EMAIL || by_ip >= MAX_FAILURES_PER_IP {
+            warn!("console login refused: too many failures");
+            return Err(AppError::RateLimited {
+                retry_after_secs: u64::try_from(FAILURE_WINDOW_MS / 1000).unwrap_or(900),
+            });
+        }
+        let user = match key.parse::<EmailAddress>() {
+            Ok(address) => self.store.user_with_password(&address).await?,
+            Err(_) => None,
+        };
+        let (user, stored) = match user {
+            Some((user, hash)) => (Some(user), Some(hash)),
+            None => (None, None),
+        };
+        let matches = passwords::verify(password, stored).await?;
+        let Some(user) = user.filter(|_| matches) else {
+            self.store
+                .record_login_failure(&key, ip, now, now.plus_millis(-24 * 60 * 60 * 1000))
+                .await?;
+            warn!("console login failed");
+            return Err(AppError::Unauthenticated);
+        };
+        self.store.clear_login_failures(&key).await?;
+        let token = SecretKind::Session.generate()?;
+        let csrf_token = SecretKind::Session.generate()?.expose().to_owned();
+        self.store
+            .insert_session(
+                &token.digest(),
+                user.id,
+                &csrf_token,
+                now,
+                now.plus_millis(SESSION_TTL_MS),
+            )
+            .await?;
+        info!(user_id = %user.id, "console login");
+        Ok(NewSession { token, csrf_token })
+    }
+
+    /// The live session behind a cookie's token.
+    pub async fn session(&self, token: &str) -> AppResult<Option<SessionRecord>> {
+        Ok(self
+            .store
+            .session(&Secret::new(token).digest(), self.now())
+            .await?)
+    }
+
+    pub async fn logout(&self, token: &str) -> AppResult<()> {
+        self.store
+            .delete_session(&Secret::new(token).digest())
+            .await?;
+        Ok(())
+    }
+}
+
+/// Whether a submitted CSRF token is the session's.
+pub fn csrf_matches(session: &SessionRecord, submitted: &str) -> bool {
+    constant_time_eq(&session.csrf_token, submitted)
+}

@@ -1,0 +1,4 @@
+//! Collection: the Segment wire format and the channels events come from.
+
+pub mod channel;
+pub mod segment;

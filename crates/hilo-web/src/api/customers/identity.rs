@@ -1,0 +1,135 @@
+//! `/api/v1/identity`: the rules that decide merges, and the conflicts they caught.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use hilo_app::customers::identity_rules::RulesDocument;
+use hilo_domain::{PageRequest, Permission, Timestamp};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::auth::Caller;
+use crate::json::ApiJson;
+use crate::{ApiError, AppState};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Conflict {
+    pub id: String,
+    pub at: String,
+    /// limit_exceeded, separated or unparseable.
+    pub reason: String,
+    pub detail: String,
+    pub identifier_type: String,
+    pub identifier_value: String,
+    /// The customer the message went to.
+    pub customer_id: Option<String>,
+    /// The customer that keeps the identifier.
+    pub other_customer_id: Option<String>,
+    pub message_id: Option<String>,
+    pub source_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConflictList {
+    pub data: Vec<Conflict>,
+    pub next_cursor: Option<String>,
+}
+
+/// The identity rules
+#[utoipa::path(get, path = "/api/v1/identity/rules", tag = "customers",
+    responses(
+        (status = 200, body = Object, description = "limits, default_limit, priority, blocked_values"),
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn get_rules(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<RulesDocument>, ApiError> {
+    caller.require(Permission::ReadIdentityRules)?;
+    let rules = state.hilo.identity_rules().await?;
+    Ok(Json(RulesDocument::from(&rules)))
+}
+
+/// Replace the identity rules
+///
+/// Admins only. They apply to messages from now on.
+#[utoipa::path(put, path = "/api/v1/identity/rules", tag = "customers",
+    request_body(content = Object, description = "limits, default_limit, priority, blocked_values"),
+    responses(
+        (status = 200, body = Object),
+        (status = 400, body = crate::error::ErrorBody),
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn put_rules(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(document): ApiJson<RulesDocument>,
+) -> Result<Json<RulesDocument>, ApiError> {
+    caller.require(Permission::ManageIdentityRules)?;
+    let rules = state.hilo.set_identity_rules(&document).await?;
+    Ok(Json(RulesDocument::from(&rules)))
+}
+
+/// Identity conflicts
+///
+/// Identifiers the rules kept from linking, newest first. Admins only: they name
+/// identifier values.
+#[utoipa::path(get, path = "/api/v1/identity/conflicts", tag = "customers",
+    params(
+        ("limit" = Option<u32>, Query, description = "1 to 200; 50 when absent"),
+        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
+    ),
+    responses(
+        (status = 200, body = ConflictList),
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn conflicts(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<ConflictList>, ApiError> {
+    caller.require(Permission::ReadIdentityConflicts)?;
+    let page = PageRequest::parse(
+        params.get("limit").map(String::as_str),
+        params.get("cursor").map(String::as_str),
+    )?;
+    let before = page.after.as_ref().map_or("~", |c| c.as_str());
+    let mut rows = state
+        .hilo
+        .store()
+        .identity_conflicts(before, page.limit)
+        .await
+        .map_err(hilo_app::AppError::from)?;
+    let more = rows.len() > page.limit as usize;
+    rows.truncate(page.limit as usize);
+    let next = if more {
+        rows.last().map(|r| r.id.clone())
+    } else {
+        None
+    };
+    Ok(Json(ConflictList {
+        data: rows
+            .into_iter()
+            .map(|r| Conflict {
+                id: r.id,
+                at: Timestamp::from_millis(r.at).to_rfc3339(),
+                reason: r.reason,
+                detail: r.detail,
+                identifier_type: r.identifier_kind,
+                identifier_value: r.identifier_value,
+                customer_id: r.profile_id,
+                other_customer_id: r.other_profile_id,
+                message_id: r.message_id,
+                source_id: r.source_id,
+            })
+            .collect(),
+        next_cursor: next,
+    }))
+}

@@ -1,0 +1,5 @@
+//! Access: roles and permissions, API keys, sources.
+
+mod keys;
+mod roles;
+mod sources;

@@ -1,0 +1,5 @@
+//! Customers: profiles and identity, privacy, the change feed.
+
+mod feed;
+mod privacy;
+mod profiles;

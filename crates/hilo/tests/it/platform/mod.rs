@@ -1,0 +1,7 @@
+//! The platform: the binary, migrations, operations endpoints, the console, jobs.
+
+mod binary;
+mod console;
+mod jobs;
+mod migrations;
+mod ops;
