@@ -187,6 +187,12 @@ async fn collect(
             )
         })?;
     let source = authenticate(&state, &key).await?;
+    if !matches!(
+        object.get("writeKey"),
+        None | Some(Value::Null | Value::String(_))
+    ) {
+        return Err(ApiError::invalid("writeKey", "must be a string"));
+    }
 
     let received_at = state.hilo.now();
     let (items, defaults) = match implied {
@@ -289,6 +295,7 @@ fn batch_defaults(object: &Map<String, Value>) -> Result<BatchDefaults, ApiError
     };
     let sent_at = match object.get("sentAt") {
         None | Some(Value::Null) => None,
+        Some(Value::String(text)) if text.trim().is_empty() => None,
         Some(Value::String(text)) => Some(
             Timestamp::parse_rfc3339(text).map_err(|e| ApiError::invalid("sentAt", e.reason))?,
         ),

@@ -77,6 +77,12 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })
 }
 
+/// Whether an optional body was left out: empty, blank, or JSON `null`.
+pub fn is_absent(body: &[u8]) -> bool {
+    let text = body.trim_ascii();
+    text.is_empty() || text == b"null"
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -82,6 +82,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(api::customers::CustomersApi::openapi());
     doc.merge(api::jobs::JobsApi::openapi());
     doc.merge(api::webhooks::WebhooksApi::openapi());
+    describe_segment_messages(&mut doc);
     declare_errors(&mut doc);
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     doc
@@ -150,6 +151,109 @@ fn declare_errors(doc: &mut utoipa::openapi::OpenApi) {
                     .responses
                     .entry(status.to_owned())
                     .or_insert_with(|| error(description));
+            }
+        }
+    }
+}
+
+/// States what the collection API (`/v1`) accepts, as `segment.rs` checks it: each
+/// message kind's fields, the userId-or-anonymousId rule, and a batch of up to 2,500
+/// messages. Written as JSON Schema directly: Segment's messages are open objects whose
+/// rules depend on their kind, which Rust types would not say.
+fn describe_segment_messages(doc: &mut utoipa::openapi::OpenApi) {
+    use serde_json::{Value, json};
+    use utoipa::openapi::{Ref, RefOr, Schema};
+
+    // Rust's trim also removes U+0085, which JSON Schema's `\s` does not match.
+    let present = "[^\\s\u{85}]";
+    let id = json!({"anyOf": [{"type": "string", "maxLength": 255}, {"type": "number"}, {"type": "null"}]});
+    let id_present = json!({"anyOf": [{"type": "string", "pattern": present, "maxLength": 255}, {"type": "number"}]});
+    let text = json!({"type": ["string", "null"], "maxLength": 500});
+    let text_present = json!({"type": "string", "pattern": present, "maxLength": 500});
+    let object = json!({"type": ["object", "null"]});
+    let instant = json!({"type": ["string", "null"], "format": "date-time"});
+    let message = |kind: &str, in_batch: bool| -> Value {
+        let mut properties = json!({
+            "type": {"type": "string", "enum": [kind]},
+            "messageId": {"type": ["string", "null"], "maxLength": 100},
+            "userId": id, "anonymousId": id, "groupId": id, "previousId": id,
+            "event": text, "name": text,
+            "traits": object, "properties": object, "context": object, "integrations": object,
+            "timestamp": instant, "originalTimestamp": instant, "sentAt": instant,
+        });
+        let mut required: Vec<&str> = if in_batch { vec!["type"] } else { vec![] };
+        let mut need = |field: &'static str, schema: &Value| {
+            required.push(field);
+            properties[field] = schema.clone();
+        };
+        match kind {
+            "track" => need("event", &text_present),
+            "group" => need("groupId", &id_present),
+            "alias" => need("previousId", &id_present),
+            _ => {}
+        }
+        // Known by a userId, or by an anonymousId (an alias always names the userId).
+        let known_by: &[&str] = if kind == "alias" {
+            &["userId"]
+        } else {
+            &["userId", "anonymousId"]
+        };
+        let variants: Vec<Value> = known_by
+            .iter()
+            .map(|field| {
+                let mut properties = properties.clone();
+                properties[*field] = id_present.clone();
+                let mut required = required.clone();
+                required.push(field);
+                json!({"type": "object", "properties": properties, "required": required})
+            })
+            .collect();
+        if variants.len() == 1 {
+            variants.into_iter().next().unwrap_or_default()
+        } else {
+            json!({"anyOf": variants})
+        }
+    };
+    let kinds = ["identify", "track", "page", "screen", "group", "alias"];
+    let components = doc.components.get_or_insert_with(Default::default);
+    let mut add = |name: String, schema: Value| {
+        if let Ok(schema) = serde_json::from_value::<RefOr<Schema>>(schema) {
+            components.schemas.insert(name, schema);
+        }
+    };
+    for kind in kinds {
+        add(format!("Segment_{kind}"), message(kind, false));
+    }
+    add(
+        "Segment_batch".into(),
+        json!({
+            "type": "object",
+            "required": ["batch"],
+            "properties": {
+                "batch": {
+                    "type": "array", "maxItems": 2500,
+                    "items": {"anyOf": kinds.iter().map(|k| message(k, true)).collect::<Vec<_>>()},
+                },
+                "context": object, "integrations": object, "sentAt": instant,
+                "writeKey": {"type": ["string", "null"]},
+            },
+        }),
+    );
+    for kind in kinds.into_iter().chain(["batch"]) {
+        let Some(operation) = doc
+            .paths
+            .paths
+            .get_mut(&format!("/v1/{kind}"))
+            .and_then(|item| item.post.as_mut())
+        else {
+            continue;
+        };
+        if let Some(RefOr::T(body)) = operation.request_body.as_mut() {
+            for content in body.content.values_mut() {
+                if let RefOr::T(content) = content {
+                    content.schema =
+                        Some(RefOr::Ref(Ref::from_schema_name(format!("Segment_{kind}"))));
+                }
             }
         }
     }

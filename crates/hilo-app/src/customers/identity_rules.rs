@@ -60,9 +60,32 @@ pub struct RulesDocument {
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct LimitDocument {
+    #[serde(deserialize_with = "whole_number")]
     pub max: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "some_whole_number"
+    )]
     pub window_days: Option<u32>,
+}
+
+/// A whole number, written `5` or `5.0` (JSON does not tell them apart).
+fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+    let number = f64::deserialize(deserializer)?;
+    if number.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&number) {
+        Ok(number as u32)
+    } else {
+        Err(serde::de::Error::custom("must be a whole number"))
+    }
+}
+
+fn some_whole_number<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<u32>, D::Error> {
+    Option::<f64>::deserialize(deserializer)?
+        .map(|number| whole_number(serde::de::value::F64Deserializer::new(number)))
+        .transpose()
 }
 
 impl From<&IdentityRules> for RulesDocument {

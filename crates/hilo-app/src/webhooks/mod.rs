@@ -196,6 +196,9 @@ impl Webhooks<'_> {
     /// subscribed, in the transaction that saves the consumer's position. Returns
     /// whether changes were held back behind a transaction still running.
     pub(crate) async fn consume_changes(&self) -> AppResult<bool> {
+        if !self.hilo.store.changes_waiting(CONSUMER).await? {
+            return Ok(false);
+        }
         loop {
             let mut claim = self.hilo.claim_changes(CONSUMER, BATCH).await?;
             if claim.changes().is_empty() {

@@ -298,9 +298,11 @@ fn id_field(body: &Map<String, Value>, field: &str) -> Result<Option<String>, In
     Ok(Some(text))
 }
 
+/// An instant field; blank counts as absent, as a blank `messageId` or `event` does.
 fn time_field(body: &Map<String, Value>, field: &str) -> Result<Option<Timestamp>, Invalid> {
     match body.get(field) {
         None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) if text.trim().is_empty() => Ok(None),
         Some(Value::String(text)) => Timestamp::parse_rfc3339(text)
             .map(Some)
             .map_err(|e| e.in_field(field)),

@@ -39,13 +39,20 @@ impl Destination {
         if text.len() > MAX_URL_LEN {
             return Err(invalid("must be at most 2000 characters"));
         }
-        let url = Url::parse(text.trim()).map_err(|_| invalid("is not a valid URL"))?;
+        let text = text.trim();
+        let url = Url::parse(text).map_err(|_| invalid("is not a valid URL"))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(invalid("must start with https:// or http://"));
         }
         if !url.username().is_empty() || url.password().is_some() {
             return Err(invalid(
                 "must not carry credentials; receivers check the signature instead",
+            ));
+        }
+        if !text.is_ascii() || !host_as_written(text, &url) {
+            return Err(invalid(
+                "must name its host as letters, digits, hyphens and dots, or as an IPv4 \
+                 address in dotted decimal or a bracketed IPv6 address",
             ));
         }
         let destination = Self(url);
@@ -91,6 +98,36 @@ impl Destination {
             Host::Ipv6(v6) => Some(IpAddr::V6(v6)),
             Host::Domain(_) => None,
         }
+    }
+}
+
+/// Whether the URL's host is written plainly: the parser neither converted it (from
+/// Unicode, percent-escapes, or an IPv4 address in another notation) nor let through
+/// characters no DNS name has, so what an admin reads is what is contacted.
+fn host_as_written(text: &str, url: &Url) -> bool {
+    let after_scheme = text.split_once("://").map_or("", |(_, rest)| rest);
+    let authority = after_scheme
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or_default();
+    let host_and_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let written = match host_and_port.split_once(']') {
+        Some((v6, _)) if v6.starts_with('[') => &host_and_port[..v6.len() + 1],
+        _ => host_and_port.split(':').next().unwrap_or_default(),
+    };
+    match url.host() {
+        Some(Host::Domain(domain)) => {
+            written.eq_ignore_ascii_case(domain)
+                && domain.split('.').all(|label| {
+                    label.len() <= 63
+                        && label
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                })
+        }
+        Some(Host::Ipv4(address)) => written == address.to_string(),
+        Some(Host::Ipv6(_)) => written.starts_with('['),
+        None => false,
     }
 }
 
@@ -244,7 +281,9 @@ mod tests {
             ("http://127.0.0.1:9000/", "loopback"),
             ("http://[::1]/", "loopback"),
             ("http://169.254.169.254/latest/meta-data/", "link-local"),
-            ("http://0x7f000001/", "loopback"),
+            ("http://0x7f000001/", "IPv4 address in dotted decimal"),
+            ("http://exa*mple.com/", "letters, digits"),
+            ("http://bücher.example/", "letters, digits"),
             ("http://localhost:8080/", "this machine"),
             ("http://crm/hooks", "this machine"),
             ("https://metadata.google.internal/", "this machine"),

@@ -53,6 +53,33 @@ impl TryFrom<ChangeRow> for ChangeRecord {
     }
 }
 
+impl crate::Store {
+    /// Whether `consumer` has changes to read, asked without any lock: consumers look
+    /// before they take the write lock (SQLite) or the position's row (PostgreSQL).
+    /// A consumer never seen yet has.
+    pub async fn changes_waiting(&self, consumer: &str) -> StoreResult<bool> {
+        const SQLITE: &str = "SELECT COALESCE((SELECT EXISTS (SELECT 1 FROM changes c \
+            WHERE c.seq > f.changes_seq) FROM feed_cursors f WHERE f.consumer = $1), 1)";
+        const POSTGRES: &str = "SELECT COALESCE((SELECT EXISTS (SELECT 1 FROM changes c \
+            WHERE (c.xid, c.seq) > (CAST(CAST(f.changes_xid AS TEXT) AS xid8), f.changes_seq)) \
+            FROM feed_cursors f WHERE f.consumer = $1), true)";
+        Ok(match self {
+            Self::Sqlite(pool) => {
+                sqlx::query_scalar::<_, bool>(SQLITE)
+                    .bind(consumer)
+                    .fetch_one(pool)
+                    .await?
+            }
+            Self::Postgres(pool) => {
+                sqlx::query_scalar::<_, bool>(POSTGRES)
+                    .bind(consumer)
+                    .fetch_one(pool)
+                    .await?
+            }
+        })
+    }
+}
+
 impl Tx {
     /// A consumer's position, locked until this transaction ends, so consumers of the
     /// same name on several nodes take turns instead of acting twice. (SQLite: the

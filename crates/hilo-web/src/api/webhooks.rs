@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use hilo_app::webhooks::{EndpointEdit, NewEndpoint};
+use hilo_domain::webhooks::EventType;
 use hilo_domain::{Permission, WebhookId};
 use hilo_store::webhooks::{AttemptRecord, EndpointRecord};
 use serde::{Deserialize, Serialize};
@@ -65,23 +66,30 @@ pub struct CreatedWebhook {
 pub struct NewWebhook {
     /// Where to POST events: http(s), a public address unless the server allows
     /// private ones.
-    #[schema(max_length = 2000, example = "https://hooks.example.com/hilo")]
+    #[schema(
+        max_length = 2000,
+        pattern = "^https?://([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?[.])*[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?([/?#][!-~]*)?$",
+        example = "https://hooks.example.com/hilo"
+    )]
     pub url: String,
     /// Events to receive; see docs/API.md for the list.
-    #[schema(min_items = 1, example = json!(["customer.created", "customer.merged"]))]
+    #[schema(schema_with = event_names, min_items = 1, example = json!(["customer.created", "customer.merged"]))]
     pub events: Vec<String>,
-    #[schema(max_length = 500)]
+    #[schema(max_length = 500, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")]
     pub description: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookChange {
-    #[schema(max_length = 2000)]
+    #[schema(
+        max_length = 2000,
+        pattern = "^https?://([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?[.])*[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?([/?#][!-~]*)?$"
+    )]
     pub url: Option<String>,
-    #[schema(min_items = 1)]
+    #[schema(schema_with = event_names_or_null)]
     pub events: Option<Vec<String>>,
-    #[schema(max_length = 500)]
+    #[schema(max_length = 500, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")]
     pub description: Option<String>,
     /// `true` enables the endpoint again and forgets its failures; `false` disables it.
     pub enabled: Option<bool>,
@@ -107,6 +115,27 @@ pub struct Delivery {
 pub struct TestSent {
     /// The test message's `webhook-id`; its attempts appear under deliveries.
     pub message_id: String,
+}
+
+/// At least one event name among those an endpoint may subscribe to.
+fn event_names() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(EventType::subscribable().map(EventType::as_str))),
+        )
+        .min_items(Some(1))
+        .build()
+}
+
+/// The same, or `null` (which keeps the endpoint's events).
+fn event_names_or_null() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{SchemaType, Type};
+    let mut array = event_names();
+    array.schema_type = SchemaType::from_iter([Type::Array, Type::Null]);
+    array
 }
 
 fn view(endpoint: EndpointRecord) -> Webhook {

@@ -39,8 +39,11 @@ pub struct CreatedApiKey {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewApiKey {
+    /// Something a person recognises in a list.
+    #[schema(max_length = 100, pattern = "\\S")]
     pub name: String,
     /// admin, agent, marketer, store or read_only.
+    #[schema(pattern = "^(admin|agent|marketer|store|read_only)$")]
     pub role: String,
 }
 

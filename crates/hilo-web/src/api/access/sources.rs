@@ -36,8 +36,10 @@ pub struct CreatedSource {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewSource {
+    #[schema(max_length = 100, pattern = "\\S")]
     pub name: String,
     /// web, app, pos, kiosk, call_center, voice_assistant or server.
+    #[schema(pattern = "^(web|app|pos|kiosk|call_center|voice_assistant|server)$")]
     pub channel: String,
 }
 

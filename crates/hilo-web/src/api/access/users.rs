@@ -26,12 +26,19 @@ pub struct User {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
+    #[schema(
+        max_length = 254,
+        pattern = "^\\s*[^@\\s\\x00-\\x1f\\x7f-\\x9f]+@[^@\\s\\x00-\\x1f\\x7f-\\x9f.][^@\\s\\x00-\\x1f\\x7f-\\x9f]*[.][^@\\s\\x00-\\x1f\\x7f-\\x9f]*[^@\\s\\x00-\\x1f\\x7f-\\x9f.]\\s*$"
+    )]
     pub email: String,
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub name: String,
     /// admin, agent, marketer, store or read_only.
+    #[schema(pattern = "^(admin|agent|marketer|store|read_only)$")]
     pub role: String,
-    /// At least 10 characters.
+    /// 10 to 256 characters.
+    #[schema(min_length = 10, max_length = 256)]
     pub password: String,
 }
 

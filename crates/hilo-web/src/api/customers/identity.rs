@@ -39,7 +39,7 @@ pub struct ConflictList {
 /// The identity rules
 #[utoipa::path(get, path = "/api/v1/identity/rules", tag = "customers",
     responses(
-        (status = 200, body = Object, description = "limits, default_limit, priority, blocked_values"),
+        (status = 200, body = RulesBody),
         (status = 401, body = crate::error::ErrorBody),
         (status = 403, body = crate::error::ErrorBody),
     ),
@@ -53,13 +53,72 @@ pub async fn get_rules(
     Ok(Json(RulesDocument::from(&rules)))
 }
 
+/// The identity rules as the API reads and writes them (parsed by the application's
+/// `RulesDocument`; this states its shape and limits).
+#[derive(serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct RulesBody {
+    /// Per identifier type (1 to 40 letters, digits, `_`, `.`, `-`): at most `max` per
+    /// profile, counting only those first seen in the last `window_days` when set.
+    #[schema(schema_with = limits_by_type)]
+    limits: std::collections::BTreeMap<String, LimitBody>,
+    /// The limit for types not listed.
+    default_limit: LimitBody,
+    /// Types from most to least trusted, each once.
+    #[schema(schema_with = identifier_types)]
+    priority: Vec<String>,
+    /// Values that never link anything (compared case-insensitively).
+    #[schema(max_items = 10000)]
+    blocked_values: Vec<String>,
+}
+
+#[derive(serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct LimitBody {
+    #[schema(minimum = 1, maximum = 1000)]
+    max: u32,
+    #[schema(minimum = 1, maximum = 3650)]
+    window_days: Option<u32>,
+}
+
+/// Identifier types, each once.
+fn identifier_types() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^[A-Za-z0-9_.-]{1,40}$")),
+        )
+        .unique_items(true)
+        .build()
+}
+
+fn limits_by_type() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    use utoipa::openapi::{Ref, RefOr, Schema};
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property_names(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^[A-Za-z0-9_.-]{1,40}$")),
+        ))
+        .additional_properties(Some(RefOr::<Schema>::Ref(Ref::from_schema_name(
+            "LimitBody",
+        ))))
+        .build()
+}
+
 /// Replace the identity rules
 ///
 /// Admins only. They apply to messages from now on.
 #[utoipa::path(put, path = "/api/v1/identity/rules", tag = "customers",
-    request_body(content = Object, description = "limits, default_limit, priority, blocked_values"),
+    request_body = RulesBody,
     responses(
-        (status = 200, body = Object),
+        (status = 200, body = RulesBody),
         (status = 400, body = crate::error::ErrorBody),
         (status = 401, body = crate::error::ErrorBody),
         (status = 403, body = crate::error::ErrorBody),
@@ -81,8 +140,8 @@ pub async fn put_rules(
 /// identifier values.
 #[utoipa::path(get, path = "/api/v1/identity/conflicts", tag = "customers",
     params(
-        ("limit" = Option<u32>, Query, description = "1 to 200; 50 when absent"),
-        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "1 to 200; 50 when absent"),
+        ("cursor" = Option<String>, Query, max_length = 128, pattern = "^[!-~]*$", description = "next_cursor of the previous page"),
     ),
     responses(
         (status = 200, body = ConflictList),

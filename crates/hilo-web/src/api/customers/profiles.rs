@@ -88,8 +88,9 @@ pub struct TimelineEntry {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerPatch {
-    /// Traits to set; `null` removes one.
-    #[schema(value_type = Object)]
+    /// Traits to set; `null` removes one. Names have 1 to 100 characters; at most 200
+    /// at once, each value at most 8 KiB as JSON.
+    #[schema(schema_with = trait_map)]
     pub traits: Map<String, Value>,
 }
 
@@ -97,12 +98,14 @@ pub struct CustomerPatch {
 #[serde(deny_unknown_fields)]
 pub struct NewCustomer {
     /// At least one: the identifiers staff know (email, phone, loyalty card…).
+    #[schema(min_items = 1, max_items = 50)]
     pub identifiers: Vec<NewIdentifier>,
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(schema_with = trait_map)]
     pub traits: Map<String, Value>,
     /// Where the customer was met: pos, call_center, kiosk… or console (the default).
     #[serde(default = "console")]
+    #[schema(pattern = "^(console|web|app|pos|kiosk|call_center|voice_assistant|server)$")]
     pub channel: String,
 }
 
@@ -113,17 +116,38 @@ fn console() -> String {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewIdentifier {
+    /// user_id, anonymous_id, email, phone or a custom type (a loyalty card…).
     #[serde(rename = "type")]
+    #[schema(pattern = "^[A-Za-z0-9_.-]{1,40}$")]
     pub kind: String,
+    /// Emails and phones must parse as such.
+    #[schema(min_length = 1, max_length = 255, pattern = "[^\\s\\u0085]")]
     pub value: String,
+}
+
+/// Traits as staff set them: names of 1 to 100 characters, at most 200 at once.
+fn trait_map() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property_names(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(100)),
+        ))
+        .max_properties(Some(200))
+        .build()
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConsentRequest {
+    #[schema(min_items = 1)]
     pub changes: Vec<ConsentDecision>,
     /// Where the customer gave or withdrew it: pos, call_center, web… (default `api`).
     #[serde(default = "api")]
+    #[schema(min_length = 1, max_length = 40)]
     pub via: String,
 }
 
@@ -135,8 +159,10 @@ fn api() -> String {
 #[serde(deny_unknown_fields)]
 pub struct ConsentDecision {
     /// email, sms, whatsapp, push or phone.
+    #[schema(pattern = "^(email|sms|whatsapp|push|phone)$")]
     pub channel: String,
     /// marketing or service.
+    #[schema(pattern = "^(marketing|service)$")]
     pub purpose: String,
     pub granted: bool,
 }
@@ -272,8 +298,8 @@ pub async fn get(
 /// Look a customer up by any identifier
 #[utoipa::path(get, path = "/api/v1/customers/lookup", tag = "customers",
     params(
-        ("type" = String, Query, description = "user_id, anonymous_id, email, phone or a custom type"),
-        ("value" = String, Query, description = "The identifier; emails and phones are normalised first"),
+        ("type" = String, Query, pattern = "^[A-Za-z0-9_.-]{1,40}$", description = "user_id, anonymous_id, email, phone or a custom type"),
+        ("value" = String, Query, min_length = 1, max_length = 255, pattern = "[^\\s\\u0085]", description = "The identifier; emails and phones are normalised first"),
     ),
     responses(
         (status = 200, body = Customer),
@@ -305,8 +331,8 @@ pub async fn lookup(
 #[utoipa::path(get, path = "/api/v1/customers", tag = "customers",
     params(
         ("q" = Option<String>, Query, description = "Text to find in identifiers and traits"),
-        ("limit" = Option<u32>, Query, description = "1 to 200; 50 when absent"),
-        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "1 to 200; 50 when absent"),
+        ("cursor" = Option<String>, Query, max_length = 128, pattern = "^[!-~]*$", description = "next_cursor of the previous page"),
     ),
     responses(
         (status = 200, body = CustomerList),
@@ -342,8 +368,8 @@ pub async fn search(
 #[utoipa::path(get, path = "/api/v1/customers/{id}/timeline", tag = "customers",
     params(
         ("id" = String, Path, description = "Customer id"),
-        ("limit" = Option<u32>, Query, description = "1 to 200; 50 when absent"),
-        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "1 to 200; 50 when absent"),
+        ("cursor" = Option<String>, Query, max_length = 41, pattern = "^(-?[0-9]{1,19}[.]-?[0-9]{1,19})?$", description = "next_cursor of the previous page"),
     ),
     responses(
         (status = 200, body = Timeline),
@@ -499,7 +525,7 @@ pub async fn export(
 /// Deletes everything about the person everywhere; by default their identifiers are
 /// suppressed so later events do not recreate them. An audit record without personal
 /// data remains. Admins only.
-#[utoipa::path(post, path = "/api/v1/customers/{id}/erase", tag = "customers", request_body = EraseRequest,
+#[utoipa::path(post, path = "/api/v1/customers/{id}/erase", tag = "customers", request_body(content = Option<EraseRequest>, description = "Optional; without a body, identifiers are suppressed"),
     params(("id" = String, Path, description = "Customer id")),
     responses(
         (status = 200, body = EraseResult),
@@ -516,7 +542,7 @@ pub async fn erase(
 ) -> Result<Json<EraseResult>, ApiError> {
     let principal = caller.require(Permission::EraseCustomers)?;
     let id = id.id()?;
-    let request: EraseRequest = if body.iter().all(u8::is_ascii_whitespace) {
+    let request: EraseRequest = if crate::json::is_absent(&body) {
         EraseRequest::default()
     } else {
         crate::json::parse(&body)?
@@ -538,7 +564,7 @@ pub async fn erase(
 ///
 /// Both profiles come back as they were, with their identities, traits and timelines,
 /// and will not merge again on their own.
-#[utoipa::path(post, path = "/api/v1/customers/{id}/unmerge", tag = "customers", request_body = UnmergeRequest,
+#[utoipa::path(post, path = "/api/v1/customers/{id}/unmerge", tag = "customers", request_body(content = Option<UnmergeRequest>, description = "Optional; without a body, the most recent merge is undone"),
     params(("id" = String, Path, description = "Customer id")),
     responses(
         (status = 200, body = UnmergeResult),
@@ -557,7 +583,7 @@ pub async fn unmerge(
     let principal = caller.require(Permission::UnmergeCustomers)?;
     let id = id.id()?;
     // The body is optional: without one, the most recent merge is undone.
-    let request: UnmergeRequest = if body.iter().all(u8::is_ascii_whitespace) {
+    let request: UnmergeRequest = if crate::json::is_absent(&body) {
         UnmergeRequest::default()
     } else {
         crate::json::parse(&body)?
