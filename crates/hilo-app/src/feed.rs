@@ -163,6 +163,21 @@ impl ChangesClaim {
         (&mut self.tx, &self.changes)
     }
 
+    /// Moves the position past every change readable now, acting on none: for a
+    /// consumer with nobody to act for (no webhook endpoint, say). Commits.
+    /// `floor` is asked after the read, as in `read_feed`.
+    pub async fn skip_all(mut self, floor: impl FnOnce() -> Option<i64>) -> AppResult<()> {
+        if let Some(mut last) = self.tx.last_change_position().await? {
+            if let Some(floor) = floor() {
+                last.seq = last.seq.min(floor - 1);
+            }
+            if (last.xid, last.seq) > (self.next.xid, self.next.seq) {
+                self.next = last;
+            }
+        }
+        self.commit().await
+    }
+
     /// Saves the consumer's position after this batch and commits what it did.
     pub async fn commit(mut self) -> AppResult<()> {
         self.tx
@@ -205,6 +220,11 @@ impl Hilo {
             held_back,
             now,
         })
+    }
+
+    /// The first change `seq` that may not be on disk yet (SQLite's ingestion writer).
+    pub(crate) fn unflushed_changes_floor(&self) -> Option<i64> {
+        self.unflushed.floor().map(|floor| floor.changes)
     }
 
     /// Lets every consumer of the change feed act on what is new: one line per

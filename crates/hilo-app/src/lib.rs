@@ -56,6 +56,8 @@ pub struct Hilo {
     jobs_signal: Arc<tokio::sync::Notify>,
     job_counters: Arc<jobs::JobCounters>,
     webhook_sender: Arc<webhooks::delivery::Sender>,
+    /// When the webhooks consumer last skipped ahead with no endpoint (clock millis).
+    feed_skipped_at: Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl Hilo {
@@ -69,6 +71,7 @@ impl Hilo {
             jobs_signal: Arc::default(),
             job_counters: Arc::default(),
             webhook_sender: Arc::new(webhooks::delivery::Sender::new(settings.webhook_policy)),
+            feed_skipped_at: Arc::default(),
             store,
             clock,
             settings: Arc::new(settings),

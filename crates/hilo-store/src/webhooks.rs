@@ -245,6 +245,15 @@ impl Store {
         rows.into_iter().map(EndpointRecord::try_from).collect()
     }
 
+    /// Whether any endpoint receives messages now.
+    pub async fn any_enabled_webhook(&self) -> StoreResult<bool> {
+        const SQL: &str =
+            "SELECT EXISTS (SELECT 1 FROM webhook_endpoints WHERE disabled_at IS NULL)";
+        Ok(on_pool!(self, |pool| sqlx::query_scalar::<_, bool>(SQL)
+            .fetch_one(pool)
+            .await?))
+    }
+
     pub async fn webhook(&self, id: WebhookId) -> StoreResult<Option<EndpointRecord>> {
         const SQL: &str = select_endpoints!("WHERE id = $1");
         let row = on_pool!(self, |pool| sqlx::query_as::<_, EndpointRow>(SQL)

@@ -3,9 +3,10 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use hilo_domain::{Permission, Principal};
 
+use crate::error::ErrorCode;
 use crate::{ApiError, AppState};
 
 pub const SESSION_COOKIE: &str = "hilo_session";
@@ -59,8 +60,7 @@ impl FromRequestParts<AppState> for Caller {
                     .unwrap_or("");
                 if !hilo_app::access::sessions::csrf_matches(&session, sent) {
                     return Err(ApiError::new(
-                        StatusCode::FORBIDDEN,
-                        "csrf",
+                        ErrorCode::Csrf,
                         "missing or wrong x-csrf-token header for a cookie-authenticated request",
                     ));
                 }

@@ -31,6 +31,7 @@ use hilo_domain::{Secret, Timestamp};
 use hilo_store::access::sources::SourceRecord;
 use serde_json::{Map, Value, json};
 
+use crate::error::ErrorCode;
 use crate::{ApiError, AppState};
 
 /// Declares one collection endpoint: its handler, with the type it implies, and its
@@ -181,8 +182,7 @@ async fn collect(
         .or(query_key)
         .ok_or_else(|| {
             ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
+                ErrorCode::Unauthorized,
                 "missing write key: send it as the HTTP Basic user, or as writeKey in the body",
             )
         })?;
@@ -232,8 +232,7 @@ async fn collect(
                 IngestError::Overloaded => ApiError {
                     retry_after_secs: Some(1),
                     ..ApiError::new(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "overloaded",
+                        ErrorCode::Overloaded,
                         "too many messages waiting to be written; retry shortly",
                     )
                 },
@@ -278,7 +277,7 @@ fn rejected(first: &MessageError, all: &[MessageError]) -> Response {
         .collect();
     let body = json!({
         "error": {
-            "code": "invalid_message",
+            "code": ErrorCode::InvalidMessage.as_str(),
             "message": format!("{first}; valid messages were stored"),
             "field": field,
         },
@@ -309,13 +308,7 @@ fn batch_defaults(object: &Map<String, Value>) -> Result<BatchDefaults, ApiError
 }
 
 async fn authenticate(state: &AppState, key: &str) -> Result<SourceRecord, ApiError> {
-    let invalid = || {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "unknown write key",
-        )
-    };
+    let invalid = || ApiError::new(ErrorCode::Unauthorized, "unknown write key");
     if SecretKind::of(key) != SecretKind::WriteKey {
         return Err(invalid());
     }
@@ -365,8 +358,7 @@ fn decode_body(headers: &HeaderMap, body: Bytes) -> Result<Vec<u8>, ApiError> {
     };
     if !acceptable {
         return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "send JSON as application/json or text/plain",
         ));
     }
@@ -389,13 +381,12 @@ fn decode_body(headers: &HeaderMap, body: Bytes) -> Result<Vec<u8>, ApiError> {
             Ok(inflated)
         }
         Some(_) => Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "Content-Encoding must be gzip or absent",
         )),
     }
 }
 
 fn too_large(message: &str) -> ApiError {
-    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
+    ApiError::new(ErrorCode::PayloadTooLarge, message)
 }

@@ -8,6 +8,97 @@ use hilo_domain::Invalid;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+/// Every code the API answers, once, with its status and meaning. `docs/API.md`'s table
+/// lists the same (a test checks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// a field is missing, malformed or breaks a rule.
+    InvalidRequest,
+    /// a collection API message is invalid; valid ones of the request were stored.
+    InvalidMessage,
+    /// no or unknown credentials.
+    Unauthorized,
+    /// the credentials may not do this.
+    Forbidden,
+    /// a session request lacks its CSRF header.
+    Csrf,
+    /// no such resource or endpoint.
+    NotFound,
+    /// the endpoint does not take this method.
+    MethodNotAllowed,
+    /// it exists already, or its state does not allow this.
+    Conflict,
+    /// the body is over the limit.
+    PayloadTooLarge,
+    /// the body is not in a type or encoding the endpoint takes.
+    UnsupportedMediaType,
+    /// too many attempts; retry after Retry-After.
+    RateLimited,
+    /// a fault; the request id finds it in the logs.
+    Internal,
+    /// the database cannot be reached.
+    Unavailable,
+    /// the collection API's writer is saturated; retry after Retry-After.
+    Overloaded,
+}
+
+impl ErrorCode {
+    pub const ALL: [ErrorCode; 14] = [
+        Self::InvalidRequest,
+        Self::InvalidMessage,
+        Self::Unauthorized,
+        Self::Forbidden,
+        Self::Csrf,
+        Self::NotFound,
+        Self::MethodNotAllowed,
+        Self::Conflict,
+        Self::PayloadTooLarge,
+        Self::UnsupportedMediaType,
+        Self::RateLimited,
+        Self::Internal,
+        Self::Unavailable,
+        Self::Overloaded,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidMessage => "invalid_message",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::Csrf => "csrf",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Conflict => "conflict",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::RateLimited => "rate_limited",
+            Self::Internal => "internal",
+            Self::Unavailable => "unavailable",
+            Self::Overloaded => "overloaded",
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::InvalidRequest => StatusCode::BAD_REQUEST,
+            Self::InvalidMessage => StatusCode::BAD_REQUEST,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Csrf => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict => StatusCode::CONFLICT,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
 /// An error response.
 #[derive(Debug, Clone)]
 pub struct ApiError {
@@ -36,10 +127,10 @@ pub struct ErrorDetail {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
-            status,
-            code,
+            status: code.status(),
+            code: code.as_str(),
             message: message.into(),
             field: None,
             retry_after_secs: None,
@@ -52,34 +143,31 @@ impl ApiError {
         Self {
             message: format!("{field}: {reason}"),
             field: Some(field),
-            ..Self::new(StatusCode::BAD_REQUEST, "invalid_request", "")
+            ..Self::new(ErrorCode::InvalidRequest, "")
         }
     }
 
     pub fn unauthorized() -> Self {
         Self::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
+            ErrorCode::Unauthorized,
             "missing or invalid credentials: send Authorization: Bearer <key>",
         )
     }
 
     pub fn forbidden() -> Self {
         Self::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
+            ErrorCode::Forbidden,
             "these credentials do not allow this operation",
         )
     }
 
     pub fn not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", "no such resource")
+        Self::new(ErrorCode::NotFound, "no such resource")
     }
 
     pub fn internal() -> Self {
         Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+            ErrorCode::Internal,
             "internal error; the request id identifies it in the server's logs",
         )
     }
@@ -96,23 +184,18 @@ impl From<AppError> for ApiError {
         match error {
             AppError::Invalid(invalid) => invalid.into(),
             AppError::NotFound => Self::not_found(),
-            AppError::Conflict(message) => Self::new(StatusCode::CONFLICT, "conflict", message),
+            AppError::Conflict(message) => Self::new(ErrorCode::Conflict, message),
             AppError::Unauthenticated => Self::unauthorized(),
             AppError::RateLimited { retry_after_secs } => Self {
                 retry_after_secs: Some(retry_after_secs),
-                ..Self::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "rate_limited",
-                    "too many attempts; retry later",
-                )
+                ..Self::new(ErrorCode::RateLimited, "too many attempts; retry later")
             },
             AppError::Store(error) => {
                 tracing::error!(%error, "storage failure");
                 if matches!(&error, hilo_store::StoreError::Database(sqlx_error) if is_unavailable(sqlx_error))
                 {
                     Self::new(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "unavailable",
+                        ErrorCode::Unavailable,
                         "the database is unavailable; retry later",
                     )
                 } else {
@@ -152,13 +235,33 @@ impl IntoResponse for ApiError {
 }
 
 pub async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+    ApiError::new(ErrorCode::NotFound, "no such endpoint")
 }
 
 pub async fn method_not_allowed() -> ApiError {
     ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+        ErrorCode::MethodNotAllowed,
         "this endpoint does not accept this method",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The codes `docs/API.md` lists are the codes the server answers, each under its
+    /// status.
+    #[test]
+    fn every_code_is_documented_under_its_status() {
+        let doc = include_str!("../../../docs/API.md");
+        for code in ErrorCode::ALL {
+            let row = format!("| {} |", code.status().as_u16());
+            let name = format!("`{}`", code.as_str());
+            assert!(
+                doc.lines()
+                    .any(|line| line.starts_with(&row) && line.contains(&name)),
+                "docs/API.md has no row {row} naming {name}"
+            );
+        }
+    }
 }

@@ -2,11 +2,12 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use serde_json::json;
 
+use crate::error::ErrorCode;
 use crate::{ApiError, AppState};
 
 pub fn routes() -> Router<AppState> {
@@ -39,8 +40,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, 
         Err(error) => {
             tracing::warn!(%error, "readiness check failed");
             Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
+                ErrorCode::Unavailable,
                 "the database is not reachable",
             ))
         }

@@ -32,6 +32,9 @@ pub struct BenchOptions {
     pub single_clients: usize,
     /// PostgreSQL server to run on; SQLite in a temporary folder when absent.
     pub database_url: Option<String>,
+    /// Run the server's background workers (jobs, feed consumers), as `serve` does;
+    /// `--no-workers` measures ingestion alone.
+    pub workers: bool,
 }
 
 const ADMIN_KEY: &str = "bench-admin-key-0123456789abcdefghijkl";
@@ -50,6 +53,7 @@ async fn run(options: &BenchOptions, dir: &std::path::Path) -> anyhow::Result<()
     settings.listen = "127.0.0.1:0".parse()?;
     settings.admin_key = Some(hilo_domain::Secret::new(ADMIN_KEY));
     settings.database_max_connections = 16;
+    settings.run_workers = options.workers;
     let (database, bare_url) = match &options.database_url {
         Some(url) => (
             url.parse::<DatabaseUrl>().map_err(anyhow::Error::msg)?,

@@ -241,6 +241,8 @@ pub fn run() -> ExitCode {
                 .database_url
                 .clone()
                 .or_else(|| std::env::var("HILO_DATABASE_URL").ok()),
+            workers: !cli.global.no_workers
+                && std::env::var("HILO_WORKERS").map_or(true, |v| v != "false"),
         };
         let filter = std::env::var("HILO_LOG").unwrap_or_else(|_| "warn".into());
         logging::init(crate::config::LogFormat::Text, &filter);

@@ -174,6 +174,23 @@ impl Tx {
         }
     }
 
+    /// The position of the last change a consumer could read now (PostgreSQL: of a
+    /// transaction older than every one running), for a consumer with nothing to do
+    /// that skips ahead.
+    pub async fn last_change_position(&mut self) -> StoreResult<Option<ChangesPosition>> {
+        const SQLITE: &str = "SELECT 0, MAX(seq) FROM changes";
+        const POSTGRES: &str = "SELECT CAST(CAST(xid AS TEXT) AS BIGINT), seq FROM changes \
+            WHERE xid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY xid DESC, seq DESC LIMIT 1";
+        let row: Option<(i64, Option<i64>)> = match self {
+            Self::Sqlite(tx) => sqlx::query_as(SQLITE).fetch_optional(&mut **tx).await?,
+            Self::Postgres(tx) => sqlx::query_as::<_, (i64, i64)>(POSTGRES)
+                .fetch_optional(&mut **tx)
+                .await?
+                .map(|(xid, seq)| (xid, Some(seq))),
+        };
+        Ok(row.and_then(|(xid, seq)| Some(ChangesPosition { xid, seq: seq? })))
+    }
+
     /// Saves a consumer's position; commit with what it did.
     pub async fn save_changes_cursor(
         &mut self,

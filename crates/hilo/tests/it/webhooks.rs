@@ -19,6 +19,7 @@ on_both_engines!(
     a_node_that_dies_mid_delivery_loses_nothing,
     two_nodes_deliver_each_message_exactly_once,
     the_consumer_sees_changes_that_commit_out_of_order,
+    a_new_endpoint_hears_from_then_on_not_history,
 );
 
 async fn register_customer(app: &TestApp, email: &str) -> String {
@@ -715,4 +716,22 @@ async fn the_consumer_sees_changes_that_commit_out_of_order(app: TestApp) {
     }
     assert_eq!(seen.iter().filter(|c| **c == early).count(), 1);
     assert_eq!(seen.iter().filter(|c| **c == late).count(), 1);
+}
+
+/// Changes made while no endpoint existed are not sent to one registered later.
+async fn a_new_endpoint_hears_from_then_on_not_history(app: TestApp) {
+    register_customer(&app, "before@example.com").await;
+    app.step_workers().await;
+    let receiver = Receiver::start().await;
+    app.create_webhook(&receiver.url, &["customer.created"])
+        .await;
+    let after = register_customer(&app, "after@example.com").await;
+    app.step_workers().await;
+    let received = receiver.received();
+    assert_eq!(
+        received.len(),
+        1,
+        "only the customer made after the endpoint"
+    );
+    assert_eq!(received[0].json()["data"]["customer_id"], after.as_str());
 }
