@@ -18,6 +18,8 @@ pub struct EndpointRecord {
     pub failing_since: Option<Timestamp>,
     pub disabled_at: Option<Timestamp>,
     pub disabled_reason: Option<String>,
+    /// Since when it receives events: its creation, or its last re-enabling.
+    pub enabled_since: Timestamp,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -92,6 +94,7 @@ struct EndpointRow {
     failing_since: Option<i64>,
     disabled_at: Option<i64>,
     disabled_reason: Option<String>,
+    enabled_since: i64,
     created_at: i64,
     updated_at: i64,
 }
@@ -118,6 +121,7 @@ impl TryFrom<EndpointRow> for EndpointRecord {
             failing_since: row.failing_since.map(Timestamp::from_millis),
             disabled_at: row.disabled_at.map(Timestamp::from_millis),
             disabled_reason: row.disabled_reason,
+            enabled_since: Timestamp::from_millis(row.enabled_since),
             created_at: Timestamp::from_millis(row.created_at),
             updated_at: Timestamp::from_millis(row.updated_at),
         })
@@ -128,7 +132,7 @@ macro_rules! select_endpoints {
     ($rest:literal) => {
         concat!(
             "SELECT id, url, description, events, secret, failing_since, disabled_at, \
-             disabled_reason, created_at, updated_at FROM webhook_endpoints ",
+             disabled_reason, enabled_since, created_at, updated_at FROM webhook_endpoints ",
             $rest
         )
     };
@@ -220,7 +224,7 @@ pub struct NewMessage<'a> {
 impl Store {
     pub async fn insert_webhook(&self, endpoint: &EndpointRecord) -> StoreResult<()> {
         const SQL: &str = "INSERT INTO webhook_endpoints (id, url, description, events, secret, \
-            created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)";
+            enabled_since, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6, $6)";
         on_pool!(self, |pool| sqlx::query(SQL)
             .bind(endpoint.id.to_string())
             .bind(&endpoint.url)
@@ -278,6 +282,8 @@ impl Store {
             disabled_reason = CASE WHEN $5 = 1 THEN NULL WHEN $5 = 0 \
                 THEN COALESCE(disabled_reason, 'disabled by an admin') ELSE disabled_reason END, \
             failing_since = CASE WHEN $5 = 1 THEN NULL ELSE failing_since END, \
+            enabled_since = CASE WHEN $5 = 1 AND disabled_at IS NOT NULL THEN $6 \
+                ELSE enabled_since END, \
             updated_at = $6 WHERE id = $7";
         let enabled: i64 = match change.enabled {
             Some(true) => 1,

@@ -91,6 +91,7 @@ impl Webhooks<'_> {
             failing_since: None,
             disabled_at: None,
             disabled_reason: None,
+            enabled_since: now,
             created_at: now,
             updated_at: now,
         };
@@ -237,11 +238,11 @@ impl Webhooks<'_> {
                 else {
                     continue;
                 };
-                // An endpoint hears of what happened from its creation on, however
-                // far behind the consumer is.
+                // An endpoint hears of what happens while it is enabled, however far
+                // behind the consumer reads.
                 for endpoint in endpoints
                     .iter()
-                    .filter(|e| e.events.contains(&event) && change.at >= e.created_at)
+                    .filter(|e| e.events.contains(&event) && change.at >= e.enabled_since)
                 {
                     queue(
                         tx,

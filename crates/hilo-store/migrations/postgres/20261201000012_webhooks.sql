@@ -13,6 +13,9 @@ CREATE TABLE webhook_endpoints (
     failing_since   BIGINT,
     disabled_at     BIGINT,
     disabled_reason TEXT,
+    -- Since when it receives: creation, or being enabled again. Changes from before
+    -- are not sent to it, however late the consumer reads them.
+    enabled_since   BIGINT NOT NULL,
     created_at      BIGINT NOT NULL,
     updated_at      BIGINT NOT NULL
 );

@@ -499,6 +499,7 @@ async fn deliveries_check_the_addresses_they_connect_to() {
         failing_since: None,
         disabled_at: None,
         disabled_reason: None,
+        enabled_since: now,
         created_at: now,
         updated_at: now,
     };
@@ -722,6 +723,7 @@ async fn the_consumer_sees_changes_that_commit_out_of_order(app: TestApp) {
 async fn a_new_endpoint_hears_from_then_on_not_history(app: TestApp) {
     register_customer(&app, "before@example.com").await;
     app.step_workers().await;
+    app.clock.advance_millis(1);
     let receiver = Receiver::start().await;
     app.create_webhook(&receiver.url, &["customer.created"])
         .await;
