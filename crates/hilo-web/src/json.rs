@@ -49,6 +49,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 
 /// Deserializes a body, naming the field that failed.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if has_escaped_nul(bytes) {
+        // PostgreSQL stores no NUL in text; refused here for both engines alike.
+        return Err(ApiError::invalid(
+            "body",
+            "text must not contain the NUL character (\\u0000)",
+        ));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
@@ -76,6 +83,21 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })
 }
 
+/// Whether JSON text holds `\u0000` as an escape (not as an escaped backslash followed
+/// by `u0000`).
+fn has_escaped_nul(bytes: &[u8]) -> bool {
+    bytes.windows(6).enumerate().any(|(at, window)| {
+        window.eq_ignore_ascii_case(b"\\u0000")
+            && bytes[..at]
+                .iter()
+                .rev()
+                .take_while(|b| **b == b'\\')
+                .count()
+                % 2
+                == 0
+    })
+}
+
 /// Whether an optional body was left out: empty, blank, or JSON `null`.
 pub fn is_absent(body: &[u8]) -> bool {
     let text = body.trim_ascii();
@@ -85,6 +107,15 @@ pub fn is_absent(body: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escaped_nul_is_found_but_an_escaped_backslash_is_not() {
+        assert!(has_escaped_nul(br#"{"a": "x\u0000y"}"#));
+        assert!(has_escaped_nul(br#"{"a": "\\\u0000"}"#));
+        assert!(!has_escaped_nul(br#"{"a": "\\u0000"}"#));
+        assert!(!has_escaped_nul(br#"{"a": "u0000"}"#));
+        assert!(parse::<serde_json::Value>(br#"{"a": "\u0000"}"#).is_err());
+    }
 
     #[derive(Debug, serde::Deserialize)]
     #[serde(deny_unknown_fields)]

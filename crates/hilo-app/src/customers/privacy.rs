@@ -53,7 +53,7 @@ impl Hilo {
                 granted: *granted,
             });
         }
-        if via.is_empty() || via.len() > 40 {
+        if via.is_empty() || via.chars().count() > 40 {
             return Err(Invalid::new("via", "must have 1 to 40 characters").into());
         }
         let root = self.live_root(id).await?;

@@ -330,7 +330,7 @@ pub async fn lookup(
 /// customer without `q`.
 #[utoipa::path(get, path = "/api/v1/customers", tag = "customers",
     params(
-        ("q" = Option<String>, Query, description = "Text to find in identifiers and traits"),
+        ("q" = Option<String>, Query, max_length = 200, description = "Text to find in identifiers and traits"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "1 to 200; 50 when absent"),
         ("cursor" = Option<String>, Query, max_length = 128, pattern = "^[!-~]*$", description = "next_cursor of the previous page"),
     ),
