@@ -90,8 +90,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
 
 /// Declares on every operation the errors the server's shared machinery answers, so
 /// the document states every status an operation can give without each handler
-/// repeating them: 400 where there is a query, a path or a body to get wrong (and for
-/// an unknown query parameter's bad value), 401 and 403 where credentials are needed,
+/// repeating them: 400 where there is a query or a body to get wrong, 401 and 403
+/// where credentials are needed,
 /// 404 where a path names a resource, 413 and 415 where there is a body. Handlers
 /// declare the rest (409, 429, 503) themselves.
 fn declare_errors(doc: &mut utoipa::openapi::OpenApi) {
@@ -128,7 +128,7 @@ fn declare_errors(doc: &mut utoipa::openapi::OpenApi) {
             let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
             let names_resource = path.contains('{');
             let mut wanted: Vec<(&str, &str)> = Vec::new();
-            if in_query || has_body || names_resource {
+            if in_query || has_body {
                 wanted.push((
                     "400",
                     "A parameter or the body is malformed or breaks a rule; `field` names it",

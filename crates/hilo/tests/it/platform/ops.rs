@@ -11,6 +11,7 @@ on_both_engines!(
     every_response_carries_a_request_id,
     oversized_bodies_get_413_and_unknown_routes_json_404,
     openapi_document_is_served_and_matches_the_committed_copy,
+    a_nul_character_in_a_body_is_a_400_on_every_engine,
 );
 
 async fn health_and_readiness_answer(app: TestApp) {
@@ -188,4 +189,42 @@ async fn openapi_document_is_served_and_matches_the_committed_copy(app: TestApp)
     );
     let committed: Value = serde_json::from_str(&committed).expect("committed document is JSON");
     assert_eq!(committed, served);
+}
+
+/// PostgreSQL stores no NUL in text: a body carrying one is refused up front, on both
+/// engines alike, rather than failing in the database with a 500.
+async fn a_nul_character_in_a_body_is_a_400_on_every_engine(app: TestApp) {
+    for (path, body) in [
+        (
+            "/api/v1/customers",
+            r#"{"identifiers": [{"type": "loyalty_card", "value": "A\u0000B"}]}"#,
+        ),
+        (
+            "/api/v1/sources",
+            r#"{"name": "pos\u0000", "channel": "pos"}"#,
+        ),
+    ] {
+        let response = app
+            .request(Method::POST, path, Some(&app.admin_key))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path}");
+        assert_eq!(
+            error_of(response).await.1.as_deref(),
+            Some("body"),
+            "{path}"
+        );
+    }
+    // An escaped backslash followed by "u0000" is ordinary text.
+    let response = app
+        .request(Method::POST, "/api/v1/customers", Some(&app.admin_key))
+        .header("content-type", "application/json")
+        .body(r#"{"identifiers": [{"type": "loyalty_card", "value": "A\\u0000B"}]}"#)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::CREATED);
 }
