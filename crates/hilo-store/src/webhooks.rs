@@ -304,29 +304,15 @@ impl Store {
         Ok(changed == 1)
     }
 
-    /// Deletes an endpoint with its messages and attempts; its pending deliveries then
-    /// find nothing to send.
+    /// Deletes an endpoint; its messages and their attempts go with it (the foreign
+    /// keys cascade), and its pending deliveries then find nothing to send.
     pub async fn delete_webhook(&self, id: WebhookId) -> StoreResult<bool> {
-        let mut tx = self.begin().await?;
-        let id = id.to_string();
-        for sql in [
-            "DELETE FROM webhook_attempts WHERE endpoint_id = $1",
-            "DELETE FROM webhook_messages WHERE endpoint_id = $1",
-        ] {
-            on_tx!(&mut tx, |conn| sqlx::query(sql)
-                .bind(&id)
-                .execute(conn)
-                .await?
-                .rows_affected());
-        }
-        let deleted = on_tx!(&mut tx, |conn| sqlx::query(
-            "DELETE FROM webhook_endpoints WHERE id = $1"
-        )
-        .bind(&id)
-        .execute(conn)
-        .await?
-        .rows_affected());
-        tx.commit().await?;
+        const SQL: &str = "DELETE FROM webhook_endpoints WHERE id = $1";
+        let deleted = on_pool!(self, |pool| sqlx::query(SQL)
+            .bind(id.to_string())
+            .execute(pool)
+            .await?
+            .rows_affected());
         Ok(deleted == 1)
     }
 

@@ -86,11 +86,6 @@ impl Destination {
         }
     }
 
-    /// The port, explicit or the scheme's.
-    pub fn port(&self) -> u16 {
-        self.0.port_or_known_default().unwrap_or(443)
-    }
-
     /// The address when the URL names one instead of a host name.
     pub fn ip_literal(&self) -> Option<IpAddr> {
         match self.0.host()? {
@@ -297,10 +292,9 @@ mod tests {
         }
         let local = Destination::parse("http://127.0.0.1:9000/", AddressPolicy::AllowPrivate)
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(local.port(), 9000);
         assert_eq!(local.ip_literal(), Some(ip("127.0.0.1")));
         let named =
             Destination::parse("https://example.com/h", public).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!((named.host(), named.port()), ("example.com", 443));
+        assert_eq!(named.host(), "example.com");
     }
 }

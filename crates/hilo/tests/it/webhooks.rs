@@ -163,6 +163,25 @@ async fn a_new_customer_reaches_a_subscribed_endpoint_signed(app: TestApp) {
     app.step_workers().await;
     let last = receiver.received().last().cloned().expect("a delivery");
     verify_with_standard_webhooks(&new_secret, std::slice::from_ref(&last));
+
+    // Deleting an endpoint takes its messages and attempts with it.
+    let response = app
+        .request(
+            Method::DELETE,
+            &format!("/api/v1/webhooks/{hook}"),
+            Some(&app.admin_key),
+        )
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let deliveries = app
+        .get(
+            &format!("/api/v1/webhooks/{hook}/deliveries"),
+            &app.admin_key,
+        )
+        .await;
+    assert_eq!(deliveries.status(), StatusCode::NOT_FOUND);
 }
 
 async fn failed_deliveries_retry_with_one_id_then_die_and_an_admin_retries_them(app: TestApp) {
