@@ -12,8 +12,10 @@ use std::time::Duration;
 use hilo_domain::SourceId;
 use hilo_domain::collect::segment::RejectedIdentifier;
 use hilo_domain::collect::segment::{Message, MessageType};
+use hilo_domain::customers::changes::ChangeKind;
 use hilo_domain::customers::consent;
 use hilo_domain::customers::identity::{Identifier, IdentifierType, IdentityRules};
+use hilo_domain::customers::timeline::ItemType;
 use hilo_domain::{CustomerId, Timestamp};
 use hilo_store::access::sources::SourceRecord;
 use hilo_store::collect::{
@@ -441,7 +443,7 @@ impl Hilo {
         rules: &IdentityRules,
         memory: &mut Option<GraphMemory>,
     ) -> AppResult<Vec<Vec<Outcome>>> {
-        // Kept when no other connection committed since (SQLite), or when that can be
+        // Kept when no other connection changed the graph since (SQLite), or when that can be
         // told from the graph version once the group's identifiers are locked (below).
         let kept = memory
             .take()
@@ -650,7 +652,7 @@ impl Hilo {
         row.updated_at = now.millis();
         tx.save_profile(&row).await?;
         let data = json!({"traits": changed});
-        tx.record_change("profile.traits", target, &data.to_string(), now)
+        tx.record_change(ChangeKind::ProfileTraits, target, &data.to_string(), now)
             .await?;
         Ok(())
     }
@@ -712,7 +714,7 @@ impl PendingItem<'_> {
         let message = &self.prepared.message;
         NewTimelineItem {
             profile_id: self.profile_id,
-            item_type: "event",
+            item_type: ItemType::Event,
             kind: message.kind.as_str(),
             name: message.event.as_deref().or(message.name.as_deref()),
             channel: self.source.channel.as_str(),

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use hilo_domain::collect::segment::RejectedIdentifier;
+use hilo_domain::customers::changes::ChangeKind;
 use hilo_domain::customers::identity::{
     self, Claim, Holdings, Identifier, IdentifierType, IdentityRules,
 };
@@ -46,7 +47,8 @@ pub async fn link<T: IngestTx>(
         None => {
             let id = CustomerId::generate();
             tx.insert_profile(id, now, origin.created_by).await?;
-            tx.record_change("profile.created", id, "{}", now).await?;
+            tx.record_change(ChangeKind::ProfileCreated, id, "{}", now)
+                .await?;
             id
         }
     };
@@ -62,7 +64,7 @@ pub async fn link<T: IngestTx>(
         )
         .await?;
         let data = json!({"absorbed": absorbed.to_string(), "identifier": cause.to_string()});
-        tx.record_change("profile.merged", target, &data.to_string(), now)
+        tx.record_change(ChangeKind::ProfileMerged, target, &data.to_string(), now)
             .await?;
     }
     let source_json = match origin.source_id {

@@ -7,7 +7,9 @@ pub mod privacy;
 
 use std::collections::BTreeSet;
 
+use hilo_domain::customers::changes::ChangeKind;
 use hilo_domain::customers::identity::{Identifier, IdentifierType};
+use hilo_domain::customers::timeline::ItemType;
 use hilo_domain::{CustomerId, Invalid, Principal, Timestamp};
 use hilo_store::customers::{CustomerRecord, NewTimelineItem, TimelineRow, parse_customer_id};
 use serde_json::{Map, Value, json};
@@ -181,7 +183,7 @@ impl Hilo {
         tx.save_profile(&row).await?;
         let keys: Vec<&String> = traits.keys().collect();
         let data = json!({"traits": keys, "by": by.actor()});
-        tx.record_change("profile.traits", root, &data.to_string(), now)
+        tx.record_change(ChangeKind::ProfileTraits, root, &data.to_string(), now)
             .await?;
         tx.commit().await?;
         self.feed_signal.notify_waiters();
@@ -219,7 +221,7 @@ impl Hilo {
         let absorbed = parse_customer_id(&merge.absorbed_id)?;
         let data =
             json!({"merge_id": merge.id, "restored": absorbed.to_string(), "by": by.actor()});
-        tx.record_change("profile.unmerged", root, &data.to_string(), now)
+        tx.record_change(ChangeKind::ProfileUnmerged, root, &data.to_string(), now)
             .await?;
         tx.commit().await?;
         self.feed_signal.notify_waiters();
@@ -330,6 +332,20 @@ impl Hilo {
             return Ok(None);
         }
         let rules = self.identity_rules().await?;
+        // A customer is found again by its identifiers: with only placeholders (`null`,
+        // test@test.com, 000000), nothing could ever find this profile again.
+        if registration
+            .identifiers
+            .iter()
+            .all(|identifier| rules.is_blocked(&identifier.value))
+        {
+            return Err(Invalid::new(
+                "identifiers",
+                "every identifier is a placeholder the identity rules block (such as null, \
+                 test@test.com or 000000): name at least one that identifies the customer",
+            )
+            .into());
+        }
         let now = self.now();
         let actor = registration.actor;
         let linked = link(
@@ -365,7 +381,7 @@ impl Hilo {
         .to_string();
         tx.append_timeline(&NewTimelineItem {
             profile_id: target,
-            item_type: "staff",
+            item_type: ItemType::Staff,
             kind: if linked.created {
                 "registered"
             } else {

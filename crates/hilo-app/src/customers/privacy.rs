@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use hilo_domain::customers::changes::ChangeKind;
 use hilo_domain::customers::consent::{ConsentChange, ConsentChannel, Purpose};
 use hilo_domain::customers::identity::Identifier;
 use hilo_domain::secret::digest_hex;
@@ -78,7 +79,7 @@ impl Hilo {
             .await?;
         }
         let data = json!({"consent": parsed.len(), "by": actor});
-        tx.record_change("profile.consent", root, &data.to_string(), now)
+        tx.record_change(ChangeKind::ProfileConsent, root, &data.to_string(), now)
             .await?;
         tx.commit().await?;
         self.feed_signal.notify_waiters();
@@ -211,7 +212,8 @@ impl Hilo {
             "redacted_items": erased.redacted_items, "suppressed": suppress,
         });
         // For the parts that react: the id alone, since nothing else of the person is left.
-        tx.record_change("profile.erased", root, "{}", now).await?;
+        tx.record_change(ChangeKind::ProfileErased, root, "{}", now)
+            .await?;
         tx.audit(
             &uuid::Uuid::now_v7().to_string(),
             now,

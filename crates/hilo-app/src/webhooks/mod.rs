@@ -233,8 +233,9 @@ impl Webhooks<'_> {
             let (tx, changes) = claim.parts();
             let endpoints = tx.enabled_webhooks().await?;
             for change in changes {
-                let Some((event, data)) =
-                    event_of_change(&change.kind, change.customer, &change.data)
+                let Some((event, data)) = change
+                    .kind
+                    .and_then(|kind| event_of_change(kind, change.customer, &change.data))
                 else {
                     continue;
                 };

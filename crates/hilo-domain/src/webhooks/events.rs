@@ -7,6 +7,7 @@ use std::str::FromStr;
 
 use serde_json::{Map, Value, json};
 
+use crate::customers::changes::ChangeKind;
 use crate::{CustomerId, Invalid};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -78,9 +79,9 @@ impl FromStr for EventType {
 /// The webhook event a change-feed row stands for, with its `data`: the customer's id
 /// and what changed, never an identifier or trait value, so a payload carries no
 /// personal value (receivers read the profile through the API when they need it, with
-/// their own permissions). `None` for changes no webhook reports.
+/// their own permissions). `None` for changes no webhook reports (none yet).
 pub fn event_of_change(
-    kind: &str,
+    kind: ChangeKind,
     customer: CustomerId,
     data: &Value,
 ) -> Option<(EventType, Value)> {
@@ -92,24 +93,23 @@ pub fn event_of_change(
         }
     };
     let event = match kind {
-        "profile.created" => EventType::CustomerCreated,
-        "profile.traits" => {
+        ChangeKind::ProfileCreated => EventType::CustomerCreated,
+        ChangeKind::ProfileTraits => {
             // The names of the traits that changed, not their values.
             copy(&mut out, "traits", "traits");
             EventType::CustomerUpdated
         }
-        "profile.merged" => {
+        ChangeKind::ProfileMerged => {
             copy(&mut out, "absorbed", "merged_customer_id");
             EventType::CustomerMerged
         }
-        "profile.unmerged" => {
+        ChangeKind::ProfileUnmerged => {
             copy(&mut out, "restored", "restored_customer_id");
             copy(&mut out, "merge_id", "merge_id");
             EventType::CustomerUnmerged
         }
-        "profile.erased" => EventType::CustomerErased,
-        "profile.consent" => EventType::ConsentChanged,
-        _ => return None,
+        ChangeKind::ProfileErased => EventType::CustomerErased,
+        ChangeKind::ProfileConsent => EventType::ConsentChanged,
     };
     Some((event, Value::Object(out)))
 }
@@ -131,7 +131,7 @@ mod tests {
     fn changes_become_events_without_personal_values() {
         let id = CustomerId::generate();
         let (event, data) = event_of_change(
-            "profile.merged",
+            ChangeKind::ProfileMerged,
             id,
             &json!({"absorbed": "c2", "identifier": "email:ana@example.com"}),
         )
@@ -142,7 +142,7 @@ mod tests {
             json!({"customer_id": id.to_string(), "merged_customer_id": "c2"})
         );
         let (event, data) = event_of_change(
-            "profile.traits",
+            ChangeKind::ProfileTraits,
             id,
             &json!({"traits": ["name"], "by": "user:x"}),
         )
@@ -152,6 +152,11 @@ mod tests {
             data,
             json!({"customer_id": id.to_string(), "traits": ["name"]})
         );
-        assert_eq!(event_of_change("profile.unknown", id, &json!({})), None);
+        // Every customer change is reported today, each as a different event.
+        let events: std::collections::HashSet<EventType> = ChangeKind::ALL
+            .into_iter()
+            .filter_map(|kind| event_of_change(kind, id, &json!({})).map(|(event, _)| event))
+            .collect();
+        assert_eq!(events.len(), ChangeKind::ALL.len());
     }
 }

@@ -1,6 +1,7 @@
 //! Reading the change feed as a consumer that acts in the same transaction as it saves
 //! its position (migration 0012), so a crash neither loses nor repeats a change.
 
+use hilo_domain::customers::changes::ChangeKind;
 use hilo_domain::{CustomerId, Timestamp};
 use serde_json::Value;
 
@@ -23,7 +24,9 @@ pub struct ChangeRecord {
     pub seq: i64,
     pub xid: i64,
     pub at: Timestamp,
-    pub kind: String,
+    /// `None` for a kind this version does not know (a newer node wrote it): consumers
+    /// pass over it.
+    pub kind: Option<ChangeKind>,
     pub customer: CustomerId,
     pub data: Value,
 }
@@ -46,7 +49,7 @@ impl TryFrom<ChangeRow> for ChangeRecord {
             seq: row.seq,
             xid: row.xid,
             at: Timestamp::from_millis(row.at),
-            kind: row.kind,
+            kind: row.kind.parse().ok(),
             customer: parse_customer_id(&row.profile_id)?,
             data: serde_json::from_str(&row.data).map_err(|e| corrupt("change data", e))?,
         })

@@ -6,7 +6,9 @@ pub mod privacy;
 
 use std::collections::BTreeSet;
 
+use hilo_domain::customers::changes::ChangeKind;
 use hilo_domain::customers::identity::{Identifier, IdentifierType};
+use hilo_domain::customers::timeline::ItemType;
 use hilo_domain::{CustomerId, SourceId, Timestamp};
 
 use crate::sql::{self, tree};
@@ -90,7 +92,7 @@ pub struct NewProfile {
 /// An entry for the change feed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewChange {
-    pub kind: String,
+    pub kind: ChangeKind,
     pub profile: CustomerId,
     pub data: String,
     pub at: Timestamp,
@@ -100,7 +102,7 @@ pub struct NewChange {
 #[derive(Debug, Clone)]
 pub struct NewTimelineItem<'a> {
     pub profile_id: CustomerId,
-    pub item_type: &'a str,
+    pub item_type: ItemType,
     pub kind: &'a str,
     pub name: Option<&'a str>,
     pub channel: &'a str,
@@ -394,7 +396,7 @@ impl Tx {
         let end = self.timeline_end().await?;
         let inserted = on_tx!(self, |conn| sqlx::query(SQL)
             .bind(item.profile_id.to_string())
-            .bind(item.item_type)
+            .bind(item.item_type.as_str())
             .bind(item.kind)
             .bind(item.name)
             .bind(item.channel)
@@ -413,7 +415,7 @@ impl Tx {
     /// Adds to the change feed.
     pub async fn record_change(
         &mut self,
-        kind: &str,
+        kind: ChangeKind,
         profile: CustomerId,
         data: &str,
         at: Timestamp,
@@ -421,7 +423,7 @@ impl Tx {
         const SQL: &str = sql::RECORD_CHANGE;
         on_tx!(self, |conn| sqlx::query(SQL)
             .bind(at.millis())
-            .bind(kind)
+            .bind(kind.as_str())
             .bind(profile.to_string())
             .bind(data)
             .execute(conn)

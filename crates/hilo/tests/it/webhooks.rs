@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use hilo_domain::customers::changes::ChangeKind;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -687,12 +688,12 @@ async fn the_consumer_sees_changes_that_commit_out_of_order(app: TestApp) {
     let late = hilo_domain::CustomerId::generate();
     // Takes its seq first, commits last.
     let mut slow = store.begin().await.expect("begin");
-    slow.record_change("profile.created", early, "{}", now)
+    slow.record_change(ChangeKind::ProfileCreated, early, "{}", now)
         .await
         .expect("change");
     let committed_first = async {
         let mut fast = store.begin().await.expect("begin");
-        fast.record_change("profile.created", late, "{}", now)
+        fast.record_change(ChangeKind::ProfileCreated, late, "{}", now)
             .await
             .expect("change");
         fast.commit().await.expect("commit");

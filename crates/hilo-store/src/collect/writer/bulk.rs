@@ -133,7 +133,7 @@ impl Tx {
                  ORDER BY o",
             )
             .bind(column(items, |i| i.profile_id.to_string()))
-            .bind(column(items, |i| i.item_type))
+            .bind(column(items, |i| i.item_type.as_str()))
             .bind(column(items, |i| i.kind))
             .bind(column(items, |i| i.name))
             .bind(column(items, |i| i.channel))
@@ -167,7 +167,7 @@ impl Tx {
                 for item in chunk {
                     query = query
                         .bind(item.profile_id.to_string())
-                        .bind(item.item_type)
+                        .bind(item.item_type.as_str())
                         .bind(item.kind)
                         .bind(item.name)
                         .bind(item.channel)
@@ -349,7 +349,7 @@ impl Tx {
             }
             Self::Sqlite(_) => {
                 for row in rows {
-                    self.record_change(&row.kind, row.profile, &row.data, row.at)
+                    self.record_change(row.kind, row.profile, &row.data, row.at)
                         .await?;
                 }
             }

@@ -18,8 +18,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use hilo_domain::customers::changes::ChangeKind;
 use hilo_domain::customers::identity::Identifier;
+use hilo_domain::customers::timeline::ItemType;
 use hilo_domain::{CustomerId, SourceId, Timestamp};
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::collect::ingest_tx::IngestTx;
@@ -56,6 +59,8 @@ pub struct EmbeddedWriter {
     covered_seq: i64,
     /// SQLite's count of commits by other connections, as of this writer's last look.
     data_version: Option<i64>,
+    /// The graph version (migration 0013) as this writer's last commit left it.
+    graph_version: Option<i64>,
     /// When keys older than the window were last deleted from `message_keys`.
     pruned_at: std::time::Instant,
     /// Moves the timeline tail into the per-customer index between groups.
@@ -88,6 +93,11 @@ impl EmbeddedWriter {
              PRAGMA wal_autocheckpoint = {};",
             crate::collect::checkpoint::WRITER_CHECKPOINT_PAGES
         ))?;
+        // No triggers on this connection: the graph version's (migration 0013) would fire
+        // for each identity the writer touches; it raises the version once per commit
+        // instead. The only other trigger, on deleting timeline rows, never concerns the
+        // writer, which only appends them.
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_TRIGGER, false)?;
         conn.set_prepared_statement_cache_capacity(64);
         let mut wal = path.as_os_str().to_owned();
         wal.push("-wal");
@@ -101,6 +111,7 @@ impl EmbeddedWriter {
             seen,
             covered_seq,
             data_version: None,
+            graph_version: None,
             pruned_at: std::time::Instant::now(),
             index,
             unflushed,
@@ -128,8 +139,8 @@ impl EmbeddedWriter {
 
     /// Begins a transaction holding the write lock from the start.
     /// With the lock held, first learns whether another connection committed since this
-    /// writer last looked (staff edits, another process importing) and, if so, the
-    /// events it stored.
+    /// writer last looked (staff edits, jobs, another process importing) and, if so, the
+    /// events it stored and whether it changed the identity graph.
     pub fn begin(&mut self) -> StoreResult<EmbeddedTx<'_>> {
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
         let version: i64 = self
@@ -137,6 +148,20 @@ impl EmbeddedWriter {
             .query_row("PRAGMA data_version", [], |row| row.get(0))?;
         let unchanged = self.data_version == Some(version);
         self.data_version = Some(version);
+        // Only another connection's commit can have raised it.
+        let graph_version = match self.graph_version.filter(|_| unchanged) {
+            Some(known) => known,
+            None => self
+                .conn
+                .prepare_cached(GRAPH_VERSION)?
+                .query_row([], |row| row.get(0))?,
+        };
+        let graph_unchanged = self.graph_version == Some(graph_version);
+        if !graph_unchanged {
+            // Until a commit of this writer's reads the graph afresh: a transaction that
+            // rolls back must not leave the next one believing nothing changed.
+            self.graph_version = None;
+        }
         if self.pruned_at.elapsed() > PRUNE_EVERY {
             self.pruned_at = std::time::Instant::now();
             prune_keys(&self.conn, &self.seen)?;
@@ -155,7 +180,10 @@ impl EmbeddedWriter {
             stored: Vec::new(),
             last_seq: None,
             covered_before,
-            unchanged_by_others: unchanged,
+            graph_unchanged_by_others: graph_unchanged,
+            graph_changed: false,
+            graph_version_at_begin: graph_version,
+            graph_version: &mut self.graph_version,
             feed_from,
             unflushed: &self.unflushed,
             open: true,
@@ -167,6 +195,10 @@ impl EmbeddedWriter {
         Ok(tx)
     }
 }
+
+const GRAPH_VERSION: &str = "SELECT version FROM graph_version WHERE id = 1";
+const RAISE_GRAPH_VERSION: &str =
+    "UPDATE graph_version SET version = version + 1 WHERE id = 1 RETURNING version";
 
 /// A `seq` above every row `table` holds now: one step down its key.
 fn next_seq(conn: &Connection, table: &str) -> StoreResult<i64> {
@@ -369,8 +401,14 @@ pub struct EmbeddedTx<'c> {
     /// `covered_seq` before this transaction caught up: restored if it rolls back, as the
     /// keys it wrote for others' events roll back with it.
     covered_before: i64,
-    /// No other connection committed since this writer's previous transaction.
-    unchanged_by_others: bool,
+    /// No other connection changed the identity graph since this writer's previous
+    /// transaction.
+    graph_unchanged_by_others: bool,
+    /// This transaction wrote identities or profiles: its commit raises the version.
+    graph_changed: bool,
+    graph_version_at_begin: i64,
+    /// The writer's: where this transaction's commit leaves the version.
+    graph_version: &'c mut Option<i64>,
     /// The first `seq` of each feed table this transaction can write.
     feed_from: FeedSeqs,
     unflushed: &'c Unflushed,
@@ -427,7 +465,7 @@ impl EmbeddedTx<'_> {
 
 impl IngestTx for EmbeddedTx<'_> {
     fn graph_unchanged_by_others(&self) -> bool {
-        self.unchanged_by_others
+        self.graph_unchanged_by_others
     }
 
     fn locks_identifiers(&self) -> bool {
@@ -496,6 +534,7 @@ impl IngestTx for EmbeddedTx<'_> {
         at: Timestamp,
         created_by: Option<&str>,
     ) -> StoreResult<()> {
+        self.graph_changed = true;
         self.conn
             .prepare_cached(sql::INSERT_PROFILE)?
             .execute(params![id.to_string(), at.millis(), created_by])?;
@@ -512,6 +551,7 @@ impl IngestTx for EmbeddedTx<'_> {
         source: Option<SourceId>,
         at: Timestamp,
     ) -> StoreResult<()> {
+        self.graph_changed = true;
         self.conn
             .prepare_cached(sql::MERGE_POINT)?
             .execute(params![
@@ -544,6 +584,7 @@ impl IngestTx for EmbeddedTx<'_> {
         at: Timestamp,
         sources: &str,
     ) -> StoreResult<()> {
+        self.graph_changed = true;
         self.conn
             .prepare_cached(sql::ATTACH_IDENTITY)?
             .execute(params![
@@ -562,6 +603,7 @@ impl IngestTx for EmbeddedTx<'_> {
         at: Timestamp,
         sources: &str,
     ) -> StoreResult<()> {
+        self.graph_changed = true;
         self.conn
             .prepare_cached(sql::TOUCH_IDENTITY)?
             .execute(params![
@@ -628,14 +670,19 @@ impl IngestTx for EmbeddedTx<'_> {
 
     async fn record_change(
         &mut self,
-        kind: &str,
+        kind: ChangeKind,
         profile: CustomerId,
         data: &str,
         at: Timestamp,
     ) -> StoreResult<()> {
         self.conn
             .prepare_cached(sql::RECORD_CHANGE)?
-            .execute(params![at.millis(), kind, profile.to_string(), data])?;
+            .execute(params![
+                at.millis(),
+                kind.as_str(),
+                profile.to_string(),
+                data
+            ])?;
         Ok(())
     }
 
@@ -683,7 +730,7 @@ impl IngestTx for EmbeddedTx<'_> {
             let at = item.at.millis();
             let inserted = statement.execute(params![
                 &profile,
-                item.item_type,
+                item.item_type.as_str(),
                 item.kind,
                 item.name,
                 item.channel,
@@ -702,7 +749,7 @@ impl IngestTx for EmbeddedTx<'_> {
             tail.execute(params![seq, profile, at])?;
             self.last_seq = Some(seq);
             if let (true, Some(source), Some(message)) =
-                (item.item_type == "event", &source, item.message_id)
+                (item.item_type == ItemType::Event, &source, item.message_id)
             {
                 let digest = seen::digest(source, message);
                 record_message_key(self.conn, seq, digest, item.received_at.millis())?;
@@ -713,6 +760,7 @@ impl IngestTx for EmbeddedTx<'_> {
     }
 
     async fn insert_profiles(&mut self, rows: &[NewProfile]) -> StoreResult<()> {
+        self.graph_changed |= !rows.is_empty();
         let mut statement = self.conn.prepare_cached(sql::INSERT_PROFILE)?;
         for row in rows {
             statement.execute(params![row.id.to_string(), row.at.millis(), row.created_by])?;
@@ -721,6 +769,7 @@ impl IngestTx for EmbeddedTx<'_> {
     }
 
     async fn insert_identities(&mut self, rows: &[IdentityRow]) -> StoreResult<()> {
+        self.graph_changed |= !rows.is_empty();
         let mut statement = self.conn.prepare_cached(sql::INSERT_IDENTITY)?;
         for r in rows {
             statement.execute(params![
@@ -736,6 +785,7 @@ impl IngestTx for EmbeddedTx<'_> {
     }
 
     async fn update_identities(&mut self, rows: &[IdentityRow]) -> StoreResult<()> {
+        self.graph_changed |= !rows.is_empty();
         let mut statement = self.conn.prepare_cached(sql::UPDATE_IDENTITY)?;
         for r in rows {
             statement.execute(params![
@@ -761,7 +811,7 @@ impl IngestTx for EmbeddedTx<'_> {
         for row in rows {
             statement.execute(params![
                 row.at.millis(),
-                row.kind,
+                row.kind.as_str(),
                 row.profile.to_string(),
                 row.data
             ])?;
@@ -795,6 +845,13 @@ impl IngestTx for EmbeddedTx<'_> {
     }
 
     async fn commit(mut self) -> StoreResult<Option<crate::tx::VersionedCommit>> {
+        let graph_version = if self.graph_changed {
+            self.conn
+                .prepare_cached(RAISE_GRAPH_VERSION)?
+                .query_row([], |row| row.get(0))?
+        } else {
+            self.graph_version_at_begin
+        };
         // Registered first: a reader that sees these rows finds them held back.
         let ticket = self.unflushed.commit_starts(self.feed_from);
         if let Err(error) = self.conn.execute_batch("COMMIT") {
@@ -803,6 +860,8 @@ impl IngestTx for EmbeddedTx<'_> {
         }
         self.unflushed.committed(ticket);
         self.open = false;
+        // Holding the write lock all along, this is the version as this commit left it.
+        *self.graph_version = Some(graph_version);
         self.index.appended(self.appended);
         for (digest, received_at) in self.stored.drain(..) {
             self.seen.insert(digest, received_at);
@@ -837,7 +896,7 @@ mod tests {
 
         let mut tx = writer.begin().unwrap();
         tx.record_changes(&[NewChange {
-            kind: "profile.created".into(),
+            kind: ChangeKind::ProfileCreated,
             profile: CustomerId::generate(),
             data: "{}".into(),
             at: Timestamp::from_millis(1),
@@ -858,6 +917,74 @@ mod tests {
         // A transaction that rolls back holds nothing.
         drop(writer.begin().unwrap());
         assert_eq!(unflushed.floor(), None);
+    }
+
+    #[tokio::test]
+    async fn the_writer_hears_of_graph_changes_only_and_of_every_one() {
+        use crate::{ConnectOptions, DatabaseUrl, Store};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hilo.db");
+        let store = Store::connect(&ConnectOptions {
+            url: DatabaseUrl::Sqlite(path.clone()),
+            max_connections: 2,
+        })
+        .await
+        .unwrap();
+        store.migrate().await.unwrap();
+        let Store::Sqlite(pool) = &store else {
+            unreachable!()
+        };
+        let mut writer = EmbeddedWriter::open(&path, Arc::new(Unflushed::default())).unwrap();
+        let unchanged = |writer: &mut EmbeddedWriter| {
+            let tx = writer.begin().unwrap();
+            let unchanged = tx.graph_unchanged_by_others();
+            drop(tx);
+            unchanged
+        };
+        let version = || async {
+            sqlx::query_scalar::<_, i64>("SELECT version FROM graph_version")
+                .fetch_one(pool)
+                .await
+                .unwrap()
+        };
+        let pool_writes = |statement: &'static str| async move {
+            sqlx::query(statement).execute(pool).await.unwrap();
+        };
+
+        assert!(!unchanged(&mut writer), "a new writer knows nothing yet");
+        let profile = CustomerId::generate();
+        let mut tx = writer.begin().unwrap();
+        tx.insert_profile(profile, Timestamp::from_millis(1), None)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(version().await, 1, "the writer's commit raised it once");
+        assert!(unchanged(&mut writer), "its own change is no one else's");
+
+        // Commits of other parts beside the writer leave what it knows true.
+        pool_writes("UPDATE profiles SET traits = '{\"plan\":\"pro\"}'").await;
+        pool_writes("INSERT INTO changes (at, kind, profile_id, data) SELECT 2, 'profile.traits', id, '{}' FROM profiles").await;
+        assert!(unchanged(&mut writer));
+        let mut tx = writer.begin().unwrap();
+        tx.record_changes(&[]).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(version().await, 1, "a commit that leaves the graph alone");
+
+        // Every change to the graph by another connection is heard of.
+        for change in [
+            "INSERT INTO identities (kind, value, profile_id, first_seen, last_seen) \
+             SELECT 'email', 'a@example.com', id, 1, 1 FROM profiles",
+            "UPDATE identities SET sources = '[\"s\"]'",
+            "DELETE FROM identities",
+            "UPDATE profiles SET root_id = id",
+        ] {
+            pool_writes(change).await;
+            assert!(!unchanged(&mut writer), "{change}");
+            let tx = writer.begin().unwrap();
+            tx.commit().await.unwrap();
+            assert!(unchanged(&mut writer), "{change}: known again once seen");
+        }
+        assert_eq!(version().await, 5);
     }
 
     #[test]

@@ -9,6 +9,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use hilo_domain::customers::changes::ChangeKind;
 use hilo_domain::customers::identity::{Identifier, IdentifierType};
 use hilo_domain::{CustomerId, SourceId, Timestamp};
 
@@ -77,7 +78,8 @@ pub struct GraphMemory {
     profiles: HashMap<CustomerId, ProfileRow>,
     /// On PostgreSQL, the graph version this memory is true at: the one the group that
     /// learned it committed, if no one else changed the graph while it ran. `None`
-    /// where no version is kept (SQLite).
+    /// on SQLite, where the single writer compares versions as it begins (see
+    /// `EmbeddedWriter::begin`).
     version: Option<i64>,
 }
 
@@ -379,7 +381,8 @@ impl<T: IngestTx> GroupTx<T> {
     /// Keeps what earlier groups, and this one so far, learned only if no other writer
     /// changed the graph since, by the graph version; call it holding the locks on the
     /// identifiers about to be used, so nobody changes them before this transaction
-    /// ends. Where no version is kept (SQLite), the caller decided already.
+    /// ends. On SQLite the writer's transaction answers `None`: its single writer
+    /// compared versions as it began, and the caller decided already.
     pub async fn check_memory(&mut self) -> StoreResult<()> {
         let Some(now) = self.inner.graph_version().await? else {
             return Ok(());
@@ -617,13 +620,13 @@ impl<T: IngestTx> IngestTx for GroupTx<T> {
 
     async fn record_change(
         &mut self,
-        kind: &str,
+        kind: ChangeKind,
         profile: CustomerId,
         data: &str,
         at: Timestamp,
     ) -> StoreResult<()> {
         self.changes.push(NewChange {
-            kind: kind.to_owned(),
+            kind,
             profile,
             data: data.to_owned(),
             at,

@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 use std::future::Future;
 
+use hilo_domain::customers::changes::ChangeKind;
 use hilo_domain::customers::identity::Identifier;
 use hilo_domain::{CustomerId, SourceId, Timestamp};
 
@@ -104,7 +105,7 @@ pub trait IngestTx: Send {
     fn save_profile(&mut self, row: &ProfileRow) -> impl Future<Output = StoreResult<()>> + Send;
     fn record_change(
         &mut self,
-        kind: &str,
+        kind: ChangeKind,
         profile: CustomerId,
         data: &str,
         at: Timestamp,
@@ -247,7 +248,7 @@ impl IngestTx for Tx {
     }
     async fn record_change(
         &mut self,
-        kind: &str,
+        kind: ChangeKind,
         profile: CustomerId,
         data: &str,
         at: Timestamp,

@@ -523,6 +523,11 @@ async fn staff_register_customers_who_then_meet_their_events(app: TestApp) {
             json!({"identifiers": [{"type": "email", "value": "a@b.co"}], "channel": "fax"}),
             "channel",
         ),
+        (
+            json!({"identifiers": [{"type": "user_id", "value": "null"},
+                {"type": "email", "value": "test@test.com"}]}),
+            "identifiers",
+        ),
     ] {
         let response = app
             .request(Method::POST, "/api/v1/customers", Some(&store))

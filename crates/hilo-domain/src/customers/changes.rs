@@ -1,0 +1,81 @@
+//! What the change feed records about customers: one kind per thing that happened to a
+//! profile. Stored as text (`changes.kind`); this list is the only place the names live.
+
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChangeKind {
+    /// A profile came into being (an event, a registration, an import).
+    ProfileCreated,
+    /// Traits changed; the change's data names them.
+    ProfileTraits,
+    /// Another profile was merged into this one.
+    ProfileMerged,
+    /// A merge was undone.
+    ProfileUnmerged,
+    /// The person was erased.
+    ProfileErased,
+    /// A consent was granted or withdrawn.
+    ProfileConsent,
+}
+
+impl ChangeKind {
+    pub const ALL: [Self; 6] = [
+        Self::ProfileCreated,
+        Self::ProfileTraits,
+        Self::ProfileMerged,
+        Self::ProfileUnmerged,
+        Self::ProfileErased,
+        Self::ProfileConsent,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ProfileCreated => "profile.created",
+            Self::ProfileTraits => "profile.traits",
+            Self::ProfileMerged => "profile.merged",
+            Self::ProfileUnmerged => "profile.unmerged",
+            Self::ProfileErased => "profile.erased",
+            Self::ProfileConsent => "profile.consent",
+        }
+    }
+}
+
+impl fmt::Display for ChangeKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A stored kind this version does not know (written by a newer node, say).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown change kind {0:?}")]
+pub struct UnknownChangeKind(pub String);
+
+impl FromStr for ChangeKind {
+    type Err = UnknownChangeKind;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
+            .ok_or_else(|| UnknownChangeKind(text.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_are_distinct() {
+        let names: std::collections::HashSet<&str> =
+            ChangeKind::ALL.iter().map(|kind| kind.as_str()).collect();
+        assert_eq!(names.len(), ChangeKind::ALL.len());
+        for kind in ChangeKind::ALL {
+            assert_eq!(kind.as_str().parse::<ChangeKind>(), Ok(kind));
+        }
+        assert!("profile.exploded".parse::<ChangeKind>().is_err());
+    }
+}
