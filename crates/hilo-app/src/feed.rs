@@ -9,7 +9,7 @@
 //! [`Hilo::feed_signal`] wakes waiting consumers after each commit.
 //!
 //! On SQLite the ingestion writer's commits reach the disk a moment after they are
-//! visible (see `hilo_store::collect::unflushed`); the feed returns rows only once they are on
+//! visible (see `hilo_store::collect::Unflushed`); the feed returns rows only once they are on
 //! disk, and wakes consumers then, so nothing a consumer acts on can be taken back by a
 //! power cut.
 

@@ -47,7 +47,7 @@ pub struct Hilo {
     settings: Arc<AppSettings>,
     feed_signal: Arc<tokio::sync::Notify>,
     /// The embedded writer's commits not on disk yet: the feed holds their rows back.
-    unflushed: Arc<hilo_store::collect::unflushed::Unflushed>,
+    unflushed: Arc<hilo_store::collect::Unflushed>,
     write_keys: Arc<access::sources::WriteKeyCache>,
     rules: Arc<customers::identity_rules::RulesCache>,
     /// This process among the nodes, in job claims.

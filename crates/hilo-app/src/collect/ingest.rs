@@ -18,9 +18,7 @@ use hilo_domain::customers::identity::{Identifier, IdentifierType, IdentityRules
 use hilo_domain::customers::timeline::ItemType;
 use hilo_domain::{CustomerId, Timestamp};
 use hilo_store::access::sources::SourceRecord;
-use hilo_store::collect::{
-    Checkpointer, EmbeddedWriter, GraphMemory, GroupTx, IngestTx, WalFlusher,
-};
+use hilo_store::collect::{GroupTx, IngestGroup, IngestTx, IngestWriter};
 use hilo_store::customers::privacy::NewConsent;
 use hilo_store::customers::{NewTimelineItem, add_to_json_set};
 use serde_json::{Map, Value, json};
@@ -98,28 +96,6 @@ pub struct Ingestor {
     region: std::sync::Arc<str>,
 }
 
-/// Where the writer's transactions come from.
-enum Writer {
-    /// The pool (PostgreSQL): a commit is durable when it returns. What the last group
-    /// learned of the identity graph is kept with the graph version its commit made, and
-    /// used while no other writer raised it.
-    Pool(Box<Option<GraphMemory>>),
-    /// The embedded engine's own connection, on the writer's own thread. Its commits
-    /// become durable when the flusher thread next flushes the log; acknowledgements go
-    /// there and are sent after that flush.
-    Embedded {
-        writer: Box<EmbeddedWriter>,
-        flusher: WalFlusher,
-        after_flush: std::sync::mpsc::Sender<Vec<Ack>>,
-        /// What the last group learned of the identity graph: this writer is the only
-        /// one, so it holds until another connection commits.
-        memory: Box<Option<GraphMemory>>,
-        /// Tells the checkpointer's thread that the writer committed; dropped with the
-        /// writer, which ends that thread.
-        committed: Option<std::sync::mpsc::Sender<()>>,
-    },
-}
-
 /// A reply to send once what it reports is durable, with the messages it answers: they
 /// are freed by whoever sends the reply — the flusher, on SQLite, so freeing thousands of
 /// parsed messages does not take the writer's time.
@@ -139,49 +115,22 @@ impl Ack {
     }
 }
 
-impl Writer {
-    fn indexing_pending(&self) -> bool {
-        match self {
-            Self::Pool(_) => false,
-            Self::Embedded { writer, .. } => writer.index_pending(),
-        }
-    }
-
-    /// Moves timeline rows into the per-customer index between groups (SQLite); a
-    /// failure only delays it.
-    fn index_step(&mut self, idle: bool) {
-        if let Self::Embedded { writer, .. } = self
-            && let Err(error) = writer.index_step(idle)
-        {
-            warn!(%error, "could not index timeline rows by customer; will retry");
-        }
-    }
-
-    /// Answers the requests once their commit is durable, and wakes the feed's consumers
-    /// then: not before, or they could act on what a power cut takes back.
-    fn acknowledge(&self, acks: Vec<Ack>, feed_signal: &Notify) {
-        match self {
-            Self::Pool(_) => {
-                send_all(acks);
-                feed_signal.notify_waiters();
-            }
-            Self::Embedded {
-                flusher,
-                after_flush,
-                committed,
-                ..
-            } => {
-                // The log is copied while the flusher syncs it and the next group forms.
-                if let Some(committed) = committed {
-                    let _ = committed.send(());
-                }
-                if let Err(returned) = after_flush.send(acks) {
-                    // The flusher thread is gone: flush here.
-                    flush_then_send(flusher, returned.0, feed_signal);
-                }
+/// Answers the requests once their commit is durable, and wakes the feed's consumers
+/// then: not before, or they could act on what a power cut takes back.
+fn acknowledge(writer: &IngestWriter, acks: Vec<Ack>, feed_signal: &Arc<Notify>) {
+    let feed_signal = feed_signal.clone();
+    writer.when_durable(Box::new(move |durable| {
+        if durable {
+            send_all(acks);
+            feed_signal.notify_waiters();
+        } else {
+            for ack in acks {
+                let _ = ack.reply.send(Err(AppError::Internal(
+                    "could not make the messages durable".into(),
+                )));
             }
         }
-    }
+    }));
 }
 
 /// Answers every request first; the messages are freed after the last answer.
@@ -192,37 +141,6 @@ fn send_all(acks: Vec<Ack>) {
         answered.push(ack.messages);
     }
     drop(answered);
-}
-
-fn flush_then_send(flusher: &WalFlusher, acks: Vec<Ack>, feed_signal: &Notify) {
-    match flusher.flush() {
-        Ok(()) => {
-            send_all(acks);
-            feed_signal.notify_waiters();
-        }
-        Err(error) => {
-            error!(%error, "could not flush the write-ahead log; failing the requests");
-            for ack in acks {
-                let _ = ack.reply.send(Err(AppError::Internal(
-                    "could not make the messages durable".into(),
-                )));
-            }
-        }
-    }
-}
-
-/// Flushes the log once for every acknowledgement that arrived since the last flush.
-fn flush_loop(
-    flusher: WalFlusher,
-    pending: std::sync::mpsc::Receiver<Vec<Ack>>,
-    feed_signal: Arc<Notify>,
-) {
-    while let Ok(mut acks) = pending.recv() {
-        while let Ok(more) = pending.try_recv() {
-            acks.extend(more);
-        }
-        flush_then_send(&flusher, acks, &feed_signal);
-    }
 }
 
 impl Ingestor {
@@ -277,78 +195,14 @@ fn run_on_own_thread(hilo: Hilo, jobs: mpsc::Receiver<Job>) {
         .build()
     {
         Ok(runtime) => runtime.block_on(async move {
-            let (hilo, writer) = open_writer(hilo).await;
-            write_loop(hilo, jobs, writer).await;
+            let (writer, store) = IngestWriter::open(&hilo.store, hilo.unflushed.clone()).await;
+            write_loop(hilo.with_store(store), jobs, writer).await;
         }),
         Err(error) => error!(%error, "could not start the ingestion writer's runtime"),
     }
 }
 
-/// On SQLite, the embedded writer and its log flusher; on PostgreSQL, a pool of the
-/// writer's own, made on the writer's runtime.
-async fn open_writer(hilo: Hilo) -> (Hilo, Writer) {
-    if let Some(path) = hilo.store.sqlite_path() {
-        match EmbeddedWriter::open(&path, hilo.unflushed.clone()) {
-            Ok(writer) => {
-                let flusher = writer.flusher();
-                let (after_flush, pending) = std::sync::mpsc::channel();
-                let thread_flusher = flusher.clone();
-                let feed_signal = hilo.feed_signal.clone();
-                if let Err(error) = std::thread::Builder::new()
-                    .name("hilo-flusher".into())
-                    .spawn(move || flush_loop(thread_flusher, pending, feed_signal))
-                {
-                    // Acknowledging then falls back to flushing on the writer's thread.
-                    warn!(%error, "could not start the log flusher thread");
-                }
-                let writer = Writer::Embedded {
-                    writer: Box::new(writer),
-                    flusher,
-                    after_flush,
-                    memory: Box::new(None),
-                    committed: start_checkpointer(&path),
-                };
-                return (hilo, writer);
-            }
-            Err(error) => {
-                warn!(%error, "could not open the embedded writer; writing through the pool");
-            }
-        }
-    }
-    match hilo.store.dedicated(2).await {
-        Ok(store) => (hilo.with_store(store), Writer::Pool(Box::default())),
-        Err(error) => {
-            warn!(%error, "could not open the writer's own pool; sharing the main one");
-            (hilo, Writer::Pool(Box::default()))
-        }
-    }
-}
-
-/// Starts the thread that copies the log into the database beside the writer, and returns
-/// how to tell it the writer committed. Without it the writer's own, rarer checkpoints do
-/// the copying.
-fn start_checkpointer(path: &std::path::Path) -> Option<std::sync::mpsc::Sender<()>> {
-    let checkpointer = match Checkpointer::open(path) {
-        Ok(checkpointer) => checkpointer,
-        Err(error) => {
-            warn!(%error, "could not open the checkpointing connection");
-            return None;
-        }
-    };
-    let (committed, commits) = std::sync::mpsc::channel();
-    match std::thread::Builder::new()
-        .name("hilo-checkpoint".into())
-        .spawn(move || checkpointer.run(&commits))
-    {
-        Ok(_) => Some(committed),
-        Err(error) => {
-            warn!(%error, "could not start the checkpointer thread");
-            None
-        }
-    }
-}
-
-async fn write_loop(hilo: Hilo, mut jobs: mpsc::Receiver<Job>, mut writer: Writer) {
+async fn write_loop(hilo: Hilo, mut jobs: mpsc::Receiver<Job>, mut writer: IngestWriter) {
     loop {
         let first = if writer.indexing_pending() {
             match tokio::time::timeout(IDLE, jobs.recv()).await {
@@ -399,7 +253,7 @@ async fn write_loop(hilo: Hilo, mut jobs: mpsc::Receiver<Job>, mut writer: Write
                 acks
             }
         };
-        writer.acknowledge(acks, &hilo.feed_signal);
+        acknowledge(&writer, acks, &hilo.feed_signal);
         writer.index_step(false);
     }
 }
@@ -408,21 +262,15 @@ impl Hilo {
     /// Stores every job's messages in one transaction.
     async fn store_group(
         &self,
-        writer: &mut Writer,
+        writer: &mut IngestWriter,
         group: &[Job],
     ) -> AppResult<Vec<Vec<Outcome>>> {
         let rules = self.identity_rules().await?;
         let mut attempt = 0;
         loop {
-            let result = match writer {
-                Writer::Pool(memory) => match self.store.begin().await {
-                    Ok(tx) => self.try_store_group(tx, group, &rules, memory).await,
-                    Err(error) => Err(error.into()),
-                },
-                Writer::Embedded { writer, memory, .. } => match writer.begin() {
-                    Ok(tx) => self.try_store_group(tx, group, &rules, memory).await,
-                    Err(error) => Err(error.into()),
-                },
+            let result = match writer.begin().await {
+                Ok(tx) => self.try_store_group(tx, group, &rules).await,
+                Err(error) => Err(error.into()),
             };
             match result {
                 Err(AppError::Store(error)) if attempt < 3 && is_transient(&error) => {
@@ -434,22 +282,16 @@ impl Hilo {
         }
     }
 
-    /// `memory` is what the previous group learned of the graph; it is used when no other
-    /// connection wrote since, and replaced by what this group learned when it commits.
-    async fn try_store_group<T: IngestTx>(
+    /// Resolves and stores a group's messages in one transaction. What earlier groups
+    /// learned of the graph is kept by the writer while nobody else changed it; on
+    /// PostgreSQL that is checked against the graph version once the group's identifiers
+    /// are locked (below).
+    async fn try_store_group(
         &self,
-        tx: T,
+        mut tx: IngestGroup<'_>,
         group: &[Job],
         rules: &IdentityRules,
-        memory: &mut Option<GraphMemory>,
     ) -> AppResult<Vec<Vec<Outcome>>> {
-        // Kept when no other connection changed the graph since (SQLite), or when that can be
-        // told from the graph version once the group's identifiers are locked (below).
-        let kept = memory
-            .take()
-            .filter(|kept| tx.graph_unchanged_by_others() || kept.versioned())
-            .unwrap_or_default();
-        let mut tx = GroupTx::with_memory(tx, kept);
         let started = std::time::Instant::now();
         let now = self.now();
         let aliased: Vec<Identifier> = group
@@ -475,7 +317,7 @@ impl Hilo {
         // Erasures are rare: when none ever happened, no message needs checking.
         let suppressions = tx.any_suppression_exists().await?;
         tx.remember_owners(&wanted).await?;
-        prefetch(&mut tx, group).await?;
+        prefetch(&mut *tx, group).await?;
         // Message ids stored already or met earlier in the group.
         let mut seen: HashSet<(SourceId, &str)> = HashSet::new();
         let mut by_source: HashMap<SourceId, Vec<&str>> = HashMap::new();
@@ -515,26 +357,26 @@ impl Hilo {
                 let identifiers: &[Identifier] = match alias_previous(message) {
                     Some(previous) => {
                         let mut all = prepared.identifiers.clone();
-                        all.push(alias_target(&mut tx, previous).await?);
+                        all.push(alias_target(&mut *tx, previous).await?);
                         with_alias = all;
                         &with_alias
                     }
                     None => &prepared.identifiers,
                 };
-                if suppressions && self.is_suppressed(&mut tx, identifiers).await? {
+                if suppressions && self.is_suppressed(&mut *tx, identifiers).await? {
                     job_outcomes.push(Outcome::Suppressed);
                     continue;
                 }
-                let target = match single_root(&mut tx, identifiers, rejected).await? {
+                let target = match single_root(&mut *tx, identifiers, rejected).await? {
                     Some(target) => {
-                        record_sighting(&mut tx, identifiers, message.timestamp, &source_text)
+                        record_sighting(&mut *tx, identifiers, message.timestamp, &source_text)
                             .await?;
                         target
                     }
                     None => {
                         slow += 1;
                         let linked = link(
-                            &mut tx,
+                            &mut *tx,
                             rules,
                             identifiers,
                             rejected,
@@ -550,9 +392,9 @@ impl Hilo {
                         linked.customer
                     }
                 };
-                self.record_message_consent(&mut tx, target, &job.source, prepared)
+                self.record_message_consent(&mut *tx, target, &job.source, prepared)
                     .await?;
-                self.update_traits(&mut tx, target, &job.source, message, now)
+                self.update_traits(&mut *tx, target, &job.source, message, now)
                     .await?;
                 items.push(PendingItem {
                     profile_id: target,
@@ -567,7 +409,7 @@ impl Hilo {
         let rows: Vec<NewTimelineItem<'_>> = items.iter().map(PendingItem::as_new).collect();
         tx.append_timeline_many(&rows).await?;
         let appended = started.elapsed();
-        *memory = Some(tx.commit_remembering().await?);
+        tx.commit().await?;
         tracing::debug!(
             messages = rows.len(),
             slow_path = slow,

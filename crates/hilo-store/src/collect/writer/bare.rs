@@ -18,7 +18,7 @@ impl Store {
     pub async fn bare_insert_loop(&self, rows: usize, body: &str) -> StoreResult<Duration> {
         match self {
             Self::Sqlite(_) => match self.sqlite_path() {
-                Some(path) => crate::collect::embedded::bare_insert_loop(&path, rows, body),
+                Some(path) => crate::collect::writer::embedded::bare_insert_loop(&path, rows, body),
                 None => Err(crate::corrupt("database path", "unknown")),
             },
             Self::Postgres(pool) => {

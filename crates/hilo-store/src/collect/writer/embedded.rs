@@ -25,9 +25,9 @@ use hilo_domain::{CustomerId, SourceId, Timestamp};
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::collect::ingest_tx::IngestTx;
-use crate::collect::seen::{self, MessageDigest, SeenMessages};
-use crate::collect::unflushed::{FeedSeqs, Unflushed};
+use crate::collect::writer::ingest_tx::IngestTx;
+use crate::collect::writer::seen::{self, MessageDigest, SeenMessages};
+use crate::collect::writer::unflushed::{FeedSeqs, Unflushed};
 use crate::collect::writer::timeline_index::TimelineIndexer;
 use crate::customers::privacy::NewConsent;
 use crate::customers::{
@@ -53,7 +53,7 @@ impl From<rusqlite::Error> for StoreError {
 pub struct EmbeddedWriter {
     conn: Connection,
     wal: PathBuf,
-    /// Events stored recently, for deduplication (see [`crate::collect::seen`]).
+    /// Events stored recently, for deduplication (see [`crate::collect::writer::seen`]).
     seen: SeenMessages,
     /// The highest timeline `seq` whose event is in `seen`.
     covered_seq: i64,
@@ -91,7 +91,7 @@ impl EmbeddedWriter {
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
              PRAGMA temp_store = MEMORY; PRAGMA cache_size = -{WRITER_CACHE_KIB}; \
              PRAGMA wal_autocheckpoint = {};",
-            crate::collect::checkpoint::WRITER_CHECKPOINT_PAGES
+            crate::collect::writer::checkpoint::WRITER_CHECKPOINT_PAGES
         ))?;
         // No triggers on this connection: the graph version's (migration 0013) would fire
         // for each identity the writer touches; it raises the version once per commit

@@ -14,7 +14,7 @@ use hilo_domain::customers::identity::{Identifier, IdentifierType};
 use hilo_domain::{CustomerId, SourceId, Timestamp};
 
 use crate::StoreResult;
-use crate::collect::ingest_tx::IngestTx;
+use crate::collect::writer::ingest_tx::IngestTx;
 use crate::customers::privacy::NewConsent;
 use crate::customers::{
     IdentityRow, NewChange, NewConflict, NewProfile, NewTimelineItem, ProfileRow, parse_customer_id,

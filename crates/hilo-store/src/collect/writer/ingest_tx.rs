@@ -1,6 +1,6 @@
 //! What ingestion and identity linking do inside a transaction, on either kind of
 //! transaction: a pooled [`Tx`] (PostgreSQL, and staff actions on SQLite) or the
-//! embedded writer's [`crate::collect::embedded::EmbeddedTx`].
+//! embedded writer's [`crate::collect::writer::embedded::EmbeddedTx`].
 
 use std::collections::HashSet;
 use std::future::Future;

@@ -69,10 +69,6 @@ impl SeenMessages {
     pub fn len(&self) -> usize {
         self.digests.len()
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.digests.is_empty()
-    }
 }
 
 #[cfg(test)]
