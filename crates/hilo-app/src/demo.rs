@@ -129,11 +129,13 @@ impl Hilo {
         for (email, name, role) in USERS {
             let password = SecretKind::Session.generate()?;
             let password = Secret::new(password.expose().chars().take(16).collect::<String>());
-            self.create_user(email, name, role, &password).await?;
+            self.access()
+                .create_user(email, name, role, &password)
+                .await?;
             credentials.users.push((email.to_owned(), role, password));
         }
         for (name, channel) in SOURCES {
-            let (record, write_key) = self.create_source(name, channel).await?;
+            let (record, write_key) = self.access().create_source(name, channel).await?;
             credentials
                 .sources
                 .push((name.to_owned(), channel, write_key));

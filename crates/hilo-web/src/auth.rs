@@ -41,6 +41,7 @@ impl FromRequestParts<AppState> for Caller {
                 .ok_or_else(ApiError::unauthorized)?;
             return state
                 .hilo
+                .access()
                 .authenticate_bearer(token)
                 .await?
                 .map(Caller)
@@ -49,6 +50,7 @@ impl FromRequestParts<AppState> for Caller {
         if let Some(token) = cookie(&parts.headers, SESSION_COOKIE) {
             let session = state
                 .hilo
+                .access()
                 .session(token)
                 .await?
                 .ok_or_else(ApiError::unauthorized)?;

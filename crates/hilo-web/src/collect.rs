@@ -314,6 +314,7 @@ async fn authenticate(state: &AppState, key: &str) -> Result<SourceRecord, ApiEr
     }
     state
         .hilo
+        .access()
         .source_for_write_key(&Secret::new(key))
         .await?
         .ok_or_else(invalid)

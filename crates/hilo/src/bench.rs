@@ -91,6 +91,7 @@ async fn run(options: &BenchOptions, dir: &std::path::Path) -> anyhow::Result<()
     let base = running.addr;
     let (_, write_key) = running
         .hilo
+        .access()
         .create_source("Benchmark", SourceChannel::Web)
         .await?;
     let auth = basic_auth(write_key.expose());

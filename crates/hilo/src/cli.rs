@@ -442,7 +442,10 @@ async fn keys(command: KeysCommand, settings: &Settings) -> anyhow::Result<()> {
     match command {
         KeysCommand::Create { name, role } => {
             let role: Role = role.parse()?;
-            let (record, secret) = hilo.create_api_key(&name, role, Some("cli".into())).await?;
+            let (record, secret) = hilo
+                .access()
+                .create_key(&name, role, Some("cli".into()))
+                .await?;
             eprintln!(
                 "created {} key {} ({}); the key is shown only this once:",
                 record.role, record.id, record.name
@@ -456,7 +459,7 @@ async fn keys(command: KeysCommand, settings: &Settings) -> anyhow::Result<()> {
                 "ID", "ROLE", "PREFIX", "LAST USED", "REVOKED"
             );
             loop {
-                let rows = hilo.list_api_keys(&page).await?;
+                let rows = hilo.access().list_keys(&page).await?;
                 for key in &rows.items {
                     println!(
                         "{:<36}  {:<9}  {:<12}  {:<24}  {:<24}  {}",
@@ -478,7 +481,7 @@ async fn keys(command: KeysCommand, settings: &Settings) -> anyhow::Result<()> {
             let id = id
                 .parse()
                 .map_err(|_| anyhow::anyhow!("{id:?} is not a key id"))?;
-            let key = hilo.revoke_api_key(id).await.map_err(|e| match e {
+            let key = hilo.access().revoke_key(id).await.map_err(|e| match e {
                 hilo_app::AppError::NotFound => anyhow::anyhow!("no key with id {id}"),
                 other => other.into(),
             })?;
@@ -500,7 +503,10 @@ async fn users(command: UsersCommand, settings: &Settings) -> anyhow::Result<()>
         } => {
             let role: Role = role.parse()?;
             let (password, generated) = password(password_stdin)?;
-            let user = hilo.create_user(&email, &name, role, &password).await?;
+            let user = hilo
+                .access()
+                .create_user(&email, &name, role, &password)
+                .await?;
             eprintln!("created {} user {} ({})", user.role, user.email, user.id);
             if generated {
                 eprintln!("password (shown only this once):");
@@ -512,7 +518,8 @@ async fn users(command: UsersCommand, settings: &Settings) -> anyhow::Result<()>
             password_stdin,
         } => {
             let (password, generated) = password(password_stdin)?;
-            hilo.reset_password(&email, &password)
+            hilo.access()
+                .reset_password(&email, &password)
                 .await
                 .map_err(|e| match e {
                     hilo_app::AppError::NotFound => anyhow::anyhow!("no user with email {email}"),
@@ -528,7 +535,7 @@ async fn users(command: UsersCommand, settings: &Settings) -> anyhow::Result<()>
             let mut page = ALL_ROWS;
             println!("{:<36}  {:<9}  {:<32}  NAME", "ID", "ROLE", "EMAIL");
             loop {
-                let rows = hilo.list_users(&page).await?;
+                let rows = hilo.access().list_users(&page).await?;
                 for user in &rows.items {
                     println!(
                         "{:<36}  {:<9}  {:<32}  {}",

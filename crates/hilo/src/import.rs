@@ -53,6 +53,7 @@ pub async fn import_source(hilo: &Hilo, source: Option<&str>) -> anyhow::Result<
             .parse()
             .map_err(|_| anyhow::anyhow!("{id:?} is not a source id"))?;
         return hilo
+            .access()
             .source(id)
             .await
             .map_err(|_| anyhow::anyhow!("no live source with id {id}"));
@@ -61,6 +62,7 @@ pub async fn import_source(hilo: &Hilo, source: Option<&str>) -> anyhow::Result<
         return Ok(existing);
     }
     let (record, _) = hilo
+        .access()
         .create_source(IMPORT_SOURCE, SourceChannel::Server)
         .await?;
     Ok(record)
@@ -269,7 +271,8 @@ async fn customer_row(
     }
     let key = row_key(cells);
     match hilo
-        .import_customer(&identifiers, &traits, source, &key)
+        .customers()
+        .import(&identifiers, &traits, source, &key)
         .await
     {
         Ok(Some(_)) => Ok(true),

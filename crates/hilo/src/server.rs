@@ -187,12 +187,12 @@ pub async fn start_with_clock(
 /// new one that is printed once and written to a file only this user can read.
 async fn bootstrap_credentials(hilo: &Hilo, settings: &Settings) -> anyhow::Result<Option<Secret>> {
     if let Some(preset) = &settings.admin_key {
-        if hilo.ensure_preset_admin_key(preset).await? {
+        if hilo.access().ensure_preset_admin_key(preset).await? {
             info!("preset admin key from HILO_ADMIN_KEY installed");
         }
         return Ok(None);
     }
-    let Some(key) = hilo.bootstrap_admin_key().await? else {
+    let Some(key) = hilo.access().bootstrap_admin_key().await? else {
         return Ok(None);
     };
     let path = settings.data_dir.join(INITIAL_ADMIN_KEY_FILE);

@@ -5,7 +5,8 @@ use hilo_domain::{ApiKeyId, Invalid, Page, PageRequest, Principal, Role, Secret,
 use hilo_store::access::api_keys::{ApiKeyRecord, NewApiKey};
 use tracing::{info, instrument};
 
-use crate::{AppError, AppResult, Hilo};
+use crate::access::Access;
+use crate::{AppError, AppResult};
 
 /// Uses of a key closer together than this are recorded once.
 const LAST_USED_RESOLUTION_MS: i64 = 60_000;
@@ -47,10 +48,10 @@ pub fn parse_preset_key(key: &str) -> Result<Secret, Invalid> {
     Ok(Secret::new(key))
 }
 
-impl Hilo {
+impl Access<'_> {
     /// Creates a key; the secret is returned here and never again.
     #[instrument(skip_all, fields(role = %role))]
-    pub async fn create_api_key(
+    pub async fn create_key(
         &self,
         name: &str,
         role: Role,
@@ -58,7 +59,7 @@ impl Hilo {
     ) -> AppResult<(ApiKeyRecord, Secret)> {
         let secret = SecretKind::ApiKey.generate()?;
         let key = self.new_key(parse_name(name)?, role, &secret, created_by);
-        self.store.insert_api_key(&key).await?;
+        self.hilo.store.insert_api_key(&key).await?;
         info!(key_id = %key.record.id, "api key created");
         Ok((key.record, secret))
     }
@@ -69,38 +70,43 @@ impl Hilo {
     pub async fn bootstrap_admin_key(&self) -> AppResult<Option<Secret>> {
         let secret = SecretKind::ApiKey.generate()?;
         let key = self.new_key("initial admin key".into(), Role::Admin, &secret, None);
-        let created = self.store.insert_bootstrap_api_key(&key).await?;
+        let created = self.hilo.store.insert_bootstrap_api_key(&key).await?;
         Ok(created.then_some(secret))
     }
 
     /// Makes sure an operator-chosen admin key exists. A key that exists already, even
     /// revoked, is left as it is: a revocation is never undone by a restart.
     pub async fn ensure_preset_admin_key(&self, secret: &Secret) -> AppResult<bool> {
-        if self.store.api_key_hash_exists(&secret.digest()).await? {
+        if self
+            .hilo
+            .store
+            .api_key_hash_exists(&secret.digest())
+            .await?
+        {
             return Ok(false);
         }
         let key = self.new_key("preset admin key".into(), Role::Admin, secret, None);
         // The preset key is this database's first key too: mark it bootstrapped.
-        if !self.store.insert_bootstrap_api_key(&key).await? {
-            self.store.insert_api_key(&key).await?;
+        if !self.hilo.store.insert_bootstrap_api_key(&key).await? {
+            self.hilo.store.insert_api_key(&key).await?;
         }
         Ok(true)
     }
 
-    pub async fn list_api_keys(&self, page: &PageRequest) -> AppResult<Page<ApiKeyRecord>> {
-        let rows = self.store.list_api_keys(page).await?;
+    pub async fn list_keys(&self, page: &PageRequest) -> AppResult<Page<ApiKeyRecord>> {
+        let rows = self.hilo.store.list_api_keys(page).await?;
         Ok(Page::from_rows(rows, page.limit, |k| k.id.to_string()))
     }
 
-    pub async fn api_key(&self, id: ApiKeyId) -> AppResult<ApiKeyRecord> {
-        self.store.api_key(id).await?.ok_or(AppError::NotFound)
+    pub async fn key(&self, id: ApiKeyId) -> AppResult<ApiKeyRecord> {
+        self.hilo.store.api_key(id).await?.ok_or(AppError::NotFound)
     }
 
     /// Revokes a key at once. Revoking a revoked key succeeds and changes nothing.
     #[instrument(skip_all, fields(key_id = %id))]
-    pub async fn revoke_api_key(&self, id: ApiKeyId) -> AppResult<ApiKeyRecord> {
-        self.store.revoke_api_key(id, self.now()).await?;
-        let key = self.api_key(id).await?;
+    pub async fn revoke_key(&self, id: ApiKeyId) -> AppResult<ApiKeyRecord> {
+        self.hilo.store.revoke_api_key(id, self.hilo.now()).await?;
+        let key = self.key(id).await?;
         info!("api key revoked");
         Ok(key)
     }
@@ -110,6 +116,7 @@ impl Hilo {
         let secret = Secret::new(token);
         match SecretKind::of(token) {
             SecretKind::WriteKey => Ok(self
+                .hilo
                 .store
                 .source_by_write_key_hash(&secret.digest())
                 .await?
@@ -117,11 +124,17 @@ impl Hilo {
                     source_id: source.id,
                 })),
             _ => {
-                let Some(key) = self.store.active_api_key_by_hash(&secret.digest()).await? else {
+                let Some(key) = self
+                    .hilo
+                    .store
+                    .active_api_key_by_hash(&secret.digest())
+                    .await?
+                else {
                     return Ok(None);
                 };
-                self.store
-                    .touch_api_key(key.id, self.now(), LAST_USED_RESOLUTION_MS)
+                self.hilo
+                    .store
+                    .touch_api_key(key.id, self.hilo.now(), LAST_USED_RESOLUTION_MS)
                     .await?;
                 Ok(Some(Principal::ApiKey {
                     id: key.id,
@@ -145,7 +158,7 @@ impl Hilo {
                 role,
                 prefix: display_prefix(secret),
                 created_by,
-                created_at: self.now(),
+                created_at: self.hilo.now(),
                 last_used_at: None,
                 revoked_at: None,
             },

@@ -6,7 +6,8 @@ use hilo_store::access::users::SessionRecord;
 use tracing::{info, instrument, warn};
 
 use super::passwords;
-use crate::{AppError, AppResult, Hilo};
+use crate::access::Access;
+use crate::{AppError, AppResult};
 
 /// How long a console session lasts.
 pub const SESSION_TTL_MS: i64 = 12 * 60 * 60 * 1000;
@@ -24,15 +25,19 @@ pub struct NewSession {
     pub csrf_token: String,
 }
 
-impl Hilo {
+impl Access<'_> {
     /// Checks an email and password and opens a session. Every failure looks the same
     /// to the caller, whether the account exists or not.
     #[instrument(skip_all)]
     pub async fn login(&self, email: &str, password: &Secret, ip: &str) -> AppResult<NewSession> {
-        let now = self.now();
+        let now = self.hilo.now();
         let key = email.trim().to_lowercase();
         let since = now.plus_millis(-FAILURE_WINDOW_MS);
-        let (by_email, by_ip) = self.store.login_failures_since(&key, ip, since).await?;
+        let (by_email, by_ip) = self
+            .hilo
+            .store
+            .login_failures_since(&key, ip, since)
+            .await?;
         if by_email >= MAX_FAILURES_PER_EMAIL || by_ip >= MAX_FAILURES_PER_IP {
             warn!("console login refused: too many failures");
             return Err(AppError::RateLimited {
@@ -40,7 +45,7 @@ impl Hilo {
             });
         }
         let user = match key.parse::<EmailAddress>() {
-            Ok(address) => self.store.user_with_password(&address).await?,
+            Ok(address) => self.hilo.store.user_with_password(&address).await?,
             Err(_) => None,
         };
         let (user, stored) = match user {
@@ -49,16 +54,18 @@ impl Hilo {
         };
         let matches = passwords::verify(password, stored).await?;
         let Some(user) = user.filter(|_| matches) else {
-            self.store
+            self.hilo
+                .store
                 .record_login_failure(&key, ip, now, now.plus_millis(-24 * 60 * 60 * 1000))
                 .await?;
             warn!("console login failed");
             return Err(AppError::Unauthenticated);
         };
-        self.store.clear_login_failures(&key).await?;
+        self.hilo.store.clear_login_failures(&key).await?;
         let token = SecretKind::Session.generate()?;
         let csrf_token = SecretKind::Session.generate()?.expose().to_owned();
-        self.store
+        self.hilo
+            .store
             .insert_session(
                 &token.digest(),
                 user.id,
@@ -74,13 +81,15 @@ impl Hilo {
     /// The live session behind a cookie's token.
     pub async fn session(&self, token: &str) -> AppResult<Option<SessionRecord>> {
         Ok(self
+            .hilo
             .store
-            .session(&Secret::new(token).digest(), self.now())
+            .session(&Secret::new(token).digest(), self.hilo.now())
             .await?)
     }
 
     pub async fn logout(&self, token: &str) -> AppResult<()> {
-        self.store
+        self.hilo
+            .store
             .delete_session(&Secret::new(token).digest())
             .await?;
         Ok(())

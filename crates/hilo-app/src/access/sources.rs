@@ -9,8 +9,9 @@ use hilo_domain::{Page, PageRequest, Secret, SecretKind, SourceChannel, SourceId
 use hilo_store::access::sources::SourceRecord;
 use tracing::{info, instrument};
 
+use crate::access::Access;
 use crate::access::keys::parse_name;
-use crate::{AppError, AppResult, Hilo};
+use crate::{AppError, AppResult};
 
 /// How long a write key's source is remembered. A source deleted on another node stops
 /// accepting its key within this time; on the node that deleted it, at once.
@@ -48,16 +49,16 @@ impl WriteKeyCache {
     }
 }
 
-impl Hilo {
+impl Access<'_> {
     /// The live source a write key belongs to, if any.
     pub async fn source_for_write_key(&self, key: &Secret) -> AppResult<Option<SourceRecord>> {
         let digest = key.digest();
-        if let Some(source) = self.write_keys.get(&digest) {
+        if let Some(source) = self.hilo.write_keys.get(&digest) {
             return Ok(Some(source));
         }
-        let found = self.store.source_by_write_key_hash(&digest).await?;
+        let found = self.hilo.store.source_by_write_key_hash(&digest).await?;
         if let Some(source) = &found {
-            self.write_keys.put(digest, source.clone());
+            self.hilo.write_keys.put(digest, source.clone());
         }
         Ok(found)
     }
@@ -75,9 +76,10 @@ impl Hilo {
             name: parse_name(name)?,
             channel,
             write_key_prefix: display_prefix(&write_key),
-            created_at: self.now(),
+            created_at: self.hilo.now(),
         };
-        self.store
+        self.hilo
+            .store
             .insert_source(&source, &write_key.digest())
             .await?;
         info!(source_id = %source.id, "source created");
@@ -85,20 +87,20 @@ impl Hilo {
     }
 
     pub async fn list_sources(&self, page: &PageRequest) -> AppResult<Page<SourceRecord>> {
-        let rows = self.store.list_sources(page).await?;
+        let rows = self.hilo.store.list_sources(page).await?;
         Ok(Page::from_rows(rows, page.limit, |s| s.id.to_string()))
     }
 
     pub async fn source(&self, id: SourceId) -> AppResult<SourceRecord> {
-        self.store.source(id).await?.ok_or(AppError::NotFound)
+        self.hilo.store.source(id).await?.ok_or(AppError::NotFound)
     }
 
     /// Deletes a source; its write key stops working at once on this node, and within
     /// seconds on others.
     #[instrument(skip_all, fields(source_id = %id))]
     pub async fn delete_source(&self, id: SourceId) -> AppResult<()> {
-        if self.store.delete_source(id, self.now()).await? {
-            self.write_keys.clear();
+        if self.hilo.store.delete_source(id, self.hilo.now()).await? {
+            self.hilo.write_keys.clear();
             info!("source deleted");
             Ok(())
         } else {

@@ -5,11 +5,12 @@ use hilo_store::access::users::UserRecord;
 use tracing::{info, instrument};
 
 use super::passwords;
-use crate::{AppError, AppResult, Hilo};
+use crate::access::Access;
+use crate::{AppError, AppResult};
 
 pub use passwords::{MAX_LENGTH as MAX_PASSWORD_LENGTH, MIN_LENGTH as MIN_PASSWORD_LENGTH};
 
-impl Hilo {
+impl Access<'_> {
     #[instrument(skip_all, fields(role = %role))]
     pub async fn create_user(
         &self,
@@ -29,10 +30,10 @@ impl Hilo {
             email,
             name: name.to_owned(),
             role,
-            created_at: self.now(),
+            created_at: self.hilo.now(),
         };
         let hash = passwords::hash(password).await?;
-        match self.store.insert_user(&user, &hash).await {
+        match self.hilo.store.insert_user(&user, &hash).await {
             Err(hilo_store::StoreError::Conflict) => Err(AppError::Conflict(format!(
                 "a user with email {} already exists",
                 user.email
@@ -49,7 +50,12 @@ impl Hilo {
         let email: EmailAddress = email.parse()?;
         passwords::check_policy(password)?;
         let hash = passwords::hash(password).await?;
-        if self.store.set_password(&email, &hash, self.now()).await? {
+        if self
+            .hilo
+            .store
+            .set_password(&email, &hash, self.hilo.now())
+            .await?
+        {
             info!("console password reset");
             Ok(())
         } else {
@@ -58,7 +64,7 @@ impl Hilo {
     }
 
     pub async fn list_users(&self, page: &PageRequest) -> AppResult<Page<UserRecord>> {
-        let rows = self.store.list_users(page).await?;
+        let rows = self.hilo.store.list_users(page).await?;
         Ok(Page::from_rows(rows, page.limit, |u| u.id.to_string()))
     }
 }

@@ -265,7 +265,7 @@ impl Hilo {
         writer: &mut IngestWriter,
         group: &[Job],
     ) -> AppResult<Vec<Vec<Outcome>>> {
-        let rules = self.identity_rules().await?;
+        let rules = self.customers().identity_rules().await?;
         let mut attempt = 0;
         loop {
             let result = match writer.begin().await {
@@ -507,7 +507,7 @@ impl Hilo {
         tx: &mut T,
         identifiers: &[Identifier],
     ) -> AppResult<bool> {
-        let key = self.suppression_key().await?;
+        let key = self.customers().suppression_key().await?;
         let digests: Vec<String> = identifiers
             .iter()
             .map(|i| crate::customers::privacy::suppression_digest(&key, i))

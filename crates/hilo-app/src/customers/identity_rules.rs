@@ -6,7 +6,8 @@ use hilo_domain::Invalid;
 use hilo_domain::customers::identity::{IdentifierType, IdentityRules, Limit};
 use serde::{Deserialize, Serialize};
 
-use crate::{AppResult, Hilo};
+use crate::AppResult;
+use crate::customers::Customers;
 
 const SETTING: &str = "identity_rules";
 /// How long a node uses the rules it read before reading them again. Ingestion asks for
@@ -168,13 +169,13 @@ impl RulesDocument {
     }
 }
 
-impl Hilo {
+impl Customers<'_> {
     /// The identity rules in force: the stored ones, or the defaults.
     pub async fn identity_rules(&self) -> AppResult<IdentityRules> {
-        if let Some(rules) = self.rules.fresh() {
+        if let Some(rules) = self.hilo.rules.fresh() {
             return Ok(rules);
         }
-        let rules = match self.store.setting(SETTING).await? {
+        let rules = match self.hilo.store.setting(SETTING).await? {
             Some(json) => {
                 let document: RulesDocument = serde_json::from_str(&json).map_err(|e| {
                     crate::AppError::Internal(format!("stored identity rules unreadable: {e}"))
@@ -183,7 +184,7 @@ impl Hilo {
             }
             None => IdentityRules::default(),
         };
-        self.rules.keep(&rules);
+        self.hilo.rules.keep(&rules);
         Ok(rules)
     }
 
@@ -192,8 +193,8 @@ impl Hilo {
         let rules = document.to_rules()?;
         let json = serde_json::to_string(&RulesDocument::from(&rules))
             .map_err(|e| crate::AppError::Internal(e.to_string()))?;
-        self.store.put_setting(SETTING, &json).await?;
-        self.rules.keep(&rules);
+        self.hilo.store.put_setting(SETTING, &json).await?;
+        self.hilo.rules.keep(&rules);
         Ok(rules)
     }
 }

@@ -19,6 +19,18 @@ use crate::collect::ingest::apply_trait;
 use crate::customers::linking::{LinkOrigin, Linked, link};
 use crate::{AppError, AppResult, Hilo};
 
+/// The customers part's use cases: `hilo.customers()…`.
+#[derive(Clone, Copy)]
+pub struct Customers<'a> {
+    hilo: &'a Hilo,
+}
+
+impl Hilo {
+    pub fn customers(&self) -> Customers<'_> {
+        Customers { hilo: self }
+    }
+}
+
 /// A customer as every channel sees them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CustomerView {
@@ -78,19 +90,20 @@ pub struct Unmerged {
     pub restored: CustomerView,
 }
 
-impl Hilo {
+impl Customers<'_> {
     /// The customer an id belongs to, whether it is live or was merged away.
-    pub async fn customer(&self, id: CustomerId) -> AppResult<CustomerView> {
+    pub async fn get(&self, id: CustomerId) -> AppResult<CustomerView> {
         let root = self.live_root(id).await?;
         self.customer_view(root).await
     }
 
     /// The customer holding an identifier (normalised first, so any spelling finds them).
-    pub async fn lookup_customer(&self, kind: &str, value: &str) -> AppResult<CustomerView> {
+    pub async fn lookup(&self, kind: &str, value: &str) -> AppResult<CustomerView> {
         let kind: IdentifierType = kind.parse().map_err(|e: Invalid| e.in_field("type"))?;
-        let identifier = Identifier::normalize(kind, value, &self.settings.default_region)
+        let identifier = Identifier::normalize(kind, value, &self.hilo.settings.default_region)
             .map_err(|e| e.in_field("value"))?;
         let root = self
+            .hilo
             .store
             .customer_by_identifier(&identifier)
             .await?
@@ -100,7 +113,7 @@ impl Hilo {
 
     /// Customers whose identifiers or traits contain `query`, or every customer when it
     /// is empty; in id order after `after`.
-    pub async fn search_customers(
+    pub async fn search(
         &self,
         query: &str,
         after: Option<&str>,
@@ -109,9 +122,12 @@ impl Hilo {
         let query = query.trim().to_lowercase();
         let after = after.unwrap_or("");
         let ids = if query.is_empty() {
-            self.store.list_customers(after, limit).await?
+            self.hilo.store.list_customers(after, limit).await?
         } else {
-            self.store.search_customers(&query, after, limit).await?
+            self.hilo
+                .store
+                .search_customers(&query, after, limit)
+                .await?
         };
         let more = ids.len() > limit as usize;
         let page: Vec<CustomerId> = ids.into_iter().take(limit as usize).collect();
@@ -123,7 +139,7 @@ impl Hilo {
         let mut seen = BTreeSet::new();
         let mut views = Vec::new();
         for id in page {
-            let Some(root) = self.store.customer_root(id).await? else {
+            let Some(root) = self.hilo.store.customer_root(id).await? else {
                 continue;
             };
             if seen.insert(root) {
@@ -145,7 +161,7 @@ impl Hilo {
             None => None,
             Some(text) => Some(parse_timeline_cursor(text)?),
         };
-        let mut rows = self.store.timeline(root, before, limit).await?;
+        let mut rows = self.hilo.store.timeline(root, before, limit).await?;
         let more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
         let next = if more {
@@ -158,7 +174,7 @@ impl Hilo {
 
     /// Staff edits to traits (a `null` removes a trait), recorded with who made them.
     #[instrument(skip_all, fields(customer = %id))]
-    pub async fn patch_customer(
+    pub async fn patch(
         &self,
         id: CustomerId,
         traits: &Map<String, Value>,
@@ -166,15 +182,15 @@ impl Hilo {
     ) -> AppResult<CustomerView> {
         check_traits(traits)?;
         let root = self.live_root(id).await?;
-        let now = self.now();
-        let mut tx = self.store.begin().await?;
+        let now = self.hilo.now();
+        let mut tx = self.hilo.store.begin().await?;
         let root = tx.root_of(root).await?;
         let Some(mut row) = tx.profile(root).await? else {
             return Err(AppError::NotFound);
         };
         let mut stored: Map<String, Value> = serde_json::from_str(&row.traits).unwrap_or_default();
         // A staff edit is the newest word on a trait: stamp it after anything stored.
-        let newest = newest_trait_time(&self.store.customer(root).await?).max(now.millis());
+        let newest = newest_trait_time(&self.hilo.store.customer(root).await?).max(now.millis());
         for (key, value) in traits {
             apply_trait(&mut stored, key, value, newest, &by.actor());
         }
@@ -186,7 +202,7 @@ impl Hilo {
         tx.record_change(ChangeKind::ProfileTraits, root, &data.to_string(), now)
             .await?;
         tx.commit().await?;
-        self.feed_signal.notify_waiters();
+        self.hilo.feed_signal.notify_waiters();
         info!("customer edited by staff");
         self.customer_view(root).await
     }
@@ -202,8 +218,8 @@ impl Hilo {
         by: &Principal,
     ) -> AppResult<Unmerged> {
         let root = self.live_root(id).await?;
-        let now = self.now();
-        let mut tx = self.store.begin().await?;
+        let now = self.hilo.now();
+        let mut tx = self.hilo.store.begin().await?;
         let merge = match merge_id {
             Some(merge_id) => tx.merge(merge_id).await?,
             None => tx.latest_merge_into(root).await?,
@@ -224,7 +240,7 @@ impl Hilo {
         tx.record_change(ChangeKind::ProfileUnmerged, root, &data.to_string(), now)
             .await?;
         tx.commit().await?;
-        self.feed_signal.notify_waiters();
+        self.hilo.feed_signal.notify_waiters();
         info!(merge_id = %merge.id, "merge undone");
         Ok(Unmerged {
             merge_id: merge.id,
@@ -235,7 +251,8 @@ impl Hilo {
 
     /// The live profile an id belongs to; 404 when no profile has this id.
     pub(crate) async fn live_root(&self, id: CustomerId) -> AppResult<CustomerId> {
-        self.store
+        self.hilo
+            .store
             .customer_root(id)
             .await?
             .ok_or(AppError::NotFound)
@@ -245,7 +262,7 @@ impl Hilo {
     /// the identifiers against existing customers exactly as events are. Returns the
     /// customer and whether it is new.
     #[instrument(skip_all)]
-    pub async fn register_customer(
+    pub async fn register(
         &self,
         identifiers: &[(String, String)],
         traits: &Map<String, Value>,
@@ -263,7 +280,7 @@ impl Hilo {
             let kind: IdentifierType = kind
                 .parse()
                 .map_err(|e: Invalid| e.in_field(format!("identifiers[{index}].type")))?;
-            let identifier = Identifier::normalize(kind, value, &self.settings.default_region)
+            let identifier = Identifier::normalize(kind, value, &self.hilo.settings.default_region)
                 .map_err(|e| e.in_field(format!("identifiers[{index}].value")))?;
             parsed.push(identifier);
         }
@@ -283,10 +300,10 @@ impl Hilo {
             actor: &actor,
             dedup: None,
         };
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.hilo.store.begin().await?;
         let linked = self.register_in(&mut tx, &registration).await?;
         tx.commit().await?;
-        self.feed_signal.notify_waiters();
+        self.hilo.feed_signal.notify_waiters();
         let linked =
             linked.ok_or_else(|| AppError::Internal("registration deduplicated".into()))?;
         info!(customer = %linked.customer, created = linked.created, "customer registered by staff");
@@ -296,7 +313,7 @@ impl Hilo {
 
     /// Imports one customer record (a row of a file) attributed to `source`: like a staff
     /// registration, but `row_key` makes it idempotent — a row seen before changes nothing.
-    pub async fn import_customer(
+    pub async fn import(
         &self,
         identifiers: &[Identifier],
         traits: &Map<String, Value>,
@@ -312,10 +329,10 @@ impl Hilo {
             actor: &actor,
             dedup: Some((source.id, row_key)),
         };
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.hilo.store.begin().await?;
         let linked = self.register_in(&mut tx, &registration).await?;
         tx.commit().await?;
-        self.feed_signal.notify_waiters();
+        self.hilo.feed_signal.notify_waiters();
         Ok(linked)
     }
 
@@ -346,7 +363,7 @@ impl Hilo {
             )
             .into());
         }
-        let now = self.now();
+        let now = self.hilo.now();
         let actor = registration.actor;
         let linked = link(
             tx,
@@ -400,7 +417,7 @@ impl Hilo {
     }
 
     async fn customer_view(&self, root: CustomerId) -> AppResult<CustomerView> {
-        let mut view = assemble(self.store.customer(root).await?)?;
+        let mut view = assemble(self.hilo.store.customer(root).await?)?;
         view.consent = self.consent_of(root).await?;
         Ok(view)
     }

@@ -13,7 +13,8 @@ use serde_json::{Value, json};
 use tracing::{info, instrument};
 
 use crate::customers::CustomerView;
-use crate::{AppError, AppResult, Hilo};
+use crate::customers::Customers;
+use crate::{AppError, AppResult};
 
 const SUPPRESSION_KEY: &str = "suppression_key";
 
@@ -29,7 +30,7 @@ pub struct ConsentState {
 /// Current consent by (channel, purpose).
 pub type ConsentMap = BTreeMap<(String, String), ConsentState>;
 
-impl Hilo {
+impl Customers<'_> {
     /// Records consent decisions made through staff or the API.
     #[instrument(skip_all, fields(customer = %id))]
     pub async fn set_consent(
@@ -58,9 +59,9 @@ impl Hilo {
             return Err(Invalid::new("via", "must have 1 to 40 characters").into());
         }
         let root = self.live_root(id).await?;
-        let now = self.now();
+        let now = self.hilo.now();
         let actor = by.actor();
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.hilo.store.begin().await?;
         let root = tx.root_of(root).await?;
         for change in &parsed {
             tx.record_consent(
@@ -82,14 +83,14 @@ impl Hilo {
         tx.record_change(ChangeKind::ProfileConsent, root, &data.to_string(), now)
             .await?;
         tx.commit().await?;
-        self.feed_signal.notify_waiters();
-        self.customer(root).await
+        self.hilo.feed_signal.notify_waiters();
+        self.get(root).await
     }
 
     /// The current consent of a live profile: the newest decision per channel and purpose.
     pub async fn consent_of(&self, root: CustomerId) -> AppResult<ConsentMap> {
         let mut state = ConsentMap::new();
-        for row in self.store.consents_of(root).await? {
+        for row in self.hilo.store.consents_of(root).await? {
             // Rows come oldest first: later ones replace earlier ones.
             state.insert(
                 (row.channel, row.purpose),
@@ -104,10 +105,10 @@ impl Hilo {
     }
 
     /// Everything Hilo holds about a customer, as one JSON document.
-    pub async fn export_customer(&self, id: CustomerId) -> AppResult<Value> {
-        let view = self.customer(id).await?;
+    pub async fn export(&self, id: CustomerId) -> AppResult<Value> {
+        let view = self.get(id).await?;
         let root = view.id;
-        let record = self.store.customer(root).await?;
+        let record = self.hilo.store.customer(root).await?;
         let mut timeline = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
@@ -124,6 +125,7 @@ impl Hilo {
             }
         }
         let consent: Vec<Value> = self
+            .hilo
             .store
             .consents_of(root)
             .await?
@@ -135,6 +137,7 @@ impl Hilo {
             })
             .collect();
         let merges: Vec<Value> = self
+            .hilo
             .store
             .merges_of(root)
             .await?
@@ -147,6 +150,7 @@ impl Hilo {
             })
             .collect();
         let conflicts: Vec<Value> = self
+            .hilo
             .store
             .conflicts_of(root)
             .await?
@@ -167,7 +171,7 @@ impl Hilo {
             })
             .collect();
         Ok(json!({
-            "exported_at": self.now().to_rfc3339(),
+            "exported_at": self.hilo.now().to_rfc3339(),
             "customer_id": root.to_string(),
             "identities": view.identities.iter().map(|i| json!({
                 "type": i.kind, "value": i.value, "first_seen": i.first_seen.to_rfc3339(),
@@ -185,16 +189,11 @@ impl Hilo {
     /// only as keyed digests, so later events carrying them are dropped rather than
     /// recreating the person. An audit record without personal data remains.
     #[instrument(skip_all, fields(customer = %id))]
-    pub async fn erase_customer(
-        &self,
-        id: CustomerId,
-        suppress: bool,
-        by: &Principal,
-    ) -> AppResult<Erased> {
+    pub async fn erase(&self, id: CustomerId, suppress: bool, by: &Principal) -> AppResult<Erased> {
         let key = self.suppression_key().await?;
         let root = self.live_root(id).await?;
-        let now = self.now();
-        let mut tx = self.store.begin().await?;
+        let now = self.hilo.now();
+        let mut tx = self.hilo.store.begin().await?;
         let root = tx.root_of(root).await?;
         let fragments = tx.fragments(root).await?;
         let identities = tx.identities_of(root).await?;
@@ -224,21 +223,23 @@ impl Hilo {
         )
         .await?;
         tx.commit().await?;
-        self.feed_signal.notify_waiters();
+        self.hilo.feed_signal.notify_waiters();
         info!(profiles = erased.profiles, "customer erased");
         Ok(erased)
     }
 
     /// The instance's secret for suppression digests, made on first use.
     pub(crate) async fn suppression_key(&self) -> AppResult<String> {
-        if let Some(key) = self.store.setting(SUPPRESSION_KEY).await? {
+        if let Some(key) = self.hilo.store.setting(SUPPRESSION_KEY).await? {
             return Ok(key);
         }
         let fresh = SecretKind::Session.generate()?;
-        self.store
+        self.hilo
+            .store
             .claim_setting(SUPPRESSION_KEY, fresh.expose())
             .await?;
-        self.store
+        self.hilo
+            .store
             .setting(SUPPRESSION_KEY)
             .await?
             .ok_or_else(|| AppError::Internal("suppression key vanished".into()))

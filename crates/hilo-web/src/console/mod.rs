@@ -77,7 +77,7 @@ async fn home(State(state): State<AppState>, Lang(t): Lang, headers: HeaderMap) 
     let Some(token) = cookie(&headers, SESSION_COOKIE) else {
         return Redirect::to("/console/login").into_response();
     };
-    let session = match state.hilo.session(token).await {
+    let session = match state.hilo.access().session(token).await {
         Ok(Some(session)) => session,
         Ok(None) => return Redirect::to("/console/login").into_response(),
         Err(error) => return failure(error, t),
@@ -92,7 +92,7 @@ async fn home(State(state): State<AppState>, Lang(t): Lang, headers: HeaderMap) 
             limit: PageRequest::MAX_LIMIT,
             after: None,
         };
-        match state.hilo.list_sources(&first_page).await {
+        match state.hilo.access().list_sources(&first_page).await {
             Ok(page) => Some(page.items.into_iter().map(SourceRow::from).collect()),
             Err(error) => return failure(error, t),
         }
@@ -167,7 +167,7 @@ async fn login(
         return retry(StatusCode::FORBIDDEN, t.form_expired);
     }
     let password = Secret::new(form.password.clone());
-    match state.hilo.login(&form.email, &password, &ip).await {
+    match state.hilo.access().login(&form.email, &password, &ip).await {
         Ok(session) => {
             let mut response = Redirect::to("/console").into_response();
             set_cookie(
@@ -205,9 +205,9 @@ async fn logout(
     Form(form): Form<LogoutForm>,
 ) -> Response {
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
-        match state.hilo.session(token).await {
+        match state.hilo.access().session(token).await {
             Ok(Some(session)) if hilo_app::access::sessions::csrf_matches(&session, &form.csrf) => {
-                if let Err(error) = state.hilo.logout(token).await {
+                if let Err(error) = state.hilo.access().logout(token).await {
                     return failure(error, t);
                 }
             }

@@ -27,8 +27,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::collect::writer::ingest_tx::IngestTx;
 use crate::collect::writer::seen::{self, MessageDigest, SeenMessages};
-use crate::collect::writer::unflushed::{FeedSeqs, Unflushed};
 use crate::collect::writer::timeline_index::TimelineIndexer;
+use crate::collect::writer::unflushed::{FeedSeqs, Unflushed};
 use crate::customers::privacy::NewConsent;
 use crate::customers::{
     IdentityRow, NewChange, NewConflict, NewProfile, NewTimelineItem, ProfileRow, parse_customer_id,

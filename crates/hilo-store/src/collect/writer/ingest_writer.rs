@@ -333,8 +333,18 @@ impl IngestTx for WriterTx<'_> {
         at: Timestamp,
     ) -> StoreResult<()> {
         match self {
-            Self::Pool(tx) => IngestTx::merge_profiles(tx, merge_id, survivor, absorbed, cause, message_id, source, at).await,
-            Self::Embedded(tx) => IngestTx::merge_profiles(tx, merge_id, survivor, absorbed, cause, message_id, source, at).await,
+            Self::Pool(tx) => {
+                IngestTx::merge_profiles(
+                    tx, merge_id, survivor, absorbed, cause, message_id, source, at,
+                )
+                .await
+            }
+            Self::Embedded(tx) => {
+                IngestTx::merge_profiles(
+                    tx, merge_id, survivor, absorbed, cause, message_id, source, at,
+                )
+                .await
+            }
         }
     }
     async fn attach_identity(
@@ -346,7 +356,9 @@ impl IngestTx for WriterTx<'_> {
     ) -> StoreResult<()> {
         match self {
             Self::Pool(tx) => IngestTx::attach_identity(tx, identifier, profile, at, sources).await,
-            Self::Embedded(tx) => IngestTx::attach_identity(tx, identifier, profile, at, sources).await,
+            Self::Embedded(tx) => {
+                IngestTx::attach_identity(tx, identifier, profile, at, sources).await
+            }
         }
     }
     async fn touch_identity(

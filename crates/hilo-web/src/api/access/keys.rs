@@ -80,7 +80,8 @@ pub async fn create(
     let role: Role = body.role.parse()?;
     let (record, secret) = state
         .hilo
-        .create_api_key(&body.name, role, Some(principal.actor()))
+        .access()
+        .create_key(&body.name, role, Some(principal.actor()))
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -107,7 +108,7 @@ pub async fn list(
     paging: Paging,
 ) -> Result<Json<List<ApiKey>>, ApiError> {
     caller.require(Permission::ManageApiKeys)?;
-    let page = state.hilo.list_api_keys(&paging.request).await?;
+    let page = state.hilo.access().list_keys(&paging.request).await?;
     Ok(Json(List::from_page(page, view)))
 }
 
@@ -128,7 +129,7 @@ pub async fn get(
 ) -> Result<Json<ApiKey>, ApiError> {
     caller.require(Permission::ManageApiKeys)?;
     let id = id.id()?;
-    Ok(Json(view(state.hilo.api_key(id).await?)))
+    Ok(Json(view(state.hilo.access().key(id).await?)))
 }
 
 /// Revoke an API key
@@ -150,5 +151,5 @@ pub async fn revoke(
 ) -> Result<Json<ApiKey>, ApiError> {
     caller.require(Permission::ManageApiKeys)?;
     let id = id.id()?;
-    Ok(Json(view(state.hilo.revoke_api_key(id).await?)))
+    Ok(Json(view(state.hilo.access().revoke_key(id).await?)))
 }

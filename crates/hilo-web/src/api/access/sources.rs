@@ -71,7 +71,11 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<CreatedSource>), ApiError> {
     caller.require(Permission::ManageSources)?;
     let channel: SourceChannel = body.channel.parse()?;
-    let (record, write_key) = state.hilo.create_source(&body.name, channel).await?;
+    let (record, write_key) = state
+        .hilo
+        .access()
+        .create_source(&body.name, channel)
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedSource {
@@ -95,7 +99,7 @@ pub async fn list(
     paging: Paging,
 ) -> Result<Json<List<Source>>, ApiError> {
     caller.require(Permission::ReadSources)?;
-    let page = state.hilo.list_sources(&paging.request).await?;
+    let page = state.hilo.access().list_sources(&paging.request).await?;
     Ok(Json(List::from_page(page, view)))
 }
 
@@ -116,7 +120,7 @@ pub async fn get(
 ) -> Result<Json<Source>, ApiError> {
     caller.require(Permission::ReadSources)?;
     let id = id.id()?;
-    Ok(Json(view(state.hilo.source(id).await?)))
+    Ok(Json(view(state.hilo.access().source(id).await?)))
 }
 
 /// Delete a source
@@ -138,6 +142,6 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     caller.require(Permission::ManageSources)?;
     let id = id.id()?;
-    state.hilo.delete_source(id).await?;
+    state.hilo.access().delete_source(id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

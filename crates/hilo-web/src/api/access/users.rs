@@ -74,6 +74,7 @@ pub async fn create(
     let password = Secret::new(body.password);
     let user = state
         .hilo
+        .access()
         .create_user(&body.email, &body.name, role, &password)
         .await?;
     Ok((StatusCode::CREATED, Json(view(user))))
@@ -95,6 +96,6 @@ pub async fn list(
     paging: Paging,
 ) -> Result<Json<List<User>>, ApiError> {
     caller.require(Permission::ManageUsers)?;
-    let page = state.hilo.list_users(&paging.request).await?;
+    let page = state.hilo.access().list_users(&paging.request).await?;
     Ok(Json(List::from_page(page, view)))
 }

@@ -49,7 +49,7 @@ pub async fn get_rules(
     caller: Caller,
 ) -> Result<Json<RulesDocument>, ApiError> {
     caller.require(Permission::ReadIdentityRules)?;
-    let rules = state.hilo.identity_rules().await?;
+    let rules = state.hilo.customers().identity_rules().await?;
     Ok(Json(RulesDocument::from(&rules)))
 }
 
@@ -130,7 +130,7 @@ pub async fn put_rules(
     ApiJson(document): ApiJson<RulesDocument>,
 ) -> Result<Json<RulesDocument>, ApiError> {
     caller.require(Permission::ManageIdentityRules)?;
-    let rules = state.hilo.set_identity_rules(&document).await?;
+    let rules = state.hilo.customers().set_identity_rules(&document).await?;
     Ok(Json(RulesDocument::from(&rules)))
 }
 

@@ -292,7 +292,7 @@ pub async fn get(
 ) -> Result<Json<Customer>, ApiError> {
     caller.require(Permission::ReadCustomers)?;
     let id = id.id()?;
-    Ok(Json(view(state.hilo.customer(id).await?)))
+    Ok(Json(view(state.hilo.customers().get(id).await?)))
 }
 
 /// Look a customer up by any identifier
@@ -321,7 +321,9 @@ pub async fn lookup(
     let value = params
         .get("value")
         .ok_or_else(|| ApiError::invalid("value", "is required"))?;
-    Ok(Json(view(state.hilo.lookup_customer(kind, value).await?)))
+    Ok(Json(view(
+        state.hilo.customers().lookup(kind, value).await?,
+    )))
 }
 
 /// Search customers
@@ -353,7 +355,8 @@ pub async fn search(
     }
     let (customers, next) = state
         .hilo
-        .search_customers(query, page.after.as_ref().map(|c| c.as_str()), page.limit)
+        .customers()
+        .search(query, page.after.as_ref().map(|c| c.as_str()), page.limit)
         .await?;
     Ok(Json(CustomerList {
         data: customers.into_iter().map(view).collect(),
@@ -389,6 +392,7 @@ pub async fn timeline(
     let page = page_request(&params)?;
     let (items, next) = state
         .hilo
+        .customers()
         .timeline(id, page.after.as_ref().map(|c| c.as_str()), page.limit)
         .await?;
     Ok(Json(Timeline {
@@ -421,7 +425,8 @@ pub async fn patch(
     Ok(Json(view(
         state
             .hilo
-            .patch_customer(id, &body.traits, principal)
+            .customers()
+            .patch(id, &body.traits, principal)
             .await?,
     )))
 }
@@ -453,7 +458,8 @@ pub async fn create(
         .collect();
     let (customer, created) = state
         .hilo
-        .register_customer(&identifiers, &body.traits, &body.channel, principal)
+        .customers()
+        .register(&identifiers, &body.traits, &body.channel, principal)
         .await?;
     let status = if created {
         StatusCode::CREATED
@@ -492,6 +498,7 @@ pub async fn consent(
     Ok(Json(view(
         state
             .hilo
+            .customers()
             .set_consent(id, &changes, &body.via, principal)
             .await?,
     )))
@@ -517,7 +524,7 @@ pub async fn export(
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Permission::ExportCustomers)?;
     let id = id.id()?;
-    Ok(Json(state.hilo.export_customer(id).await?))
+    Ok(Json(state.hilo.customers().export(id).await?))
 }
 
 /// Erase a customer
@@ -548,7 +555,11 @@ pub async fn erase(
         crate::json::parse(&body)?
     };
     let suppress = request.suppress.unwrap_or(true);
-    let erased = state.hilo.erase_customer(id, suppress, principal).await?;
+    let erased = state
+        .hilo
+        .customers()
+        .erase(id, suppress, principal)
+        .await?;
     Ok(Json(EraseResult {
         erased: true,
         profiles: erased.profiles,
@@ -594,6 +605,7 @@ pub async fn unmerge(
         restored,
     } = state
         .hilo
+        .customers()
         .unmerge(id, request.merge_id.as_deref(), principal)
         .await?;
     Ok(Json(UnmergeResult {

@@ -361,12 +361,13 @@ async fn password_reset_ends_sessions(app: TestApp) {
     app.create_user("ana@example.com", "agent", PASSWORD).await;
     let session = sign_in(&app, "ana@example.com").await;
     let hilo = hilo_app::Hilo::new(app.store().clone(), std::sync::Arc::new(app.clock.clone()));
-    hilo.reset_password(
-        "ana@example.com",
-        &hilo_domain::Secret::new("a brand new password"),
-    )
-    .await
-    .expect("reset");
+    hilo.access()
+        .reset_password(
+            "ana@example.com",
+            &hilo_domain::Secret::new("a brand new password"),
+        )
+        .await
+        .expect("reset");
     let me = app
         .request(Method::GET, "/api/v1/me", None)
         .header("cookie", format!("hilo_session={session}"))
