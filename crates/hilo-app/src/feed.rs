@@ -79,16 +79,18 @@ impl Hilo {
         let floor = self.unflushed.floor();
         let mut next = after;
         let mut items = Vec::new();
-        for (seq, at, kind, profile, data) in
-            on_disk(changes, |row| row.0, floor.map(|f| f.changes))
-        {
-            next.changes_seq = seq;
+        for change in on_disk(changes, |change| change.seq, floor.map(|f| f.changes)) {
+            next.changes_seq = change.seq;
+            // A kind this version does not know (a newer node wrote it) is passed over.
+            let Some(kind) = change.kind else {
+                continue;
+            };
             items.push(FeedItem::Change {
-                seq,
-                at: Timestamp::from_millis(at),
-                kind,
-                customer: parse_customer_id(&profile)?,
-                data: serde_json::from_str(&data).unwrap_or(Value::Null),
+                seq: change.seq,
+                at: change.at,
+                kind: kind.as_str().to_owned(),
+                customer: change.customer,
+                data: change.data,
             });
         }
         for row in on_disk(timeline, |row| row.seq, floor.map(|f| f.timeline)) {

@@ -19,8 +19,8 @@ use hilo_domain::customers::timeline::ItemType;
 use hilo_domain::{CustomerId, Timestamp};
 use hilo_store::access::sources::SourceRecord;
 use hilo_store::collect::{GroupTx, IngestGroup, IngestTx, IngestWriter};
+use hilo_store::customers::NewTimelineItem;
 use hilo_store::customers::privacy::NewConsent;
-use hilo_store::customers::{NewTimelineItem, add_to_json_set};
 use serde_json::{Map, Value, json};
 use std::collections::{HashMap, HashSet};
 use tokio::sync::{Notify, mpsc, oneshot};
@@ -480,7 +480,7 @@ impl Hilo {
         };
         let at = message.timestamp.millis();
         let by = format!("source:{}", source.id);
-        let mut traits: Map<String, Value> = serde_json::from_str(&row.traits).unwrap_or_default();
+        let mut traits = row.trait_entries();
         let mut changed = Vec::new();
         for (key, value) in message.traits().iter().chain(context_traits) {
             if apply_trait(&mut traits, key, value, at, &by) {
@@ -490,7 +490,7 @@ impl Hilo {
         if changed.is_empty() {
             return Ok(());
         }
-        row.traits = Value::Object(traits).to_string();
+        row.set_trait_entries(traits);
         row.updated_at = now.millis();
         tx.save_profile(&row).await?;
         let data = json!({"traits": changed});
@@ -624,7 +624,7 @@ async fn record_sighting<T: IngestTx>(
         let Some(row) = tx.held_row(identifier) else {
             continue;
         };
-        let new_sources = add_to_json_set(&row.sources, source);
+        let new_sources = row.sources_with(source);
         let stale = at.millis() > row.last_seen + 60_000 || at.millis() < row.first_seen;
         if new_sources.is_none() && !stale {
             continue;

@@ -10,7 +10,7 @@ use hilo_domain::customers::identity::{
 };
 use hilo_domain::{CustomerId, SourceId, Timestamp};
 use hilo_store::collect::IngestTx;
-use hilo_store::customers::{IdentityRow, NewConflict, add_to_json_set, parse_customer_id};
+use hilo_store::customers::{IdentityRow, NewConflict, parse_customer_id};
 use serde_json::json;
 
 use crate::AppResult;
@@ -82,7 +82,7 @@ pub async fn link<T: IngestTx>(
         }
         let new_sources = origin
             .source_id
-            .and_then(|source| add_to_json_set(&row.sources, &source.to_string()));
+            .and_then(|source| row.sources_with(&source.to_string()));
         // Last use is kept to the minute: most messages change nothing here, and then
         // write nothing.
         let stale = at.millis() > row.last_seen + 60_000 || at.millis() < row.first_seen;

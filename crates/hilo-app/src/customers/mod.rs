@@ -188,13 +188,13 @@ impl Customers<'_> {
         let Some(mut row) = tx.profile(root).await? else {
             return Err(AppError::NotFound);
         };
-        let mut stored: Map<String, Value> = serde_json::from_str(&row.traits).unwrap_or_default();
+        let mut stored = row.trait_entries();
         // A staff edit is the newest word on a trait: stamp it after anything stored.
         let newest = newest_trait_time(&self.hilo.store.customer(root).await?).max(now.millis());
         for (key, value) in traits {
             apply_trait(&mut stored, key, value, newest, &by.actor());
         }
-        row.traits = Value::Object(stored).to_string();
+        row.set_trait_entries(stored);
         row.updated_at = now.millis();
         tx.save_profile(&row).await?;
         let keys: Vec<&String> = traits.keys().collect();
@@ -383,11 +383,11 @@ impl Customers<'_> {
         let Some(mut row) = tx.profile(target).await? else {
             return Err(AppError::NotFound);
         };
-        let mut stored: Map<String, Value> = serde_json::from_str(&row.traits).unwrap_or_default();
+        let mut stored = row.trait_entries();
         for (key, value) in registration.traits {
             apply_trait(&mut stored, key, value, now.millis(), actor);
         }
-        row.traits = Value::Object(stored).to_string();
+        row.set_trait_entries(stored);
         row.updated_at = now.millis();
         tx.save_profile(&row).await?;
         let body = json!({
@@ -431,7 +431,7 @@ fn assemble(record: CustomerRecord) -> Result<CustomerView, AppError> {
     let mut updated_at = i64::MIN;
     let mut merged_ids = Vec::new();
     for fragment in &record.fragments {
-        let stored: Map<String, Value> = serde_json::from_str(&fragment.traits).unwrap_or_default();
+        let stored = fragment.trait_entries();
         for (key, entry) in stored {
             let at = entry.get("t").and_then(Value::as_i64).unwrap_or(0);
             if stamps.get(&key).is_none_or(|seen| at >= *seen) {
@@ -455,7 +455,7 @@ fn assemble(record: CustomerRecord) -> Result<CustomerView, AppError> {
             value: row.value.clone(),
             first_seen: Timestamp::from_millis(row.first_seen),
             last_seen: Timestamp::from_millis(row.last_seen),
-            sources: serde_json::from_str(&row.sources).unwrap_or_default(),
+            sources: row.source_list(),
         })
         .collect();
     Ok(CustomerView {
@@ -485,8 +485,7 @@ fn newest_trait_time(record: &CustomerRecord) -> i64 {
     record
         .fragments
         .iter()
-        .filter_map(|f| serde_json::from_str::<Map<String, Value>>(&f.traits).ok())
-        .flat_map(|traits| traits.into_values())
+        .flat_map(|f| f.trait_entries().into_values())
         .filter_map(|entry| entry.get("t").and_then(Value::as_i64))
         .max()
         .unwrap_or(0)
@@ -515,6 +514,7 @@ pub fn check_traits(traits: &Map<String, Value>) -> Result<(), Invalid> {
 }
 
 fn timeline_item(row: TimelineRow) -> TimelineItem {
+    let body = row.body_value();
     TimelineItem {
         id: row.seq.to_string(),
         item_type: row.item_type,
@@ -524,7 +524,7 @@ fn timeline_item(row: TimelineRow) -> TimelineItem {
         source_id: row.source_id,
         at: Timestamp::from_millis(row.at),
         received_at: Timestamp::from_millis(row.received_at),
-        body: serde_json::from_str(&row.body).unwrap_or(Value::Null),
+        body,
     }
 }
 

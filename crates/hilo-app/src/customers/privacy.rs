@@ -167,7 +167,7 @@ impl Customers<'_> {
             .map(|f| {
                 json!({"id": f.id, "merged_into": f.merged_into,
                        "created_at": Timestamp::from_millis(f.created_at).to_rfc3339(),
-                       "traits": serde_json::from_str::<Value>(&f.traits).unwrap_or(Value::Null)})
+                       "traits": f.trait_entries()})
             })
             .collect();
         Ok(json!({

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::customers::parse_customer_id;
 use crate::tx::{Tx, on_tx};
-use crate::{StoreResult, corrupt};
+use crate::{StoreResult, corrupt, on_pool};
 
 /// Where a consumer stands: the last change it acted on. On PostgreSQL changes are read
 /// in the order of their transactions (`xid`) and then `seq`; on SQLite, where commits
@@ -57,6 +57,19 @@ impl TryFrom<ChangeRow> for ChangeRecord {
 }
 
 impl crate::Store {
+    /// Changes after `seq`, in `seq` order (`xid` left 0): for readers that keep their
+    /// own position and read only what is on disk.
+    pub async fn changes_since(&self, seq: i64, limit: u32) -> StoreResult<Vec<ChangeRecord>> {
+        const SQL: &str = "SELECT seq, CAST(0 AS BIGINT) AS xid, at, kind, profile_id, data FROM changes \
+            WHERE seq > $1 ORDER BY seq LIMIT $2";
+        let rows = on_pool!(self, |pool| sqlx::query_as::<_, ChangeRow>(SQL)
+            .bind(seq)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await?);
+        rows.into_iter().map(ChangeRecord::try_from).collect()
+    }
+
     /// Whether `consumer` has changes to read, asked without any lock: consumers look
     /// before they take the write lock (SQLite) or the position's row (PostgreSQL).
     /// A consumer never seen yet has.

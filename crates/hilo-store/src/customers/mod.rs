@@ -10,6 +10,7 @@ use hilo_domain::customers::changes::ChangeKind;
 use hilo_domain::customers::identity::{Identifier, IdentifierType};
 use hilo_domain::customers::timeline::ItemType;
 use hilo_domain::{CustomerId, SourceId, Timestamp};
+use serde_json::{Map, Value};
 
 use crate::sql::{self, tree};
 use crate::tx::{Tx, on_tx};
@@ -37,6 +38,30 @@ pub struct IdentityRow {
     pub first_seen: i64,
     pub last_seen: i64,
     pub sources: String,
+}
+
+impl ProfileRow {
+    /// The fragment's traits as stored: name → `{"v": value, "t": millis, "by": actor}`.
+    pub fn trait_entries(&self) -> Map<String, Value> {
+        serde_json::from_str(&self.traits).unwrap_or_default()
+    }
+
+    pub fn set_trait_entries(&mut self, entries: Map<String, Value>) {
+        self.traits = Value::Object(entries).to_string();
+    }
+}
+
+impl IdentityRow {
+    /// The ids of the sources that sent this identifier.
+    pub fn source_list(&self) -> Vec<String> {
+        serde_json::from_str(&self.sources).unwrap_or_default()
+    }
+
+    /// The stored source list with `source` added, or `None` when it is there already
+    /// (nearly always, and then answered without parsing).
+    pub fn sources_with(&self, source: &str) -> Option<String> {
+        add_to_json_set(&self.sources, source)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -79,6 +104,13 @@ pub struct TimelineRow {
     pub at: i64,
     pub received_at: i64,
     pub body: String,
+}
+
+impl TimelineRow {
+    /// The item's stored body: the message as received, or what staff did.
+    pub fn body_value(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
 }
 
 /// A profile to create.
@@ -681,24 +713,6 @@ impl Store {
             .await?))
     }
 
-    /// Changes after `seq`, oldest first.
-    pub async fn changes_since(
-        &self,
-        seq: i64,
-        limit: u32,
-    ) -> StoreResult<Vec<(i64, i64, String, String, String)>> {
-        const SQL: &str = "SELECT seq, at, kind, profile_id, data FROM changes WHERE seq > $1 \
-                           ORDER BY seq LIMIT $2";
-        Ok(on_pool!(self, |pool| sqlx::query_as::<
-            _,
-            (i64, i64, String, String, String),
-        >(SQL)
-        .bind(seq)
-        .bind(i64::from(limit))
-        .fetch_all(pool)
-        .await?))
-    }
-
     /// Timeline items after `seq` in append order: the feed of events for the parts that
     /// react to them.
     pub async fn timeline_since(&self, seq: i64, limit: u32) -> StoreResult<Vec<TimelineRow>> {
@@ -768,7 +782,7 @@ fn json_array_has_plain(json: &str, value: &str) -> bool {
 }
 
 /// Distinct values of a JSON array of strings, with `extra` added; `None` if unchanged.
-pub fn add_to_json_set(json: &str, extra: &str) -> Option<String> {
+pub(crate) fn add_to_json_set(json: &str, extra: &str) -> Option<String> {
     // Nearly always the value is there already (every message touches its identifiers'
     // sets): that answer needs no parsing when it can be read off the text.
     if json_array_has_plain(json, extra) {

@@ -909,7 +909,7 @@ mod tests {
         let rows = store.changes_since(0, 10).await.unwrap();
         assert_eq!(rows.len(), 1);
         let floor = unflushed.floor().expect("held back until flushed");
-        assert!(floor.changes <= rows[0].0, "{floor:?} {}", rows[0].0);
+        assert!(floor.changes <= rows[0].seq, "{floor:?} {}", rows[0].seq);
 
         flusher.flush().unwrap();
         assert_eq!(unflushed.floor(), None, "on disk");
