@@ -16,7 +16,6 @@
 use hilo_domain::{CustomerId, Timestamp};
 use hilo_store::Tx;
 use hilo_store::customers::feed::{ChangeRecord, ChangesPosition};
-use hilo_store::customers::parse_customer_id;
 use serde_json::Value;
 
 use crate::{AppResult, Hilo};
@@ -97,7 +96,7 @@ impl Hilo {
             next.timeline_seq = row.seq;
             items.push(FeedItem::Timeline {
                 seq: row.seq,
-                customer: parse_customer_id(&row.profile_id)?,
+                customer: row.customer()?,
                 item_type: row.item_type,
                 kind: row.kind,
                 name: row.name,

@@ -10,7 +10,7 @@ use hilo_domain::customers::identity::{
 };
 use hilo_domain::{CustomerId, SourceId, Timestamp};
 use hilo_store::collect::IngestTx;
-use hilo_store::customers::{IdentityRow, NewConflict, parse_customer_id};
+use hilo_store::customers::{IdentityRow, NewConflict};
 use serde_json::json;
 
 use crate::AppResult;
@@ -168,7 +168,7 @@ async fn resolve<T: IngestTx>(
     for identifier in identifiers {
         let owner = match tx.identity_owner(identifier).await? {
             Some((row, parent)) => {
-                let fragment = parse_customer_id(&row.profile_id)?;
+                let fragment = row.holder()?;
                 existing.push((identifier.clone(), row));
                 Some(match parent {
                     None => fragment,
@@ -209,8 +209,8 @@ async fn resolve<T: IngestTx>(
         holdings.insert(*owner, held);
         if owners.len() > 1 {
             for (a, b) in tx.separations(*owner).await? {
-                let a = tx.root_of(parse_customer_id(&a)?).await?;
-                let b = tx.root_of(parse_customer_id(&b)?).await?;
+                let a = tx.root_of(a).await?;
+                let b = tx.root_of(b).await?;
                 if a != b && owners.contains(&a) && owners.contains(&b) {
                     separated.insert((a, b));
                 }

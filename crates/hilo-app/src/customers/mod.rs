@@ -11,7 +11,7 @@ use hilo_domain::customers::changes::ChangeKind;
 use hilo_domain::customers::identity::{Identifier, IdentifierType};
 use hilo_domain::customers::timeline::ItemType;
 use hilo_domain::{CustomerId, Invalid, Principal, Timestamp};
-use hilo_store::customers::{CustomerRecord, NewTimelineItem, TimelineRow, parse_customer_id};
+use hilo_store::customers::{CustomerRecord, NewTimelineItem, TimelineRow};
 use serde_json::{Map, Value, json};
 use tracing::{info, instrument};
 
@@ -229,12 +229,12 @@ impl Customers<'_> {
                 Invalid::new("merge_id", "no merge in force to undo for this customer").into(),
             );
         };
-        let survivor = parse_customer_id(&merge.survivor_id)?;
+        let survivor = merge.survivor()?;
         if tx.root_of(survivor).await? != root {
             return Err(Invalid::new("merge_id", "is not a merge of this customer").into());
         }
         tx.undo_merge(&merge, now, &by.actor()).await?;
-        let absorbed = parse_customer_id(&merge.absorbed_id)?;
+        let absorbed = merge.absorbed()?;
         let data =
             json!({"merge_id": merge.id, "restored": absorbed.to_string(), "by": by.actor()});
         tx.record_change(ChangeKind::ProfileUnmerged, root, &data.to_string(), now)
@@ -442,7 +442,7 @@ fn assemble(record: CustomerRecord) -> Result<CustomerView, AppError> {
         created_at = created_at.min(fragment.created_at);
         updated_at = updated_at.max(fragment.updated_at);
         if fragment.id != record.id.to_string() {
-            merged_ids.push(parse_customer_id(&fragment.id)?);
+            merged_ids.push(fragment.customer()?);
         }
     }
     // A null trait is a removal: keep it out of the view.

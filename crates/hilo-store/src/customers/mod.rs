@@ -41,6 +41,11 @@ pub struct IdentityRow {
 }
 
 impl ProfileRow {
+    /// The fragment's id.
+    pub fn customer(&self) -> StoreResult<CustomerId> {
+        parse_customer_id(&self.id)
+    }
+
     /// The fragment's traits as stored: name → `{"v": value, "t": millis, "by": actor}`.
     pub fn trait_entries(&self) -> Map<String, Value> {
         serde_json::from_str(&self.traits).unwrap_or_default()
@@ -52,6 +57,11 @@ impl ProfileRow {
 }
 
 impl IdentityRow {
+    /// The fragment that holds this identifier.
+    pub fn holder(&self) -> StoreResult<CustomerId> {
+        parse_customer_id(&self.profile_id)
+    }
+
     /// The ids of the sources that sent this identifier.
     pub fn source_list(&self) -> Vec<String> {
         serde_json::from_str(&self.sources).unwrap_or_default()
@@ -91,6 +101,16 @@ pub struct ConflictRow {
     pub source_id: Option<String>,
 }
 
+impl MergeRow {
+    pub fn survivor(&self) -> StoreResult<CustomerId> {
+        parse_customer_id(&self.survivor_id)
+    }
+
+    pub fn absorbed(&self) -> StoreResult<CustomerId> {
+        parse_customer_id(&self.absorbed_id)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct TimelineRow {
     pub seq: i64,
@@ -107,6 +127,11 @@ pub struct TimelineRow {
 }
 
 impl TimelineRow {
+    /// The fragment the item belongs to.
+    pub fn customer(&self) -> StoreResult<CustomerId> {
+        parse_customer_id(&self.profile_id)
+    }
+
     /// The item's stored body: the message as received, or what staff did.
     pub fn body_value(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or(Value::Null)
@@ -158,7 +183,7 @@ pub struct NewConflict<'a> {
     pub at: Timestamp,
 }
 
-pub fn parse_customer_id(text: &str) -> StoreResult<CustomerId> {
+pub(crate) fn parse_customer_id(text: &str) -> StoreResult<CustomerId> {
     text.parse().map_err(|e| corrupt("profile id", e))
 }
 
@@ -242,14 +267,21 @@ impl Tx {
     }
 
     /// Separation pairs that involve any fragment of this live profile.
-    pub async fn separations(&mut self, root: CustomerId) -> StoreResult<Vec<(String, String)>> {
+    /// The pairs of fragments in this customer's tree that were unmerged: they never
+    /// merge again on their own.
+    pub async fn separations(
+        &mut self,
+        root: CustomerId,
+    ) -> StoreResult<Vec<(CustomerId, CustomerId)>> {
         const SQL: &str = sql::SEPARATIONS;
-        Ok(on_tx!(self, |conn| sqlx::query_as::<_, (String, String)>(
-            SQL
-        )
-        .bind(root.to_string())
-        .fetch_all(conn)
-        .await?))
+        let pairs = on_tx!(self, |conn| sqlx::query_as::<_, (String, String)>(SQL)
+            .bind(root.to_string())
+            .fetch_all(conn)
+            .await?);
+        pairs
+            .iter()
+            .map(|(a, b)| Ok((parse_customer_id(a)?, parse_customer_id(b)?)))
+            .collect()
     }
 
     pub async fn insert_profile(

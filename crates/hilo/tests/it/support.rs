@@ -1,6 +1,12 @@
 //! Starting servers for tests, and the helpers tests share.
 
+mod access;
+mod collect;
+mod customers;
 pub mod receiver;
+mod webhooks;
+
+pub use customers::identities;
 
 use std::sync::Arc;
 
@@ -9,8 +15,8 @@ use hilo::server::{RunningServer, start_with_clock};
 use hilo_app::ManualClock;
 use hilo_domain::Timestamp;
 use hilo_store::DatabaseUrl;
-use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
-use serde_json::{Value, json};
+use reqwest::{Client, Method, RequestBuilder, Response};
+use serde_json::Value;
 use tempfile::TempDir;
 
 /// Runs each named `async fn(TestApp)` once on SQLite and once on PostgreSQL.
@@ -110,15 +116,6 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
-    /// The identity conflicts listed to an admin, newest first.
-    pub async fn conflicts(&self) -> Value {
-        self.get("/api/v1/identity/conflicts", &self.admin_key)
-            .await
-            .json()
-            .await
-            .expect("json")
-    }
-
     /// Another node on this test's PostgreSQL database, with its base URL; `None` on
     /// SQLite, which serves one node. The node stops when dropped.
     pub async fn second_node(&self) -> Option<(String, RunningServer, TempDir)> {
@@ -152,103 +149,6 @@ impl TestApp {
             .send()
             .await
             .expect("request")
-    }
-
-    /// Creates an API key with `role` through the API and returns its secret.
-    pub async fn key_for(&self, role: &str) -> String {
-        let response = self
-            .post_json(
-                "/api/v1/keys",
-                &self.admin_key,
-                &json!({"name": format!("{role} key"), "role": role}),
-            )
-            .await;
-        assert_eq!(response.status(), StatusCode::CREATED);
-        let body: Value = response.json().await.expect("json");
-        body["key"].as_str().expect("key").to_owned()
-    }
-
-    /// Creates a source through the API; returns its id and write key.
-    pub async fn create_source(&self, name: &str, channel: &str) -> (String, String) {
-        let response = self
-            .post_json(
-                "/api/v1/sources",
-                &self.admin_key,
-                &json!({"name": name, "channel": channel}),
-            )
-            .await;
-        assert_eq!(response.status(), StatusCode::CREATED);
-        let body: Value = response.json().await.expect("json");
-        (
-            body["id"].as_str().expect("id").to_owned(),
-            body["write_key"].as_str().expect("write_key").to_owned(),
-        )
-    }
-
-    /// Sends a collection API request with the write key as HTTP Basic user.
-    pub async fn collect(&self, path: &str, write_key: &str, body: &Value) -> Response {
-        self.client
-            .post(self.url(path))
-            .basic_auth(write_key, Some(""))
-            .json(body)
-            .send()
-            .await
-            .expect("request")
-    }
-
-    /// Sends one message as a batch to the node at `base` (this one or another on the same
-    /// database).
-    pub async fn batch_to(&self, base: &str, write_key: &str, message: Value) -> Response {
-        self.client
-            .post(format!("{base}/v1/batch"))
-            .basic_auth(write_key, Some(""))
-            .json(&serde_json::json!({"batch": [message]}))
-            .send()
-            .await
-            .expect("request")
-    }
-
-    /// The customer holding an identifier, as the API shows it.
-    pub async fn lookup(&self, kind: &str, value: &str) -> Option<Value> {
-        let response = self
-            .client
-            .get(self.url("/api/v1/customers/lookup"))
-            .query(&[("type", kind), ("value", value)])
-            .bearer_auth(&self.admin_key)
-            .send()
-            .await
-            .expect("request");
-        match response.status() {
-            StatusCode::OK => Some(response.json().await.expect("json")),
-            StatusCode::NOT_FOUND => None,
-            other => panic!("lookup answered {other}"),
-        }
-    }
-
-    /// A customer's timeline, newest first (first page of up to 200).
-    pub async fn timeline(&self, customer_id: &str) -> Vec<Value> {
-        let body: Value = self
-            .get(
-                &format!("/api/v1/customers/{customer_id}/timeline?limit=200"),
-                &self.admin_key,
-            )
-            .await
-            .json()
-            .await
-            .expect("json");
-        body["data"].as_array().cloned().unwrap_or_default()
-    }
-
-    /// Creates a console user through the API.
-    pub async fn create_user(&self, email: &str, role: &str, password: &str) {
-        let response = self
-            .post_json(
-                "/api/v1/users",
-                &self.admin_key,
-                &json!({"email": email, "role": role, "password": password, "name": "Test"}),
-            )
-            .await;
-        assert_eq!(response.status(), StatusCode::CREATED);
     }
 
     /// Stops the server gracefully.
@@ -295,23 +195,6 @@ impl TestApp {
             .as_millis() as i64;
         let now = hilo_app::Clock::now(&self.clock).millis();
         self.clock.advance_millis(real - now);
-    }
-
-    /// Registers a webhook endpoint as the admin; returns its id and signing secret.
-    pub async fn create_webhook(&self, url: &str, events: &[&str]) -> (String, String) {
-        let response = self
-            .post_json(
-                "/api/v1/webhooks",
-                &self.admin_key,
-                &json!({"url": url, "events": events, "description": "test receiver"}),
-            )
-            .await;
-        assert_eq!(response.status(), StatusCode::CREATED);
-        let body: Value = response.json().await.expect("json");
-        (
-            body["id"].as_str().expect("id").to_owned(),
-            body["secret"].as_str().expect("secret").to_owned(),
-        )
     }
 
     pub fn store(&self) -> &hilo_store::Store {
@@ -452,22 +335,4 @@ pub fn form_encode(pairs: &[(&str, &str)]) -> String {
         .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
         .collect::<Vec<_>>()
         .join("&")
-}
-
-/// A customer's identities as sorted `type:value` strings.
-pub fn identities(customer: &Value) -> Vec<String> {
-    let mut list: Vec<String> = customer["identities"]
-        .as_array()
-        .expect("identities")
-        .iter()
-        .map(|i| {
-            format!(
-                "{}:{}",
-                i["type"].as_str().unwrap_or(""),
-                i["value"].as_str().unwrap_or("")
-            )
-        })
-        .collect();
-    list.sort();
-    list
 }

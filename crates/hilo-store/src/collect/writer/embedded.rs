@@ -524,8 +524,16 @@ impl IngestTx for EmbeddedTx<'_> {
         self.strings_of_tree(sql::HOLDINGS, root, |row| Ok((row.get(0)?, row.get(1)?)))
     }
 
-    async fn separations(&mut self, root: CustomerId) -> StoreResult<Vec<(String, String)>> {
-        self.strings_of_tree(sql::SEPARATIONS, root, |row| Ok((row.get(0)?, row.get(1)?)))
+    async fn separations(
+        &mut self,
+        root: CustomerId,
+    ) -> StoreResult<Vec<(CustomerId, CustomerId)>> {
+        let pairs: Vec<(String, String)> =
+            self.strings_of_tree(sql::SEPARATIONS, root, |row| Ok((row.get(0)?, row.get(1)?)))?;
+        pairs
+            .iter()
+            .map(|(a, b)| Ok((parse_customer_id(a)?, parse_customer_id(b)?)))
+            .collect()
     }
 
     async fn insert_profile(

@@ -495,7 +495,10 @@ impl<T: IngestTx> IngestTx for GroupTx<T> {
         Ok(self.memory.holdings.get(&root).cloned().unwrap_or_default())
     }
 
-    async fn separations(&mut self, root: CustomerId) -> StoreResult<Vec<(String, String)>> {
+    async fn separations(
+        &mut self,
+        root: CustomerId,
+    ) -> StoreResult<Vec<(CustomerId, CustomerId)>> {
         self.inner.separations(root).await
     }
 

@@ -62,7 +62,7 @@ pub trait IngestTx: Send {
     fn separations(
         &mut self,
         root: CustomerId,
-    ) -> impl Future<Output = StoreResult<Vec<(String, String)>>> + Send;
+    ) -> impl Future<Output = StoreResult<Vec<(CustomerId, CustomerId)>>> + Send;
     fn insert_profile(
         &mut self,
         id: CustomerId,
@@ -194,7 +194,10 @@ impl IngestTx for Tx {
     async fn holdings(&mut self, root: CustomerId) -> StoreResult<Vec<(String, i64)>> {
         Tx::holdings(self, root).await
     }
-    async fn separations(&mut self, root: CustomerId) -> StoreResult<Vec<(String, String)>> {
+    async fn separations(
+        &mut self,
+        root: CustomerId,
+    ) -> StoreResult<Vec<(CustomerId, CustomerId)>> {
         Tx::separations(self, root).await
     }
     async fn insert_profile(

@@ -305,7 +305,10 @@ impl IngestTx for WriterTx<'_> {
             Self::Embedded(tx) => IngestTx::holdings(tx, root).await,
         }
     }
-    async fn separations(&mut self, root: CustomerId) -> StoreResult<Vec<(String, String)>> {
+    async fn separations(
+        &mut self,
+        root: CustomerId,
+    ) -> StoreResult<Vec<(CustomerId, CustomerId)>> {
         match self {
             Self::Pool(tx) => IngestTx::separations(tx, root).await,
             Self::Embedded(tx) => IngestTx::separations(tx, root).await,
