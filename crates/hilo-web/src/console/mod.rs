@@ -1,8 +1,8 @@
 //! The web console, rendered on the server. This part holds sign-in, sign-out and the
 //! home page; each area of Hilo adds its pages here.
 
-mod i18n;
 mod pages;
+mod texts;
 
 use std::net::SocketAddr;
 
@@ -20,8 +20,8 @@ use serde::Deserialize;
 
 use crate::auth::{SESSION_COOKIE, cookie};
 use crate::{AppState, WebConfig};
-use i18n::Texts;
 use pages::{HomePage, LoginPage, SourceRow};
+use texts::Texts;
 
 /// Cookie holding the login form's CSRF token (double-submit: no session exists yet).
 const LOGIN_CSRF_COOKIE: &str = "hilo_login_csrf";
@@ -180,9 +180,11 @@ async fn login(
             );
             response
         }
-        Err(AppError::Unauthenticated) => retry(StatusCode::UNAUTHORIZED, t.wrong_credentials),
+        Err(AppError::Unauthenticated) => {
+            retry(StatusCode::UNAUTHORIZED, t.access.wrong_credentials)
+        }
         Err(AppError::RateLimited { retry_after_secs }) => {
-            let mut response = retry(StatusCode::TOO_MANY_REQUESTS, t.too_many_attempts);
+            let mut response = retry(StatusCode::TOO_MANY_REQUESTS, t.access.too_many_attempts);
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));

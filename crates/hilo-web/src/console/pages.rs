@@ -3,7 +3,7 @@
 use askama::Template;
 use hilo_store::access::sources::SourceRecord;
 
-use super::i18n::Texts;
+use super::texts::Texts;
 
 #[derive(Template)]
 #[template(path = "login.html")]
