@@ -8,10 +8,10 @@ pub mod privacy;
 use std::collections::BTreeSet;
 
 use hilo_domain::customers::changes::ChangeKind;
-use hilo_domain::customers::identity::{Identifier, IdentifierType};
+use hilo_domain::customers::identity::{Identifier, IdentifierType, IdentityRules};
 use hilo_domain::customers::timeline::ItemType;
 use hilo_domain::{CustomerId, Invalid, Principal, Timestamp};
-use hilo_store::customers::{CustomerRecord, NewTimelineItem, TimelineRow};
+use hilo_store::customers::{CustomerRecord, NewTimelineItem, ProfileRow, TimelineRow};
 use serde_json::{Map, Value, json};
 use tracing::{info, instrument};
 
@@ -190,7 +190,11 @@ impl Customers<'_> {
         };
         let mut stored = row.trait_entries();
         // A staff edit is the newest word on a trait: stamp it after anything stored.
-        let newest = newest_trait_time(&self.hilo.store.customer(root).await?).max(now.millis());
+        // Read through this transaction: a second connection while it holds one starves
+        // the pool under concurrent edits.
+        let fragments = tx.fragments(root).await?;
+        let fragments = tx.profiles_many(&fragments).await?;
+        let newest = newest_trait_time(&fragments).max(now.millis());
         for (key, value) in traits {
             apply_trait(&mut stored, key, value, newest, &by.actor());
         }
@@ -300,8 +304,10 @@ impl Customers<'_> {
             actor: &actor,
             dedup: None,
         };
+        // Read before the transaction: no second connection while it holds one.
+        let rules = self.identity_rules().await?;
         let mut tx = self.hilo.store.begin().await?;
-        let linked = self.register_in(&mut tx, &registration).await?;
+        let linked = self.register_in(&mut tx, &rules, &registration).await?;
         tx.commit().await?;
         self.hilo.feed_signal.notify_waiters();
         let linked =
@@ -329,8 +335,10 @@ impl Customers<'_> {
             actor: &actor,
             dedup: Some((source.id, row_key)),
         };
+        // Read before the transaction: no second connection while it holds one.
+        let rules = self.identity_rules().await?;
         let mut tx = self.hilo.store.begin().await?;
-        let linked = self.register_in(&mut tx, &registration).await?;
+        let linked = self.register_in(&mut tx, &rules, &registration).await?;
         tx.commit().await?;
         self.hilo.feed_signal.notify_waiters();
         Ok(linked)
@@ -341,6 +349,7 @@ impl Customers<'_> {
     async fn register_in(
         &self,
         tx: &mut hilo_store::Tx,
+        rules: &IdentityRules,
         registration: &Registration<'_>,
     ) -> AppResult<Option<Linked>> {
         if let Some((source, key)) = registration.dedup
@@ -348,7 +357,6 @@ impl Customers<'_> {
         {
             return Ok(None);
         }
-        let rules = self.identity_rules().await?;
         // A customer is found again by its identifiers: with only placeholders (`null`,
         // test@test.com, 000000), nothing could ever find this profile again.
         if registration
@@ -367,7 +375,7 @@ impl Customers<'_> {
         let actor = registration.actor;
         let linked = link(
             tx,
-            &rules,
+            rules,
             registration.identifiers,
             &[],
             now,
@@ -481,9 +489,8 @@ fn assemble(record: CustomerRecord) -> Result<CustomerView, AppError> {
     })
 }
 
-fn newest_trait_time(record: &CustomerRecord) -> i64 {
-    record
-        .fragments
+fn newest_trait_time(fragments: &[ProfileRow]) -> i64 {
+    fragments
         .iter()
         .flat_map(|f| f.trait_entries().into_values())
         .filter_map(|entry| entry.get("t").and_then(Value::as_i64))

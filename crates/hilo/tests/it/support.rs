@@ -80,8 +80,13 @@ impl TestApp {
     }
 
     pub async fn start_postgres() -> Option<Self> {
+        Self::start_postgres_with(|_| {}).await
+    }
+
+    /// Starts on a fresh PostgreSQL database with settings changed by `adjust`.
+    pub async fn start_postgres_with(adjust: impl FnOnce(&mut Settings)) -> Option<Self> {
         let admin_url = postgres_admin_url()?;
-        Some(Self::start_on(Some(PostgresDatabase::create(&admin_url).await), |_| {}).await)
+        Some(Self::start_on(Some(PostgresDatabase::create(&admin_url).await), adjust).await)
     }
 
     async fn start_on(

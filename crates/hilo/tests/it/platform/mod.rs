@@ -1,7 +1,9 @@
-//! The platform: the binary, migrations, operations endpoints, the console, jobs.
+//! The platform: the binary, migrations, operations endpoints, the console, jobs, many
+//! staff writes at once.
 
 mod binary;
 mod console;
 mod jobs;
 mod migrations;
 mod ops;
+mod staff_writes;
