@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use hilo_domain::customers::changes::ChangeKind;
 use hilo_domain::customers::consent::{ConsentChange, ConsentChannel, Purpose};
 use hilo_domain::customers::identity::Identifier;
+use hilo_domain::customers::redaction::Redaction;
 use hilo_domain::secret::digest_hex;
 use hilo_domain::{CustomerId, Invalid, Principal, SecretKind, Timestamp};
 use hilo_store::customers::privacy::{Erased, NewConsent};
@@ -197,14 +198,18 @@ impl Customers<'_> {
         let root = tx.root_of(root).await?;
         let fragments = tx.fragments(root).await?;
         let identities = tx.identities_of(root).await?;
+        let identifiers = identities
+            .iter()
+            .map(hilo_store::customers::identifier_of)
+            .collect::<Result<Vec<_>, _>>()?;
         if suppress {
-            for row in &identities {
-                let identifier = hilo_store::customers::identifier_of(row)?;
-                tx.suppress(&suppression_digest(&key, &identifier), now)
+            for identifier in &identifiers {
+                tx.suppress(&suppression_digest(&key, identifier), now)
                     .await?;
             }
         }
-        let erased = tx.erase(&fragments, &identities).await?;
+        let redaction = Redaction::new(&identifiers, &self.hilo.settings.default_region);
+        let erased = tx.erase(&fragments, &identities, &redaction).await?;
         let detail = json!({
             "profiles": erased.profiles, "identities": erased.identities,
             "timeline_items": erased.timeline_items, "consents": erased.consents,

@@ -1,5 +1,6 @@
 //! Consent records, erasure and suppression, and the audit log.
 
+use hilo_domain::customers::redaction::Redaction;
 use hilo_domain::{CustomerId, SourceId, Timestamp};
 
 use crate::customers::{ConflictRow, IdentityRow};
@@ -123,50 +124,9 @@ impl Tx {
         &mut self,
         fragments: &[CustomerId],
         identities: &[IdentityRow],
+        redaction: &Redaction,
     ) -> StoreResult<Erased> {
         let mut erased = Erased::default();
-        // Messages of other customers that carried this person's identifiers.
-        let mut quoting: Vec<(String, String)> = Vec::new();
-        for identity in identities {
-            let rows = on_tx!(self, |conn| sqlx::query_as::<
-                _,
-                (Option<String>, Option<String>),
-            >(
-                "SELECT source_id, message_id FROM identity_conflicts \
-                 WHERE identifier_kind = $1 AND identifier_value = $2"
-            )
-            .bind(&identity.kind)
-            .bind(&identity.value)
-            .fetch_all(conn)
-            .await?);
-            quoting.extend(rows.into_iter().filter_map(|(s, m)| Some((s?, m?))));
-        }
-        for (source, message) in &quoting {
-            let row = on_tx!(self, |conn| sqlx::query_as::<_, (i64, String)>(
-                "SELECT seq, body FROM timeline WHERE source_id = $1 AND message_id = $2"
-            )
-            .bind(source)
-            .bind(message)
-            .fetch_optional(conn)
-            .await?);
-            if let Some((seq, body)) = row {
-                let mut redacted = body.clone();
-                for identity in identities {
-                    redacted = redact(&redacted, &identity.value);
-                }
-                if redacted != body {
-                    on_tx!(self, |conn| sqlx::query(
-                        "UPDATE timeline SET body = $1 WHERE seq = $2"
-                    )
-                    .bind(&redacted)
-                    .bind(seq)
-                    .execute(conn)
-                    .await?
-                    .rows_affected());
-                    erased.redacted_items += 1;
-                }
-            }
-        }
         for identity in identities {
             on_tx!(self, |conn| {
                 sqlx::query(
@@ -237,7 +197,60 @@ impl Tx {
         }
         let ids: Vec<String> = fragments.iter().map(ToString::to_string).collect();
         self.scrub_webhook_messages(&ids).await?;
+        // What is left of the person sits in other customers' records: messages that
+        // quoted them (a referral, a gift, a shared device) and traits naming them.
+        erased.redacted_items += self.redact_everywhere(redaction).await?;
         Ok(erased)
+    }
+
+    /// Cuts the person's identifiers out of every timeline body and every profile's
+    /// traits that hold one; how many rows changed. One scan per table narrows the rows
+    /// (`LIKE` on the lowercased text, every spelling of a phone included); the
+    /// redaction then decides on the parsed JSON.
+    async fn redact_everywhere(&mut self, redaction: &Redaction) -> StoreResult<u64> {
+        let patterns = redaction.like_patterns();
+        if patterns.is_empty() {
+            return Ok(0);
+        }
+        let mut changed = 0;
+        for (table, key, column) in [("timeline", "seq", "body"), ("profiles", "id", "traits")] {
+            let matching = (1..=patterns.len())
+                .map(|n| format!("lower({column}) LIKE ${n} ESCAPE '\\'"))
+                .collect::<Vec<_>>()
+                .join(" OR ");
+            let select =
+                format!("SELECT CAST({key} AS TEXT), {column} FROM {table} WHERE {matching}");
+            let rows: Vec<(String, String)> = on_tx!(self, |conn| {
+                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(select.clone()));
+                for pattern in &patterns {
+                    query = query.bind(pattern);
+                }
+                query.fetch_all(conn).await?
+            });
+            let update = match (table, &*self) {
+                ("timeline", Tx::Postgres(_)) => {
+                    "UPDATE timeline SET body = $1 WHERE seq = CAST($2 AS BIGINT)"
+                }
+                ("timeline", Tx::Sqlite(_)) => "UPDATE timeline SET body = $1 WHERE seq = $2",
+                _ => "UPDATE profiles SET traits = $1 WHERE id = $2",
+            };
+            for (id, text) in rows {
+                let Ok(mut value) = serde_json::from_str::<serde_json::Value>(&text) else {
+                    continue;
+                };
+                if !redaction.apply(&mut value) {
+                    continue;
+                }
+                on_tx!(self, |conn| sqlx::query(update)
+                    .bind(value.to_string())
+                    .bind(&id)
+                    .execute(conn)
+                    .await?
+                    .rows_affected());
+                changed += 1;
+            }
+        }
+        Ok(changed)
     }
 
     pub async fn audit(
@@ -263,26 +276,6 @@ impl Tx {
             .rows_affected());
         Ok(())
     }
-}
-
-/// Replaces every JSON string equal to `value` (after trimming and case-folding, as
-/// identifiers are compared) with `"[erased]"`.
-fn redact(body: &str, value: &str) -> String {
-    let Ok(mut json) = serde_json::from_str::<serde_json::Value>(body) else {
-        return body.to_owned();
-    };
-    fn walk(node: &mut serde_json::Value, value: &str) {
-        match node {
-            serde_json::Value::String(text) if text.trim().eq_ignore_ascii_case(value) => {
-                *text = "[erased]".to_owned();
-            }
-            serde_json::Value::Array(items) => items.iter_mut().for_each(|i| walk(i, value)),
-            serde_json::Value::Object(map) => map.values_mut().for_each(|v| walk(v, value)),
-            _ => {}
-        }
-    }
-    walk(&mut json, value);
-    json.to_string()
 }
 
 impl Store {
@@ -325,23 +318,5 @@ impl Store {
         .bind(subject)
         .fetch_all(pool)
         .await?))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn redaction_replaces_whole_values_only() {
-        let body =
-            r#"{"anonymousId":"kiosk-7","userId":"bo","context":{"x":["Kiosk-7 ","kiosk-70"]}}"#;
-        let redacted = redact(body, "kiosk-7");
-        assert!(
-            redacted.contains(r#""anonymousId":"[erased]""#),
-            "{redacted}"
-        );
-        assert!(redacted.contains("kiosk-70"));
-        assert!(!redacted.contains("Kiosk-7 "));
     }
 }

@@ -9,6 +9,7 @@ on_both_engines!(
     consent_comes_from_events_and_staff_with_history,
     export_holds_everything_about_the_person,
     erasure_leaves_no_personal_value_in_any_table,
+    erasure_reaches_into_other_customers_records,
 );
 
 async fn consent_comes_from_events_and_staff_with_history(app: TestApp) {
@@ -303,4 +304,111 @@ async fn erasure_leaves_no_personal_value_in_any_table(app: TestApp) {
     assert!(app.lookup("user_id", "ana-user-1").await.is_none());
     assert!(app.lookup("anonymous_id", "new-phone").await.is_none());
     assert!(find_anywhere(app.store(), &PERSONAL).await.is_empty());
+}
+
+/// Vera's identifiers as other customers' messages and staff may spell them.
+const VERA: [&str; 8] = [
+    "vera.ruiz@example.com",
+    "+34612345678",
+    "612345678",
+    "612 345 678",
+    "612-345-678",
+    "612 34 56 78",
+    "+34 (612) 345-678",
+    "vera-1",
+];
+
+async fn erasure_reaches_into_other_customers_records(app: TestApp) {
+    let (_, web) = app.create_source("Web", "web").await;
+    let vera = json!({"userId": "vera-1", "messageId": "v1",
+        "traits": {"email": "Vera.Ruiz@example.com", "phone": "612 345 678", "name": "Vera"}});
+    assert_eq!(app.collect("/v1/identify", &web, &vera).await.status(), 200);
+    // Wes's messages carry her in every place a message can: traits, context traits,
+    // properties (nested, in arrays, inside longer text), a group's traits.
+    let wes = json!({"batch": [
+        {"type": "identify", "userId": "wes", "messageId": "w1",
+         "traits": {"name": "Wes", "gift_recipient": "vera.ruiz@example.com",
+                    "emergency_contact": "+34 612 34 56 78"},
+         "context": {"traits": {"referred_by": "VERA.RUIZ@EXAMPLE.COM"}}},
+        {"type": "track", "userId": "wes", "event": "Referral Sent", "messageId": "w2",
+         "properties": {"friend": {"email": "vera.ruiz@example.com", "phones": ["612345678"]},
+                        "note": "invited vera.ruiz@example.com, phone 612-345-678",
+                        "friend_user": "vera-1", "plan": "gold"}},
+        {"type": "page", "userId": "wes", "name": "Search", "messageId": "w3",
+         "properties": {"query": "vera-1", "phone": "+34 (612) 345-678"}},
+        {"type": "group", "userId": "wes", "groupId": "g1", "messageId": "w4",
+         "traits": {"owner_email": "vera.ruiz@example.com", "owner_phone": "612 34 56 78"}}
+    ]});
+    assert_eq!(app.collect("/v1/batch", &web, &wes).await.status(), 200);
+    let wes = app.lookup("user_id", "wes").await.expect("wes");
+    let wes_id = wes["id"].as_str().expect("id").to_owned();
+    let agent = app.key_for("agent").await;
+    let response = app
+        .request(
+            Method::PATCH,
+            &format!("/api/v1/customers/{wes_id}"),
+            Some(&agent),
+        )
+        .json(&json!({"traits": {"note": "call Vera on 612 345 678"}}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    let planted = find_anywhere(app.store(), &VERA).await;
+    for needle in ["timeline.body", "profiles.traits"] {
+        assert!(planted.iter().any(|f| f.starts_with(needle)), "{planted:?}");
+    }
+
+    let vera = app.lookup("user_id", "vera-1").await.expect("vera");
+    let response = app
+        .post_json(
+            &format!(
+                "/api/v1/customers/{}/erase",
+                vera["id"].as_str().expect("id")
+            ),
+            &app.admin_key,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let result: Value = response.json().await.expect("json");
+    assert_eq!(
+        result["redacted_items"], 5,
+        "four messages and Wes's traits: {result}"
+    );
+
+    let left = find_anywhere(app.store(), &VERA).await;
+    assert!(left.is_empty(), "Vera left in: {left:?}");
+    // Wes keeps everything that is his.
+    let wes = app.lookup("user_id", "wes").await.expect("wes");
+    assert_eq!(wes["traits"]["name"], "Wes");
+    assert_eq!(wes["traits"]["gift_recipient"], "[erased]");
+    assert_eq!(wes["traits"]["note"], "call Vera on [erased]");
+    let timeline = app.timeline(&wes_id).await;
+    assert_eq!(timeline.len(), 4, "his four messages");
+    let referral = timeline
+        .iter()
+        .find(|item| item["name"] == "Referral Sent")
+        .expect("referral");
+    assert_eq!(referral["body"]["properties"]["plan"], "gold");
+    assert_eq!(
+        referral["body"]["properties"]["note"],
+        "invited [erased], phone [erased]"
+    );
+    let export: Value = app
+        .get(
+            &format!("/api/v1/customers/{wes_id}/export"),
+            &app.admin_key,
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    let text = export.to_string().to_lowercase();
+    for needle in VERA {
+        assert!(
+            !text.contains(&needle.to_lowercase()),
+            "{needle} in Wes's export"
+        );
+    }
 }
