@@ -32,6 +32,8 @@ pub struct WebConfig {
     pub public_url: String,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// When set, `/metrics` asks for `Authorization: Bearer <token>`.
+    pub metrics_token: Option<hilo_domain::Secret>,
 }
 
 impl WebConfig {

@@ -196,6 +196,23 @@ fn escape(label: &str) -> String {
         .replace('\n', "\\n")
 }
 
+/// The label of anything a caller could make up.
+const OTHER: &str = "other";
+
+/// Standard methods by name; any other (a caller may send any token) is `other`.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    match method.as_str() {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "OPTIONS" => "OPTIONS",
+        _ => OTHER,
+    }
+}
+
 /// Inner layer: passes the matched route template outwards.
 pub async fn remember_route(path: Option<MatchedPath>, request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
@@ -209,15 +226,16 @@ pub async fn remember_route(path: Option<MatchedPath>, request: Request, next: N
 
 /// Outer layer: counts and times every request.
 pub async fn record(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method());
     let started = Instant::now();
     let response = next.run(request).await;
+    // Route templates are the router's own; a path that matched none is `other`.
     let route = response
         .extensions()
         .get::<RouteName>()
-        .map_or("unmatched", |r| r.0.as_str());
+        .map_or(OTHER, |r| r.0.as_str());
     state.metrics.observe(
-        &method,
+        method,
         route,
         response.status().as_u16(),
         started.elapsed().as_secs_f64(),

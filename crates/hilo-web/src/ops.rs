@@ -50,17 +50,37 @@ pub async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, 
 /// Metrics
 ///
 /// Prometheus text exposition: requests by route and status, latency histograms, database
-/// pool usage, the job queue (depth per kind and status, the oldest due job's wait, failures). No credentials needed; keep it on the internal network.
+/// pool usage, the job queue (depth per kind and status, the oldest due job's wait, failures).
+/// Labels take only known methods and routes (anything else is `other`), so no caller
+/// can grow it. Open unless the server has a metrics token (`HILO_METRICS_TOKEN`): then
+/// only `Authorization: Bearer <token>` reads it.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String)))]
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String),
+        (status = 401, description = "A metrics token is set and the request does not bear it", body = crate::error::ErrorBody)))]
+pub async fn metrics(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<impl IntoResponse, ApiError> {
+    if let Some(token) = &state.config.metrics_token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if !hilo_domain::secret::constant_time_eq(given.trim(), token.expose()) {
+            return Err(ApiError::new(
+                ErrorCode::Unauthorized,
+                "these metrics need the metrics token: Authorization: Bearer <token>",
+            ));
+        }
+    }
     let mut body = state.metrics.render(state.hilo.store().pool_usage());
     crate::metrics::render_jobs(&mut body, &state.hilo).await;
-    (
+    Ok((
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
         body,
-    )
+    ))
 }

@@ -34,8 +34,8 @@ pub struct Cli {
 #[derive(Debug, Args)]
 struct GlobalArgs {
     /// TOML file with settings (keys: listen, data_dir, database_url,
-    /// database_max_connections, public_url, admin_key, log_format, log, default_region,
-    /// webhook_allow_private, workers, demo)
+    /// database_max_connections, public_url, admin_key, metrics_token, log_format, log,
+    /// default_region, webhook_allow_private, workers, demo)
     /// [env: HILO_CONFIG]
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<String>,
@@ -316,6 +316,7 @@ fn given_settings(args: &GlobalArgs, demo: bool) -> GivenSettings {
         public_url: pick(&args.public_url, "--public-url", "HILO_PUBLIC_URL"),
         // Secrets are not accepted as flags: they would show in the process list.
         admin_key: pick(&None, "", "HILO_ADMIN_KEY"),
+        metrics_token: pick(&None, "", "HILO_METRICS_TOKEN"),
         log_format: pick(&args.log_format, "--log-format", "HILO_LOG_FORMAT"),
         log_filter: pick(&args.log, "--log", "HILO_LOG"),
         default_region: pick(

@@ -33,6 +33,8 @@ pub struct Settings {
     pub public_url: String,
     /// An admin key chosen by the operator instead of a generated one.
     pub admin_key: Option<Secret>,
+    /// When set, `/metrics` answers only requests bearing this token.
+    pub metrics_token: Option<Secret>,
     pub log_format: LogFormat,
     /// A tracing filter such as `info` or `info,hilo_app=debug`.
     pub log_filter: String,
@@ -63,6 +65,7 @@ impl Settings {
             database_max_connections: DEFAULT_MAX_CONNECTIONS,
             public_url: format!("http://{listen}"),
             admin_key: None,
+            metrics_token: None,
             log_format: LogFormat::Text,
             log_filter: "info".into(),
             body_limit: DEFAULT_BODY_LIMIT,
@@ -116,6 +119,7 @@ pub struct GivenSettings {
     pub database_max_connections: Given,
     pub public_url: Given,
     pub admin_key: Given,
+    pub metrics_token: Given,
     pub log_format: Given,
     pub log_filter: Given,
     pub default_region: Given,
@@ -134,6 +138,7 @@ struct FileSettings {
     database_max_connections: Option<u32>,
     public_url: Option<String>,
     admin_key: Option<String>,
+    metrics_token: Option<String>,
     log_format: Option<String>,
     log: Option<String>,
     default_region: Option<String>,
@@ -198,6 +203,17 @@ impl GivenSettings {
                 hilo_app::access::keys::parse_preset_key(text.trim())
                     .map_err(|invalid| problem("admin_key", &self.admin_key, invalid.reason))?,
             );
+        }
+        if let Some((text, _)) = &self.metrics_token {
+            let token = text.trim();
+            if token.chars().count() < 16 || !token.chars().all(|c| c.is_ascii_graphic()) {
+                return Err(problem(
+                    "metrics_token",
+                    &self.metrics_token,
+                    "expected at least 16 printable characters without spaces",
+                ));
+            }
+            settings.metrics_token = Some(Secret::new(token));
         }
         if let Some((text, _)) = &self.default_region {
             let region = text.trim().to_ascii_uppercase();
@@ -279,6 +295,7 @@ impl GivenSettings {
         );
         fill(&mut self.public_url, file.public_url);
         fill(&mut self.admin_key, file.admin_key);
+        fill(&mut self.metrics_token, file.metrics_token);
         fill(&mut self.log_format, file.log_format);
         fill(&mut self.log_filter, file.log);
         fill(&mut self.default_region, file.default_region);
@@ -381,11 +398,26 @@ mod tests {
     fn settings_debug_hides_secrets() {
         let given = GivenSettings {
             admin_key: env("k".repeat(40).as_str(), "HILO_ADMIN_KEY"),
+            metrics_token: env("mmmm-metrics-token", "HILO_METRICS_TOKEN"),
             database_url: env("postgres://u:pw-secret@localhost/db", "HILO_DATABASE_URL"),
             ..Default::default()
         };
         let shown = format!("{:?}", given.resolve().unwrap());
         assert!(!shown.contains("kkkk"), "{shown}");
+        assert!(!shown.contains("mmmm"), "{shown}");
         assert!(!shown.contains("pw-secret"), "{shown}");
+    }
+
+    #[test]
+    fn a_metrics_token_is_long_and_printable() {
+        for bad in ["short", "sixteen chars ok"] {
+            let given = GivenSettings {
+                metrics_token: env(bad, "HILO_METRICS_TOKEN"),
+                ..Default::default()
+            };
+            let err = given.resolve().unwrap_err();
+            assert_eq!(err.setting, "metrics_token");
+            assert!(!err.to_string().contains(bad), "{err}");
+        }
     }
 }

@@ -121,6 +121,7 @@ pub async fn start_with_clock(
         WebConfig {
             public_url: settings.public_url.clone(),
             body_limit: settings.body_limit,
+            metrics_token: settings.metrics_token.clone(),
         },
     );
     if settings.demo {

@@ -12,6 +12,7 @@ on_both_engines!(
     oversized_bodies_get_413_and_unknown_routes_json_404,
     openapi_document_is_served_and_matches_the_committed_copy,
     a_nul_character_in_a_body_is_a_400_on_every_engine,
+    made_up_methods_and_paths_never_grow_the_metrics,
 );
 
 async fn health_and_readiness_answer(app: TestApp) {
@@ -227,4 +228,91 @@ async fn a_nul_character_in_a_body_is_a_400_on_every_engine(app: TestApp) {
         .await
         .expect("request");
     assert_eq!(response.status(), StatusCode::CREATED);
+}
+
+async fn made_up_methods_and_paths_never_grow_the_metrics(app: TestApp) {
+    let metrics = || async {
+        app.client
+            .get(app.url("/metrics"))
+            .send()
+            .await
+            .expect("request")
+            .text()
+            .await
+            .expect("text")
+    };
+    let junk = |from: usize, to: usize| {
+        let app = &app;
+        async move {
+            for n in from..to {
+                let method = if n == 0 {
+                    "X".repeat(8_000)
+                } else {
+                    format!("BREW{n}")
+                };
+                let method = Method::from_bytes(method.as_bytes()).expect("a method token");
+                let _ = app
+                    .client
+                    .request(method, app.url(&format!("/api/v1/made-up-{n}")))
+                    .send()
+                    .await;
+            }
+        }
+    };
+    junk(0, 10).await;
+    metrics().await;
+    let before = metrics().await;
+    junk(10, 300).await;
+    let after = metrics().await;
+    assert_eq!(
+        before.lines().count(),
+        after.lines().count(),
+        "290 more made-up requests added lines"
+    );
+    assert!(!after.contains("BREW") && !after.contains("XXXX") && !after.contains("made-up"));
+    assert!(
+        after
+            .lines()
+            .any(|l| l
+                .starts_with(r#"hilo_http_requests_total{method="other",route="other",status="#)),
+        "{after}"
+    );
+}
+
+/// With a metrics token set, `/metrics` answers only requests bearing it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_metrics_token_guards_the_metrics() {
+    let token = "metrics-token-0123456789";
+    let app = TestApp::start_sqlite_with(|s| {
+        s.metrics_token = Some(hilo_domain::Secret::new(token));
+    })
+    .await;
+    for given in [
+        None,
+        Some("wrong-token-0123456789"),
+        Some(app.admin_key.as_str()),
+    ] {
+        let mut request = app.client.get(app.url("/metrics"));
+        if let Some(given) = given {
+            request = request.bearer_auth(given);
+        }
+        let response = request.send().await.expect("request");
+        assert_eq!(response.status(), 401, "{given:?}");
+        assert_eq!(error_of(response).await.0, "unauthorized");
+    }
+    let response = app
+        .client
+        .get(app.url("/metrics"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    assert!(
+        response
+            .text()
+            .await
+            .expect("text")
+            .contains("hilo_build_info")
+    );
 }
