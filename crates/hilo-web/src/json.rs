@@ -8,12 +8,17 @@ use serde::de::DeserializeOwned;
 use crate::ApiError;
 use crate::error::ErrorCode;
 
-/// Like `axum::Json`, but every rejection is an [`ApiError`]: 413 over the size limit,
-/// 415 without a JSON content type, 400 naming the field otherwise.
-pub struct ApiJson<T>(pub T);
+/// A request body read but not parsed yet: handlers check the caller's permission
+/// first, then parse, so nothing about a body is answered to a caller who may not send
+/// it. Parsing gives every error as an [`ApiError`]: 413 over the size limit, 415
+/// without a JSON content type, 400 naming the field otherwise.
+pub struct JsonBody {
+    is_json: bool,
+    bytes: Result<Bytes, ApiError>,
+}
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
-    type Rejection = ApiError;
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = std::convert::Infallible;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let is_json = request
@@ -25,12 +30,6 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 let mime = mime.trim();
                 mime.eq_ignore_ascii_case("application/json") || mime.ends_with("+json")
             });
-        if !is_json {
-            return Err(ApiError::new(
-                ErrorCode::UnsupportedMediaType,
-                "send the body as JSON with Content-Type: application/json",
-            ));
-        }
         let bytes = Bytes::from_request(request, state)
             .await
             .map_err(|rejection| {
@@ -42,9 +41,40 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 } else {
                     ApiError::invalid("body", "could not be read")
                 }
-            })?;
-        parse(&bytes).map(ApiJson)
+            });
+        Ok(Self { is_json, bytes })
     }
+}
+
+impl JsonBody {
+    /// The body as `T`.
+    pub fn parse<T: DeserializeOwned>(self) -> Result<T, ApiError> {
+        let bytes = self.bytes?;
+        if !self.is_json {
+            return Err(unsupported());
+        }
+        parse(&bytes)
+    }
+
+    /// An optional body as `T`: `None` when it is left out (empty, blank or `null`,
+    /// whatever the content type); otherwise exactly as [`JsonBody::parse`].
+    pub fn parse_optional<T: DeserializeOwned>(self) -> Result<Option<T>, ApiError> {
+        let bytes = self.bytes?;
+        if is_absent(&bytes) {
+            return Ok(None);
+        }
+        if !self.is_json {
+            return Err(unsupported());
+        }
+        parse(&bytes).map(Some)
+    }
+}
+
+fn unsupported() -> ApiError {
+    ApiError::new(
+        ErrorCode::UnsupportedMediaType,
+        "send the body as JSON with Content-Type: application/json",
+    )
 }
 
 /// Deserializes a body, naming the field that failed.
@@ -74,13 +104,38 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             (None, "." | "") => "body".to_owned(),
             (None, path) => path.to_owned(),
         };
-        let reason = message
-            .split(" at line ")
-            .next()
-            .unwrap_or(&message)
-            .to_owned();
-        ApiError::invalid(field, reason)
+        let reason = message.split(" at line ").next().unwrap_or(&message);
+        ApiError::invalid(field, for_people(reason))
     })
+}
+
+/// serde's words for what it expected, with Rust's type names (`struct RulesDocument`,
+/// `u32`) put as a caller of a JSON API would say them.
+fn for_people(reason: &str) -> String {
+    let Some((before, expected)) = reason.split_once("expected ") else {
+        return reason.to_owned();
+    };
+    let word = expected.split([' ', ',']).next().unwrap_or("");
+    let said = match word {
+        "struct" | "map" => "an object",
+        "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => "a whole number of 0 or more",
+        "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => "a whole number",
+        "f32" | "f64" => "a number",
+        "sequence" => "a list",
+        "unit" => "null",
+        "enum" => "one of the documented values",
+        _ => return reason.to_owned(),
+    };
+    // `struct X` and `enum X` carry the type's name after the keyword.
+    let skip = match word {
+        "struct" | "enum" => 2,
+        _ => 1,
+    };
+    let rest: Vec<&str> = expected.splitn(skip + 1, ' ').skip(skip).collect();
+    let rest = rest
+        .first()
+        .map_or(String::new(), |rest| format!(" {rest}"));
+    format!("{before}expected {said}{rest}")
 }
 
 /// Whether JSON text holds `\u0000` as an escape (not as an escaped backslash followed
@@ -107,6 +162,44 @@ pub fn is_absent(body: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn messages_name_json_types_not_rust_ones() {
+        assert_eq!(
+            for_people("invalid type: string \"x\", expected u32"),
+            "invalid type: string \"x\", expected a whole number of 0 or more"
+        );
+        assert_eq!(
+            for_people("invalid type: integer `3`, expected struct LimitDocument"),
+            "invalid type: integer `3`, expected an object"
+        );
+        assert_eq!(
+            for_people("invalid type: map, expected a string"),
+            "invalid type: map, expected a string"
+        );
+        assert_eq!(for_people("missing field `name`"), "missing field `name`");
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Limit {
+            max: u32,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Rules {
+            limit: Limit,
+        }
+        for body in [
+            &br#"{"limit": 3}"#[..],
+            br#"{"limit": {"max": "x"}}"#,
+            br#"{"limit": {"max": -1}}"#,
+        ] {
+            let error = parse::<Rules>(body).unwrap_err();
+            let text = format!("{error:?}");
+            for rust in ["struct", "u32", "Limit"] {
+                assert!(!text.contains(rust), "{text}");
+            }
+        }
+    }
 
     #[test]
     fn escaped_nul_is_found_but_an_escaped_backslash_is_not() {

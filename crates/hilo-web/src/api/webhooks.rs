@@ -14,7 +14,7 @@ use utoipa::{OpenApi, ToSchema};
 use super::{IdPath, List, Paging};
 use crate::auth::Caller;
 use crate::error::ErrorBody;
-use crate::json::ApiJson;
+use crate::json::JsonBody;
 use crate::{ApiError, AppState};
 
 pub fn routes() -> Router<AppState> {
@@ -197,9 +197,10 @@ fn delivery_view(attempt: AttemptRecord) -> Delivery {
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(body): ApiJson<NewWebhook>,
+    body: JsonBody,
 ) -> Result<(StatusCode, Json<CreatedWebhook>), ApiError> {
     caller.require(Permission::ManageWebhooks)?;
+    let body: NewWebhook = body.parse()?;
     let endpoint = state
         .hilo
         .webhooks()
@@ -274,9 +275,10 @@ pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
     id: IdPath<WebhookId>,
-    ApiJson(body): ApiJson<WebhookChange>,
+    body: JsonBody,
 ) -> Result<Json<Webhook>, ApiError> {
     caller.require(Permission::ManageWebhooks)?;
+    let body: WebhookChange = body.parse()?;
     let id = id.id()?;
     let endpoint = state
         .hilo

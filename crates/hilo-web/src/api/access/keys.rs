@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use crate::api::{IdPath, List, Paging};
 use crate::auth::Caller;
-use crate::json::ApiJson;
+use crate::json::JsonBody;
 use crate::{ApiError, AppState};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -74,9 +74,10 @@ pub fn view(record: ApiKeyRecord) -> ApiKey {
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(body): ApiJson<NewApiKey>,
+    body: JsonBody,
 ) -> Result<(StatusCode, Json<CreatedApiKey>), ApiError> {
     let principal = caller.require(Permission::ManageApiKeys)?;
+    let body: NewApiKey = body.parse()?;
     let role: Role = body.role.parse()?;
     let (record, secret) = state
         .hilo

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use crate::api::{IdPath, List, Paging};
 use crate::auth::Caller;
-use crate::json::ApiJson;
+use crate::json::JsonBody;
 use crate::{ApiError, AppState};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -67,9 +67,10 @@ fn view(record: SourceRecord) -> Source {
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(body): ApiJson<NewSource>,
+    body: JsonBody,
 ) -> Result<(StatusCode, Json<CreatedSource>), ApiError> {
     caller.require(Permission::ManageSources)?;
+    let body: NewSource = body.parse()?;
     let channel: SourceChannel = body.channel.parse()?;
     let (record, write_key) = state
         .hilo

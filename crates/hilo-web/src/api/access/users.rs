@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use crate::api::{List, Paging};
 use crate::auth::Caller;
-use crate::json::ApiJson;
+use crate::json::JsonBody;
 use crate::{ApiError, AppState};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -67,9 +67,10 @@ fn view(record: UserRecord) -> User {
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(body): ApiJson<NewUser>,
+    body: JsonBody,
 ) -> Result<(StatusCode, Json<User>), ApiError> {
     caller.require(Permission::ManageUsers)?;
+    let body: NewUser = body.parse()?;
     let role: Role = body.role.parse()?;
     let password = Secret::new(body.password);
     let user = state

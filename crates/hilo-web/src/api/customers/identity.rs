@@ -10,7 +10,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::Caller;
-use crate::json::ApiJson;
+use crate::json::JsonBody;
 use crate::{ApiError, AppState};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -127,9 +127,10 @@ fn limits_by_type() -> utoipa::openapi::schema::Object {
 pub async fn put_rules(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(document): ApiJson<RulesDocument>,
+    document: JsonBody,
 ) -> Result<Json<RulesDocument>, ApiError> {
     caller.require(Permission::ManageIdentityRules)?;
+    let document: RulesDocument = document.parse()?;
     let rules = state.hilo.customers().set_identity_rules(&document).await?;
     Ok(Json(RulesDocument::from(&rules)))
 }

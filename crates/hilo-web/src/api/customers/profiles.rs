@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 
 use crate::api::IdPath;
 use crate::auth::Caller;
-use crate::json::ApiJson;
+use crate::json::JsonBody;
 use crate::{ApiError, AppState};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -418,9 +418,10 @@ pub async fn patch(
     State(state): State<AppState>,
     caller: Caller,
     id: IdPath<CustomerId>,
-    ApiJson(body): ApiJson<CustomerPatch>,
+    body: JsonBody,
 ) -> Result<Json<Customer>, ApiError> {
     let principal = caller.require(Permission::EditCustomers)?;
+    let body: CustomerPatch = body.parse()?;
     let id = id.id()?;
     Ok(Json(view(
         state
@@ -448,9 +449,10 @@ pub async fn patch(
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(body): ApiJson<NewCustomer>,
+    body: JsonBody,
 ) -> Result<(StatusCode, Json<Customer>), ApiError> {
     let principal = caller.require(Permission::EditCustomers)?;
+    let body: NewCustomer = body.parse()?;
     let identifiers: Vec<(String, String)> = body
         .identifiers
         .into_iter()
@@ -486,9 +488,10 @@ pub async fn consent(
     State(state): State<AppState>,
     caller: Caller,
     id: IdPath<CustomerId>,
-    ApiJson(body): ApiJson<ConsentRequest>,
+    body: JsonBody,
 ) -> Result<Json<Customer>, ApiError> {
     let principal = caller.require(Permission::EditCustomers)?;
+    let body: ConsentRequest = body.parse()?;
     let id = id.id()?;
     let changes: Vec<(String, String, bool)> = body
         .changes
@@ -545,15 +548,11 @@ pub async fn erase(
     State(state): State<AppState>,
     caller: Caller,
     id: IdPath<CustomerId>,
-    body: axum::body::Bytes,
+    body: JsonBody,
 ) -> Result<Json<EraseResult>, ApiError> {
     let principal = caller.require(Permission::EraseCustomers)?;
+    let request: EraseRequest = body.parse_optional()?.unwrap_or_default();
     let id = id.id()?;
-    let request: EraseRequest = if crate::json::is_absent(&body) {
-        EraseRequest::default()
-    } else {
-        crate::json::parse(&body)?
-    };
     let suppress = request.suppress.unwrap_or(true);
     let erased = state
         .hilo
@@ -589,16 +588,12 @@ pub async fn unmerge(
     State(state): State<AppState>,
     caller: Caller,
     id: IdPath<CustomerId>,
-    body: axum::body::Bytes,
+    body: JsonBody,
 ) -> Result<Json<UnmergeResult>, ApiError> {
     let principal = caller.require(Permission::UnmergeCustomers)?;
-    let id = id.id()?;
     // The body is optional: without one, the most recent merge is undone.
-    let request: UnmergeRequest = if crate::json::is_absent(&body) {
-        UnmergeRequest::default()
-    } else {
-        crate::json::parse(&body)?
-    };
+    let request: UnmergeRequest = body.parse_optional()?.unwrap_or_default();
+    let id = id.id()?;
     let Unmerged {
         merge_id,
         survivor,

@@ -9,6 +9,7 @@ on_both_engines!(
     every_role_and_key_kind_gets_exactly_its_permissions,
     missing_wrong_and_revoked_credentials_are_401,
     forbidden_callers_cannot_learn_what_exists,
+    permission_is_checked_before_the_body,
 );
 
 /// Expected status for each caller: admin, agent, marketer, store, read_only, write key.
@@ -258,5 +259,50 @@ async fn forbidden_callers_cannot_learn_what_exists(app: TestApp) {
             .await;
         assert_eq!(response.status(), 404);
         assert_eq!(error_of(response).await.0, "not_found");
+    }
+}
+
+/// A caller who may not use an endpoint hears 403 whatever body they send: a malformed
+/// body never earns a 400 that describes the fields expected.
+async fn permission_is_checked_before_the_body(app: TestApp) {
+    let read_only = app.key_for("read_only").await;
+    let (_, write_key) = app.create_source("Web", "web").await;
+    let some_id = "01a20000-0000-7000-8000-000000000000";
+    let endpoints = [
+        (Method::POST, "/api/v1/customers".to_owned()),
+        (Method::PATCH, format!("/api/v1/customers/{some_id}")),
+        (Method::POST, format!("/api/v1/customers/{some_id}/consent")),
+        (Method::POST, format!("/api/v1/customers/{some_id}/erase")),
+        (Method::POST, format!("/api/v1/customers/{some_id}/unmerge")),
+        (Method::PUT, "/api/v1/identity/rules".to_owned()),
+        (Method::POST, "/api/v1/sources".to_owned()),
+        (Method::POST, "/api/v1/keys".to_owned()),
+        (Method::POST, "/api/v1/users".to_owned()),
+        (Method::POST, "/api/v1/webhooks".to_owned()),
+        (Method::PATCH, format!("/api/v1/webhooks/{some_id}")),
+    ];
+    for (method, path) in &endpoints {
+        for (body, content_type) in [
+            ("{\"nonsense\": ", "application/json"),
+            ("[1, 2, 3]", "application/json"),
+            ("a=b", "application/x-www-form-urlencoded"),
+        ] {
+            for (who, key) in [("read_only", &read_only), ("write key", &write_key)] {
+                let response = app
+                    .request(method.clone(), path, Some(key))
+                    .header("content-type", content_type)
+                    .body(body)
+                    .send()
+                    .await
+                    .expect("request");
+                let status = response.status();
+                let (code, field) = error_of(response).await;
+                assert!(
+                    status == StatusCode::FORBIDDEN || status == StatusCode::UNAUTHORIZED,
+                    "{who} {method} {path} with {body:?}: {status} {code} {field:?}"
+                );
+                assert_eq!(field, None, "{who} {method} {path}: names no field");
+            }
+        }
     }
 }

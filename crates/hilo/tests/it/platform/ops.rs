@@ -13,6 +13,7 @@ on_both_engines!(
     openapi_document_is_served_and_matches_the_committed_copy,
     a_nul_character_in_a_body_is_a_400_on_every_engine,
     made_up_methods_and_paths_never_grow_the_metrics,
+    optional_bodies_are_json_like_every_other,
 );
 
 async fn health_and_readiness_answer(app: TestApp) {
@@ -315,4 +316,68 @@ async fn a_metrics_token_guards_the_metrics() {
             .expect("text")
             .contains("hilo_build_info")
     );
+}
+
+/// Erase and unmerge take an optional body: left out, it means the defaults; sent, it is
+/// JSON like every other body (415 otherwise), and an oversized one is the JSON 413.
+async fn optional_bodies_are_json_like_every_other(app: TestApp) {
+    let customer: Value = app
+        .post_json(
+            "/api/v1/customers",
+            &app.admin_key,
+            &serde_json::json!({"identifiers": [{"type": "email", "value": "o@example.com"}]}),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    let id = customer["id"].as_str().expect("id");
+    for action in ["erase", "unmerge"] {
+        let path = format!("/api/v1/customers/{id}/{action}");
+        for content_type in ["text/plain", "application/x-www-form-urlencoded"] {
+            let response = app
+                .request(Method::POST, &path, Some(&app.admin_key))
+                .header("content-type", content_type)
+                .body("{}")
+                .send()
+                .await
+                .expect("request");
+            assert_eq!(response.status(), 415, "{action} as {content_type}");
+            assert_eq!(error_of(response).await.0, "unsupported_media_type");
+        }
+        let response = app
+            .request(Method::POST, &path, Some(&app.admin_key))
+            .header("content-type", "application/json")
+            .body(format!(
+                "{{\"merge_id\": \"{}\"}}",
+                "x".repeat(2 * 1024 * 1024)
+            ))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 413, "{action}");
+        assert_eq!(error_of(response).await.0, "payload_too_large");
+    }
+    // Left out, the body means the defaults: no merge to undo here, then erased.
+    let response = app
+        .request(
+            Method::POST,
+            &format!("/api/v1/customers/{id}/unmerge"),
+            Some(&app.admin_key),
+        )
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 400);
+    assert_eq!(error_of(response).await.1.as_deref(), Some("merge_id"));
+    let response = app
+        .request(
+            Method::POST,
+            &format!("/api/v1/customers/{id}/erase"),
+            Some(&app.admin_key),
+        )
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
 }
