@@ -9,19 +9,74 @@ pub struct PageRequest {
     pub after: Option<Cursor>,
 }
 
-/// Where the previous page stopped: the last id it held. Clients treat it as opaque.
+/// Where the previous page stopped: the last key it held (an id, or a list's own
+/// position). Callers see it only encoded ([`Cursor::encode`]): opaque, and checked
+/// when it comes back, so a cursor this API did not make is refused rather than read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor(String);
 
+/// Longest key a cursor carries.
+const MAX_KEY: usize = 128;
+/// Bytes of the check appended to the key before encoding.
+const CHECK: usize = 4;
+
 impl Cursor {
-    pub fn new(last_id: impl Into<String>) -> Self {
-        Self(last_id.into())
+    pub fn new(last_key: impl Into<String>) -> Self {
+        Self(last_key.into())
     }
 
+    /// The key inside.
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The text handed to callers: base64url of the key and a short check of it.
+    pub fn encode(&self) -> String {
+        use base64::Engine;
+        let mut bytes = self.0.as_bytes().to_vec();
+        bytes.extend_from_slice(&check(self.0.as_bytes()));
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    /// Reads a cursor this API encoded; anything else is refused, naming `cursor`.
+    pub fn decode(text: &str) -> Result<Self, Invalid> {
+        use base64::Engine;
+        let refused = || Invalid::new("cursor", "is not a cursor this API returned");
+        if text.len() > encoded_len(MAX_KEY + CHECK) {
+            return Err(refused());
+        }
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(text)
+            .map_err(|_| refused())?;
+        if bytes.len() <= CHECK {
+            return Err(refused());
+        }
+        let (key, given) = bytes.split_at(bytes.len() - CHECK);
+        if given != check(key) {
+            return Err(refused());
+        }
+        let key = std::str::from_utf8(key).map_err(|_| refused())?;
+        Ok(Self(key.to_owned()))
+    }
 }
+
+fn check(key: &[u8]) -> [u8; CHECK] {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(b"hilo page cursor\0")
+        .chain_update(key)
+        .finalize();
+    let mut out = [0; CHECK];
+    out.copy_from_slice(&digest[..CHECK]);
+    out
+}
+
+const fn encoded_len(bytes: usize) -> usize {
+    (bytes * 4).div_ceil(3)
+}
+
+/// The longest cursor text the API hands out, for the documents that describe it.
+pub const MAX_CURSOR_LEN: usize = encoded_len(MAX_KEY + CHECK);
 
 impl PageRequest {
     pub const DEFAULT_LIMIT: u32 = 50;
@@ -44,10 +99,7 @@ impl PageRequest {
         };
         let after = match cursor {
             None | Some("") => None,
-            Some(text) if text.len() <= 128 && text.chars().all(|c| c.is_ascii_graphic()) => {
-                Some(Cursor(text.to_owned()))
-            }
-            Some(_) => return Err(Invalid::new("cursor", "is not a cursor this API returned")),
+            Some(text) => Some(Cursor::decode(text)?),
         };
         Ok(Self { limit, after })
     }
@@ -93,6 +145,46 @@ mod tests {
             PageRequest::parse(None, Some("a b")).unwrap_err().field,
             "cursor"
         );
+    }
+
+    #[test]
+    fn cursors_are_opaque_and_only_ours_are_read() {
+        for key in [
+            "01a20000-0000-7000-8000-000000000000",
+            "1795435200000.42",
+            "~",
+        ] {
+            let text = Cursor::new(key).encode();
+            assert!(text.len() <= MAX_CURSOR_LEN);
+            assert!(
+                text.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            );
+            assert!(!text.contains(key));
+            assert_eq!(Cursor::decode(&text).unwrap().as_str(), key);
+            let parsed = PageRequest::parse(None, Some(&text)).unwrap();
+            assert_eq!(parsed.after.unwrap().as_str(), key);
+        }
+        let good = Cursor::new("abc").encode();
+        let mut tampered = good.clone().into_bytes();
+        tampered[0] = if tampered[0] == b'A' { b'B' } else { b'A' };
+        let tampered = String::from_utf8(tampered).unwrap();
+        let long = "A".repeat(MAX_CURSOR_LEN + 1);
+        for bad in [
+            "-1",
+            "garbage",
+            "01a20000-0000-7000-8000-000000000000",
+            "~",
+            "a b",
+            &tampered,
+            &long,
+        ] {
+            assert_eq!(
+                PageRequest::parse(None, Some(bad)).unwrap_err().field,
+                "cursor",
+                "{bad}"
+            );
+        }
     }
 
     #[test]

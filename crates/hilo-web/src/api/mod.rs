@@ -12,6 +12,7 @@ use axum::Router;
 use axum::extract::{FromRequestParts, Path, Query};
 use axum::http::request::Parts;
 use axum::routing::get;
+use hilo_domain::page::Cursor;
 use hilo_domain::{Page, PageRequest};
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
@@ -35,7 +36,7 @@ pub struct Paging {
     #[param(required = false, value_type = u32, minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
-    #[param(required = false, value_type = String, max_length = 128, pattern = "^[!-~]*$")]
+    #[param(required = false, value_type = String, max_length = 176, pattern = "^[A-Za-z0-9_-]*$")]
     pub cursor: Option<String>,
     #[param(ignore)]
     pub request: PageRequest,
@@ -53,7 +54,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Paging {
         )?;
         Ok(Self {
             limit: Some(request.limit),
-            cursor: request.after.as_ref().map(|c| c.as_str().to_owned()),
+            cursor: request.after.as_ref().map(Cursor::encode),
             request,
         })
     }
@@ -71,7 +72,7 @@ impl<T: ToSchema> List<T> {
     pub fn from_page<R>(page: Page<R>, view: impl Fn(R) -> T) -> Self {
         Self {
             data: page.items.into_iter().map(view).collect(),
-            next_cursor: page.next.map(|c| c.as_str().to_owned()),
+            next_cursor: page.next.as_ref().map(Cursor::encode),
         }
     }
 }

@@ -142,7 +142,7 @@ pub async fn put_rules(
 #[utoipa::path(get, path = "/api/v1/identity/conflicts", tag = "customers",
     params(
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "1 to 200; 50 when absent"),
-        ("cursor" = Option<String>, Query, max_length = 128, pattern = "^[!-~]*$", description = "next_cursor of the previous page"),
+        ("cursor" = Option<String>, Query, max_length = 176, pattern = "^[A-Za-z0-9_-]*$", description = "next_cursor of the previous page"),
     ),
     responses(
         (status = 200, body = ConflictList),
@@ -190,6 +190,6 @@ pub async fn conflicts(
                 source_id: r.source_id,
             })
             .collect(),
-        next_cursor: next,
+        next_cursor: next.map(|key| hilo_domain::page::Cursor::new(key).encode()),
     }))
 }

@@ -334,7 +334,7 @@ pub async fn lookup(
     params(
         ("q" = Option<String>, Query, max_length = 200, description = "Text to find in identifiers and traits"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "1 to 200; 50 when absent"),
-        ("cursor" = Option<String>, Query, max_length = 128, pattern = "^[!-~]*$", description = "next_cursor of the previous page"),
+        ("cursor" = Option<String>, Query, max_length = 176, pattern = "^[A-Za-z0-9_-]*$", description = "next_cursor of the previous page"),
     ),
     responses(
         (status = 200, body = CustomerList),
@@ -360,7 +360,7 @@ pub async fn search(
         .await?;
     Ok(Json(CustomerList {
         data: customers.into_iter().map(view).collect(),
-        next_cursor: next,
+        next_cursor: next.map(|key| hilo_domain::page::Cursor::new(key).encode()),
     }))
 }
 
@@ -372,7 +372,7 @@ pub async fn search(
     params(
         ("id" = String, Path, description = "Customer id"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "1 to 200; 50 when absent"),
-        ("cursor" = Option<String>, Query, max_length = 41, pattern = "^(-?[0-9]{1,19}[.]-?[0-9]{1,19})?$", description = "next_cursor of the previous page"),
+        ("cursor" = Option<String>, Query, max_length = 176, pattern = "^[A-Za-z0-9_-]*$", description = "next_cursor of the previous page"),
     ),
     responses(
         (status = 200, body = Timeline),
@@ -397,7 +397,7 @@ pub async fn timeline(
         .await?;
     Ok(Json(Timeline {
         data: items.into_iter().map(entry).collect(),
-        next_cursor: next,
+        next_cursor: next.map(|key| hilo_domain::page::Cursor::new(key).encode()),
     }))
 }
 

@@ -14,6 +14,7 @@ on_both_engines!(
     a_nul_character_in_a_body_is_a_400_on_every_engine,
     made_up_methods_and_paths_never_grow_the_metrics,
     optional_bodies_are_json_like_every_other,
+    every_list_refuses_cursors_it_did_not_make,
 );
 
 async fn health_and_readiness_answer(app: TestApp) {
@@ -380,4 +381,105 @@ async fn optional_bodies_are_json_like_every_other(app: TestApp) {
         .await
         .expect("request");
     assert_eq!(response.status(), 200);
+}
+
+/// Cursors are opaque: every list reads back only the ones it handed out, and refuses
+/// anything else with a 400 naming `cursor` (no empty page, no first page again).
+async fn every_list_refuses_cursors_it_did_not_make(app: TestApp) {
+    let admin = app.admin_key.clone();
+    for n in 0..2 {
+        app.create_source(&format!("Shop {n}"), "web").await;
+        app.key_for("agent").await;
+        app.create_user(
+            &format!("u{n}@example.com"),
+            "agent",
+            "a long enough password",
+        )
+        .await;
+        app.create_webhook(&format!("http://127.0.0.1:9/{n}"), &["customer.created"])
+            .await;
+    }
+    let customer: Value = app
+        .post_json(
+            "/api/v1/customers",
+            &admin,
+            &serde_json::json!({"identifiers": [{"type": "email", "value": "p@example.com"}],
+                "traits": {"name": "Pat"}}),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    let id = customer["id"].as_str().expect("id");
+    app.post_json(
+        &format!("/api/v1/customers/{id}/consent"),
+        &admin,
+        &serde_json::json!({"changes": [{"channel": "sms", "purpose": "service", "granted": true}]}),
+    )
+    .await;
+    app.post_json(
+        "/api/v1/customers",
+        &admin,
+        &serde_json::json!({"identifiers": [{"type": "email", "value": "p@example.com"}],
+            "traits": {"city": "Lugo"}}),
+    )
+    .await;
+    let webhooks: Value = app
+        .get("/api/v1/webhooks", &admin)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let hook = webhooks["data"][0]["id"].as_str().expect("id").to_owned();
+    let lists = [
+        "/api/v1/sources".to_owned(),
+        "/api/v1/keys".to_owned(),
+        "/api/v1/users".to_owned(),
+        "/api/v1/webhooks".to_owned(),
+        format!("/api/v1/webhooks/{hook}/deliveries"),
+        "/api/v1/jobs?status=pending".to_owned(),
+        "/api/v1/customers?q=".to_owned(),
+        format!("/api/v1/customers/{id}/timeline?"),
+        "/api/v1/identity/conflicts".to_owned(),
+    ];
+    let join = |list: &str, rest: &str| {
+        if list.contains('?') {
+            format!("{list}&{rest}")
+        } else {
+            format!("{list}?{rest}")
+        }
+    };
+    for list in &lists {
+        for bad in [
+            "garbage",
+            "-1",
+            "~",
+            "01a20000-0000-7000-8000-000000000000",
+            "1795435200000.1",
+            "AAAAAAAAAAAA",
+        ] {
+            let response = app.get(&join(list, &format!("cursor={bad}")), &admin).await;
+            assert_eq!(response.status(), 400, "{list} with cursor {bad}");
+            assert_eq!(
+                error_of(response).await.1.as_deref(),
+                Some("cursor"),
+                "{list}"
+            );
+        }
+        // What the list hands out it reads back: page by page, nothing twice.
+        let mut seen = Vec::new();
+        let mut path = join(list, "limit=1");
+        for _ in 0..10 {
+            let page: Value = app.get(&path, &admin).await.json().await.expect("json");
+            for item in page["data"].as_array().expect("data") {
+                let key = item["id"].to_string();
+                assert!(!seen.contains(&key), "{list}: {key} twice");
+                seen.push(key);
+            }
+            match page["next_cursor"].as_str() {
+                Some(next) => path = join(list, &format!("limit=1&cursor={next}")),
+                None => break,
+            }
+        }
+    }
 }
