@@ -250,21 +250,45 @@ impl IdentityRules {
     }
 
     /// Whether a value must never link profiles: a listed value, or a run of zeros
-    /// (`000000`, `+00 000`), or one character repeated.
+    /// (`000000`, `+00 000`), or one character repeated. For a phone in E.164 the rule
+    /// reads its national number, whatever the country: `+33 6 66 66 66 66` is as much
+    /// a placeholder as `666 666 666`.
     pub fn is_blocked(&self, value: &str) -> bool {
         let folded = value.trim().to_lowercase();
         if self.blocked_values.contains(&folded) {
             return true;
         }
-        let significant: Vec<char> = folded
+        if let Some(national) = national_number(&folded)
+            && is_placeholder(&national)
+        {
+            return true;
+        }
+        let significant: String = folded
             .chars()
             .filter(|c| !matches!(c, ' ' | '-' | '+' | '.' | '(' | ')'))
             .collect();
-        if significant.is_empty() || significant.iter().all(|c| *c == '0') {
-            return true;
-        }
-        significant.len() >= 4 && significant.iter().all(|c| *c == significant[0])
+        is_placeholder(&significant)
     }
+}
+
+/// Nothing but zeros, or at least four of one character.
+fn is_placeholder(significant: &str) -> bool {
+    let mut chars = significant.chars();
+    let Some(first) = chars.next() else {
+        return true;
+    };
+    let same = significant.chars().all(|c| c == first);
+    same && (first == '0' || significant.chars().count() >= 4)
+}
+
+/// The national digits of a value written as an international phone number (`+…`),
+/// valid or not.
+fn national_number(value: &str) -> Option<String> {
+    if !value.starts_with('+') {
+        return None;
+    }
+    let number = phonenumber::parse(None, value).ok()?;
+    Some(number.national().value().to_string())
 }
 
 /// An identifier carried by a message and the profile (root) that holds it now.
@@ -636,6 +660,91 @@ mod tests {
         );
         assert!(result.attach.is_empty());
         assert_eq!(result.dropped.len(), 1);
+    }
+
+    #[test]
+    fn repeated_digit_phones_link_nothing_in_any_country() {
+        let rules = IdentityRules::default();
+        for raw in [
+            "+34 666 666 666",
+            "+33 6 66 66 66 66",
+            "+39 333 3333333",
+            "+1 555 555 5555",
+        ] {
+            // Normalised first, as linking sees them (when the country calls them valid).
+            let value = normalize_phone(raw, "ES").unwrap_or_else(|_| raw.replace(' ', ""));
+            assert!(rules.is_blocked(&value), "{raw} as {value}");
+        }
+        for real in [
+            "+33612345678",
+            "+393331234567",
+            "+14155552671",
+            "+34611222333",
+        ] {
+            assert!(!rules.is_blocked(real), "{real}");
+        }
+    }
+
+    mod phone_properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Country calling codes of regions across the world, with the regions.
+        const COUNTRIES: [(&str, &str); 14] = [
+            ("ES", "34"),
+            ("FR", "33"),
+            ("IT", "39"),
+            ("DE", "49"),
+            ("GB", "44"),
+            ("PT", "351"),
+            ("US", "1"),
+            ("MX", "52"),
+            ("BR", "55"),
+            ("AR", "54"),
+            ("CO", "57"),
+            ("IN", "91"),
+            ("JP", "81"),
+            ("MA", "212"),
+        ];
+
+        proptest! {
+            /// A national number of one digit repeated is a placeholder wherever the
+            /// phone is from and however it is written.
+            #[test]
+            fn one_digit_repeated_is_blocked(
+                country in 0..COUNTRIES.len(),
+                digit in 1..=9u8,
+                len in 6..=11usize,
+                spaced in any::<bool>(),
+            ) {
+                let rules = IdentityRules::default();
+                let (region, code) = COUNTRIES[country];
+                let national = char::from(b'0' + digit).to_string().repeat(len);
+                let written = if spaced {
+                    format!("+{code} {} {}", &national[..3], &national[3..])
+                } else {
+                    format!("+{code}{national}")
+                };
+                let value = normalize_phone(&written, region).unwrap_or_else(|_| written.clone());
+                prop_assert!(rules.is_blocked(&value), "{} as {}", written, value);
+            }
+
+            /// A number with two different national digits is never blocked by the rule.
+            #[test]
+            fn real_numbers_are_not_blocked(
+                country in 0..COUNTRIES.len(),
+                digits in proptest::collection::vec(0..=9u8, 8..=10),
+            ) {
+                let rules = IdentityRules::default();
+                let (_, code) = COUNTRIES[country];
+                prop_assume!(digits.iter().any(|d| *d != digits[0]));
+                let national: String = digits.iter().map(|d| char::from(b'0' + d)).collect();
+                prop_assume!(national.trim_start_matches('0').len() >= 4);
+                let value = format!("+{code}{national}");
+                prop_assume!(national_number(&value).is_some_and(|n| !is_placeholder(&n)));
+                prop_assert!(!rules.is_blocked(&value), "{}", value);
+            }
+        }
     }
 
     mod properties {

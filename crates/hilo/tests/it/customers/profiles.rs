@@ -15,6 +15,7 @@ on_both_engines!(
     unmerge_restores_both_profiles_exactly,
     custom_identifiers_link_every_touchpoint,
     blocked_values_and_bad_identifiers_link_nothing,
+    repeated_digit_phones_link_nothing_in_any_country,
     staff_edit_traits_and_newest_wins,
     customers_are_searchable_and_private,
     identity_rules_are_readable_and_settable,
@@ -1050,4 +1051,41 @@ async fn identity_rules_are_readable_and_settable(app: TestApp) {
         .await
         .expect("request");
     assert_eq!(response.status(), 403);
+}
+
+async fn repeated_digit_phones_link_nothing_in_any_country(app: TestApp) {
+    let (_, web) = app.create_source("Web", "web").await;
+    for (n, phone) in ["+34 666 666 666", "+33 6 66 66 66 66", "+39 333 3333333"]
+        .iter()
+        .enumerate()
+    {
+        for side in ["a", "b"] {
+            let message = json!({"userId": format!("{side}-{n}"), "traits": {"phone": phone},
+                "messageId": format!("{side}{n}")});
+            assert_eq!(
+                app.collect("/v1/identify", &web, &message).await.status(),
+                200
+            );
+        }
+        let a = app.lookup("user_id", &format!("a-{n}")).await.expect("a");
+        let b = app.lookup("user_id", &format!("b-{n}")).await.expect("b");
+        assert_ne!(a["id"], b["id"], "{phone} fused two people");
+        assert_eq!(
+            ids(&a),
+            [format!("user_id:a-{n}")],
+            "{phone} is no identity"
+        );
+    }
+    // A real French mobile still links two devices.
+    for side in ["a", "b"] {
+        let message = json!({"anonymousId": format!("{side}-fr"),
+            "traits": {"phone": "+33 6 12 34 56 78"}, "messageId": format!("{side}fr")});
+        assert_eq!(
+            app.collect("/v1/identify", &web, &message).await.status(),
+            200
+        );
+    }
+    let a = app.lookup("anonymous_id", "a-fr").await.expect("a");
+    let b = app.lookup("anonymous_id", "b-fr").await.expect("b");
+    assert_eq!(a["id"], b["id"]);
 }
