@@ -28,8 +28,14 @@ pub enum ErrorCode {
     MethodNotAllowed,
     /// it exists already, or its state does not allow this.
     Conflict,
+    /// the body stopped arriving before it was whole.
+    RequestTimeout,
     /// the body is over the limit.
     PayloadTooLarge,
+    /// the request's path and query are over the limit.
+    UriTooLong,
+    /// the request's headers are too many or too large.
+    HeadersTooLarge,
     /// the body is not in a type or encoding the endpoint takes.
     UnsupportedMediaType,
     /// too many attempts; retry after Retry-After.
@@ -43,7 +49,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 14] = [
+    pub const ALL: [ErrorCode; 17] = [
         Self::InvalidRequest,
         Self::InvalidMessage,
         Self::Unauthorized,
@@ -52,7 +58,10 @@ impl ErrorCode {
         Self::NotFound,
         Self::MethodNotAllowed,
         Self::Conflict,
+        Self::RequestTimeout,
         Self::PayloadTooLarge,
+        Self::UriTooLong,
+        Self::HeadersTooLarge,
         Self::UnsupportedMediaType,
         Self::RateLimited,
         Self::Internal,
@@ -70,7 +79,10 @@ impl ErrorCode {
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict => "conflict",
+            Self::RequestTimeout => "request_timeout",
             Self::PayloadTooLarge => "payload_too_large",
+            Self::UriTooLong => "uri_too_long",
+            Self::HeadersTooLarge => "headers_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::RateLimited => "rate_limited",
             Self::Internal => "internal",
@@ -89,7 +101,10 @@ impl ErrorCode {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict => StatusCode::CONFLICT,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UriTooLong => StatusCode::URI_TOO_LONG,
+            Self::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,

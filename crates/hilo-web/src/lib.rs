@@ -9,6 +9,7 @@ pub mod collect;
 mod console;
 mod error;
 mod json;
+mod limits;
 mod metrics;
 pub mod openapi;
 mod ops;
@@ -32,6 +33,8 @@ pub struct WebConfig {
     pub public_url: String,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// How long a request's body may pause between two pieces.
+    pub body_timeout: std::time::Duration,
     /// When set, `/metrics` asks for `Authorization: Bearer <token>`.
     pub metrics_token: Option<hilo_domain::Secret>,
 }
@@ -77,6 +80,10 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(error::method_not_allowed)
         .route_layer(middleware::from_fn(metrics::remember_route))
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            limits::enforce,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             metrics::record,

@@ -34,8 +34,8 @@ pub struct Cli {
 #[derive(Debug, Args)]
 struct GlobalArgs {
     /// TOML file with settings (keys: listen, data_dir, database_url,
-    /// database_max_connections, public_url, admin_key, metrics_token, log_format, log,
-    /// default_region, webhook_allow_private, workers, demo)
+    /// database_max_connections, max_connections, public_url, admin_key, metrics_token,
+    /// log_format, log, default_region, webhook_allow_private, workers, demo)
     /// [env: HILO_CONFIG]
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<String>,
@@ -51,6 +51,10 @@ struct GlobalArgs {
     /// [env: HILO_DATABASE_MAX_CONNECTIONS]
     #[arg(long, global = true, value_name = "N")]
     database_max_connections: Option<String>,
+    /// HTTP connections served at once; past it a connection gets a 503 and is closed
+    /// [default: 1024] [env: HILO_MAX_CONNECTIONS]
+    #[arg(long, global = true, value_name = "N")]
+    max_connections: Option<String>,
     /// Address to listen on [default: 127.0.0.1:7878] [env: HILO_LISTEN]
     #[arg(long, global = true, value_name = "HOST:PORT")]
     listen: Option<String>,
@@ -317,6 +321,11 @@ fn given_settings(args: &GlobalArgs, demo: bool) -> GivenSettings {
         // Secrets are not accepted as flags: they would show in the process list.
         admin_key: pick(&None, "", "HILO_ADMIN_KEY"),
         metrics_token: pick(&None, "", "HILO_METRICS_TOKEN"),
+        max_connections: pick(
+            &args.max_connections,
+            "--max-connections",
+            "HILO_MAX_CONNECTIONS",
+        ),
         log_format: pick(&args.log_format, "--log-format", "HILO_LOG_FORMAT"),
         log_filter: pick(&args.log, "--log", "HILO_LOG"),
         default_region: pick(

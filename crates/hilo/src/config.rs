@@ -13,6 +13,8 @@ use serde::Deserialize;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7878";
 pub const DEFAULT_DATA_DIR: &str = "./hilo-data";
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
+/// HTTP connections served at once by default.
+pub const DEFAULT_MAX_HTTP_CONNECTIONS: usize = 1024;
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 30;
 
@@ -39,6 +41,12 @@ pub struct Settings {
     /// A tracing filter such as `info` or `info,hilo_app=debug`.
     pub log_filter: String,
     pub body_limit: usize,
+    /// Connections served at once; past it a connection gets a 503 and is closed.
+    pub max_connections: usize,
+    /// How long a client has to send a request's headers.
+    pub header_timeout: std::time::Duration,
+    /// How long a request's body may pause between two pieces.
+    pub body_timeout: std::time::Duration,
     pub shutdown_grace_secs: u64,
     /// Fill an empty database with demo data at start.
     pub demo: bool,
@@ -69,6 +77,9 @@ impl Settings {
             log_format: LogFormat::Text,
             log_filter: "info".into(),
             body_limit: DEFAULT_BODY_LIMIT,
+            max_connections: DEFAULT_MAX_HTTP_CONNECTIONS,
+            header_timeout: std::time::Duration::from_secs(10),
+            body_timeout: std::time::Duration::from_secs(10),
             shutdown_grace_secs: DEFAULT_SHUTDOWN_GRACE_SECS,
             demo: false,
             default_region: "ES".into(),
@@ -120,6 +131,7 @@ pub struct GivenSettings {
     pub public_url: Given,
     pub admin_key: Given,
     pub metrics_token: Given,
+    pub max_connections: Given,
     pub log_format: Given,
     pub log_filter: Given,
     pub default_region: Given,
@@ -139,6 +151,7 @@ struct FileSettings {
     public_url: Option<String>,
     admin_key: Option<String>,
     metrics_token: Option<String>,
+    max_connections: Option<u32>,
     log_format: Option<String>,
     log: Option<String>,
     default_region: Option<String>,
@@ -214,6 +227,20 @@ impl GivenSettings {
                 ));
             }
             settings.metrics_token = Some(Secret::new(token));
+        }
+        if let Some((text, _)) = &self.max_connections {
+            settings.max_connections = text
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=100_000).contains(n))
+                .ok_or_else(|| {
+                    problem(
+                        "max_connections",
+                        &self.max_connections,
+                        format!("expected a whole number from 1 to 100000, got {text:?}"),
+                    )
+                })?;
         }
         if let Some((text, _)) = &self.default_region {
             let region = text.trim().to_ascii_uppercase();
@@ -296,6 +323,10 @@ impl GivenSettings {
         fill(&mut self.public_url, file.public_url);
         fill(&mut self.admin_key, file.admin_key);
         fill(&mut self.metrics_token, file.metrics_token);
+        fill(
+            &mut self.max_connections,
+            file.max_connections.map(|n| n.to_string()),
+        );
         fill(&mut self.log_format, file.log_format);
         fill(&mut self.log_filter, file.log);
         fill(&mut self.default_region, file.default_region);

@@ -5,5 +5,6 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod import;
+mod listener;
 mod logging;
 pub mod server;

@@ -121,6 +121,7 @@ pub async fn start_with_clock(
         WebConfig {
             public_url: settings.public_url.clone(),
             body_limit: settings.body_limit,
+            body_timeout: settings.body_timeout,
             metrics_token: settings.metrics_token.clone(),
         },
     );
@@ -133,7 +134,11 @@ pub async fn start_with_clock(
             None => info!("demo data not loaded: the database already holds data"),
         }
     }
-    let app = hilo_web::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let app = hilo_web::router(state);
+    let limits = crate::listener::Limits {
+        max_connections: settings.max_connections,
+        header_timeout: settings.header_timeout,
+    };
     let (stop, mut stopped) = watch::channel(false);
     let workers = settings
         .run_workers
@@ -142,16 +147,19 @@ pub async fn start_with_clock(
     let pool = store.clone();
     let task = tokio::spawn(async move {
         let mut drained = stopped.clone();
-        let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+        let serve = crate::listener::serve(listener, app, limits, stopped.clone());
+        let announce = async move {
             let _ = stopped.wait_for(|stop| *stop).await;
             info!("shutting down: finishing requests in flight");
-        });
+            std::future::pending::<()>().await;
+        };
         let deadline = async move {
             let _ = drained.wait_for(|stop| *stop).await;
             tokio::time::sleep(grace).await;
         };
         let result = tokio::select! {
-            result = serve => result.context("server failed"),
+            () = serve => Ok(()),
+            () = announce => Ok(()),
             () = deadline => {
                 warn!(grace_secs = grace.as_secs(), "requests still in flight after the grace period; closing");
                 Ok(())

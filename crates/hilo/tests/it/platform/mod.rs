@@ -4,6 +4,7 @@
 mod binary;
 mod console;
 mod jobs;
+mod limits;
 mod migrations;
 mod ops;
 mod staff_writes;
