@@ -5,6 +5,7 @@
 
 pub mod api;
 mod auth;
+pub mod client_ip;
 pub mod collect;
 mod console;
 mod error;
@@ -37,6 +38,8 @@ pub struct WebConfig {
     pub body_timeout: std::time::Duration,
     /// When set, `/metrics` asks for `Authorization: Bearer <token>`.
     pub metrics_token: Option<hilo_domain::Secret>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: client_ip::TrustedProxies,
 }
 
 impl WebConfig {

@@ -34,8 +34,9 @@ pub struct Cli {
 #[derive(Debug, Args)]
 struct GlobalArgs {
     /// TOML file with settings (keys: listen, data_dir, database_url,
-    /// database_max_connections, max_connections, public_url, admin_key, metrics_token,
-    /// log_format, log, default_region, webhook_allow_private, workers, demo)
+    /// database_max_connections, max_connections, trusted_proxies, public_url, admin_key,
+    /// metrics_token, log_format, log, default_region, webhook_allow_private, workers,
+    /// demo)
     /// [env: HILO_CONFIG]
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<String>,
@@ -51,6 +52,10 @@ struct GlobalArgs {
     /// [env: HILO_DATABASE_MAX_CONNECTIONS]
     #[arg(long, global = true, value_name = "N")]
     database_max_connections: Option<String>,
+    /// Reverse proxies whose X-Forwarded-For names the client, as addresses or networks:
+    /// 10.0.0.0/8,::1 [env: HILO_TRUSTED_PROXIES]
+    #[arg(long, global = true, value_name = "LIST")]
+    trusted_proxies: Option<String>,
     /// HTTP connections served at once; past it a connection gets a 503 and is closed
     /// [default: 1024] [env: HILO_MAX_CONNECTIONS]
     #[arg(long, global = true, value_name = "N")]
@@ -321,6 +326,11 @@ fn given_settings(args: &GlobalArgs, demo: bool) -> GivenSettings {
         // Secrets are not accepted as flags: they would show in the process list.
         admin_key: pick(&None, "", "HILO_ADMIN_KEY"),
         metrics_token: pick(&None, "", "HILO_METRICS_TOKEN"),
+        trusted_proxies: pick(
+            &args.trusted_proxies,
+            "--trusted-proxies",
+            "HILO_TRUSTED_PROXIES",
+        ),
         max_connections: pick(
             &args.max_connections,
             "--max-connections",

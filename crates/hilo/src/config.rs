@@ -37,6 +37,8 @@ pub struct Settings {
     pub admin_key: Option<Secret>,
     /// When set, `/metrics` answers only requests bearing this token.
     pub metrics_token: Option<Secret>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (sign-in limits).
+    pub trusted_proxies: hilo_web::client_ip::TrustedProxies,
     pub log_format: LogFormat,
     /// A tracing filter such as `info` or `info,hilo_app=debug`.
     pub log_filter: String,
@@ -74,6 +76,7 @@ impl Settings {
             public_url: format!("http://{listen}"),
             admin_key: None,
             metrics_token: None,
+            trusted_proxies: Default::default(),
             log_format: LogFormat::Text,
             log_filter: "info".into(),
             body_limit: DEFAULT_BODY_LIMIT,
@@ -132,6 +135,7 @@ pub struct GivenSettings {
     pub admin_key: Given,
     pub metrics_token: Given,
     pub max_connections: Given,
+    pub trusted_proxies: Given,
     pub log_format: Given,
     pub log_filter: Given,
     pub default_region: Given,
@@ -152,6 +156,7 @@ struct FileSettings {
     admin_key: Option<String>,
     metrics_token: Option<String>,
     max_connections: Option<u32>,
+    trusted_proxies: Option<String>,
     log_format: Option<String>,
     log: Option<String>,
     default_region: Option<String>,
@@ -242,6 +247,16 @@ impl GivenSettings {
                     )
                 })?;
         }
+        if let Some((text, _)) = &self.trusted_proxies {
+            settings.trusted_proxies =
+                hilo_web::client_ip::TrustedProxies::parse(text).map_err(|reason| {
+                    problem(
+                        "trusted_proxies",
+                        &self.trusted_proxies,
+                        format!("expected addresses or networks such as 10.0.0.0/8, ::1: {reason}"),
+                    )
+                })?;
+        }
         if let Some((text, _)) = &self.default_region {
             let region = text.trim().to_ascii_uppercase();
             if !hilo_domain::customers::identity::is_known_region(&region) {
@@ -323,6 +338,7 @@ impl GivenSettings {
         fill(&mut self.public_url, file.public_url);
         fill(&mut self.admin_key, file.admin_key);
         fill(&mut self.metrics_token, file.metrics_token);
+        fill(&mut self.trusted_proxies, file.trusted_proxies);
         fill(
             &mut self.max_connections,
             file.max_connections.map(|n| n.to_string()),

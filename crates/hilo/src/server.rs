@@ -123,6 +123,7 @@ pub async fn start_with_clock(
             body_limit: settings.body_limit,
             body_timeout: settings.body_timeout,
             metrics_token: settings.metrics_token.clone(),
+            trusted_proxies: settings.trusted_proxies.clone(),
         },
     );
     if settings.demo {

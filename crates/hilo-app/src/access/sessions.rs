@@ -1,5 +1,6 @@
 //! Console sign-in: password check, rate limit, sessions with their CSRF token.
 
+use hilo_domain::access::throttle::{self, Decision};
 use hilo_domain::secret::constant_time_eq;
 use hilo_domain::{EmailAddress, Secret, SecretKind};
 use hilo_store::access::users::SessionRecord;
@@ -11,12 +12,6 @@ use crate::{AppError, AppResult};
 
 /// How long a console session lasts.
 pub const SESSION_TTL_MS: i64 = 12 * 60 * 60 * 1000;
-/// The window over which failed logins are counted.
-pub const FAILURE_WINDOW_MS: i64 = 15 * 60 * 1000;
-/// Failed logins for one address within the window before it is locked out.
-pub const MAX_FAILURES_PER_EMAIL: i64 = 5;
-/// Failed logins from one network address within the window, across all accounts.
-pub const MAX_FAILURES_PER_IP: i64 = 30;
 
 /// A session just opened: the token goes in the cookie, the CSRF token in forms.
 #[derive(Debug)]
@@ -32,17 +27,31 @@ impl Access<'_> {
     pub async fn login(&self, email: &str, password: &Secret, ip: &str) -> AppResult<NewSession> {
         let now = self.hilo.now();
         let key = email.trim().to_lowercase();
-        let since = now.plus_millis(-FAILURE_WINDOW_MS);
-        let (by_email, by_ip) = self
+        let since = now.plus_millis(-throttle::WINDOW_MS);
+        let failures = self
             .hilo
             .store
             .login_failures_since(&key, ip, since)
             .await?;
-        if by_email >= MAX_FAILURES_PER_EMAIL || by_ip >= MAX_FAILURES_PER_IP {
-            warn!("console login refused: too many failures");
-            return Err(AppError::RateLimited {
-                retry_after_secs: u64::try_from(FAILURE_WINDOW_MS / 1000).unwrap_or(900),
-            });
+        match throttle::decide(
+            failures.pair,
+            failures.account,
+            failures.address,
+            now.millis(),
+        ) {
+            Decision::Wait { retry_after_secs } => {
+                warn!(
+                    retry_after_secs,
+                    "console login refused: too many failures for this account"
+                );
+                return Err(AppError::RateLimited { retry_after_secs });
+            }
+            Decision::Check { delay_ms } if delay_ms > 0 => {
+                // A noisy address is slowed, never shut out: someone behind it may be
+                // about to sign in rightfully.
+                tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
+            }
+            Decision::Check { .. } => {}
         }
         let user = match key.parse::<EmailAddress>() {
             Ok(address) => self.hilo.store.user_with_password(&address).await?,

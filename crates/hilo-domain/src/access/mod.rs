@@ -1,6 +1,8 @@
 //! Who is calling and what they may do. The whole permission matrix lives here, as data,
 //! so the web layer asks one question and the matrix can be read in one place.
 
+pub mod throttle;
+
 use std::fmt;
 use std::str::FromStr;
 

@@ -1,6 +1,7 @@
 //! Console users, their sessions, and failed logins (kept in the database so the login
 //! rate limit holds across every node).
 
+use hilo_domain::access::throttle::Failures;
 use hilo_domain::{EmailAddress, PageRequest, Role, Timestamp, UserId};
 
 use crate::{Store, StoreResult, corrupt, on_pool};
@@ -29,6 +30,14 @@ struct UserRow {
     name: String,
     role: String,
     created_at: i64,
+}
+
+/// Failed console sign-ins, as [`Store::login_failures_since`] counts them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoginFailures {
+    pub pair: Failures,
+    pub account: Failures,
+    pub address: u64,
 }
 
 impl TryFrom<UserRow> for UserRecord {
@@ -243,27 +252,45 @@ impl Store {
         Ok(())
     }
 
-    /// Failed logins since `since` for this address and from this address of origin.
+    /// Failed logins since `since`: of this account from this address of origin, of
+    /// this account from anywhere, and from this address for any account.
     pub async fn login_failures_since(
         &self,
         email: &str,
         ip: &str,
         since: Timestamp,
-    ) -> StoreResult<(i64, i64)> {
-        const BY_EMAIL: &str = "SELECT COUNT(*) FROM login_failures WHERE email = $1 AND at >= $2";
-        const BY_IP: &str = "SELECT COUNT(*) FROM login_failures WHERE ip = $1 AND at >= $2";
+    ) -> StoreResult<LoginFailures> {
+        const PAIR: &str = "SELECT COUNT(*), MAX(at) FROM login_failures \
+            WHERE email = $1 AND ip = $2 AND at >= $3";
+        const ACCOUNT: &str =
+            "SELECT COUNT(*), MAX(at) FROM login_failures WHERE email = $1 AND at >= $2";
+        const ADDRESS: &str = "SELECT COUNT(*) FROM login_failures WHERE ip = $1 AND at >= $2";
+        let failures = |(count, last_at): (i64, Option<i64>)| Failures {
+            count: u64::try_from(count).unwrap_or(0),
+            last_at,
+        };
         on_pool!(self, |pool| {
-            let by_email = sqlx::query_scalar::<_, i64>(BY_EMAIL)
+            let pair = sqlx::query_as::<_, (i64, Option<i64>)>(PAIR)
                 .bind(email)
-                .bind(since.millis())
-                .fetch_one(pool)
-                .await?;
-            let by_ip = sqlx::query_scalar::<_, i64>(BY_IP)
                 .bind(ip)
                 .bind(since.millis())
                 .fetch_one(pool)
                 .await?;
-            Ok((by_email, by_ip))
+            let account = sqlx::query_as::<_, (i64, Option<i64>)>(ACCOUNT)
+                .bind(email)
+                .bind(since.millis())
+                .fetch_one(pool)
+                .await?;
+            let address = sqlx::query_scalar::<_, i64>(ADDRESS)
+                .bind(ip)
+                .bind(since.millis())
+                .fetch_one(pool)
+                .await?;
+            Ok(LoginFailures {
+                pair: failures(pair),
+                account: failures(account),
+                address: u64::try_from(address).unwrap_or(0),
+            })
         })
     }
 

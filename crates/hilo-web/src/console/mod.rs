@@ -61,15 +61,22 @@ impl<S: Send + Sync> FromRequestParts<S> for Lang {
 /// The network address a request came from, for rate limits.
 struct ClientIp(String);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or_else(|| "unknown".to_owned(), |info| info.0.ip().to_string());
-        Ok(ClientIp(ip))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Some(peer) = parts.extensions.get::<ConnectInfo<SocketAddr>>() else {
+            return Ok(ClientIp("unknown".to_owned()));
+        };
+        let forwarded = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|value| value.to_str().ok());
+        let client = state.config.trusted_proxies.client(peer.0.ip(), forwarded);
+        Ok(ClientIp(client.to_string()))
     }
 }
 

@@ -75,9 +75,22 @@ async fn open_login(app: &TestApp) -> (String, String) {
 }
 
 async fn submit_login(app: &TestApp, email: &str, password: &str) -> Response {
+    submit_login_from(app, None, email, password).await
+}
+
+/// Signs in as a client behind a proxy that names it in `X-Forwarded-For`.
+async fn submit_login_from(
+    app: &TestApp,
+    forwarded_for: Option<&str>,
+    email: &str,
+    password: &str,
+) -> Response {
     let (cookie, token) = open_login(app).await;
-    app.client
-        .post(app.url("/console/login"))
+    let mut request = app.client.post(app.url("/console/login"));
+    if let Some(client) = forwarded_for {
+        request = request.header("x-forwarded-for", client);
+    }
+    request
         .header("cookie", format!("hilo_login_csrf={cookie}"))
         .header("content-type", "application/x-www-form-urlencoded")
         .body(form_encode(&[
@@ -386,5 +399,74 @@ async fn password_reset_ends_sessions(app: TestApp) {
             .await
             .status(),
         303
+    );
+}
+
+/// Behind a trusted reverse proxy, sign-in limits follow the client the proxy names:
+/// one noisy address never shuts out a rightful user, even one behind the same address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_noisy_address_slows_guessing_but_never_locks_out_the_rightful() {
+    let app = TestApp::start_sqlite_with(|settings| {
+        settings.trusted_proxies =
+            hilo_web::client_ip::TrustedProxies::parse("127.0.0.1, ::1").expect("proxies");
+    })
+    .await;
+    app.create_user("ana@example.com", "agent", PASSWORD).await;
+    app.create_user("bo@example.com", "agent", PASSWORD).await;
+    let attacker = Some("203.0.113.66");
+    // Spraying unknown accounts from one address: every attempt is a plain failure.
+    for n in 0..32 {
+        let response =
+            submit_login_from(&app, attacker, &format!("nobody{n}@example.com"), "guess").await;
+        assert_eq!(response.status(), 401, "attempt {n}");
+    }
+    // Guessing Bo's password from there: after five, Bo waits there, doubling.
+    for _ in 0..6 {
+        submit_login_from(&app, attacker, "bo@example.com", "guess guess").await;
+    }
+    let refused = submit_login_from(&app, attacker, "bo@example.com", PASSWORD).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .expect("text")
+        .parse()
+        .expect("seconds");
+    assert!(
+        (1..=4).contains(&wait),
+        "a short wait, not a lockout: {wait}"
+    );
+    // Bo at home signs in; Ana, even behind the noisy address, signs in too (slowed).
+    let home = submit_login_from(&app, Some("198.51.100.7"), "bo@example.com", PASSWORD).await;
+    assert_eq!(home.status(), StatusCode::SEE_OTHER);
+    let started = std::time::Instant::now();
+    let ana = submit_login_from(&app, attacker, "ana@example.com", PASSWORD).await;
+    assert_eq!(ana.status(), StatusCode::SEE_OTHER);
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(900),
+        "slowed down"
+    );
+    // Once the wait is over Bo gets in from there as well.
+    app.clock
+        .advance_millis(i64::try_from(wait).expect("secs") * 1000);
+    let later = submit_login_from(&app, attacker, "bo@example.com", PASSWORD).await;
+    assert_eq!(later.status(), StatusCode::SEE_OTHER);
+}
+
+/// Without a trusted proxy, `X-Forwarded-For` is the client's own word: ignored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forwarded_for_header_from_an_untrusted_peer_is_ignored() {
+    let app = TestApp::start_sqlite().await;
+    app.create_user("carl@example.com", "agent", PASSWORD).await;
+    for n in 0..5 {
+        let claimed = format!("198.51.100.{n}");
+        let response =
+            submit_login_from(&app, Some(&claimed), "carl@example.com", "guess guess").await;
+        assert_eq!(response.status(), 401);
+    }
+    let refused = submit_login_from(&app, Some("192.0.2.200"), "carl@example.com", PASSWORD).await;
+    assert_eq!(
+        refused.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "every attempt came from the same peer"
     );
 }
