@@ -372,12 +372,21 @@ fn decode_body(headers: &HeaderMap, body: Bytes) -> Result<Vec<u8>, ApiError> {
         Some("gzip") => {
             let mut inflated = Vec::new();
             let limit = u64::try_from(MAX_BATCH_BYTES + 1).unwrap_or(u64::MAX);
-            flate2::read::GzDecoder::new(body.as_ref())
+            let mut decoder = flate2::bufread::GzDecoder::new(body.as_ref());
+            (&mut decoder)
                 .take(limit)
                 .read_to_end(&mut inflated)
                 .map_err(|_| ApiError::invalid("body", "is not valid gzip"))?;
             if inflated.len() > MAX_BATCH_BYTES {
                 return Err(too_large("the decompressed body is over 500 KB"));
+            }
+            // One gzip member and nothing after it: bytes past its end are no part of
+            // any message, and would otherwise pass unread.
+            if !decoder.into_inner().is_empty() {
+                return Err(ApiError::invalid(
+                    "body",
+                    "has bytes after the end of the gzip stream",
+                ));
             }
             Ok(inflated)
         }

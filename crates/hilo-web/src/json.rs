@@ -14,6 +14,8 @@ use crate::error::ErrorCode;
 /// without a JSON content type, 400 naming the field otherwise.
 pub struct JsonBody {
     is_json: bool,
+    /// A `Content-Encoding` other than `identity`: none is taken here.
+    encoded: bool,
     bytes: Result<Bytes, ApiError>,
 }
 
@@ -30,6 +32,11 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
                 let mime = mime.trim();
                 mime.eq_ignore_ascii_case("application/json") || mime.ends_with("+json")
             });
+        let encoded = request
+            .headers()
+            .get(header::CONTENT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| !v.trim().is_empty() && !v.trim().eq_ignore_ascii_case("identity"));
         let bytes = Bytes::from_request(request, state)
             .await
             .map_err(|rejection| {
@@ -42,7 +49,11 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
                     ApiError::invalid("body", "could not be read")
                 }
             });
-        Ok(Self { is_json, bytes })
+        Ok(Self {
+            is_json,
+            encoded,
+            bytes,
+        })
     }
 }
 
@@ -50,7 +61,7 @@ impl JsonBody {
     /// The body as `T`.
     pub fn parse<T: DeserializeOwned>(self) -> Result<T, ApiError> {
         let bytes = self.bytes?;
-        if !self.is_json {
+        if !self.is_json || self.encoded {
             return Err(unsupported());
         }
         parse(&bytes)
@@ -63,7 +74,7 @@ impl JsonBody {
         if is_absent(&bytes) {
             return Ok(None);
         }
-        if !self.is_json {
+        if !self.is_json || self.encoded {
             return Err(unsupported());
         }
         parse(&bytes).map(Some)
@@ -73,7 +84,7 @@ impl JsonBody {
 fn unsupported() -> ApiError {
     ApiError::new(
         ErrorCode::UnsupportedMediaType,
-        "send the body as JSON with Content-Type: application/json",
+        "send the body as JSON with Content-Type: application/json and no Content-Encoding",
     )
 }
 

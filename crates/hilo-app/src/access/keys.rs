@@ -22,6 +22,12 @@ pub fn parse_name(name: &str) -> Result<String, Invalid> {
     if name.chars().count() > 100 {
         return Err(Invalid::new("name", "must have at most 100 characters"));
     }
+    if name.chars().any(char::is_control) {
+        return Err(Invalid::new(
+            "name",
+            "must not contain control characters (tabs, line breaks, NUL)",
+        ));
+    }
     Ok(name.to_owned())
 }
 
@@ -177,6 +183,9 @@ mod tests {
         assert_eq!(parse_name(" ").unwrap_err().field, "name");
         assert!(parse_name(&"x".repeat(101)).is_err());
         assert!(parse_name(&"ñ".repeat(100)).is_ok());
+        for bad in ["a\u{0}b", "line\nbreak", "tab\there"] {
+            assert_eq!(parse_name(bad).unwrap_err().field, "name", "{bad:?}");
+        }
     }
 
     #[test]

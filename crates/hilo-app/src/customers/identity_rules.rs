@@ -3,7 +3,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use hilo_domain::Invalid;
-use hilo_domain::customers::identity::{IdentifierType, IdentityRules, Limit};
+use hilo_domain::customers::identity::{
+    IdentifierType, IdentityRules, Limit, MAX_IDENTIFIER_LENGTH,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::AppResult;
@@ -155,6 +157,16 @@ impl RulesDocument {
                 "must have at most 10000 values",
             ));
         }
+        if let Some(index) = self
+            .blocked_values
+            .iter()
+            .position(|v| v.chars().count() > MAX_IDENTIFIER_LENGTH)
+        {
+            return Err(Invalid::new(
+                format!("blocked_values[{index}]"),
+                format!("must have at most {MAX_IDENTIFIER_LENGTH} characters, as identifiers do"),
+            ));
+        }
         let blocked_values: BTreeSet<String> = self
             .blocked_values
             .iter()
@@ -235,5 +247,9 @@ mod tests {
             },
         );
         assert_eq!(document.to_rules().unwrap_err().field, "limits.bad type!");
+        let mut document = RulesDocument::from(&IdentityRules::default());
+        document.blocked_values.push("x".repeat(500_000));
+        let field = document.to_rules().unwrap_err().field;
+        assert!(field.starts_with("blocked_values["), "{field}");
     }
 }

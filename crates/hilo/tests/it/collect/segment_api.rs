@@ -15,6 +15,7 @@ on_both_engines!(
     invalid_messages_are_named_and_valid_ones_kept,
     limits_are_enforced_with_clear_errors,
     client_clock_skew_is_corrected,
+    gzip_with_bytes_after_its_end_is_refused,
 );
 
 async fn identify_and_track_reach_one_profile_at_once(app: TestApp) {
@@ -321,4 +322,32 @@ async fn client_clock_skew_is_corrected(app: TestApp) {
     assert_eq!(timeline[0]["at"], "2026-11-23T11:59:30.000Z");
     assert_eq!(timeline[0]["received_at"], "2026-11-23T12:00:00.000Z");
     assert_eq!(timeline[0]["body"]["timestamp"], "2026-11-23T11:59:30.000Z");
+}
+
+async fn gzip_with_bytes_after_its_end_is_refused(app: TestApp) {
+    let (_, key) = app.create_source("Kiosk", "kiosk").await;
+    let body =
+        json!({"batch": [{"type": "track", "userId": "t-1", "event": "Tap", "messageId": "t1"}]});
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder
+        .write_all(body.to_string().as_bytes())
+        .expect("gzip");
+    let mut compressed = encoder.finish().expect("gzip");
+    compressed.extend_from_slice(b"{\"smuggled\": true}");
+    let response = app
+        .client
+        .post(app.url("/v1/batch"))
+        .basic_auth(&key, Some(""))
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .body(compressed)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 400);
+    assert_eq!(error_of(response).await.1.as_deref(), Some("body"));
+    assert!(
+        app.lookup("user_id", "t-1").await.is_none(),
+        "nothing stored"
+    );
 }

@@ -15,6 +15,7 @@ on_both_engines!(
     made_up_methods_and_paths_never_grow_the_metrics,
     optional_bodies_are_json_like_every_other,
     every_list_refuses_cursors_it_did_not_make,
+    small_input_rules_hold,
 );
 
 async fn health_and_readiness_answer(app: TestApp) {
@@ -482,4 +483,56 @@ async fn every_list_refuses_cursors_it_did_not_make(app: TestApp) {
             }
         }
     }
+}
+
+/// Encoded API bodies, control characters in names and oversized blocked values are
+/// refused, each with the field at fault.
+async fn small_input_rules_hold(app: TestApp) {
+    let response = app
+        .request(Method::POST, "/api/v1/sources", Some(&app.admin_key))
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .body(r#"{"name": "Shop", "channel": "web"}"#)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 415);
+    assert_eq!(error_of(response).await.0, "unsupported_media_type");
+    for (path, body) in [
+        (
+            "/api/v1/sources",
+            serde_json::json!({"name": "a\tb", "channel": "web"}),
+        ),
+        (
+            "/api/v1/keys",
+            serde_json::json!({"name": "line\nbreak", "role": "agent"}),
+        ),
+    ] {
+        let response = app.post_json(path, &app.admin_key, &body).await;
+        assert_eq!(response.status(), 400, "{path}");
+        assert_eq!(
+            error_of(response).await.1.as_deref(),
+            Some("name"),
+            "{path}"
+        );
+    }
+    let mut rules: Value = app
+        .get("/api/v1/identity/rules", &app.admin_key)
+        .await
+        .json()
+        .await
+        .expect("json");
+    rules["blocked_values"]
+        .as_array_mut()
+        .expect("list")
+        .push(Value::String("x".repeat(10_000)));
+    let response = app
+        .request(Method::PUT, "/api/v1/identity/rules", Some(&app.admin_key))
+        .json(&rules)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 400);
+    let field = error_of(response).await.1.unwrap_or_default();
+    assert!(field.starts_with("blocked_values["), "{field}");
 }
