@@ -18,6 +18,7 @@ on_both_engines!(
     repeated_digit_phones_link_nothing_in_any_country,
     staff_edit_traits_and_newest_wins,
     customers_are_searchable_and_private,
+    search_matches_only_what_a_profile_shows,
     identity_rules_are_readable_and_settable,
     staff_register_customers_who_then_meet_their_events,
     merge_then_unmerge_restores_random_profiles,
@@ -1088,4 +1089,52 @@ async fn repeated_digit_phones_link_nothing_in_any_country(app: TestApp) {
     let a = app.lookup("anonymous_id", "a-fr").await.expect("a");
     let b = app.lookup("anonymous_id", "b-fr").await.expect("b");
     assert_eq!(a["id"], b["id"]);
+}
+
+async fn search_matches_only_what_a_profile_shows(app: TestApp) {
+    let store = app.key_for("store").await;
+    for (email, name) in [
+        ("nina@example.com", "Nina Sol"),
+        ("omar@example.com", "Omar Paz"),
+    ] {
+        let response = app
+            .post_json(
+                "/api/v1/customers",
+                &store,
+                &json!({"identifiers": [{"type": "email", "value": email}],
+                    "traits": {"name": name, "tier": 3}}),
+            )
+            .await;
+        assert_eq!(response.status(), 201);
+    }
+    let count = |q: &str| {
+        let path = format!("/api/v1/customers?q={q}");
+        let app = &app;
+        async move {
+            let found: Value = app
+                .get(&path, &app.admin_key)
+                .await
+                .json()
+                .await
+                .expect("json");
+            found["data"].as_array().map_or(0, Vec::len)
+        }
+    };
+    // What the profile shows is found: names, identifiers, trait values.
+    assert_eq!(count("nina").await, 1);
+    assert_eq!(count("PAZ").await, 1);
+    assert_eq!(count("omar%40example").await, 1);
+    assert_eq!(count("3").await, 2, "a number trait's value");
+    // Hidden provenance, trait names and JSON syntax are not.
+    for hidden in [
+        "api_key",
+        "api_key%3A",
+        "%7B%22",
+        "by",
+        "tier",
+        "name",
+        "%22v%22",
+    ] {
+        assert_eq!(count(hidden).await, 0, "q={hidden}");
+    }
 }
