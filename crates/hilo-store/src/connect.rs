@@ -103,6 +103,23 @@ impl FromStr for DatabaseUrl {
 pub struct ConnectOptions {
     pub url: DatabaseUrl,
     pub max_connections: u32,
+    /// SQLite: the page cache of each pool connection, in MiB. The operating system
+    /// caches the file as well, shared by every connection; this cache saves only the
+    /// copy out of it, so a small one per connection keeps memory bounded at little cost.
+    pub sqlite_cache_mib: u32,
+}
+
+/// The default page cache of each SQLite pool connection, in MiB.
+pub const DEFAULT_SQLITE_CACHE_MIB: u32 = 8;
+
+impl ConnectOptions {
+    pub fn new(url: DatabaseUrl, max_connections: u32) -> Self {
+        Self {
+            url,
+            max_connections,
+            sqlite_cache_mib: DEFAULT_SQLITE_CACHE_MIB,
+        }
+    }
 }
 
 impl Store {
@@ -124,9 +141,10 @@ impl Store {
                     .busy_timeout(Duration::from_secs(10))
                     .foreign_keys(true)
                     .pragma("temp_store", "memory")
-                    // 64 MiB of page cache per connection: the identity and timeline
-                    // indexes stay in memory instead of being re-read for every lookup.
-                    .pragma("cache_size", "-65536");
+                    .pragma(
+                        "cache_size",
+                        format!("-{}", u64::from(options.sqlite_cache_mib.max(1)) * 1024),
+                    );
                 let pool = SqlitePoolOptions::new()
                     .max_connections(options.max_connections.max(1))
                     .acquire_timeout(Duration::from_secs(10))

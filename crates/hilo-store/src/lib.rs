@@ -20,7 +20,7 @@ pub mod tx;
 
 use sqlx::{PgPool, SqlitePool};
 
-pub use connect::{ConnectOptions, DatabaseUrl, Engine};
+pub use connect::{ConnectOptions, DEFAULT_SQLITE_CACHE_MIB, DatabaseUrl, Engine};
 pub use tx::{Tx, VersionedCommit};
 
 /// A connection pool to one of the two supported engines.

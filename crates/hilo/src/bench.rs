@@ -35,6 +35,8 @@ pub struct BenchOptions {
     /// Run the server's background workers (jobs, feed consumers), as `serve` does;
     /// `--no-workers` measures ingestion alone.
     pub workers: bool,
+    /// SQLite: page cache of each pool connection, in MiB (`--sqlite-cache-mib`).
+    pub sqlite_cache_mib: u32,
 }
 
 const ADMIN_KEY: &str = "bench-admin-key-0123456789abcdefghijkl";
@@ -54,6 +56,7 @@ async fn run(options: &BenchOptions, dir: &std::path::Path) -> anyhow::Result<()
     settings.admin_key = Some(hilo_domain::Secret::new(ADMIN_KEY));
     settings.database_max_connections = 16;
     settings.run_workers = options.workers;
+    settings.sqlite_cache_mib = options.sqlite_cache_mib;
     let (database, bare_url) = match &options.database_url {
         Some(url) => (
             url.parse::<DatabaseUrl>().map_err(anyhow::Error::msg)?,
@@ -191,6 +194,57 @@ async fn run(options: &BenchOptions, dir: &std::path::Path) -> anyhow::Result<()
         options.single_clients, single_latency.p99_ms
     );
 
+    // Mixed load: ingestion, profile reads and searches at once, as a working instance
+    // sees them; memory is read after it.
+    let mixed = options.single_requests;
+    let searches = (mixed / 100).max(20);
+    let customers = options.customers;
+    let bearer = format!("Authorization: Bearer {ADMIN_KEY}\r\n");
+    let more = Arc::new(Workload::new(options.customers, mixed));
+    let ((track_rate, _), (read_rate, read_latency), (search_rate, search_latency)) = tokio::try_join!(
+        drive(base, options.single_clients / 2, mixed, {
+            let auth = auth.clone();
+            move |index| {
+                let mut body = String::with_capacity(512);
+                more.render(index + 1_000_000_000, Mix::TrackOnly, &mut body);
+                (
+                    "POST",
+                    "/v1/track".to_owned(),
+                    auth.clone(),
+                    body.into_bytes(),
+                )
+            }
+        }),
+        drive(base, 20, mixed, {
+            let bearer = bearer.clone();
+            let sent = workload.clone();
+            move |index| {
+                // A customer the batches sent, so every lookup finds one.
+                let customer = sent.customer_of(index % sent.len().max(1));
+                (
+                    "GET",
+                    format!("/api/v1/customers/lookup?type=anonymous_id&value=anon-{customer}"),
+                    bearer.clone(),
+                    Vec::new(),
+                )
+            }
+        }),
+        drive(base, 20, searches, move |index| {
+            let customer = splitmix(index as u64 + 7) as usize % customers;
+            (
+                "GET",
+                format!("/api/v1/customers?q=cliente%20{customer}&limit=10"),
+                bearer.clone(),
+                Vec::new(),
+            )
+        }),
+    )?;
+    println!(
+        "mixed: {track_rate:.0} tracks/s with profile reads {read_rate:.0}/s (p99 {:.1} ms) \
+         and searches {search_rate:.0}/s (p99 {:.1} ms), 20 clients each",
+        read_latency.p99_ms, search_latency.p99_ms
+    );
+
     let (rss, peak) = memory();
     println!(
         "memory: resident {rss} MB, peak {peak} MB (whole process: server and load generator)"
@@ -306,6 +360,11 @@ impl Workload {
         ));
     }
 
+    /// The customer message `index` comes from.
+    fn customer_of(&self, index: usize) -> usize {
+        (XorShift(splitmix(index as u64)).next() as usize) % self.customers
+    }
+
     fn average_size(&self) -> usize {
         let sample = 1000.min(self.count);
         let mut text = String::new();
@@ -382,11 +441,7 @@ impl XorShift {
 /// Rows per second of a bare prepared-insert loop, 1,000 rows a transaction, into a
 /// fresh table with an integer key and no other index.
 async fn bare_insert_rate(url: &DatabaseUrl, rows: usize, size: usize) -> anyhow::Result<f64> {
-    let store = Store::connect(&ConnectOptions {
-        url: url.clone(),
-        max_connections: 1,
-    })
-    .await?;
+    let store = Store::connect(&ConnectOptions::new(url.clone(), 1)).await?;
     let elapsed = store.bare_insert_loop(rows, &"x".repeat(size)).await?;
     store.close().await;
     Ok(rows as f64 / elapsed.as_secs_f64())

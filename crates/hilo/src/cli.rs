@@ -34,9 +34,9 @@ pub struct Cli {
 #[derive(Debug, Args)]
 struct GlobalArgs {
     /// TOML file with settings (keys: listen, data_dir, database_url,
-    /// database_max_connections, max_connections, trusted_proxies, public_url, admin_key,
-    /// metrics_token, log_format, log, default_region, webhook_allow_private, workers,
-    /// demo)
+    /// database_max_connections, sqlite_cache_mib, max_connections, trusted_proxies,
+    /// public_url, admin_key, metrics_token, log_format, log, default_region,
+    /// webhook_allow_private, workers, demo)
     /// [env: HILO_CONFIG]
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<String>,
@@ -60,6 +60,10 @@ struct GlobalArgs {
     /// [default: 1024] [env: HILO_MAX_CONNECTIONS]
     #[arg(long, global = true, value_name = "N")]
     max_connections: Option<String>,
+    /// SQLite: page cache of each database connection, in MiB [default: 8]
+    /// [env: HILO_SQLITE_CACHE_MIB]
+    #[arg(long, global = true, value_name = "MIB")]
+    sqlite_cache_mib: Option<String>,
     /// Address to listen on [default: 127.0.0.1:7878] [env: HILO_LISTEN]
     #[arg(long, global = true, value_name = "HOST:PORT")]
     listen: Option<String>,
@@ -252,6 +256,13 @@ pub fn run() -> ExitCode {
                 .or_else(|| std::env::var("HILO_DATABASE_URL").ok()),
             workers: !cli.global.no_workers
                 && std::env::var("HILO_WORKERS").map_or(true, |v| v != "false"),
+            sqlite_cache_mib: cli
+                .global
+                .sqlite_cache_mib
+                .clone()
+                .or_else(|| std::env::var("HILO_SQLITE_CACHE_MIB").ok())
+                .and_then(|text| text.trim().parse().ok())
+                .unwrap_or(hilo_store::DEFAULT_SQLITE_CACHE_MIB),
         };
         let filter = std::env::var("HILO_LOG").unwrap_or_else(|_| "warn".into());
         logging::init(crate::config::LogFormat::Text, &filter);
@@ -321,6 +332,11 @@ fn given_settings(args: &GlobalArgs, demo: bool) -> GivenSettings {
             &args.database_max_connections,
             "--database-max-connections",
             "HILO_DATABASE_MAX_CONNECTIONS",
+        ),
+        sqlite_cache_mib: pick(
+            &args.sqlite_cache_mib,
+            "--sqlite-cache-mib",
+            "HILO_SQLITE_CACHE_MIB",
         ),
         public_url: pick(&args.public_url, "--public-url", "HILO_PUBLIC_URL"),
         // Secrets are not accepted as flags: they would show in the process list.

@@ -31,6 +31,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub database_url: DatabaseUrl,
     pub database_max_connections: u32,
+    /// SQLite: page cache of each pool connection, in MiB.
+    pub sqlite_cache_mib: u32,
     /// Base URL the outside world uses, without a trailing slash.
     pub public_url: String,
     /// An admin key chosen by the operator instead of a generated one.
@@ -73,6 +75,7 @@ impl Settings {
             database_url: DatabaseUrl::sqlite_file(data_dir.join("hilo.db")),
             data_dir,
             database_max_connections: DEFAULT_MAX_CONNECTIONS,
+            sqlite_cache_mib: hilo_store::DEFAULT_SQLITE_CACHE_MIB,
             public_url: format!("http://{listen}"),
             admin_key: None,
             metrics_token: None,
@@ -131,6 +134,7 @@ pub struct GivenSettings {
     pub data_dir: Given,
     pub database_url: Given,
     pub database_max_connections: Given,
+    pub sqlite_cache_mib: Given,
     pub public_url: Given,
     pub admin_key: Given,
     pub metrics_token: Given,
@@ -152,6 +156,7 @@ struct FileSettings {
     data_dir: Option<String>,
     database_url: Option<String>,
     database_max_connections: Option<u32>,
+    sqlite_cache_mib: Option<u32>,
     public_url: Option<String>,
     admin_key: Option<String>,
     metrics_token: Option<String>,
@@ -213,6 +218,20 @@ impl GivenSettings {
                         "database_max_connections",
                         &self.database_max_connections,
                         format!("expected a whole number from 1 to 1000, got {text:?}"),
+                    )
+                })?;
+        }
+        if let Some((text, _)) = &self.sqlite_cache_mib {
+            settings.sqlite_cache_mib = text
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=4096).contains(n))
+                .ok_or_else(|| {
+                    problem(
+                        "sqlite_cache_mib",
+                        &self.sqlite_cache_mib,
+                        format!("expected a whole number of MiB from 1 to 4096, got {text:?}"),
                     )
                 })?;
         }
@@ -335,6 +354,10 @@ impl GivenSettings {
             &mut self.database_max_connections,
             file.database_max_connections.map(|n| n.to_string()),
         );
+        fill(
+            &mut self.sqlite_cache_mib,
+            file.sqlite_cache_mib.map(|n| n.to_string()),
+        );
         fill(&mut self.public_url, file.public_url);
         fill(&mut self.admin_key, file.admin_key);
         fill(&mut self.metrics_token, file.metrics_token);
@@ -453,6 +476,35 @@ mod tests {
         assert!(!shown.contains("kkkk"), "{shown}");
         assert!(!shown.contains("mmmm"), "{shown}");
         assert!(!shown.contains("pw-secret"), "{shown}");
+    }
+
+    #[test]
+    fn the_sqlite_cache_and_connection_limit_are_bounded() {
+        let settings = GivenSettings {
+            sqlite_cache_mib: env("32", "HILO_SQLITE_CACHE_MIB"),
+            max_connections: env("64", "HILO_MAX_CONNECTIONS"),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(
+            (settings.sqlite_cache_mib, settings.max_connections),
+            (32, 64)
+        );
+        for (cache, connections, setting) in [
+            ("0", "64", "sqlite_cache_mib"),
+            ("lots", "64", "sqlite_cache_mib"),
+            ("8", "0", "max_connections"),
+        ] {
+            let err = GivenSettings {
+                sqlite_cache_mib: env(cache, "HILO_SQLITE_CACHE_MIB"),
+                max_connections: env(connections, "HILO_MAX_CONNECTIONS"),
+                ..Default::default()
+            }
+            .resolve()
+            .unwrap_err();
+            assert_eq!(err.setting, setting);
+        }
     }
 
     #[test]

@@ -59,6 +59,7 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     let store = Store::connect(&ConnectOptions {
         url: settings.database_url.clone(),
         max_connections: settings.database_max_connections,
+        sqlite_cache_mib: settings.sqlite_cache_mib,
     })
     .await
     .with_context(|| format!("cannot open the database ({})", settings.database_url))?;

@@ -690,20 +690,23 @@ impl Store {
     ) -> StoreResult<Vec<CustomerId>> {
         // Only what a profile shows: identities on their normalised value, and the value
         // of each trait (`v` of the stored entry) — never trait names, who set them, or
-        // the JSON around them. Matches on merged-away fragments are mapped to their live
+        // the JSON around them. (The plain LIKE on the text only narrows the rows the
+        // JSON is read for.) Matches on merged-away fragments are mapped to their live
         // profile by the caller.
         const SQLITE: &str = "SELECT DISTINCT id FROM ( \
             SELECT profile_id AS id FROM identities WHERE LOWER(value) LIKE $1 ESCAPE '\\' \
-            UNION SELECT p.id FROM profiles p, json_each(p.traits) t \
-            WHERE t.type = 'object' AND json_type(t.value, '$.v') IN ('text', 'integer', 'real') \
-            AND LOWER(json_extract(t.value, '$.v')) LIKE $1 ESCAPE '\\') matches \
+            UNION SELECT p.id FROM profiles p WHERE LOWER(p.traits) LIKE $1 ESCAPE '\\' \
+            AND EXISTS (SELECT 1 FROM json_each(p.traits) t WHERE t.type = 'object' \
+            AND json_type(t.value, '$.v') IN ('text', 'integer', 'real') \
+            AND LOWER(json_extract(t.value, '$.v')) LIKE $1 ESCAPE '\\')) matches \
             WHERE id > $2 ORDER BY id LIMIT $3";
         const POSTGRES: &str = "SELECT DISTINCT id FROM ( \
             SELECT profile_id AS id FROM identities WHERE LOWER(value) LIKE $1 ESCAPE '\\' \
-            UNION SELECT p.id FROM profiles p, jsonb_each(CAST(p.traits AS jsonb)) t \
+            UNION SELECT p.id FROM profiles p WHERE LOWER(p.traits) LIKE $1 ESCAPE '\\' \
+            AND EXISTS (SELECT 1 FROM jsonb_each(CAST(p.traits AS jsonb)) t \
             WHERE jsonb_typeof(t.value) = 'object' \
             AND jsonb_typeof(t.value -> 'v') IN ('string', 'number') \
-            AND LOWER(t.value ->> 'v') LIKE $1 ESCAPE '\\') matches \
+            AND LOWER(t.value ->> 'v') LIKE $1 ESCAPE '\\')) matches \
             WHERE id > $2 ORDER BY id LIMIT $3";
         let pattern = format!("%{}%", escape_like(needle));
         let ids = match self {

@@ -891,12 +891,9 @@ mod tests {
         use crate::{ConnectOptions, DatabaseUrl, Store};
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("hilo.db");
-        let store = Store::connect(&ConnectOptions {
-            url: DatabaseUrl::Sqlite(path.clone()),
-            max_connections: 2,
-        })
-        .await
-        .unwrap();
+        let store = Store::connect(&ConnectOptions::new(DatabaseUrl::Sqlite(path.clone()), 2))
+            .await
+            .unwrap();
         store.migrate().await.unwrap();
         let unflushed = Arc::new(Unflushed::default());
         let mut writer = EmbeddedWriter::open(&path, unflushed.clone()).unwrap();
@@ -932,12 +929,9 @@ mod tests {
         use crate::{ConnectOptions, DatabaseUrl, Store};
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("hilo.db");
-        let store = Store::connect(&ConnectOptions {
-            url: DatabaseUrl::Sqlite(path.clone()),
-            max_connections: 2,
-        })
-        .await
-        .unwrap();
+        let store = Store::connect(&ConnectOptions::new(DatabaseUrl::Sqlite(path.clone()), 2))
+            .await
+            .unwrap();
         store.migrate().await.unwrap();
         let Store::Sqlite(pool) = &store else {
             unreachable!()
