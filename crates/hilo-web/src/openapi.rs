@@ -171,7 +171,12 @@ fn describe_segment_messages(doc: &mut utoipa::openapi::OpenApi) {
     let text = json!({"type": ["string", "null"], "maxLength": 500});
     let text_present = json!({"type": "string", "pattern": present, "maxLength": 500});
     let object = json!({"type": ["object", "null"]});
-    let instant = json!({"type": ["string", "null"], "format": "date-time"});
+    // A blank time is taken as absent, as SDKs send it.
+    let instant = json!({"anyOf": [
+        {"type": "string", "format": "date-time"},
+        {"type": "string", "pattern": "^[\\s\u{85}]*$"},
+        {"type": "null"}
+    ]});
     let message = |kind: &str, in_batch: bool| -> Value {
         let mut properties = json!({
             "type": {"type": "string", "enum": [kind]},

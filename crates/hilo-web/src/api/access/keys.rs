@@ -40,7 +40,10 @@ pub struct CreatedApiKey {
 #[serde(deny_unknown_fields)]
 pub struct NewApiKey {
     /// Something a person recognises in a list.
-    #[schema(max_length = 100, pattern = "\\S")]
+    #[schema(
+        max_length = 100,
+        pattern = "^[^\\x00-\\x1F\\x7F-\\x9F]*[^\\s\\x00-\\x1F\\x7F-\\x9F][^\\x00-\\x1F\\x7F-\\x9F]*$"
+    )]
     pub name: String,
     /// admin, agent, marketer, store or read_only.
     #[schema(pattern = "^(admin|agent|marketer|store|read_only)$")]

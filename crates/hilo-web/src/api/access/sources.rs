@@ -36,7 +36,10 @@ pub struct CreatedSource {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewSource {
-    #[schema(max_length = 100, pattern = "\\S")]
+    #[schema(
+        max_length = 100,
+        pattern = "^[^\\x00-\\x1F\\x7F-\\x9F]*[^\\s\\x00-\\x1F\\x7F-\\x9F][^\\x00-\\x1F\\x7F-\\x9F]*$"
+    )]
     pub name: String,
     /// web, app, pos, kiosk, call_center, voice_assistant or server.
     #[schema(pattern = "^(web|app|pos|kiosk|call_center|voice_assistant|server)$")]
