@@ -161,6 +161,21 @@ impl Store {
         }
     }
 
+    /// Refreshes the planner's statistics (`ANALYZE`), as PostgreSQL's autovacuum or
+    /// SQLite's `PRAGMA optimize` would in time: after a bulk load the planner otherwise
+    /// reads fresh tables as empty and scans them.
+    pub async fn refresh_statistics(&self) -> StoreResult<()> {
+        match self {
+            Self::Sqlite(pool) => {
+                sqlx::query("PRAGMA optimize").execute(pool).await?;
+            }
+            Self::Postgres(pool) => {
+                sqlx::query("ANALYZE").execute(pool).await?;
+            }
+        }
+        Ok(())
+    }
+
     pub async fn close(&self) {
         on_pool!(self, |pool| pool.close().await)
     }

@@ -195,7 +195,10 @@ async fn run(options: &BenchOptions, dir: &std::path::Path) -> anyhow::Result<()
     );
 
     // Mixed load: ingestion, profile reads and searches at once, as a working instance
-    // sees them; memory is read after it.
+    // sees them; memory is read after it. The statistics are brought up to date first,
+    // as autovacuum would have done by then on a running instance (it may be off on a
+    // test machine, and the tables were empty an instant ago).
+    running.hilo.store().refresh_statistics().await?;
     let mixed = options.single_requests;
     let searches = (mixed / 100).max(20);
     let customers = options.customers;
