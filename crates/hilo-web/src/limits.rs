@@ -54,6 +54,22 @@ pub async fn enforce(State(state): State<AppState>, request: Request, next: Next
     }
 }
 
+/// How much of an oversized body is read and dropped before the 413.
+const DRAIN: usize = 8 * 1024 * 1024;
+
+/// Reads and drops up to `most` bytes more of `body`, while it keeps coming.
+async fn drain(body: &mut Body, most: usize, pause: std::time::Duration) {
+    let mut dropped = 0;
+    while dropped < most {
+        match tokio::time::timeout(pause, body.frame()).await {
+            Ok(Some(Ok(frame))) => {
+                dropped += frame.data_ref().map_or(0, Bytes::len);
+            }
+            _ => return,
+        }
+    }
+}
+
 fn has_body(request: &Request) -> bool {
     let headers = request.headers();
     headers.contains_key(header::TRANSFER_ENCODING)
@@ -97,12 +113,15 @@ async fn read_in_time(
             length += data.len();
             read.push(data);
             if length > limit {
+                // Read on (and drop) a fair amount more, so a client still sending its
+                // body reads this answer instead of a broken connection.
+                drain(&mut body, DRAIN, pause).await;
                 let mut answer = ApiError::new(
                     ErrorCode::PayloadTooLarge,
                     "the request body is larger than this server accepts",
                 )
                 .into_response();
-                // The rest is never read: the connection cannot carry another request.
+                // What is left unread leaves the connection unfit for another request.
                 answer
                     .headers_mut()
                     .insert(header::CONNECTION, HeaderValue::from_static("close"));
