@@ -283,7 +283,7 @@ fn is_placeholder(significant: &str) -> bool {
 
 /// The national digits of a value written as an international phone number (`+…`),
 /// valid or not.
-fn national_number(value: &str) -> Option<String> {
+pub fn national_number(value: &str) -> Option<String> {
     if !value.starts_with('+') {
         return None;
     }

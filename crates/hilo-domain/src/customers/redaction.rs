@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use crate::customers::identity::{Identifier, IdentifierType, normalize_phone};
+use crate::customers::identity::{Identifier, IdentifierType, national_number, normalize_phone};
 
 /// What an erased value is replaced with.
 pub const ERASED: &str = "[erased]";
@@ -40,7 +40,7 @@ impl Redaction {
             match identifier.kind.as_str() {
                 IdentifierType::EMAIL => redaction.emails.push(value.clone()),
                 IdentifierType::PHONE => {
-                    let national = national_digits(&identifier.value);
+                    let national = national_number(&identifier.value).unwrap_or_default();
                     if national.len() >= PHONE_DIGITS {
                         redaction.phones.push((identifier.value.clone(), national));
                     }
@@ -56,11 +56,12 @@ impl Redaction {
         self.whole.is_empty()
     }
 
-    /// Patterns for SQL `LIKE … ESCAPE '\'` over lowercased text that every text holding
-    /// one of the identifiers matches: a cheap first pass before [`Redaction::apply`].
-    /// A phone's pattern lets any separators sit between its national digits.
-    pub fn like_patterns(&self) -> Vec<String> {
-        let mut patterns: Vec<String> = self
+    /// What every text holding one of the identifiers contains, lowercased: for each
+    /// identifier, pieces that appear in this order (a phone's national digits one by
+    /// one, since any separators may sit between them). A cheap first pass for the
+    /// store (a `LIKE` per entry) before [`Redaction::apply`] decides.
+    pub fn fragments(&self) -> Vec<Vec<String>> {
+        let mut fragments: Vec<Vec<String>> = self
             .whole
             .iter()
             .filter(|value| {
@@ -69,13 +70,12 @@ impl Redaction {
                     .iter()
                     .any(|(e164, _)| e164.eq_ignore_ascii_case(value))
             })
-            .map(|value| format!("%{}%", escape_like(value)))
+            .map(|value| vec![value.clone()])
             .collect();
         for (_, national) in &self.phones {
-            let spread: String = national.chars().map(|digit| format!("%{digit}")).collect();
-            patterns.push(format!("{spread}%"));
+            fragments.push(national.chars().map(String::from).collect());
         }
-        patterns
+        fragments
     }
 
     /// Cuts the identifiers out of every string in `value`; whether anything changed.
@@ -159,13 +159,6 @@ impl Redaction {
     }
 }
 
-/// The digits of a phone's national number (E.164 without its country code).
-fn national_digits(e164: &str) -> String {
-    phonenumber::parse(None, e164)
-        .map(|number| number.national().value().to_string())
-        .unwrap_or_default()
-}
-
 /// `text` with every occurrence of `email` (ASCII case-insensitive, not part of a longer
 /// address) replaced, or `None` when there is none.
 fn cut_email(text: &str, email: &str) -> Option<String> {
@@ -193,18 +186,6 @@ fn cut_email(text: &str, email: &str) -> Option<String> {
     }
     out.push_str(&text[from..]);
     changed.then_some(out)
-}
-
-/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
-fn escape_like(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for c in value.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -250,26 +231,31 @@ mod tests {
     }
 
     #[test]
-    fn like_patterns_find_every_spelling_the_apply_step_redacts() {
-        let patterns = ana().like_patterns();
-        assert!(patterns.contains(&"%ana.secreta@example.com%".to_owned()));
-        assert!(patterns.contains(&"%kiosk-7%".to_owned()));
-        assert!(patterns.contains(&"%6%1%1%2%2%2%3%3%3%".to_owned()));
-        assert!(!patterns.iter().any(|p| p.contains("+34")));
-        let like = |text: &str, pattern: &str| {
-            // A tiny LIKE for the test: '%' only, no escapes in these patterns.
-            let parts: Vec<&str> = pattern.split('%').collect();
+    fn fragments_find_every_spelling_the_apply_step_redacts() {
+        let fragments = ana().fragments();
+        let one = |text: &str| vec![text.to_owned()];
+        assert!(fragments.contains(&one("ana.secreta@example.com")));
+        assert!(fragments.contains(&one("kiosk-7")));
+        let digits: Vec<String> = "611222333".chars().map(String::from).collect();
+        assert!(fragments.contains(&digits));
+        assert!(
+            !fragments
+                .iter()
+                .flatten()
+                .any(|piece| piece.contains("+34"))
+        );
+        // Each entry's pieces, in order, are in the text a message carries.
+        let holds = |text: &str, pieces: &[String]| {
             let mut rest = text;
-            parts.iter().all(|part| match rest.find(part) {
+            pieces.iter().all(|piece| match rest.find(piece.as_str()) {
                 Some(at) => {
-                    rest = &rest[at + part.len()..];
+                    rest = &rest[at + piece.len()..];
                     true
                 }
                 None => false,
             })
         };
         let text = r#"{"note":"call +34 (611) 222-333"}"#.to_lowercase();
-        assert!(patterns.iter().any(|p| like(&text, p)));
-        assert_eq!(escape_like("50%_a\\b"), "50\\%\\_a\\\\b");
+        assert!(fragments.iter().any(|pieces| holds(&text, pieces)));
     }
 }

@@ -791,6 +791,16 @@ impl Store {
     }
 }
 
+/// A `LIKE … ESCAPE '\'` pattern matching any text holding `pieces` in this order.
+pub(crate) fn like_in_order(pieces: &[String]) -> String {
+    let mut pattern = String::from("%");
+    for piece in pieces {
+        pattern.push_str(&escape_like(piece));
+        pattern.push('%');
+    }
+    pattern
+}
+
 /// Escapes `%`, `_` and `\` for a LIKE pattern with `\` as the escape character.
 fn escape_like(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -859,6 +869,14 @@ pub(crate) fn add_to_json_set(json: &str, extra: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn like_patterns_escape_and_keep_the_order() {
+        assert_eq!(escape_like("50%_a\\b"), "50\\%\\_a\\\\b");
+        let digits: Vec<String> = "612".chars().map(String::from).collect();
+        assert_eq!(like_in_order(&digits), "%6%1%2%");
+        assert_eq!(like_in_order(&["a_b".to_owned()]), "%a\\_b%");
+    }
 
     #[test]
     fn json_sets_gain_only_new_values() {

@@ -3,7 +3,7 @@
 use hilo_domain::customers::redaction::Redaction;
 use hilo_domain::{CustomerId, SourceId, Timestamp};
 
-use crate::customers::{ConflictRow, IdentityRow};
+use crate::customers::{ConflictRow, IdentityRow, like_in_order};
 use crate::sql::{self, tree};
 use crate::tx::{Tx, on_tx};
 use crate::{Store, StoreResult, on_pool};
@@ -208,7 +208,11 @@ impl Tx {
     /// (`LIKE` on the lowercased text, every spelling of a phone included); the
     /// redaction then decides on the parsed JSON.
     async fn redact_everywhere(&mut self, redaction: &Redaction) -> StoreResult<u64> {
-        let patterns = redaction.like_patterns();
+        let patterns: Vec<String> = redaction
+            .fragments()
+            .iter()
+            .map(|pieces| like_in_order(pieces))
+            .collect();
         if patterns.is_empty() {
             return Ok(0);
         }
