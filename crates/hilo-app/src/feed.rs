@@ -233,7 +233,8 @@ impl Hilo {
     /// whether some change waits for an older transaction to end (PostgreSQL).
     pub async fn run_feed_consumers(&self) -> AppResult<bool> {
         let webhooks = self.webhooks().consume_changes().await?;
-        Ok(webhooks)
+        let search = self.customers().index_changes().await?;
+        Ok(webhooks || search)
     }
 }
 

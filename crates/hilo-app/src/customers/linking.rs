@@ -75,6 +75,18 @@ pub async fn link<T: IngestTx>(
         tx.attach_identity(identifier, target, at, &source_json)
             .await?;
     }
+    if !created && !plan.attach.is_empty() {
+        // For the search index: the profile is now found by these too. Types only.
+        let kinds: BTreeSet<&str> = plan.attach.iter().map(|i| i.kind.as_str()).collect();
+        let data = json!({ "identifiers": kinds });
+        tx.record_change(
+            ChangeKind::ProfileIdentified,
+            target,
+            &data.to_string(),
+            now,
+        )
+        .await?;
+    }
     let dropped: BTreeSet<&Identifier> = plan.dropped.iter().map(|d| &d.identifier).collect();
     for (identifier, row) in &resolution.existing {
         if dropped.contains(identifier) {

@@ -4,11 +4,13 @@
 pub mod identity_rules;
 pub mod linking;
 pub mod privacy;
+mod search_index;
 
 use std::collections::BTreeSet;
 
 use hilo_domain::customers::changes::ChangeKind;
 use hilo_domain::customers::identity::{Identifier, IdentifierType, IdentityRules};
+use hilo_domain::customers::search::SearchQuery;
 use hilo_domain::customers::timeline::ItemType;
 use hilo_domain::{CustomerId, Invalid, Principal, Timestamp};
 use hilo_store::customers::{CustomerRecord, NewTimelineItem, ProfileRow, TimelineRow};
@@ -111,34 +113,58 @@ impl Customers<'_> {
         self.customer_view(root).await
     }
 
-    /// Customers whose identifiers or traits contain `query`, or every customer when it
-    /// is empty; in id order after `after`.
+    /// Customers holding every word of `query` by prefix, accents and case aside
+    /// (`customers::search`), in index order; every customer in id order when it is
+    /// blank; nobody when it holds no letter or digit. `after` is the key of the previous page's last customer, as returned.
+    /// The index follows the change feed, so a change shows in search a moment after
+    /// it is acknowledged (when the workers next run).
     pub async fn search(
         &self,
         query: &str,
         after: Option<&str>,
         limit: u32,
     ) -> AppResult<(Vec<CustomerView>, Option<String>)> {
-        let query = query.trim().to_lowercase();
-        let after = after.unwrap_or("");
-        let ids = if query.is_empty() {
-            self.hilo.store.list_customers(after, limit).await?
-        } else {
-            self.hilo
-                .store
-                .search_customers(&query, after, limit)
-                .await?
-        };
-        let more = ids.len() > limit as usize;
-        let page: Vec<CustomerId> = ids.into_iter().take(limit as usize).collect();
-        let next = if more {
-            page.last().map(ToString::to_string)
-        } else {
-            None
+        let parsed = SearchQuery::parse(query);
+        if parsed.is_none() && !query.trim().is_empty() {
+            // Only punctuation: nothing to find (listing everyone would surprise).
+            return Ok((Vec::new(), None));
+        }
+        let (ids, next) = match parsed {
+            None => {
+                let ids = self
+                    .hilo
+                    .store
+                    .list_customers(after.unwrap_or(""), limit)
+                    .await?;
+                let more = ids.len() > limit as usize;
+                let page: Vec<CustomerId> = ids.into_iter().take(limit as usize).collect();
+                let next = more.then(|| page.last().map(ToString::to_string)).flatten();
+                (page, next)
+            }
+            Some(query) => {
+                let after = match after {
+                    None => 0,
+                    Some(text) => text
+                        .parse::<i64>()
+                        .map_err(|_| Invalid::new("cursor", "is not a cursor of this search"))?,
+                };
+                let rows = self
+                    .hilo
+                    .store
+                    .search_customers(&query, after, limit)
+                    .await?;
+                let more = rows.len() > limit as usize;
+                let page: Vec<(i64, CustomerId)> = rows.into_iter().take(limit as usize).collect();
+                let next = more
+                    .then(|| page.last().map(|(doc, _)| doc.to_string()))
+                    .flatten();
+                (page.into_iter().map(|(_, id)| id).collect(), next)
+            }
         };
         let mut seen = BTreeSet::new();
         let mut views = Vec::new();
-        for id in page {
+        for id in ids {
+            // The index may lag a merge by a moment: show the live profile, once.
             let Some(root) = self.hilo.store.customer_root(id).await? else {
                 continue;
             };
@@ -433,28 +459,17 @@ impl Customers<'_> {
 
 /// Assembles the one view of a customer from its fragments.
 fn assemble(record: CustomerRecord) -> Result<CustomerView, AppError> {
-    let mut traits: Map<String, Value> = Map::new();
-    let mut stamps: std::collections::HashMap<String, i64> = Default::default();
+    let traits = shown_traits(record.fragments.iter().map(ProfileRow::trait_entries));
     let mut created_at = i64::MAX;
     let mut updated_at = i64::MIN;
     let mut merged_ids = Vec::new();
     for fragment in &record.fragments {
-        let stored = fragment.trait_entries();
-        for (key, entry) in stored {
-            let at = entry.get("t").and_then(Value::as_i64).unwrap_or(0);
-            if stamps.get(&key).is_none_or(|seen| at >= *seen) {
-                stamps.insert(key.clone(), at);
-                traits.insert(key, entry.get("v").cloned().unwrap_or(Value::Null));
-            }
-        }
         created_at = created_at.min(fragment.created_at);
         updated_at = updated_at.max(fragment.updated_at);
         if fragment.id != record.id.to_string() {
             merged_ids.push(fragment.customer()?);
         }
     }
-    // A null trait is a removal: keep it out of the view.
-    traits.retain(|_, v| !v.is_null());
     let identities = record
         .identities
         .iter()
@@ -487,6 +502,26 @@ fn assemble(record: CustomerRecord) -> Result<CustomerView, AppError> {
             updated_at
         }),
     })
+}
+
+/// The traits a customer shows from its fragments' stored entries (name →
+/// `{"v", "t", "by"}`): per name the newest value, a null one being a removal.
+pub(crate) fn shown_traits(
+    fragments: impl IntoIterator<Item = Map<String, Value>>,
+) -> Map<String, Value> {
+    let mut traits: Map<String, Value> = Map::new();
+    let mut stamps: std::collections::HashMap<String, i64> = Default::default();
+    for stored in fragments {
+        for (key, entry) in stored {
+            let at = entry.get("t").and_then(Value::as_i64).unwrap_or(0);
+            if stamps.get(&key).is_none_or(|seen| at >= *seen) {
+                stamps.insert(key.clone(), at);
+                traits.insert(key, entry.get("v").cloned().unwrap_or(Value::Null));
+            }
+        }
+    }
+    traits.retain(|_, v| !v.is_null());
+    traits
 }
 
 fn newest_trait_time(fragments: &[ProfileRow]) -> i64 {

@@ -218,6 +218,17 @@ impl Customers<'_> {
         // For the parts that react: the id alone, since nothing else of the person is left.
         tx.record_change(ChangeKind::ProfileErased, root, "{}", now)
             .await?;
+        // Others whose traits named the person changed too (the search index, say,
+        // still finds them by the erased value until it hears of it).
+        for (_, other) in tx.roots_of(&erased.redacted_profiles).await? {
+            tx.record_change(
+                ChangeKind::ProfileTraits,
+                other,
+                r#"{"redacted":true}"#,
+                now,
+            )
+            .await?;
+        }
         tx.audit(
             &uuid::Uuid::now_v7().to_string(),
             now,

@@ -18,16 +18,19 @@ pub enum ChangeKind {
     ProfileErased,
     /// A consent was granted or withdrawn.
     ProfileConsent,
+    /// An existing profile took new identifiers; the change's data names their types.
+    ProfileIdentified,
 }
 
 impl ChangeKind {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::ProfileCreated,
         Self::ProfileTraits,
         Self::ProfileMerged,
         Self::ProfileUnmerged,
         Self::ProfileErased,
         Self::ProfileConsent,
+        Self::ProfileIdentified,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -38,6 +41,7 @@ impl ChangeKind {
             Self::ProfileUnmerged => "profile.unmerged",
             Self::ProfileErased => "profile.erased",
             Self::ProfileConsent => "profile.consent",
+            Self::ProfileIdentified => "profile.identified",
         }
     }
 }

@@ -79,7 +79,7 @@ impl FromStr for EventType {
 /// The webhook event a change-feed row stands for, with its `data`: the customer's id
 /// and what changed, never an identifier or trait value, so a payload carries no
 /// personal value (receivers read the profile through the API when they need it, with
-/// their own permissions). `None` for changes no webhook reports (none yet).
+/// their own permissions). `None` for changes no webhook reports.
 pub fn event_of_change(
     kind: ChangeKind,
     customer: CustomerId,
@@ -110,6 +110,8 @@ pub fn event_of_change(
         }
         ChangeKind::ProfileErased => EventType::CustomerErased,
         ChangeKind::ProfileConsent => EventType::ConsentChanged,
+        // Read by the search index; receivers hear of the profile's traits instead.
+        ChangeKind::ProfileIdentified => return None,
     };
     Some((event, Value::Object(out)))
 }
@@ -152,11 +154,12 @@ mod tests {
             data,
             json!({"customer_id": id.to_string(), "traits": ["name"]})
         );
-        // Every customer change is reported today, each as a different event.
+        // Every customer change but new identifiers is reported, each as its own event.
         let events: std::collections::HashSet<EventType> = ChangeKind::ALL
             .into_iter()
             .filter_map(|kind| event_of_change(kind, id, &json!({})).map(|(event, _)| event))
             .collect();
-        assert_eq!(events.len(), ChangeKind::ALL.len());
+        assert_eq!(events.len(), ChangeKind::ALL.len() - 1);
+        assert!(event_of_change(ChangeKind::ProfileIdentified, id, &json!({})).is_none());
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod feed;
 pub mod privacy;
+pub mod search;
 
 use std::collections::BTreeSet;
 
@@ -678,56 +679,6 @@ impl Store {
             .bind(i64::from(limit) + 1)
             .fetch_all(pool)
             .await?))
-    }
-
-    /// Live profiles with an identifier or trait containing `needle` (lower-cased), in
-    /// id order after `after`.
-    pub async fn search_customers(
-        &self,
-        needle: &str,
-        after: &str,
-        limit: u32,
-    ) -> StoreResult<Vec<CustomerId>> {
-        // Only what a profile shows: identities on their normalised value, and the value
-        // of each trait (`v` of the stored entry) — never trait names, who set them, or
-        // the JSON around them. (The plain LIKE on the text only narrows the rows the
-        // JSON is read for.) Matches on merged-away fragments are mapped to their live
-        // profile by the caller.
-        const SQLITE: &str = "SELECT DISTINCT id FROM ( \
-            SELECT profile_id AS id FROM identities WHERE LOWER(value) LIKE $1 ESCAPE '\\' \
-            UNION SELECT p.id FROM profiles p WHERE LOWER(p.traits) LIKE $1 ESCAPE '\\' \
-            AND EXISTS (SELECT 1 FROM json_each(p.traits) t WHERE t.type = 'object' \
-            AND json_type(t.value, '$.v') IN ('text', 'integer', 'real') \
-            AND LOWER(json_extract(t.value, '$.v')) LIKE $1 ESCAPE '\\')) matches \
-            WHERE id > $2 ORDER BY id LIMIT $3";
-        const POSTGRES: &str = "SELECT DISTINCT id FROM ( \
-            SELECT profile_id AS id FROM identities WHERE LOWER(value) LIKE $1 ESCAPE '\\' \
-            UNION SELECT p.id FROM profiles p WHERE LOWER(p.traits) LIKE $1 ESCAPE '\\' \
-            AND EXISTS (SELECT 1 FROM jsonb_each(CAST(p.traits AS jsonb)) t \
-            WHERE jsonb_typeof(t.value) = 'object' \
-            AND jsonb_typeof(t.value -> 'v') IN ('string', 'number') \
-            AND LOWER(t.value ->> 'v') LIKE $1 ESCAPE '\\')) matches \
-            WHERE id > $2 ORDER BY id LIMIT $3";
-        let pattern = format!("%{}%", escape_like(needle));
-        let ids = match self {
-            Self::Sqlite(pool) => {
-                sqlx::query_scalar::<_, String>(SQLITE)
-                    .bind(&pattern)
-                    .bind(after)
-                    .bind(i64::from(limit) + 1)
-                    .fetch_all(pool)
-                    .await?
-            }
-            Self::Postgres(pool) => {
-                sqlx::query_scalar::<_, String>(POSTGRES)
-                    .bind(&pattern)
-                    .bind(after)
-                    .bind(i64::from(limit) + 1)
-                    .fetch_all(pool)
-                    .await?
-            }
-        };
-        ids.iter().map(|id| parse_customer_id(id)).collect()
     }
 
     /// Live profiles in id order after `after`.

@@ -41,13 +41,15 @@ pub struct NewConsent<'a> {
 }
 
 /// What an erasure removed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Erased {
     pub profiles: u64,
     pub identities: u64,
     pub timeline_items: u64,
     pub consents: u64,
     pub redacted_items: u64,
+    /// Other customers' fragments whose traits named the person and were redacted.
+    pub redacted_profiles: Vec<CustomerId>,
 }
 
 impl Tx {
@@ -197,26 +199,34 @@ impl Tx {
         }
         let ids: Vec<String> = fragments.iter().map(ToString::to_string).collect();
         self.scrub_webhook_messages(&ids).await?;
+        // Not found by search from this commit on, before the index hears of it.
+        self.drop_search_words(fragments).await?;
         // What is left of the person sits in other customers' records: messages that
         // quoted them (a referral, a gift, a shared device) and traits naming them.
-        erased.redacted_items += self.redact_everywhere(redaction).await?;
+        let (items, profiles) = self.redact_everywhere(redaction).await?;
+        erased.redacted_items += items;
+        erased.redacted_profiles = profiles;
         Ok(erased)
     }
 
     /// Cuts the person's identifiers out of every timeline body and every profile's
-    /// traits that hold one; how many rows changed. One scan per table narrows the rows
+    /// traits that hold one; how many rows changed, and the profiles among them. One scan per table narrows the rows
     /// (`LIKE` on the lowercased text, every spelling of a phone included); the
     /// redaction then decides on the parsed JSON.
-    async fn redact_everywhere(&mut self, redaction: &Redaction) -> StoreResult<u64> {
+    async fn redact_everywhere(
+        &mut self,
+        redaction: &Redaction,
+    ) -> StoreResult<(u64, Vec<CustomerId>)> {
         let patterns: Vec<String> = redaction
             .fragments()
             .iter()
             .map(|pieces| like_in_order(pieces))
             .collect();
         if patterns.is_empty() {
-            return Ok(0);
+            return Ok((0, Vec::new()));
         }
         let mut changed = 0;
+        let mut profiles = Vec::new();
         for (table, key, column) in [("timeline", "seq", "body"), ("profiles", "id", "traits")] {
             let matching = (1..=patterns.len())
                 .map(|n| format!("lower({column}) LIKE ${n} ESCAPE '\\'"))
@@ -252,9 +262,12 @@ impl Tx {
                     .await?
                     .rows_affected());
                 changed += 1;
+                if table == "profiles" {
+                    profiles.push(super::parse_customer_id(&id)?);
+                }
             }
         }
-        Ok(changed)
+        Ok((changed, profiles))
     }
 
     pub async fn audit(

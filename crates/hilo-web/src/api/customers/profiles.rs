@@ -328,11 +328,16 @@ pub async fn lookup(
 
 /// Search customers
 ///
-/// By name, email, phone or any identifier (`q`, case-insensitive substring); every
-/// customer without `q`.
+/// By name, email, phone or any identifier or trait value. `q` is split into words at
+/// every character that is not a letter or a digit; a customer is found when they hold
+/// a word starting with each of them (a one-character word must match whole), with case
+/// and Latin accents aside: `jos garc` finds José García. Digits written as a phone
+/// number (`+34 666 12 34 56`, `666123456`) are one word, found with or without the
+/// country code. At most 8 words count. The index follows writes by a moment. Without
+/// `q` (or with no letter or digit in it), every customer in id order.
 #[utoipa::path(get, path = "/api/v1/customers", tag = "customers",
     params(
-        ("q" = Option<String>, Query, max_length = 200, description = "Text to find in identifiers and traits"),
+        ("q" = Option<String>, Query, max_length = 200, description = "Words to find in identifiers and trait values, by prefix"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "1 to 200; 50 when absent"),
         ("cursor" = Option<String>, Query, max_length = 176, pattern = "^[A-Za-z0-9_-]*$", description = "next_cursor of the previous page"),
     ),

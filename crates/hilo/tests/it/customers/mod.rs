@@ -3,3 +3,4 @@
 mod feed;
 mod privacy;
 mod profiles;
+mod search;

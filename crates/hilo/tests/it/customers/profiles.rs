@@ -1,5 +1,5 @@
 //! One profile per customer: real-time identity resolution, merges, conflicts, unmerge,
-//! staff edits, search and who may see what.
+//! staff edits and who may see what (search: `search.rs`).
 
 use proptest::prelude::{Strategy, any};
 use proptest::strategy::ValueTree;
@@ -17,8 +17,6 @@ on_both_engines!(
     blocked_values_and_bad_identifiers_link_nothing,
     repeated_digit_phones_link_nothing_in_any_country,
     staff_edit_traits_and_newest_wins,
-    customers_are_searchable_and_private,
-    search_matches_only_what_a_profile_shows,
     identity_rules_are_readable_and_settable,
     staff_register_customers_who_then_meet_their_events,
     merge_then_unmerge_restores_random_profiles,
@@ -888,101 +886,6 @@ async fn staff_edit_traits_and_newest_wins(app: TestApp) {
     assert_eq!(response.status(), 400);
 }
 
-async fn customers_are_searchable_and_private(app: TestApp) {
-    let (_, web) = app.create_source("Web", "web").await;
-    for (user, name, email) in [
-        ("s-1", "Lucía Pérez", "lucia@example.com"),
-        ("s-2", "Mario Ruiz", "mario@example.com"),
-    ] {
-        let message =
-            json!({"userId": user, "traits": {"name": name, "email": email}, "messageId": user});
-        assert_eq!(
-            app.collect("/v1/identify", &web, &message).await.status(),
-            200
-        );
-    }
-    let found: Value = app
-        .get("/api/v1/customers?q=MARIO", &app.admin_key)
-        .await
-        .json()
-        .await
-        .expect("json");
-    assert_eq!(found["data"].as_array().map(Vec::len), Some(1));
-    assert_eq!(found["data"][0]["traits"]["name"], "Mario Ruiz");
-    let all: Value = app
-        .get("/api/v1/customers?limit=1", &app.admin_key)
-        .await
-        .json()
-        .await
-        .expect("json");
-    assert_eq!(all["data"].as_array().map(Vec::len), Some(1));
-    let cursor = all["next_cursor"].as_str().expect("a second page");
-    let second: Value = app
-        .get(
-            &format!("/api/v1/customers?limit=1&cursor={cursor}"),
-            &app.admin_key,
-        )
-        .await
-        .json()
-        .await
-        .expect("json");
-    assert_ne!(second["data"][0]["id"], all["data"][0]["id"]);
-    let wildcard: Value = app
-        .get("/api/v1/customers?q=%25", &app.admin_key)
-        .await
-        .json()
-        .await
-        .expect("json");
-    assert_eq!(wildcard["data"], json!([]), "LIKE wildcards are literal");
-
-    let id = all["data"][0]["id"].as_str().expect("id").to_owned();
-    for (role, expected) in [
-        ("agent", 200),
-        ("marketer", 200),
-        ("store", 200),
-        ("read_only", 403),
-    ] {
-        let key = app.key_for(role).await;
-        for path in [
-            format!("/api/v1/customers/{id}"),
-            format!("/api/v1/customers/{id}/timeline"),
-            "/api/v1/customers".to_owned(),
-            "/api/v1/customers/lookup?type=user_id&value=s-1".to_owned(),
-        ] {
-            assert_eq!(
-                app.get(&path, &key).await.status(),
-                expected,
-                "{role} {path}"
-            );
-        }
-        let conflicts = app.get("/api/v1/identity/conflicts", &key).await;
-        assert_eq!(conflicts.status(), 403, "{role}");
-    }
-    assert_eq!(
-        app.get(&format!("/api/v1/customers/{id}"), &web)
-            .await
-            .status(),
-        403
-    );
-    assert_eq!(
-        app.request(Method::GET, &format!("/api/v1/customers/{id}"), None)
-            .send()
-            .await
-            .expect("request")
-            .status(),
-        401
-    );
-    assert_eq!(
-        app.get(
-            "/api/v1/customers/01a20000-0000-7000-8000-000000000000",
-            &app.admin_key
-        )
-        .await
-        .status(),
-        404
-    );
-}
-
 async fn identity_rules_are_readable_and_settable(app: TestApp) {
     let rules: Value = app
         .get("/api/v1/identity/rules", &app.admin_key)
@@ -1089,52 +992,4 @@ async fn repeated_digit_phones_link_nothing_in_any_country(app: TestApp) {
     let a = app.lookup("anonymous_id", "a-fr").await.expect("a");
     let b = app.lookup("anonymous_id", "b-fr").await.expect("b");
     assert_eq!(a["id"], b["id"]);
-}
-
-async fn search_matches_only_what_a_profile_shows(app: TestApp) {
-    let store = app.key_for("store").await;
-    for (email, name) in [
-        ("nina@example.com", "Nina Sol"),
-        ("omar@example.com", "Omar Paz"),
-    ] {
-        let response = app
-            .post_json(
-                "/api/v1/customers",
-                &store,
-                &json!({"identifiers": [{"type": "email", "value": email}],
-                    "traits": {"name": name, "tier": 3}}),
-            )
-            .await;
-        assert_eq!(response.status(), 201);
-    }
-    let count = |q: &str| {
-        let path = format!("/api/v1/customers?q={q}");
-        let app = &app;
-        async move {
-            let found: Value = app
-                .get(&path, &app.admin_key)
-                .await
-                .json()
-                .await
-                .expect("json");
-            found["data"].as_array().map_or(0, Vec::len)
-        }
-    };
-    // What the profile shows is found: names, identifiers, trait values.
-    assert_eq!(count("nina").await, 1);
-    assert_eq!(count("PAZ").await, 1);
-    assert_eq!(count("omar%40example").await, 1);
-    assert_eq!(count("3").await, 2, "a number trait's value");
-    // Hidden provenance, trait names and JSON syntax are not.
-    for hidden in [
-        "api_key",
-        "api_key%3A",
-        "%7B%22",
-        "by",
-        "tier",
-        "name",
-        "%22v%22",
-    ] {
-        assert_eq!(count(hidden).await, 0, "q={hidden}");
-    }
 }

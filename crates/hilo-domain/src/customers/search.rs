@@ -1,0 +1,311 @@
+//! Customer search: the words a profile is found by, and what a query asks for.
+//!
+//! Both engines index the same words, made here: what the profile shows (identifier
+//! values and trait values), lower-cased, with Latin accents folded ("José" is `jose`)
+//! and split at every character that is not a letter or a digit. A phone is also found
+//! by its digits with and without the country code. A query is split the same way and
+//! finds the profiles holding a word that starts with each of its words ("jos garc"
+//! finds José García); the engine's full-text index answers it (FTS5 on SQLite, a GIN
+//! index on a `tsvector` on PostgreSQL), so a search never scans the profiles.
+
+use std::collections::BTreeSet;
+
+use super::identity::national_number;
+
+/// Longest word kept; longer ones are cut (a query word is cut the same way).
+pub const MAX_WORD_CHARS: usize = 64;
+/// Most words a profile is indexed under; past it, later trait values are left out.
+pub const MAX_DOCUMENT_WORDS: usize = 512;
+/// Most words a query uses; more narrow nothing a person types.
+pub const MAX_QUERY_WORDS: usize = 8;
+
+/// Lower case with Latin diacritics removed: `Ñúñez` is `nunez`, `Straße` is `strasse`.
+/// Characters outside the Latin letters are kept as lower case; combining marks are
+/// dropped, so decomposed and precomposed spellings fold alike.
+pub fn fold(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars().flat_map(char::to_lowercase) {
+        match fold_char(c) {
+            Some(folded) => out.push_str(folded),
+            None if ('\u{0300}'..='\u{036f}').contains(&c) => {}
+            None => out.push(c),
+        }
+    }
+    out
+}
+
+/// The plain letters of a lower-case accented Latin letter.
+fn fold_char(c: char) -> Option<&'static str> {
+    Some(match c {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' | 'ǎ' => "a",
+        'æ' => "ae",
+        'ç' | 'ć' | 'ĉ' | 'ċ' | 'č' => "c",
+        'ď' | 'đ' | 'ð' => "d",
+        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ĕ' | 'ė' | 'ę' | 'ě' => "e",
+        'ĝ' | 'ğ' | 'ġ' | 'ģ' => "g",
+        'ĥ' | 'ħ' => "h",
+        'ì' | 'í' | 'î' | 'ï' | 'ĩ' | 'ī' | 'ĭ' | 'į' | 'ı' | 'ǐ' => "i",
+        'ĳ' => "ij",
+        'ĵ' => "j",
+        'ķ' => "k",
+        'ĺ' | 'ļ' | 'ľ' | 'ŀ' | 'ł' => "l",
+        'ñ' | 'ń' | 'ņ' | 'ň' | 'ŉ' => "n",
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ŏ' | 'ő' | 'ǒ' => "o",
+        'œ' => "oe",
+        'ŕ' | 'ŗ' | 'ř' => "r",
+        'ś' | 'ŝ' | 'ş' | 'š' | 'ș' => "s",
+        'ß' => "ss",
+        'ţ' | 'ť' | 'ŧ' | 'ț' => "t",
+        'þ' => "th",
+        'ù' | 'ú' | 'û' | 'ü' | 'ũ' | 'ū' | 'ŭ' | 'ů' | 'ű' | 'ų' | 'ǔ' => "u",
+        'ŵ' => "w",
+        'ý' | 'ÿ' | 'ŷ' => "y",
+        'ź' | 'ż' | 'ž' => "z",
+        _ => return None,
+    })
+}
+
+/// The words of a text, folded, in order (repeats kept).
+pub fn words(text: &str) -> impl Iterator<Item = String> {
+    fold(text)
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .map(|word| word.chars().take(MAX_WORD_CHARS).collect::<String>())
+        .collect::<Vec<_>>()
+        .into_iter()
+}
+
+/// The words a profile is found by, from its identifiers (`(type, value)`) and the
+/// values of its traits, each once, identifiers first.
+pub fn document_words<'a>(
+    identifiers: impl IntoIterator<Item = (&'a str, &'a str)>,
+    trait_values: impl IntoIterator<Item = &'a serde_json::Value>,
+) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    let mut add = |word: String, out: &mut Vec<String>| {
+        if out.len() < MAX_DOCUMENT_WORDS && seen.insert(word.clone()) {
+            out.push(word);
+        }
+    };
+    for (kind, value) in identifiers {
+        for word in words(value) {
+            add(word, &mut out);
+        }
+        if kind == "phone" {
+            // Found by its digits as typed with or without the country code.
+            add(value.trim_start_matches('+').to_owned(), &mut out);
+            if let Some(national) = national_number(value) {
+                add(national, &mut out);
+            }
+        }
+    }
+    for value in trait_values {
+        scalar_words(value, &mut |word| add(word, &mut out));
+    }
+    out
+}
+
+/// The words of a trait's value: text and numbers, and those inside lists and objects
+/// (never the names of an object's keys).
+fn scalar_words(value: &serde_json::Value, add: &mut impl FnMut(String)) {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => words(text).for_each(&mut *add),
+        Value::Number(number) => words(&number.to_string()).for_each(&mut *add),
+        Value::Array(items) => items.iter().for_each(|item| scalar_words(item, add)),
+        Value::Object(map) => map.values().for_each(|item| scalar_words(item, add)),
+        Value::Bool(_) | Value::Null => {}
+    }
+}
+
+/// One word of a query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryWord {
+    pub text: String,
+    /// Matches every word that starts with `text`. Single characters match only
+    /// themselves: as a prefix they would match a good part of every profile.
+    pub prefix: bool,
+}
+
+/// What a search asks for: profiles holding every word (by prefix).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchQuery {
+    pub words: Vec<QueryWord>,
+}
+
+impl SearchQuery {
+    /// The query in `text`; `None` when it holds no letter or digit. A text of digits
+    /// and phone punctuation (`+34 666-12 34`) is one word of its digits, as a phone
+    /// number is indexed.
+    pub fn parse(text: &str) -> Option<Self> {
+        let phone_like = text
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')' | '.'));
+        let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+        let words: Vec<String> = if phone_like && digits.len() >= 3 {
+            vec![digits.chars().take(MAX_WORD_CHARS).collect()]
+        } else {
+            let mut seen = BTreeSet::new();
+            words(text)
+                .filter(|word| seen.insert(word.clone()))
+                .take(MAX_QUERY_WORDS)
+                .collect()
+        };
+        if words.is_empty() {
+            return None;
+        }
+        Some(Self {
+            words: words
+                .into_iter()
+                .map(|text| QueryWord {
+                    prefix: text.chars().count() > 1,
+                    text,
+                })
+                .collect(),
+        })
+    }
+
+    /// The query in FTS5's syntax: each word quoted (words hold only letters and
+    /// digits), `*` for a prefix, all of them required.
+    pub fn to_fts5(&self) -> String {
+        self.words
+            .iter()
+            .map(|word| format!("\"{}\"{}", word.text, if word.prefix { "*" } else { "" }))
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    }
+
+    /// The query as PostgreSQL's `tsquery` text: `'jose':* & 'garcia'`.
+    pub fn to_tsquery(&self) -> String {
+        self.words
+            .iter()
+            .map(|word| format!("'{}'{}", word.text, if word.prefix { ":*" } else { "" }))
+            .collect::<Vec<_>>()
+            .join(" & ")
+    }
+}
+
+/// A profile's words as PostgreSQL's `tsvector` text: each word quoted.
+pub fn to_tsvector(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|word| format!("'{word}'"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn accents_and_case_fold_in_both_spellings() {
+        assert_eq!(fold("José ÁLVAREZ Ñúñez"), "jose alvarez nunez");
+        assert_eq!(fold("Straße Œuvre Łódź"), "strasse oeuvre lodz");
+        // "e" followed by a combining acute accent.
+        assert_eq!(fold("Jose\u{301}"), "jose");
+        assert_eq!(fold("Дмитрий"), "дмитрий");
+    }
+
+    #[test]
+    fn a_profile_is_found_by_its_identifiers_and_trait_values_only() {
+        let words = document_words(
+            [
+                ("email", "jose.garcia@example.com"),
+                ("phone", "+34666123456"),
+                ("user_id", "U-77"),
+            ],
+            [
+                &json!("José García"),
+                &json!(42),
+                &json!({"city": "Cádiz"}),
+                &json!(["Oro"]),
+                &json!(true),
+            ],
+        );
+        for expected in [
+            "jose",
+            "garcia",
+            "example",
+            "com",
+            "34666123456",
+            "666123456",
+            "u",
+            "77",
+            "42",
+            "cadiz",
+            "oro",
+        ] {
+            assert!(
+                words.contains(&expected.to_owned()),
+                "{expected} in {words:?}"
+            );
+        }
+        // Object keys and booleans are not what a profile shows as text.
+        assert!(!words.contains(&"city".to_owned()));
+        assert!(!words.contains(&"true".to_owned()));
+        // Each word once.
+        assert_eq!(
+            words.len(),
+            words.iter().collect::<BTreeSet<_>>().len(),
+            "{words:?}"
+        );
+    }
+
+    #[test]
+    fn documents_and_words_are_bounded() {
+        let long = "x".repeat(500);
+        let words = document_words([("user_id", long.as_str())], []);
+        assert_eq!(words[0].chars().count(), MAX_WORD_CHARS);
+        let many: Vec<serde_json::Value> = (0..2000).map(|n| json!(format!("w{n}"))).collect();
+        assert_eq!(document_words([], &many).len(), MAX_DOCUMENT_WORDS);
+    }
+
+    #[test]
+    fn queries_split_like_documents_and_match_by_prefix() {
+        let query = SearchQuery::parse("  Jos  GARCÍA a ").unwrap_or_else(|| panic!("a query"));
+        assert_eq!(query.to_fts5(), r#""jos"* AND "garcia"* AND "a""#);
+        assert_eq!(query.to_tsquery(), "'jos':* & 'garcia':* & 'a'");
+        let email = SearchQuery::parse("jose.garcia@exa").unwrap_or_else(|| panic!("a query"));
+        assert_eq!(
+            email
+                .words
+                .iter()
+                .map(|w| w.text.as_str())
+                .collect::<Vec<_>>(),
+            ["jose", "garcia", "exa"]
+        );
+        assert_eq!(SearchQuery::parse("  {\"  "), None);
+        assert_eq!(SearchQuery::parse(""), None);
+    }
+
+    #[test]
+    fn phone_numbers_are_one_word_of_digits() {
+        let query = SearchQuery::parse("+34 666-12 34").unwrap_or_else(|| panic!("a query"));
+        assert_eq!(query.to_tsquery(), "'346661234':*");
+        let national = SearchQuery::parse("666 123 456").unwrap_or_else(|| panic!("a query"));
+        assert_eq!(national.to_fts5(), r#""666123456"*"#);
+        // Two digits are not a phone number: they are a word.
+        let short = SearchQuery::parse("12").unwrap_or_else(|| panic!("a query"));
+        assert_eq!(short.to_fts5(), r#""12"*"#);
+    }
+
+    #[test]
+    fn queries_hold_a_bounded_number_of_distinct_words() {
+        let query = SearchQuery::parse("a b c d e f g h i j a").unwrap_or_else(|| panic!("q"));
+        assert_eq!(query.words.len(), MAX_QUERY_WORDS);
+        let repeated = SearchQuery::parse("ana ana ANA").unwrap_or_else(|| panic!("q"));
+        assert_eq!(repeated.words.len(), 1);
+    }
+
+    #[test]
+    fn indexed_words_are_found_by_their_own_query() {
+        let words = document_words([("email", "Ana.Núñez@Correo.es")], []);
+        let query = SearchQuery::parse("ana.nunez@correo.es").unwrap_or_else(|| panic!("q"));
+        for word in &query.words {
+            assert!(words.iter().any(|w| w.starts_with(&word.text)), "{word:?}");
+        }
+    }
+}

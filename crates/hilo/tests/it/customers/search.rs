@@ -1,0 +1,457 @@
+//! Customer search: by any word of what a profile shows, by prefix, accents and case
+//! aside, from the engine's full-text index, which follows every change to a profile.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::support::{TestApp, error_of, on_both_engines};
+
+on_both_engines!(
+    customers_are_searchable_and_private,
+    search_matches_only_what_a_profile_shows,
+    search_finds_by_prefix_without_accents_and_phones_by_their_digits,
+    search_follows_merges_unmerges_edits_and_erasure,
+    search_pages_through_every_match,
+);
+
+impl TestApp {
+    /// The ids found for `q`, once the index has heard of every change.
+    async fn found(&self, q: &str) -> Vec<String> {
+        self.consume_feed().await;
+        self.found_now(q).await
+    }
+
+    /// The ids found for `q` as the index stands.
+    async fn found_now(&self, q: &str) -> Vec<String> {
+        let response = self
+            .client
+            .get(self.url("/api/v1/customers"))
+            .query(&[("q", q), ("limit", "200")])
+            .bearer_auth(&self.admin_key)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 200, "q={q}");
+        let body: Value = response.json().await.expect("json");
+        body["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .map(|c| c["id"].as_str().expect("id").to_owned())
+            .collect()
+    }
+}
+
+async fn search_finds_by_prefix_without_accents_and_phones_by_their_digits(app: TestApp) {
+    let (_, web) = app.create_source("Web", "web").await;
+    for (user, name, email, phone) in [
+        (
+            "u-jose",
+            "José Álvarez Núñez",
+            "jose.alvarez@example.com",
+            "+34 611 222 333",
+        ),
+        (
+            "u-josefa",
+            "Josefa Ruiz",
+            "josefa@correo.es",
+            "+33 6 12 34 56 78",
+        ),
+        (
+            "u-maria",
+            "María Gómez",
+            "maria@example.com",
+            "+34 699 111 222",
+        ),
+    ] {
+        let message = json!({"userId": user, "messageId": user,
+            "traits": {"name": name, "email": email, "phone": phone}});
+        assert_eq!(
+            app.collect("/v1/identify", &web, &message).await.status(),
+            200
+        );
+    }
+    let id = |user: &str| {
+        let app = &app;
+        let user = user.to_owned();
+        async move {
+            app.lookup("user_id", &user).await.expect("customer")["id"]
+                .as_str()
+                .expect("id")
+                .to_owned()
+        }
+    };
+    let (jose, josefa, maria) = (
+        id("u-jose").await,
+        id("u-josefa").await,
+        id("u-maria").await,
+    );
+    let sorted = |mut ids: Vec<String>| {
+        ids.sort();
+        ids
+    };
+    assert_eq!(
+        sorted(app.found("jos").await),
+        sorted(vec![jose.clone(), josefa.clone()])
+    );
+    for q in [
+        "JOSE ALV",
+        "alvarez",
+        "ÁLVAREZ",
+        "nunez",
+        "Núñez josé",
+        "jose.alvarez@exa",
+        "jose.alvarez@example.com",
+        "611222333",
+        "+34 611 22",
+        "34611222333",
+    ] {
+        assert_eq!(app.found(q).await, vec![jose.clone()], "q={q}");
+    }
+    // A French number by its national digits and by its digits with the country code.
+    for q in ["612345678", "33612345678", "u-josefa"] {
+        assert_eq!(app.found(q).await, vec![josefa.clone()], "q={q}");
+    }
+    assert_eq!(app.found("maría").await, vec![maria.clone()]);
+    assert_eq!(
+        sorted(app.found("example").await),
+        sorted(vec![jose.clone(), maria.clone()])
+    );
+    // Every word must be found: a word nobody holds finds nobody.
+    assert_eq!(app.found("jose zapata").await, Vec::<String>::new());
+    // A single character matches a whole word only, not every word it starts.
+    assert_eq!(app.found("j").await, Vec::<String>::new());
+    // Hostile text is words like any other.
+    for q in [
+        "\"\" OR 1",
+        "jos* NEAR(x)",
+        "'; DROP TABLE profiles; --",
+        "a:* & b",
+        "%_",
+    ] {
+        let response = app
+            .client
+            .get(app.url("/api/v1/customers"))
+            .query(&[("q", q)])
+            .bearer_auth(&app.admin_key)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 200, "q={q}");
+    }
+    assert_eq!(app.found("alvarez\"*").await, vec![jose.clone()]);
+}
+
+async fn search_follows_merges_unmerges_edits_and_erasure(app: TestApp) {
+    let (_, web) = app.create_source("Web", "web").await;
+    let identify = json!({"userId": "u-lola", "messageId": "m1",
+        "traits": {"name": "Lola Flores", "email": "lola@example.com"}});
+    assert_eq!(
+        app.collect("/v1/identify", &web, &identify).await.status(),
+        200
+    );
+    let browse = json!({"anonymousId": "tablet-77", "event": "Viewed", "messageId": "m2"});
+    assert_eq!(app.collect("/v1/track", &web, &browse).await.status(), 200);
+    let lola = app.lookup("user_id", "u-lola").await.expect("lola")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let anonymous = app.lookup("anonymous_id", "tablet-77").await.expect("anon")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert_eq!(app.found("tablet").await, vec![anonymous.clone()]);
+
+    // An identifier joins an existing profile: found by it.
+    let more =
+        json!({"userId": "u-lola", "messageId": "m3", "traits": {"phone": "+34 655 443 322"}});
+    assert_eq!(app.collect("/v1/identify", &web, &more).await.status(), 200);
+    assert_eq!(app.found("655443322").await, vec![lola.clone()]);
+
+    // A merge: the absorbed profile's words are the survivor's.
+    let bridge = json!({"userId": "u-lola", "anonymousId": "tablet-77", "event": "Signed In",
+        "messageId": "m4"});
+    assert_eq!(app.collect("/v1/track", &web, &bridge).await.status(), 200);
+    assert_eq!(app.found("tablet 77").await, vec![lola.clone()]);
+    assert_eq!(app.found("lola").await, vec![lola.clone()]);
+
+    // An unmerge gives each its own words back.
+    let response = app
+        .request(
+            Method::POST,
+            &format!("/api/v1/customers/{lola}/unmerge"),
+            Some(&app.admin_key),
+        )
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    assert_eq!(app.found("tablet").await, vec![anonymous.clone()]);
+    assert_eq!(app.found("lola").await, vec![lola.clone()]);
+
+    // A staff edit of traits.
+    let response = app
+        .request(
+            Method::PATCH,
+            &format!("/api/v1/customers/{lola}"),
+            Some(&app.admin_key),
+        )
+        .json(&json!({"traits": {"city": "Cádiz", "name": "Dolores Flores"}}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    assert_eq!(app.found("cadiz").await, vec![lola.clone()]);
+    assert_eq!(app.found("dolores").await, vec![lola.clone()]);
+    // The old name is no longer what the profile shows (the email still holds "lola").
+    assert_eq!(app.found("lola flores").await, vec![lola.clone()]);
+    assert_eq!(app.found("lola").await, vec![lola.clone()]);
+
+    // Another customer whose traits name Lola: found by her email until she is erased.
+    let friend = json!({"userId": "u-friend", "messageId": "m5",
+        "traits": {"name": "Pepa", "referred_by": "lola@example.com"}});
+    assert_eq!(
+        app.collect("/v1/identify", &web, &friend).await.status(),
+        200
+    );
+    let friend_id = app.lookup("user_id", "u-friend").await.expect("friend")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let mut both = vec![lola.clone(), friend_id.clone()];
+    both.sort();
+    let mut found = app.found("lola@example.com").await;
+    found.sort();
+    assert_eq!(found, both);
+
+    let response = app
+        .request(
+            Method::POST,
+            &format!("/api/v1/customers/{lola}/erase"),
+            Some(&app.admin_key),
+        )
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    // Gone from search in the erasure's own commit, before the index hears of it.
+    assert!(!app.found_now("dolores").await.contains(&lola));
+    assert_eq!(app.found("dolores").await, Vec::<String>::new());
+    assert_eq!(app.found("lola@example.com").await, Vec::<String>::new());
+    assert_eq!(app.found("pepa").await, vec![friend_id]);
+}
+
+async fn search_pages_through_every_match(app: TestApp) {
+    let store = app.key_for("store").await;
+    for n in 0..5 {
+        let response = app
+            .post_json(
+                "/api/v1/customers",
+                &store,
+                &json!({"identifiers": [{"type": "email", "value": format!("pagina{n}@example.com")}],
+                    "traits": {"name": format!("Página {n}")}}),
+            )
+            .await;
+        assert_eq!(response.status(), 201);
+    }
+    app.consume_feed().await;
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let mut query = vec![("q", "pagina".to_owned()), ("limit", "2".to_owned())];
+        if let Some(cursor) = &cursor {
+            query.push(("cursor", cursor.clone()));
+        }
+        let page: Value = app
+            .client
+            .get(app.url("/api/v1/customers"))
+            .query(&query)
+            .bearer_auth(&app.admin_key)
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json");
+        pages += 1;
+        for customer in page["data"].as_array().expect("data") {
+            seen.push(customer["id"].as_str().expect("id").to_owned());
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    let mut distinct = seen.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 5, "{seen:?}");
+
+    // A cursor of the plain list is not a cursor of a search.
+    let list: Value = app
+        .get("/api/v1/customers?limit=1", &app.admin_key)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let cursor = list["next_cursor"].as_str().expect("cursor");
+    let response = app
+        .get(
+            &format!("/api/v1/customers?q=pagina&cursor={cursor}"),
+            &app.admin_key,
+        )
+        .await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(error_of(response).await.1.as_deref(), Some("cursor"));
+}
+
+async fn customers_are_searchable_and_private(app: TestApp) {
+    let (_, web) = app.create_source("Web", "web").await;
+    for (user, name, email) in [
+        ("s-1", "Lucía Pérez", "lucia@example.com"),
+        ("s-2", "Mario Ruiz", "mario@example.com"),
+    ] {
+        let message =
+            json!({"userId": user, "traits": {"name": name, "email": email}, "messageId": user});
+        assert_eq!(
+            app.collect("/v1/identify", &web, &message).await.status(),
+            200
+        );
+    }
+    app.consume_feed().await;
+    let found: Value = app
+        .get("/api/v1/customers?q=MARIO", &app.admin_key)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(found["data"].as_array().map(Vec::len), Some(1));
+    assert_eq!(found["data"][0]["traits"]["name"], "Mario Ruiz");
+    let all: Value = app
+        .get("/api/v1/customers?limit=1", &app.admin_key)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(all["data"].as_array().map(Vec::len), Some(1));
+    let cursor = all["next_cursor"].as_str().expect("a second page");
+    let second: Value = app
+        .get(
+            &format!("/api/v1/customers?limit=1&cursor={cursor}"),
+            &app.admin_key,
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_ne!(second["data"][0]["id"], all["data"][0]["id"]);
+    let wildcard: Value = app
+        .get("/api/v1/customers?q=%25", &app.admin_key)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        wildcard["data"],
+        json!([]),
+        "a query of no word finds nobody"
+    );
+
+    let id = all["data"][0]["id"].as_str().expect("id").to_owned();
+    for (role, expected) in [
+        ("agent", 200),
+        ("marketer", 200),
+        ("store", 200),
+        ("read_only", 403),
+    ] {
+        let key = app.key_for(role).await;
+        for path in [
+            format!("/api/v1/customers/{id}"),
+            format!("/api/v1/customers/{id}/timeline"),
+            "/api/v1/customers".to_owned(),
+            "/api/v1/customers/lookup?type=user_id&value=s-1".to_owned(),
+        ] {
+            assert_eq!(
+                app.get(&path, &key).await.status(),
+                expected,
+                "{role} {path}"
+            );
+        }
+        let conflicts = app.get("/api/v1/identity/conflicts", &key).await;
+        assert_eq!(conflicts.status(), 403, "{role}");
+    }
+    assert_eq!(
+        app.get(&format!("/api/v1/customers/{id}"), &web)
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        app.request(Method::GET, &format!("/api/v1/customers/{id}"), None)
+            .send()
+            .await
+            .expect("request")
+            .status(),
+        401
+    );
+    assert_eq!(
+        app.get(
+            "/api/v1/customers/01a20000-0000-7000-8000-000000000000",
+            &app.admin_key
+        )
+        .await
+        .status(),
+        404
+    );
+}
+
+async fn search_matches_only_what_a_profile_shows(app: TestApp) {
+    let store = app.key_for("store").await;
+    for (email, name) in [
+        ("nina@example.com", "Nina Sol"),
+        ("omar@example.com", "Omar Paz"),
+    ] {
+        let response = app
+            .post_json(
+                "/api/v1/customers",
+                &store,
+                &json!({"identifiers": [{"type": "email", "value": email}],
+                    "traits": {"name": name, "tier": 3}}),
+            )
+            .await;
+        assert_eq!(response.status(), 201);
+    }
+    app.consume_feed().await;
+    let count = |q: &str| {
+        let path = format!("/api/v1/customers?q={q}");
+        let app = &app;
+        async move {
+            let found: Value = app
+                .get(&path, &app.admin_key)
+                .await
+                .json()
+                .await
+                .expect("json");
+            found["data"].as_array().map_or(0, Vec::len)
+        }
+    };
+    // What the profile shows is found: names, identifiers, trait values.
+    assert_eq!(count("nina").await, 1);
+    assert_eq!(count("PAZ").await, 1);
+    assert_eq!(count("omar%40example").await, 1);
+    assert_eq!(count("3").await, 2, "a number trait's value");
+    // Hidden provenance, trait names and JSON syntax are not.
+    for hidden in [
+        "api_key",
+        "api_key%3A",
+        "%7B%22",
+        "by",
+        "tier",
+        "name",
+        "%22v%22",
+    ] {
+        assert_eq!(count(hidden).await, 0, "q={hidden}");
+    }
+}
