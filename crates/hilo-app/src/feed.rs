@@ -146,6 +146,8 @@ pub struct ChangesClaim {
     next: ChangesPosition,
     held_back: bool,
     now: Timestamp,
+    /// Held until the claim commits or is dropped (see `Hilo::write_turn`).
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 impl ChangesClaim {
@@ -199,6 +201,7 @@ impl Hilo {
         consumer: &'static str,
         limit: u32,
     ) -> AppResult<ChangesClaim> {
+        let turn = self.write_turn().await;
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let position = tx.lock_changes_cursor(consumer, now).await?;
@@ -220,6 +223,7 @@ impl Hilo {
             next,
             held_back,
             now,
+            _turn: turn,
         })
     }
 

@@ -58,6 +58,11 @@ pub struct Hilo {
     webhook_sender: Arc<webhooks::delivery::Sender>,
     /// When the webhooks consumer last skipped ahead with no endpoint (clock millis).
     feed_skipped_at: Arc<std::sync::atomic::AtomicI64>,
+    /// SQLite takes one writer at a time, and its busy handler polls: a consumer of the
+    /// feed that commits and begins again at once could keep the ingestion writer
+    /// waiting for seconds. Both take turns here instead (a fair queue), so each waits
+    /// at most one turn of the other.
+    write_turn: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Hilo {
@@ -72,6 +77,7 @@ impl Hilo {
             job_counters: Arc::default(),
             webhook_sender: Arc::new(webhooks::delivery::Sender::new(settings.webhook_policy)),
             feed_skipped_at: Arc::default(),
+            write_turn: Arc::default(),
             store,
             clock,
             settings: Arc::new(settings),
@@ -88,6 +94,15 @@ impl Hilo {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The next turn at writing on SQLite, where writers take turns; none is needed on
+    /// PostgreSQL.
+    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match self.store {
+            Store::Sqlite(_) => Some(self.write_turn.clone().lock_owned().await),
+            Store::Postgres(_) => None,
+        }
     }
 
     /// The same application on another pool to the same database.

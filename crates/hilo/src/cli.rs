@@ -168,6 +168,21 @@ enum BenchCommand {
         #[arg(long, default_value_t = 200)]
         single_clients: usize,
     },
+    /// Load profiles through the collection API, let the search index catch up, then
+    /// search them as people type (names, emails, phones, customer numbers) from many
+    /// clients at once, and measure in the same run bare HTTP round trips and profile
+    /// reads by identifier to compare with. Temporary SQLite database, or PostgreSQL
+    /// with --database-url (use an empty database: the run's data is left there).
+    Search {
+        #[arg(long, default_value_t = 1_000_000)]
+        profiles: usize,
+        /// Concurrent clients searching
+        #[arg(long, default_value_t = 20)]
+        clients: usize,
+        /// Searches of every kind mixed (and a sixth as many of each kind alone)
+        #[arg(long, default_value_t = 20_000)]
+        searches: usize,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -233,37 +248,19 @@ pub fn run() -> ExitCode {
         print!("{}", hilo_web::openapi::document_json());
         return ExitCode::SUCCESS;
     }
-    if let Command::Bench(BenchCommand::Ingest {
-        messages,
-        customers,
-        batch,
-        batch_clients,
-        single_requests,
-        single_clients,
-    }) = &cli.command
-    {
-        let options = crate::bench::BenchOptions {
-            messages: *messages,
-            customers: *customers,
-            batch: *batch,
-            batch_clients: *batch_clients,
-            single_requests: *single_requests,
-            single_clients: *single_clients,
-            database_url: cli
-                .global
-                .database_url
-                .clone()
-                .or_else(|| std::env::var("HILO_DATABASE_URL").ok()),
-            workers: !cli.global.no_workers
-                && std::env::var("HILO_WORKERS").map_or(true, |v| v != "false"),
-            sqlite_cache_mib: cli
-                .global
-                .sqlite_cache_mib
-                .clone()
-                .or_else(|| std::env::var("HILO_SQLITE_CACHE_MIB").ok())
-                .and_then(|text| text.trim().parse().ok())
-                .unwrap_or(hilo_store::DEFAULT_SQLITE_CACHE_MIB),
-        };
+    if let Command::Bench(bench) = &cli.command {
+        let database_url = cli
+            .global
+            .database_url
+            .clone()
+            .or_else(|| std::env::var("HILO_DATABASE_URL").ok());
+        let sqlite_cache_mib = cli
+            .global
+            .sqlite_cache_mib
+            .clone()
+            .or_else(|| std::env::var("HILO_SQLITE_CACHE_MIB").ok())
+            .and_then(|text| text.trim().parse().ok())
+            .unwrap_or(hilo_store::DEFAULT_SQLITE_CACHE_MIB);
         let filter = std::env::var("HILO_LOG").unwrap_or_else(|_| "warn".into());
         logging::init(crate::config::LogFormat::Text, &filter);
         let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -276,7 +273,41 @@ pub fn run() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        return match runtime.block_on(crate::bench::ingest(options)) {
+        let result = match bench {
+            BenchCommand::Ingest {
+                messages,
+                customers,
+                batch,
+                batch_clients,
+                single_requests,
+                single_clients,
+            } => runtime.block_on(crate::bench::ingest(crate::bench::BenchOptions {
+                messages: *messages,
+                customers: *customers,
+                batch: *batch,
+                batch_clients: *batch_clients,
+                single_requests: *single_requests,
+                single_clients: *single_clients,
+                database_url,
+                workers: !cli.global.no_workers
+                    && std::env::var("HILO_WORKERS").map_or(true, |v| v != "false"),
+                sqlite_cache_mib,
+            })),
+            BenchCommand::Search {
+                profiles,
+                clients,
+                searches,
+            } => runtime.block_on(crate::bench::search::search(
+                crate::bench::search::SearchBenchOptions {
+                    profiles: *profiles,
+                    clients: *clients,
+                    searches: *searches,
+                    database_url,
+                    sqlite_cache_mib,
+                },
+            )),
+        };
+        return match result {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
                 eprintln!("hilo: {error:#}");

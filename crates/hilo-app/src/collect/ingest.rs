@@ -209,6 +209,7 @@ async fn write_loop(hilo: Hilo, mut jobs: mpsc::Receiver<Job>, mut writer: Inges
                 Ok(Some(job)) => job,
                 Ok(None) => break,
                 Err(_) => {
+                    let _turn = hilo.write_turn().await;
                     writer.index_step(true);
                     continue;
                 }
@@ -230,6 +231,7 @@ async fn write_loop(hilo: Hilo, mut jobs: mpsc::Receiver<Job>, mut writer: Inges
                 Err(_) => break,
             }
         }
+        let turn = hilo.write_turn().await;
         let acks: Vec<Ack> = match hilo.store_group(&mut writer, &group).await {
             Ok(outcomes) => group
                 .into_iter()
@@ -255,6 +257,7 @@ async fn write_loop(hilo: Hilo, mut jobs: mpsc::Receiver<Job>, mut writer: Inges
         };
         acknowledge(&writer, acks, &hilo.feed_signal);
         writer.index_step(false);
+        drop(turn);
     }
 }
 

@@ -161,18 +161,15 @@ impl Customers<'_> {
                 (page.into_iter().map(|(_, id)| id).collect(), next)
             }
         };
+        // The index may lag a merge by a moment: show the live profile, once.
+        let roots = self.hilo.store.customer_roots(&ids).await?;
         let mut seen = BTreeSet::new();
-        let mut views = Vec::new();
-        for id in ids {
-            // The index may lag a merge by a moment: show the live profile, once.
-            let Some(root) = self.hilo.store.customer_root(id).await? else {
-                continue;
-            };
-            if seen.insert(root) {
-                views.push(self.customer_view(root).await?);
-            }
-        }
-        Ok((views, next))
+        let page: Vec<CustomerId> = ids
+            .iter()
+            .filter_map(|id| roots.get(id).copied())
+            .filter(|root| seen.insert(*root))
+            .collect();
+        Ok((self.customer_views(&page).await?, next))
     }
 
     /// The customer's timeline, newest first, after `cursor`.
@@ -451,9 +448,25 @@ impl Customers<'_> {
     }
 
     async fn customer_view(&self, root: CustomerId) -> AppResult<CustomerView> {
-        let mut view = assemble(self.hilo.store.customer(root).await?)?;
-        view.consent = self.consent_of(root).await?;
-        Ok(view)
+        self.customer_views(&[root])
+            .await?
+            .pop()
+            .ok_or(AppError::NotFound)
+    }
+
+    /// The views of these live profiles, in their order, read together.
+    async fn customer_views(&self, roots: &[CustomerId]) -> AppResult<Vec<CustomerView>> {
+        self.hilo
+            .store
+            .customers(roots)
+            .await?
+            .into_iter()
+            .map(|(record, consents)| {
+                let mut view = assemble(record)?;
+                view.consent = privacy::consent_state(consents);
+                Ok(view)
+            })
+            .collect()
     }
 }
 

@@ -9,7 +9,7 @@ use hilo_domain::customers::identity::Identifier;
 use hilo_domain::customers::redaction::Redaction;
 use hilo_domain::secret::digest_hex;
 use hilo_domain::{CustomerId, Invalid, Principal, SecretKind, Timestamp};
-use hilo_store::customers::privacy::{Erased, NewConsent};
+use hilo_store::customers::privacy::{ConsentRow, Erased, NewConsent};
 use serde_json::{Value, json};
 use tracing::{info, instrument};
 
@@ -90,19 +90,7 @@ impl Customers<'_> {
 
     /// The current consent of a live profile: the newest decision per channel and purpose.
     pub async fn consent_of(&self, root: CustomerId) -> AppResult<ConsentMap> {
-        let mut state = ConsentMap::new();
-        for row in self.hilo.store.consents_of(root).await? {
-            // Rows come oldest first: later ones replace earlier ones.
-            state.insert(
-                (row.channel, row.purpose),
-                ConsentState {
-                    granted: row.granted != 0,
-                    at: Timestamp::from_millis(row.at),
-                    via: row.via,
-                },
-            );
-        }
-        Ok(state)
+        Ok(consent_state(self.hilo.store.consents_of(root).await?))
     }
 
     /// Everything Hilo holds about a customer, as one JSON document.
@@ -265,4 +253,21 @@ impl Customers<'_> {
 /// A keyed digest of an identifier: recognises it later without storing it.
 pub fn suppression_digest(key: &str, identifier: &Identifier) -> String {
     digest_hex(format!("{key}\u{0}{}\u{0}{}", identifier.kind, identifier.value).as_bytes())
+}
+
+/// The consent in force per channel and purpose, from decisions oldest first: later
+/// ones replace earlier ones.
+pub(crate) fn consent_state(rows: Vec<ConsentRow>) -> ConsentMap {
+    let mut state = ConsentMap::new();
+    for row in rows {
+        state.insert(
+            (row.channel, row.purpose),
+            ConsentState {
+                granted: row.granted != 0,
+                at: Timestamp::from_millis(row.at),
+                via: row.via,
+            },
+        );
+    }
+    state
 }

@@ -40,6 +40,11 @@ fn touched(changes: &[ChangeRecord]) -> Vec<CustomerId> {
 }
 
 impl Customers<'_> {
+    /// Whether changes wait that the search index has not taken in yet.
+    pub async fn search_index_behind(&self) -> AppResult<bool> {
+        Ok(self.hilo.store.changes_waiting(CONSUMER).await?)
+    }
+
     /// Brings the search index up to every change on disk. Returns whether changes
     /// were held back behind a transaction still running (PostgreSQL).
     pub(crate) async fn index_changes(&self) -> AppResult<bool> {

@@ -2,6 +2,7 @@
 //! change feed. Writes happen inside a [`Tx`]; reads go straight to the pool.
 
 pub mod feed;
+pub mod many;
 pub mod privacy;
 pub mod search;
 

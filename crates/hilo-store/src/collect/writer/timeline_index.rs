@@ -131,10 +131,12 @@ impl TimelineIndexer {
             }
             Ok(None) => {}
             Err(error) => {
-                // Start over with a fresh round once more rows arrive (not at once, which
-                // would retry a lasting failure without pause): moving is idempotent.
+                // Start over with a fresh round at the next idle moment (the writer
+                // waits a moment before it, so a lasting failure is not retried without
+                // pause): moving is idempotent. Forgetting the tail instead left it
+                // unindexed, and scanned by every read, until more rows arrived.
                 self.round = None;
-                self.tail_rows = 0;
+                self.tail_rows = self.tail_rows.max(1);
                 return Err(error);
             }
         }

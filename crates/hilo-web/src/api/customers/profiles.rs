@@ -330,8 +330,8 @@ pub async fn lookup(
 ///
 /// By name, email, phone or any identifier or trait value. `q` is split into words at
 /// every character that is not a letter or a digit; a customer is found when they hold
-/// a word starting with each of them (a one-character word must match whole), with case
-/// and Latin accents aside: `jos garc` finds José García. Digits written as a phone
+/// each of them, the last one by prefix as it is being typed (unless it is a single
+/// character), with case and Latin accents aside: `jose garc` finds José García. Digits written as a phone
 /// number (`+34 666 12 34 56`, `666123456`) are one word, found with or without the
 /// country code. At most 8 words count. The index follows writes by a moment. Without
 /// `q` (or with no letter or digit in it), every customer in id order.

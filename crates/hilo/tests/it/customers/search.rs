@@ -108,6 +108,22 @@ async fn search_finds_by_prefix_without_accents_and_phones_by_their_digits(app: 
     ] {
         assert_eq!(app.found(q).await, vec![jose.clone()], "q={q}");
     }
+    // A result is the customer as the API shows them anywhere, read many at a time.
+    let listed: Value = app
+        .get("/api/v1/customers?q=alvarez", &app.admin_key)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let alone: Value = app
+        .get(&format!("/api/v1/customers/{jose}"), &app.admin_key)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(listed["data"][0], alone);
+    assert_eq!(alone["computed"]["event_count"], 1, "{alone}");
+    assert_eq!(alone["computed"]["channels"], json!(["web"]), "{alone}");
     // A French number by its national digits and by its digits with the country code.
     for q in ["612345678", "33612345678", "u-josefa"] {
         assert_eq!(app.found(q).await, vec![josefa.clone()], "q={q}");

@@ -21,6 +21,8 @@ use tokio::net::TcpStream;
 use crate::config::Settings;
 use crate::server;
 
+pub mod search;
+
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct BenchOptions {
