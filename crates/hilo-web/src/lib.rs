@@ -10,7 +10,7 @@ pub mod collect;
 mod console;
 mod error;
 mod json;
-mod limits;
+pub mod limits;
 mod metrics;
 pub mod openapi;
 mod ops;

@@ -181,23 +181,51 @@ impl SearchQuery {
             .join(" AND ")
     }
 
-    /// The query as PostgreSQL's `tsquery` text: `'jose':* & 'garcia'`.
+    /// The query as PostgreSQL's `tsquery` text: `'jose' & 'garc~'`. A prefix is read
+    /// as the prefix lexeme [`to_tsvector`] stores, an exact entry of the index; past
+    /// [`MAX_PREFIX_LEXEME`] characters, the longest stored prefix and the word as a
+    /// `:*` prefix, which then matches few entries.
     pub fn to_tsquery(&self) -> String {
         self.words
             .iter()
-            .map(|word| format!("'{}'{}", word.text, if word.prefix { ":*" } else { "" }))
+            .map(|word| {
+                if !word.prefix {
+                    return format!("'{}'", word.text);
+                }
+                let head: String = word.text.chars().take(MAX_PREFIX_LEXEME).collect();
+                if head.len() == word.text.len() {
+                    format!("'{head}~'")
+                } else {
+                    format!("'{head}~' & '{}':*", word.text)
+                }
+            })
             .collect::<Vec<_>>()
             .join(" & ")
     }
 }
 
-/// A profile's words as PostgreSQL's `tsvector` text: each word quoted.
+/// Longest prefix stored as a lexeme of its own on PostgreSQL.
+pub const MAX_PREFIX_LEXEME: usize = 10;
+
+/// A profile's words as PostgreSQL's `tsvector` text: each word quoted, and each of its
+/// prefixes of 2 to [`MAX_PREFIX_LEXEME`] characters (itself included) as a lexeme
+/// ending in `~` (words hold only letters and digits, so none can be mistaken for one).
+/// A GIN index finds an exact lexeme by skipping through its list; a `:*` prefix
+/// instead gathers every entry it starts, which for the start of "example" or "com" is
+/// most of the index.
 pub fn to_tsvector(words: &[String]) -> String {
-    words
-        .iter()
-        .map(|word| format!("'{word}'"))
-        .collect::<Vec<_>>()
-        .join(" ")
+    let mut lexemes: BTreeSet<String> = BTreeSet::new();
+    for word in words {
+        lexemes.insert(format!("'{word}'"));
+        let mut prefix = String::new();
+        for (n, c) in word.chars().take(MAX_PREFIX_LEXEME).enumerate() {
+            prefix.push(c);
+            if n >= 1 {
+                lexemes.insert(format!("'{prefix}~'"));
+            }
+        }
+    }
+    lexemes.into_iter().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
@@ -272,7 +300,7 @@ mod tests {
     fn queries_split_like_documents_and_match_by_prefix() {
         let query = SearchQuery::parse("  José  GARC ").unwrap_or_else(|| panic!("a query"));
         assert_eq!(query.to_fts5(), r#""jose" AND "garc"*"#);
-        assert_eq!(query.to_tsquery(), "'jose' & 'garc':*");
+        assert_eq!(query.to_tsquery(), "'jose' & 'garc~'");
         let initial = SearchQuery::parse("garcía j").unwrap_or_else(|| panic!("a query"));
         assert_eq!(initial.to_tsquery(), "'garcia' & 'j'");
         let email = SearchQuery::parse("jose.garcia@exa").unwrap_or_else(|| panic!("a query"));
@@ -291,12 +319,25 @@ mod tests {
     #[test]
     fn phone_numbers_are_one_word_of_digits() {
         let query = SearchQuery::parse("+34 666-12 34").unwrap_or_else(|| panic!("a query"));
-        assert_eq!(query.to_tsquery(), "'346661234':*");
+        assert_eq!(query.to_tsquery(), "'346661234~'");
+        let long = SearchQuery::parse("34666123456").unwrap_or_else(|| panic!("a query"));
+        assert_eq!(long.to_tsquery(), "'3466612345~' & '34666123456':*");
         let national = SearchQuery::parse("666 123 456").unwrap_or_else(|| panic!("a query"));
         assert_eq!(national.to_fts5(), r#""666123456"*"#);
         // Two digits are not a phone number: they are a word.
         let short = SearchQuery::parse("12").unwrap_or_else(|| panic!("a query"));
         assert_eq!(short.to_fts5(), r#""12"*"#);
+    }
+
+    #[test]
+    fn postgres_documents_hold_each_words_prefixes() {
+        let text = to_tsvector(&["jose".to_owned(), "josefa".to_owned(), "a".to_owned()]);
+        assert_eq!(
+            text,
+            "'a' 'jose' 'josefa' 'josefa~' 'josef~' 'jose~' 'jos~' 'jo~'"
+        );
+        let long = to_tsvector(&["abcdefghijklmn".to_owned()]);
+        assert!(long.contains("'abcdefghij~'") && !long.contains("'abcdefghijk~'"));
     }
 
     #[test]

@@ -228,7 +228,12 @@ pub async fn search(options: SearchBenchOptions) -> anyhow::Result<()> {
     ));
     std::fs::create_dir_all(&dir)?;
     let result = run(&options, &dir).await;
-    let _ = std::fs::remove_dir_all(&dir);
+    // HILO_BENCH_KEEP=1 leaves the database for a closer look.
+    if std::env::var_os("HILO_BENCH_KEEP").is_some() {
+        println!("data kept in {}", dir.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     result
 }
 
@@ -262,6 +267,19 @@ async fn run(options: &SearchBenchOptions, dir: &std::path::Path) -> anyhow::Res
         .await?;
     let auth = basic_auth(write_key.expose());
     let bearer = format!("Authorization: Bearer {ADMIN_KEY}\r\n");
+
+    // On PostgreSQL, statistics are refreshed every few seconds while the tables fill,
+    // as autovacuum does on a running instance (it may be off on a test machine, and
+    // then the feed's consumers plan their reads for empty tables).
+    let analyser = matches!(running.hilo.store(), hilo_store::Store::Postgres(_)).then(|| {
+        let store = running.hilo.store().clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(10)).await;
+                let _ = store.refresh_statistics().await;
+            }
+        })
+    });
 
     // Load: one identify per profile, 500 a batch, as a site's backend would send them.
     const BATCH: usize = 500;
@@ -302,6 +320,9 @@ async fn run(options: &SearchBenchOptions, dir: &std::path::Path) -> anyhow::Res
         (indexed - loaded).as_secs_f64(),
         profiles as f64 / indexed.as_secs_f64()
     );
+    if let Some(analyser) = analyser {
+        analyser.abort();
+    }
     running.hilo.store().refresh_statistics().await?;
 
     // Every kind of query finds the person it was made from before anything is timed.

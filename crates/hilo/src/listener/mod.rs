@@ -1,6 +1,7 @@
 //! Serving HTTP/1.1 with what a listener facing the internet needs: a connection limit
 //! (past it a connection gets a JSON 503 and is closed), a deadline for a request's
-//! headers, room for oversized headers to reach the API's own JSON 431, and a graceful
+//! headers, room for oversized headers to reach the API's own JSON 431, a first request
+//! line too long for hyper turned into the API's JSON 414 (`first_line`), and a graceful
 //! stop that lets requests in flight finish. Bodies get their deadline in the router
 //! (`hilo_web::limits`).
 
@@ -17,6 +18,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tower::ServiceExt;
 use tracing::{debug, warn};
+
+mod first_line;
+use first_line::FirstLineGuard;
 
 /// How many connections and how long for headers.
 #[derive(Debug, Clone, Copy)]
@@ -73,7 +77,7 @@ pub async fn serve(
         let mut stop = stop.clone();
         tokio::spawn(async move {
             let connection = http
-                .serve_connection(TokioIo::new(stream), service)
+                .serve_connection(TokioIo::new(FirstLineGuard::new(stream)), service)
                 .with_upgrades();
             tokio::pin!(connection);
             let result = tokio::select! {
