@@ -138,10 +138,19 @@ impl Access<'_> {
                 else {
                     return Ok(None);
                 };
-                self.hilo
-                    .store
-                    .touch_api_key(key.id, self.hilo.now(), LAST_USED_RESOLUTION_MS)
-                    .await?;
+                // Decided here from the row just read: the conditional UPDATE alone,
+                // matching nothing, still took SQLite's write lock on every request
+                // and queued concurrent reads behind the ingestion writer.
+                let now = self.hilo.now();
+                let due = key
+                    .last_used_at
+                    .is_none_or(|used| now.millis() - used.millis() >= LAST_USED_RESOLUTION_MS);
+                if due {
+                    self.hilo
+                        .store
+                        .touch_api_key(key.id, now, LAST_USED_RESOLUTION_MS)
+                        .await?;
+                }
                 Ok(Some(Principal::ApiKey {
                     id: key.id,
                     role: key.role,
