@@ -171,6 +171,13 @@ impl SearchQuery {
         })
     }
 
+    /// Whether the query may match a good part of all profiles: a single word without
+    /// digits, as the first keystrokes of a name are. Names with surnames, emails,
+    /// phones and ids are narrow.
+    pub fn is_broad(&self) -> bool {
+        self.words.len() == 1 && !self.words[0].text.chars().any(|c| c.is_ascii_digit())
+    }
+
     /// The query in FTS5's syntax: each word quoted (words hold only letters and
     /// digits), `*` for a prefix, all of them required.
     pub fn to_fts5(&self) -> String {
@@ -314,6 +321,16 @@ mod tests {
         );
         assert_eq!(SearchQuery::parse("  {\"  "), None);
         assert_eq!(SearchQuery::parse(""), None);
+    }
+
+    #[test]
+    fn single_words_without_digits_are_broad() {
+        let broad = |q: &str| SearchQuery::parse(q).is_some_and(|q| q.is_broad());
+        assert!(broad("jos"));
+        assert!(!broad("jose garc"));
+        assert!(!broad("612 345"));
+        assert!(!broad("c-123"));
+        assert!(!broad("ana@example.com"));
     }
 
     #[test]

@@ -226,13 +226,14 @@ impl Store {
             WHERE search_words MATCH $1 AND w.rowid > $2 ORDER BY w.rowid LIMIT $3";
         // PostgreSQL's planner picks between walking the documents in order until a
         // page is found (right for a common word: a few hundred rows) and the GIN
-        // index (right for a rare combination), and guessed wrong for two common words
-        // together (it walked 15,000 rows for "jose garc"). So: first the next few
-        // thousand documents in order, which fill a page for any common query; if they
-        // do not, every match from the index. Both read in `doc` order from the same
-        // place, so the page is the same either way.
+        // index (right for a rare combination), and guessed wrong both ways: it walked
+        // 15,000 rows for "jose garc" and all of them for a phone number. So a broad
+        // query (one word, the first letters of a name) reads the next 2,000 documents
+        // in order first, which fills a page when it is common; any other query, or
+        // one those do not fill, takes every match from the index. Both read in `doc`
+        // order from the same place, so the page is the same either way.
         const POSTGRES_WINDOW: &str = "SELECT doc, profile_id FROM (SELECT doc, profile_id, \
-            words FROM search_docs WHERE doc > $2 ORDER BY doc LIMIT 4000) w \
+            words FROM search_docs WHERE doc > $2 ORDER BY doc LIMIT 2000) w \
             WHERE words @@ CAST($1 AS tsquery) ORDER BY doc LIMIT $3";
         const POSTGRES: &str = "WITH found AS MATERIALIZED (SELECT doc, profile_id \
             FROM search_docs WHERE words @@ CAST($1 AS tsquery) AND doc > $2) \
@@ -248,12 +249,16 @@ impl Store {
             }
             Self::Postgres(pool) => {
                 let page = i64::from(limit) + 1;
-                let near: Vec<(i64, String)> = sqlx::query_as(POSTGRES_WINDOW)
-                    .bind(query.to_tsquery())
-                    .bind(after)
-                    .bind(page)
-                    .fetch_all(pool)
-                    .await?;
+                let near: Vec<(i64, String)> = if query.is_broad() {
+                    sqlx::query_as(POSTGRES_WINDOW)
+                        .bind(query.to_tsquery())
+                        .bind(after)
+                        .bind(page)
+                        .fetch_all(pool)
+                        .await?
+                } else {
+                    Vec::new()
+                };
                 if near.len() as i64 == page {
                     near
                 } else {
