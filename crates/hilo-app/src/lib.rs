@@ -63,6 +63,10 @@ pub struct Hilo {
     /// waiting for seconds. Both take turns here instead (a fair queue), so each waits
     /// at most one turn of the other.
     write_turn: Arc<tokio::sync::Mutex<()>>,
+    /// When the ingestion writer last committed, in milliseconds after `started`
+    /// (0: never): feed consumers that can wait yield to ingestion while it runs.
+    ingest_committed_at: Arc<std::sync::atomic::AtomicU64>,
+    started: std::time::Instant,
 }
 
 impl Hilo {
@@ -78,6 +82,8 @@ impl Hilo {
             webhook_sender: Arc::new(webhooks::delivery::Sender::new(settings.webhook_policy)),
             feed_skipped_at: Arc::default(),
             write_turn: Arc::default(),
+            ingest_committed_at: Arc::default(),
+            started: std::time::Instant::now(),
             store,
             clock,
             settings: Arc::new(settings),
@@ -103,6 +109,22 @@ impl Hilo {
             Store::Sqlite(_) => Some(self.write_turn.clone().lock_owned().await),
             Store::Postgres(_) => None,
         }
+    }
+
+    /// Notes that the ingestion writer committed a group.
+    pub(crate) fn ingest_committed(&self) {
+        let at = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.ingest_committed_at
+            .store(at.max(1), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether the ingestion writer committed in the last half second.
+    pub(crate) fn ingesting(&self) -> bool {
+        let last = self
+            .ingest_committed_at
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let now = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        last != 0 && now.saturating_sub(last) < 500
     }
 
     /// The same application on another pool to the same database.

@@ -258,6 +258,7 @@ async fn write_loop(hilo: Hilo, mut jobs: mpsc::Receiver<Job>, mut writer: Inges
         acknowledge(&writer, acks, &hilo.feed_signal);
         writer.index_step(false);
         drop(turn);
+        hilo.ingest_committed();
     }
 }
 
