@@ -234,7 +234,8 @@ impl Hilo {
 
     /// Lets every consumer of the change feed act on what is new: one line per
     /// consumer. Workers call it when the feed signals and on every poll. Returns
-    /// whether some change waits for an older transaction to end (PostgreSQL).
+    /// whether some change is left to read soon: behind an older transaction still
+    /// running (PostgreSQL), or left by a consumer yielding to ingestion.
     pub async fn run_feed_consumers(&self) -> AppResult<bool> {
         let webhooks = self.webhooks().consume_changes().await?;
         let search = self.customers().index_changes().await?;

@@ -46,8 +46,9 @@ impl Customers<'_> {
         Ok(self.hilo.store.changes_waiting(CONSUMER).await?)
     }
 
-    /// Brings the search index up to every change on disk. Returns whether changes
-    /// were held back behind a transaction still running (PostgreSQL).
+    /// Brings the search index up to every change on disk, or by one batch while
+    /// ingestion runs. Returns whether changes are left to read soon: held back
+    /// behind a transaction still running (PostgreSQL), or left while yielding.
     pub(crate) async fn index_changes(&self) -> AppResult<bool> {
         if !self.hilo.store.changes_waiting(CONSUMER).await? {
             return Ok(false);

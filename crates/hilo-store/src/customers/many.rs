@@ -58,7 +58,8 @@ macro_rules! fetch_for_ids {
     }};
 }
 
-fn ids_json(ids: &[CustomerId]) -> String {
+/// A list of ids as one parameter on SQLite: a JSON array, read with `json_each`.
+pub(crate) fn ids_json(ids: &[CustomerId]) -> String {
     serde_json::Value::Array(
         ids.iter()
             .map(|id| serde_json::Value::String(id.to_string()))
@@ -67,6 +68,12 @@ fn ids_json(ids: &[CustomerId]) -> String {
     .to_string()
 }
 
+/// The live profile of each id in `$1` that exists: `(id, root)`.
+pub(crate) const ROOTS: (&str, &str) = for_each_id!(
+    "SELECT id, COALESCE(root_id, id) FROM profiles WHERE id IN ",
+    ""
+);
+
 impl Store {
     /// The live profile each of these ids (live or merged away) belongs to, for those
     /// that exist.
@@ -74,15 +81,7 @@ impl Store {
         &self,
         ids: &[CustomerId],
     ) -> StoreResult<HashMap<CustomerId, CustomerId>> {
-        let rows = fetch_for_ids!(
-            self,
-            for_each_id!(
-                "SELECT id, COALESCE(root_id, id) FROM profiles WHERE id IN ",
-                ""
-            ),
-            (String, String),
-            ids
-        );
+        let rows = fetch_for_ids!(self, ROOTS, (String, String), ids);
         rows.iter()
             .map(|(id, root)| Ok((parse_customer_id(id)?, parse_customer_id(root)?)))
             .collect()

@@ -7,6 +7,7 @@ use hilo_domain::CustomerId;
 use hilo_domain::customers::search::{SearchQuery, to_tsvector};
 use serde_json::{Map, Value};
 
+use super::many::{ROOTS, ids_json};
 use super::parse_customer_id;
 use crate::tx::Tx;
 use crate::{Store, StoreResult};
@@ -21,12 +22,7 @@ pub struct SearchSource {
     pub fragments: Vec<Map<String, Value>>,
 }
 
-/// A list of ids as one parameter: a JSON array on SQLite (read with `json_each`), an
-/// array on PostgreSQL.
-fn ids_json(ids: &[CustomerId]) -> String {
-    Value::Array(ids.iter().map(|id| Value::String(id.to_string())).collect()).to_string()
-}
-
+/// A list of ids as one parameter on PostgreSQL: an array.
 fn ids_text(ids: &[CustomerId]) -> Vec<String> {
     ids.iter().map(ToString::to_string).collect()
 }
@@ -38,18 +34,16 @@ impl Tx {
         &mut self,
         ids: &[CustomerId],
     ) -> StoreResult<Vec<(CustomerId, CustomerId)>> {
-        const SQLITE: &str = "SELECT id, COALESCE(root_id, id) FROM profiles \
-            WHERE id IN (SELECT value FROM json_each($1))";
-        const POSTGRES: &str = "SELECT id, COALESCE(root_id, id) FROM profiles WHERE id = ANY($1)";
+        let (sqlite, postgres) = ROOTS;
         let rows: Vec<(String, String)> = match self {
             Self::Sqlite(conn) => {
-                sqlx::query_as(SQLITE)
+                sqlx::query_as(sqlite)
                     .bind(ids_json(ids))
                     .fetch_all(&mut **conn)
                     .await?
             }
             Self::Postgres(conn) => {
-                sqlx::query_as(POSTGRES)
+                sqlx::query_as(postgres)
                     .bind(ids_text(ids))
                     .fetch_all(&mut **conn)
                     .await?
