@@ -54,7 +54,9 @@ impl Customers<'_> {
             return Ok(false);
         }
         loop {
+            let waited = std::time::Instant::now();
             let mut claim = self.hilo.claim_changes(CONSUMER, BATCH).await?;
+            let started = std::time::Instant::now();
             if claim.changes().is_empty() {
                 return Ok(claim.held_back());
             }
@@ -82,11 +84,23 @@ impl Customers<'_> {
                     (source.root, words)
                 })
                 .collect();
+            let read = started.elapsed();
             tx.drop_search_words(&gone).await?;
             tx.put_search_words(&docs).await?;
+            let written = started.elapsed();
             let done = claim.changes().len() < BATCH as usize;
             let held_back = claim.held_back();
+            let count = claim.changes().len();
             claim.commit().await?;
+            tracing::debug!(
+                changes = count,
+                profiles = docs.len(),
+                waited = ?(started - waited),
+                ?read,
+                ?written,
+                committed = ?started.elapsed(),
+                "search index batch"
+            );
             if done {
                 return Ok(held_back);
             }

@@ -7,6 +7,15 @@
 //! finds the profiles holding each of its words, the last one by prefix, as it is being
 //! typed ("jose garc" finds José García); the engine's full-text index answers it (FTS5 on SQLite, a GIN
 //! index on a `tsvector` on PostgreSQL), so a search never scans the profiles.
+//!
+//! A written value of a few words (a name, an address) is also indexed under each pair
+//! of neighbouring words, joined by [`PAIR_JOINER`], the last word with the first
+//! included: "José García López" under `jose_garcia`, `garcia_lopez` and `lopez_jose`.
+//! A query of several words then first finds the profiles where the words are written
+//! together as typed, through one short list per pair, instead of intersecting the
+//! long lists of common first names and surnames (a whole name took 1.5–6 ms of index
+//! at a million profiles, its pairs a few hundredths); the profiles holding the words
+//! apart come after them (see [`SearchTier`]).
 
 use std::collections::BTreeSet;
 
@@ -18,6 +27,12 @@ pub const MAX_WORD_CHARS: usize = 64;
 pub const MAX_DOCUMENT_WORDS: usize = 512;
 /// Most words a query uses; more narrow nothing a person types.
 pub const MAX_QUERY_WORDS: usize = 8;
+/// Joins two neighbouring words into the word of their pair. Never part of a word
+/// (words hold only letters and digits).
+pub const PAIR_JOINER: char = '_';
+/// Most words a written value may have to be indexed by pairs too: a name or an
+/// address, not a paragraph.
+pub const MAX_PAIRED_WORDS: usize = 6;
 
 /// Lower case with Latin diacritics removed: `Ñúñez` is `nunez`, `Straße` is `strasse`.
 /// Characters outside the Latin letters are kept as lower case; combining marks are
@@ -100,21 +115,69 @@ pub fn document_words<'a>(
             }
         }
     }
+    let mut pairs = Vec::new();
     for value in trait_values {
-        scalar_words(value, &mut |word| add(word, &mut out));
+        scalar_words(value, &mut |word| add(word, &mut out), &mut pairs);
+    }
+    for pair in pairs {
+        add(pair, &mut out);
     }
     out
 }
 
+/// The pairs a written value is found by: each word with the next and the last with
+/// the first, for a value of 2 to [`MAX_PAIRED_WORDS`] words written with spaces, both
+/// words of a pair holding a letter. Emails, ids and numbers are single words only.
+pub fn written_pairs(text: &str) -> Vec<String> {
+    let Some(words) = pairable_words(text) else {
+        return Vec::new();
+    };
+    let mut pairs = Vec::new();
+    for n in 0..words.len() {
+        let (first, second) = (&words[n], &words[(n + 1) % words.len()]);
+        // For two words the wrap-around is the pair the other way round.
+        if has_letter(first) && has_letter(second) {
+            pairs.push(pair_word(first, second));
+        }
+    }
+    pairs
+}
+
+/// The words of a text that pairs: written with spaces, of 2 to [`MAX_PAIRED_WORDS`]
+/// words.
+fn pairable_words(text: &str) -> Option<Vec<String>> {
+    if !text.chars().any(char::is_whitespace) {
+        return None;
+    }
+    let words: Vec<String> = words(text).collect();
+    (2..=MAX_PAIRED_WORDS)
+        .contains(&words.len())
+        .then_some(words)
+}
+
+/// Whether a word may be half of a pair.
+fn has_letter(word: &str) -> bool {
+    word.chars().any(char::is_alphabetic)
+}
+
+/// The word of a pair: `jose_garcia`.
+fn pair_word(first: &str, second: &str) -> String {
+    format!("{first}{PAIR_JOINER}{second}")
+}
+
 /// The words of a trait's value: text and numbers, and those inside lists and objects
-/// (never the names of an object's keys).
-fn scalar_words(value: &serde_json::Value, add: &mut impl FnMut(String)) {
+/// (never the names of an object's keys). The pairs of written text go to `pairs`, to
+/// come after every single word.
+fn scalar_words(value: &serde_json::Value, add: &mut impl FnMut(String), pairs: &mut Vec<String>) {
     use serde_json::Value;
     match value {
-        Value::String(text) => words(text).for_each(&mut *add),
+        Value::String(text) => {
+            words(text).for_each(&mut *add);
+            pairs.extend(written_pairs(text));
+        }
         Value::Number(number) => words(&number.to_string()).for_each(&mut *add),
-        Value::Array(items) => items.iter().for_each(|item| scalar_words(item, add)),
-        Value::Object(map) => map.values().for_each(|item| scalar_words(item, add)),
+        Value::Array(items) => items.iter().for_each(|item| scalar_words(item, add, pairs)),
+        Value::Object(map) => map.values().for_each(|item| scalar_words(item, add, pairs)),
         Value::Bool(_) | Value::Null => {}
     }
 }
@@ -135,6 +198,21 @@ pub struct QueryWord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchQuery {
     pub words: Vec<QueryWord>,
+    /// What the query asks for in [`SearchTier::Written`]: the pairs of its neighbouring
+    /// words (the pair with the last word by prefix) and the words in no pair. Empty
+    /// when the query has no pair.
+    pub pairs: Vec<QueryWord>,
+}
+
+/// The parts of a search's results, in the order they are listed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchTier {
+    /// The profiles where the query's neighbouring words are written together, as
+    /// typed, in one value: "jose garc" finds José García here.
+    Written,
+    /// The profiles holding every word of the query otherwise: after the first part,
+    /// or every match for a query without pairs (one word, an email, a phone).
+    Anywhere,
 }
 
 impl SearchQuery {
@@ -146,14 +224,18 @@ impl SearchQuery {
             .chars()
             .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')' | '.'));
         let digits: String = text.chars().filter(char::is_ascii_digit).collect();
-        let words: Vec<String> = if phone_like && digits.len() >= 3 {
-            vec![digits.chars().take(MAX_WORD_CHARS).collect()]
+        let (words, pairs): (Vec<String>, Vec<QueryWord>) = if phone_like && digits.len() >= 3 {
+            (
+                vec![digits.chars().take(MAX_WORD_CHARS).collect()],
+                Vec::new(),
+            )
         } else {
             let mut seen = BTreeSet::new();
-            words(text)
+            let words = words(text)
                 .filter(|word| seen.insert(word.clone()))
                 .take(MAX_QUERY_WORDS)
-                .collect()
+                .collect();
+            (words, query_pairs(text))
         };
         if words.is_empty() {
             return None;
@@ -168,7 +250,17 @@ impl SearchQuery {
                     text,
                 })
                 .collect(),
+            pairs,
         })
+    }
+
+    /// The parts of this query's results, in order.
+    pub fn tiers(&self) -> &'static [SearchTier] {
+        if self.pairs.is_empty() {
+            &[SearchTier::Anywhere]
+        } else {
+            &[SearchTier::Written, SearchTier::Anywhere]
+        }
     }
 
     /// Whether the query may match a good part of all profiles: a single word without
@@ -178,40 +270,140 @@ impl SearchQuery {
         self.words.len() == 1 && !self.words[0].text.chars().any(|c| c.is_ascii_digit())
     }
 
-    /// The query in FTS5's syntax: each word quoted (words hold only letters and
-    /// digits), `*` for a prefix, all of them required.
-    pub fn to_fts5(&self) -> String {
-        self.words
-            .iter()
-            .map(|word| format!("\"{}\"{}", word.text, if word.prefix { "*" } else { "" }))
-            .collect::<Vec<_>>()
-            .join(" AND ")
+    /// One part of the query in FTS5's syntax: each word quoted (words hold only
+    /// letters, digits and the pair joiner), `*` for a prefix, all of them required.
+    pub fn to_fts5(&self, tier: SearchTier) -> String {
+        let all = |words: &[QueryWord]| {
+            words
+                .iter()
+                .map(|word| format!("\"{}\"{}", word.text, if word.prefix { "*" } else { "" }))
+                .collect::<Vec<_>>()
+                .join(" AND ")
+        };
+        match tier {
+            SearchTier::Written => all(&self.pairs),
+            SearchTier::Anywhere if self.pairs.is_empty() => all(&self.words),
+            SearchTier::Anywhere => format!("({}) NOT ({})", all(&self.words), all(&self.pairs)),
+        }
     }
 
-    /// The query as PostgreSQL's `tsquery` text: `'jose' & 'garc~'`. A prefix is read
-    /// as the prefix lexeme [`to_tsvector`] stores, an exact entry of the index; past
-    /// [`MAX_PREFIX_LEXEME`] characters, the longest stored prefix and the word as a
-    /// `:*` prefix, which then matches few entries.
-    pub fn to_tsquery(&self) -> String {
-        self.words
-            .iter()
-            .map(|word| {
-                if !word.prefix {
-                    return format!("'{}'", word.text);
-                }
-                let head: String = word.text.chars().take(MAX_PREFIX_LEXEME).collect();
-                if head.len() == word.text.len() {
-                    format!("'{head}~'")
-                } else {
-                    format!("'{head}~' & '{}':*", word.text)
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(" & ")
+    /// One part of the query as PostgreSQL's `tsquery` text: `'jose' & 'garc~'`. A
+    /// prefix is read as the prefix lexeme [`to_tsvector`] stores, an exact entry of
+    /// the index; past [`MAX_PREFIX_LEXEME`] characters, the longest stored prefix and
+    /// the word as a `:*` prefix, which then matches few entries.
+    pub fn to_tsquery(&self, tier: SearchTier) -> String {
+        let all = |words: &[QueryWord]| {
+            words
+                .iter()
+                .map(|word| {
+                    if !word.prefix {
+                        return format!("'{}'", word.text);
+                    }
+                    let head: String = word.text.chars().take(MAX_PREFIX_LEXEME).collect();
+                    if head.len() == word.text.len() {
+                        format!("'{head}~'")
+                    } else {
+                        format!("'{head}~' & '{}':*", word.text)
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" & ")
+        };
+        match tier {
+            SearchTier::Written => all(&self.pairs),
+            SearchTier::Anywhere if self.pairs.is_empty() => all(&self.words),
+            SearchTier::Anywhere => format!("{} & !({})", all(&self.words), all(&self.pairs)),
+        }
     }
 }
 
-/// Longest prefix stored as a lexeme of its own on PostgreSQL.
+/// Where a search's next page starts: the part of the results and the last document
+/// listed. Written as the document's number, with `r` before it in the second part of a
+/// query that has two (`r0` is that part's start).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SearchCursor {
+    pub tier: SearchTier,
+    pub after: i64,
+}
+
+impl SearchCursor {
+    /// The first page of `query`.
+    pub fn start(query: &SearchQuery) -> Self {
+        Self {
+            tier: query.tiers()[0],
+            after: 0,
+        }
+    }
+
+    /// The start of `tier`.
+    pub fn start_of(tier: SearchTier) -> Self {
+        Self { tier, after: 0 }
+    }
+
+    /// A cursor of `query` as [`SearchCursor::to_text`] wrote it.
+    pub fn parse(text: &str, query: &SearchQuery) -> Option<Self> {
+        let (tier, number) = match text.strip_prefix('r') {
+            Some(number) => (SearchTier::Anywhere, number),
+            None => (query.tiers()[0], text),
+        };
+        let after = number.parse::<i64>().ok().filter(|after| *after >= 0)?;
+        Some(Self { tier, after })
+    }
+
+    pub fn to_text(self, query: &SearchQuery) -> String {
+        if self.tier == query.tiers()[0] {
+            self.after.to_string()
+        } else {
+            format!("r{}", self.after)
+        }
+    }
+}
+
+/// What a query asks for where its words are written together: the pairs of its
+/// neighbouring words, for a query of 2 to [`MAX_PAIRED_WORDS`] words written with
+/// spaces (as [`written_pairs`] indexes values), and the words in no pair; the last
+/// one by prefix, even a single character ("jose g" is `jose_g*`). Empty when no two
+/// neighbours pair.
+fn query_pairs(text: &str) -> Vec<QueryWord> {
+    let Some(words) = pairable_words(text) else {
+        return Vec::new();
+    };
+    let last = words.len() - 1;
+    let mut paired = vec![false; words.len()];
+    let mut terms: Vec<QueryWord> = Vec::new();
+    for n in 0..last {
+        if has_letter(&words[n]) && has_letter(&words[n + 1]) {
+            paired[n] = true;
+            paired[n + 1] = true;
+            let mut text = pair_word(&words[n], &words[n + 1]);
+            let prefix = n + 1 == last;
+            if prefix {
+                // Read from the longest prefix with a list of its own: past it, FTS5
+                // would gather every pair the prefix starts first. Both parts of the
+                // results use the same terms, so they still split the matches.
+                text = text.chars().take(MAX_PREFIX_LEXEME).collect();
+            }
+            terms.push(QueryWord { text, prefix });
+        }
+    }
+    if terms.is_empty() {
+        return Vec::new();
+    }
+    for (n, word) in words.iter().enumerate() {
+        if !paired[n] {
+            terms.push(QueryWord {
+                text: word.clone(),
+                prefix: n == last && word.chars().count() > 1,
+            });
+        }
+    }
+    let mut seen = BTreeSet::new();
+    terms.retain(|term| seen.insert(term.text.clone()));
+    terms
+}
+
+/// Longest prefix with a list of its own in the index: a prefix index on SQLite
+/// (migration 0014), a lexeme on PostgreSQL.
 pub const MAX_PREFIX_LEXEME: usize = 10;
 
 /// A profile's words as PostgreSQL's `tsvector` text: each word quoted, and each of its
@@ -306,10 +498,19 @@ mod tests {
     #[test]
     fn queries_split_like_documents_and_match_by_prefix() {
         let query = SearchQuery::parse("  José  GARC ").unwrap_or_else(|| panic!("a query"));
-        assert_eq!(query.to_fts5(), r#""jose" AND "garc"*"#);
-        assert_eq!(query.to_tsquery(), "'jose' & 'garc~'");
+        assert_eq!(
+            query.to_fts5(SearchTier::Anywhere),
+            r#"("jose" AND "garc"*) NOT ("jose_garc"*)"#
+        );
+        assert_eq!(
+            query.to_tsquery(SearchTier::Anywhere),
+            "'jose' & 'garc~' & !('jose_garc~')"
+        );
         let initial = SearchQuery::parse("garcía j").unwrap_or_else(|| panic!("a query"));
-        assert_eq!(initial.to_tsquery(), "'garcia' & 'j'");
+        assert_eq!(
+            initial.to_tsquery(SearchTier::Anywhere),
+            "'garcia' & 'j' & !('garcia_j~')"
+        );
         let email = SearchQuery::parse("jose.garcia@exa").unwrap_or_else(|| panic!("a query"));
         assert_eq!(
             email
@@ -336,14 +537,18 @@ mod tests {
     #[test]
     fn phone_numbers_are_one_word_of_digits() {
         let query = SearchQuery::parse("+34 666-12 34").unwrap_or_else(|| panic!("a query"));
-        assert_eq!(query.to_tsquery(), "'346661234~'");
+        assert_eq!(query.tiers(), [SearchTier::Anywhere]);
+        assert_eq!(query.to_tsquery(SearchTier::Anywhere), "'346661234~'");
         let long = SearchQuery::parse("34666123456").unwrap_or_else(|| panic!("a query"));
-        assert_eq!(long.to_tsquery(), "'3466612345~' & '34666123456':*");
+        assert_eq!(
+            long.to_tsquery(SearchTier::Anywhere),
+            "'3466612345~' & '34666123456':*"
+        );
         let national = SearchQuery::parse("666 123 456").unwrap_or_else(|| panic!("a query"));
-        assert_eq!(national.to_fts5(), r#""666123456"*"#);
+        assert_eq!(national.to_fts5(SearchTier::Anywhere), r#""666123456"*"#);
         // Two digits are not a phone number: they are a word.
         let short = SearchQuery::parse("12").unwrap_or_else(|| panic!("a query"));
-        assert_eq!(short.to_fts5(), r#""12"*"#);
+        assert_eq!(short.to_fts5(SearchTier::Anywhere), r#""12"*"#);
     }
 
     #[test]
@@ -372,5 +577,92 @@ mod tests {
         for word in &query.words {
             assert!(words.iter().any(|w| w.starts_with(&word.text)), "{word:?}");
         }
+    }
+
+    #[test]
+    fn cursors_name_the_part_of_the_results_they_continue() {
+        let name = SearchQuery::parse("ana ruiz").unwrap_or_else(|| panic!("q"));
+        let single = SearchQuery::parse("ana").unwrap_or_else(|| panic!("q"));
+        let rest = SearchCursor {
+            tier: SearchTier::Anywhere,
+            after: 7,
+        };
+        assert_eq!(rest.to_text(&name), "r7");
+        assert_eq!(SearchCursor::parse("r7", &name), Some(rest));
+        assert_eq!(SearchCursor::parse("7", &single), Some(rest));
+        assert_eq!(rest.to_text(&single), "7");
+        assert_eq!(
+            SearchCursor::parse("7", &name).map(|c| c.tier),
+            Some(SearchTier::Written)
+        );
+        for bad in ["", "r", "x7", "-1", "r-2", "7.5"] {
+            assert_eq!(SearchCursor::parse(bad, &name), None, "{bad}");
+        }
+    }
+
+    fn texts(words: &[QueryWord]) -> Vec<String> {
+        words
+            .iter()
+            .map(|w| format!("{}{}", w.text, if w.prefix { "*" } else { "" }))
+            .collect()
+    }
+
+    #[test]
+    fn written_values_of_a_few_words_are_also_found_by_their_pairs() {
+        assert_eq!(
+            written_pairs("José García López"),
+            ["jose_garcia", "garcia_lopez", "lopez_jose"]
+        );
+        assert_eq!(written_pairs("Ana Ruiz"), ["ana_ruiz", "ruiz_ana"]);
+        // Emails and ids are written without spaces; numbers pair with nothing.
+        assert!(written_pairs("jose.garcia@example.com").is_empty());
+        assert!(written_pairs("Cliente 123").is_empty());
+        assert!(written_pairs("uno dos tres cuatro cinco seis siete").is_empty());
+        let words = document_words([("email", "ana@example.com")], [&json!("Ana Ruiz")]);
+        assert!(words.contains(&"ana_ruiz".to_owned()), "{words:?}");
+        // Identifiers are not written text.
+        let ids = document_words([("user_id", "ana ruiz")], []);
+        assert!(!ids.iter().any(|w| w.contains(PAIR_JOINER)), "{ids:?}");
+    }
+
+    #[test]
+    fn a_query_of_several_words_asks_first_for_them_written_together() {
+        let query = |q: &str| SearchQuery::parse(q).unwrap_or_else(|| panic!("{q}"));
+        let name = query("José García López");
+        assert_eq!(name.tiers(), [SearchTier::Written, SearchTier::Anywhere]);
+        // The last pair by its first ten characters, the longest prefix indexed.
+        assert_eq!(texts(&name.pairs), ["jose_garcia", "garcia_lop*"]);
+        assert_eq!(
+            name.to_fts5(SearchTier::Written),
+            r#""jose_garcia" AND "garcia_lop"*"#
+        );
+        // The first letter of a surname finds it written after the name.
+        assert_eq!(texts(&query("jose g").pairs), ["jose_g*"]);
+        assert_eq!(texts(&query("ana ruiz 12").pairs), ["ana_ruiz", "12*"]);
+        for single in ["jos", "ana.ruiz@example.com", "cliente 123", "612 345 678"] {
+            assert_eq!(query(single).tiers(), [SearchTier::Anywhere], "{single}");
+        }
+        // Surname first, as a list of people is often written, finds the same pairs:
+        // a value's last word pairs with its first.
+        let words = document_words([], [&json!("José García López")]);
+        for typed in [
+            "José García López",
+            "García López, José",
+            "lopez jose",
+            "garcia lop",
+        ] {
+            for term in &query(typed).pairs {
+                assert!(
+                    words.iter().any(|w| if term.prefix {
+                        w.starts_with(&term.text)
+                    } else {
+                        *w == term.text
+                    }),
+                    "{typed}: {term:?} in {words:?}"
+                );
+            }
+        }
+        let pg = name.to_tsquery(SearchTier::Written);
+        assert_eq!(pg, "'jose_garcia' & 'garcia_lop~'");
     }
 }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use hilo_domain::CustomerId;
 
 use super::privacy::ConsentRow;
-use super::{Activity, CustomerRecord, IdentityRow, ProfileRow, parse_customer_id};
+use super::{Activity, CustomerRecord, IdentityRow, ProfileRow};
 use crate::{Store, StoreResult};
 
 /// A statement over the profiles whose ids are in `$1`, per engine: a JSON array read
@@ -35,6 +35,8 @@ struct RootedActivity {
     events: i64,
     first_seen: Option<i64>,
     last_seen: Option<i64>,
+    /// The distinct channels, comma-separated.
+    channels: Option<String>,
 }
 
 /// Runs a statement made by `for_each_id!` with the ids bound as each engine takes them.
@@ -75,18 +77,6 @@ pub(crate) const ROOTS: (&str, &str) = for_each_id!(
 );
 
 impl Store {
-    /// The live profile each of these ids (live or merged away) belongs to, for those
-    /// that exist.
-    pub async fn customer_roots(
-        &self,
-        ids: &[CustomerId],
-    ) -> StoreResult<HashMap<CustomerId, CustomerId>> {
-        let rows = fetch_for_ids!(self, ROOTS, (String, String), ids);
-        rows.iter()
-            .map(|(id, root)| Ok((parse_customer_id(id)?, parse_customer_id(root)?)))
-            .collect()
-    }
-
     /// Everything stored for each of these live profiles, in their order, with their
     /// consent decisions (oldest first).
     pub async fn customers(
@@ -133,49 +123,32 @@ impl Store {
         // both halves of the per-customer index (migration 0008). CROSS JOIN keeps
         // SQLite's join order: left to choose, it scanned the whole timeline with a
         // Bloom filter instead of reading the few rows by key (20-70 ms against 0.03).
+        // One pass over each customer's timeline gives counts, dates and channels
+        // (channel names hold no comma).
         let activity_sql = for_each_id!(
             "WITH tree (id, root) AS (SELECT id, root_id FROM profiles WHERE root_id IN ",
             "), items (seq, root) AS (SELECT k.seq, t.root FROM tree t \
              CROSS JOIN timeline_by_customer k ON k.profile_id = t.id UNION SELECT x.seq, t.root FROM timeline_tail x \
              JOIN tree t ON x.profile_id = t.id) \
              SELECT i.root, COALESCE(SUM(CASE WHEN l.item_type = 'event' THEN 1 ELSE 0 END), 0) \
-             AS events, MIN(l.at) AS first_seen, MAX(l.at) AS last_seen \
+             AS events, MIN(l.at) AS first_seen, MAX(l.at) AS last_seen, \
+             GROUP_CONCAT(DISTINCT l.channel) AS channels \
              FROM items i CROSS JOIN timeline l ON l.seq = i.seq GROUP BY i.root"
-        )
-        .0;
-        let channels_sql = for_each_id!(
-            "WITH tree (id, root) AS (SELECT id, root_id FROM profiles WHERE root_id IN ",
-            "), items (seq, root) AS (SELECT k.seq, t.root FROM tree t \
-             CROSS JOIN timeline_by_customer k ON k.profile_id = t.id UNION SELECT x.seq, t.root FROM timeline_tail x \
-             JOIN tree t ON x.profile_id = t.id) \
-             SELECT DISTINCT i.root, l.channel FROM items i CROSS JOIN timeline l ON l.seq = i.seq \
-             ORDER BY l.channel"
         )
         .0;
         let postgres_activity = for_each_id!(
             "SELECT p.root_id AS root, \
              COALESCE(SUM(CASE WHEN l.item_type = 'event' THEN 1 ELSE 0 END), 0) AS events, \
-             MIN(l.at) AS first_seen, MAX(l.at) AS last_seen FROM timeline l \
+             MIN(l.at) AS first_seen, MAX(l.at) AS last_seen, \
+             string_agg(DISTINCT l.channel, ',') AS channels FROM timeline l \
              JOIN profiles p ON p.id = l.profile_id WHERE p.root_id IN ",
             " GROUP BY p.root_id"
-        )
-        .1;
-        let postgres_channels = for_each_id!(
-            "SELECT DISTINCT p.root_id, l.channel FROM timeline l \
-             JOIN profiles p ON p.id = l.profile_id WHERE p.root_id IN ",
-            " ORDER BY l.channel"
         )
         .1;
         let activity = fetch_for_ids!(
             self,
             (activity_sql, postgres_activity),
             RootedActivity,
-            roots
-        );
-        let channels = fetch_for_ids!(
-            self,
-            (channels_sql, postgres_channels),
-            (String, String),
             roots
         );
 
@@ -220,11 +193,16 @@ impl Store {
                 activity.event_count = row.events;
                 activity.first_seen = row.first_seen;
                 activity.last_seen = row.last_seen;
-            }
-        }
-        for (root, channel) in channels {
-            if let Some(n) = slot(&root) {
-                out[n].0.activity.channels.push(channel);
+                let mut channels: Vec<String> = row
+                    .channels
+                    .as_deref()
+                    .unwrap_or_default()
+                    .split(',')
+                    .filter(|channel| !channel.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                channels.sort();
+                activity.channels = channels;
             }
         }
         Ok(out)

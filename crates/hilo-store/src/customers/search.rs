@@ -4,7 +4,7 @@
 //! this module only stores and queries them.
 
 use hilo_domain::CustomerId;
-use hilo_domain::customers::search::{SearchQuery, to_tsvector};
+use hilo_domain::customers::search::{SearchQuery, SearchTier, to_tsvector};
 use serde_json::{Map, Value};
 
 use super::many::{ROOTS, ids_json};
@@ -25,6 +25,23 @@ pub struct SearchSource {
 /// A list of ids as one parameter on PostgreSQL: an array.
 fn ids_text(ids: &[CustomerId]) -> Vec<String> {
     ids.iter().map(ToString::to_string).collect()
+}
+
+/// Takes these rows out of the SQLite FTS table, in one statement. FTS5 reads a
+/// `rowid IN (...)` as one lookup by rowid per value.
+async fn delete_fts_rows(
+    conn: &mut sqlx::SqliteConnection,
+    docs: impl Iterator<Item = i64>,
+) -> StoreResult<()> {
+    let docs: Vec<i64> = docs.collect();
+    if docs.is_empty() {
+        return Ok(());
+    }
+    sqlx::query("DELETE FROM search_words WHERE rowid IN (SELECT value FROM json_each($1))")
+        .bind(serde_json::to_string(&docs).unwrap_or_default())
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 impl Tx {
@@ -129,26 +146,52 @@ impl Tx {
             return Ok(());
         }
         match self {
+            // A fixed number of statements for the whole batch: every statement passes
+            // through the driver's worker thread, and three per profile made the thread
+            // hand-offs, not FTS5, most of the index's cost (and of the time the
+            // ingestion writer waited for its turn).
             Self::Sqlite(conn) => {
-                for (id, words) in docs {
-                    let doc: i64 = sqlx::query_scalar(
-                        "INSERT INTO search_docs (profile_id) VALUES ($1) \
-                         ON CONFLICT (profile_id) DO UPDATE SET profile_id = excluded.profile_id \
-                         RETURNING doc",
+                let ids: Vec<CustomerId> = docs.iter().map(|(id, _)| *id).collect();
+                let list = ids_json(&ids);
+                let existing: Vec<(i64, String)> = sqlx::query_as(
+                    "SELECT doc, profile_id FROM search_docs \
+                     WHERE profile_id IN (SELECT value FROM json_each($1))",
+                )
+                .bind(&list)
+                .fetch_all(&mut **conn)
+                .await?;
+                delete_fts_rows(conn, existing.iter().map(|(doc, _)| *doc)).await?;
+                let mut doc_of: std::collections::HashMap<String, i64> =
+                    existing.into_iter().map(|(doc, id)| (id, doc)).collect();
+                let new: Vec<String> = ids
+                    .iter()
+                    .map(ToString::to_string)
+                    .filter(|id| !doc_of.contains_key(id))
+                    .collect();
+                if !new.is_empty() {
+                    let added: Vec<(i64, String)> = sqlx::query_as(
+                        "INSERT INTO search_docs (profile_id) \
+                         SELECT value FROM json_each($1) RETURNING doc, profile_id",
                     )
-                    .bind(id.to_string())
-                    .fetch_one(&mut **conn)
+                    .bind(serde_json::to_string(&new).unwrap_or_default())
+                    .fetch_all(&mut **conn)
                     .await?;
-                    sqlx::query("DELETE FROM search_words WHERE rowid = $1")
-                        .bind(doc)
-                        .execute(&mut **conn)
-                        .await?;
-                    sqlx::query("INSERT INTO search_words (rowid, words) VALUES ($1, $2)")
-                        .bind(doc)
-                        .bind(words.join(" "))
-                        .execute(&mut **conn)
-                        .await?;
+                    doc_of.extend(added.into_iter().map(|(doc, id)| (id, doc)));
                 }
+                let rows: Vec<Value> = docs
+                    .iter()
+                    .filter_map(|(id, words)| {
+                        let doc = doc_of.get(&id.to_string())?;
+                        Some(serde_json::json!([doc, words.join(" ")]))
+                    })
+                    .collect();
+                sqlx::query(
+                    "INSERT INTO search_words (rowid, words) \
+                     SELECT value ->> 0, value ->> 1 FROM json_each($1)",
+                )
+                .bind(Value::Array(rows).to_string())
+                .execute(&mut **conn)
+                .await?;
             }
             Self::Postgres(conn) => {
                 sqlx::query(
@@ -188,12 +231,7 @@ impl Tx {
                 .bind(ids_json(ids))
                 .fetch_all(&mut **conn)
                 .await?;
-                for doc in docs {
-                    sqlx::query("DELETE FROM search_words WHERE rowid = $1")
-                        .bind(doc)
-                        .execute(&mut **conn)
-                        .await?;
-                }
+                delete_fts_rows(conn, docs.into_iter()).await?;
             }
             Self::Postgres(conn) => {
                 sqlx::query("DELETE FROM search_docs WHERE profile_id = ANY($1)")
@@ -207,16 +245,19 @@ impl Tx {
 }
 
 impl Store {
-    /// Live profiles holding every word of `query`, in index order after `after`:
-    /// `(doc, profile)`, one more than `limit` when there are more.
+    /// Profiles in one part (`tier`) of `query`'s results, in index order after
+    /// `after`: `(doc, live profile)`, one more than `limit` when there are more.
     pub async fn search_customers(
         &self,
         query: &SearchQuery,
+        tier: SearchTier,
         after: i64,
         limit: u32,
     ) -> StoreResult<Vec<(i64, CustomerId)>> {
-        const SQLITE: &str = "SELECT d.doc, d.profile_id FROM search_words w \
-            JOIN search_docs d ON d.doc = w.rowid \
+        // Each found profile's live profile comes in the same statement: the index may
+        // lag a merge by a moment.
+        const SQLITE: &str = "SELECT d.doc, COALESCE(p.root_id, p.id) FROM search_words w \
+            CROSS JOIN search_docs d ON d.doc = w.rowid CROSS JOIN profiles p ON p.id = d.profile_id \
             WHERE search_words MATCH $1 AND w.rowid > $2 ORDER BY w.rowid LIMIT $3";
         // PostgreSQL's planner picks between walking the documents in order until a
         // page is found (right for a common word: a few hundred rows) and the GIN
@@ -226,16 +267,19 @@ impl Store {
         // in order first, which fills a page when it is common; any other query, or
         // one those do not fill, takes every match from the index. Both read in `doc`
         // order from the same place, so the page is the same either way.
-        const POSTGRES_WINDOW: &str = "SELECT doc, profile_id FROM (SELECT doc, profile_id, \
-            words FROM search_docs WHERE doc > $2 ORDER BY doc LIMIT 2000) w \
-            WHERE words @@ CAST($1 AS tsquery) ORDER BY doc LIMIT $3";
+        const POSTGRES_WINDOW: &str = "SELECT f.doc, COALESCE(p.root_id, p.id) FROM (\
+            SELECT doc, profile_id FROM (SELECT doc, profile_id, words FROM search_docs \
+            WHERE doc > $2 ORDER BY doc LIMIT 2000) w \
+            WHERE words @@ CAST($1 AS tsquery) ORDER BY doc LIMIT $3) f \
+            JOIN profiles p ON p.id = f.profile_id ORDER BY f.doc";
         const POSTGRES: &str = "WITH found AS MATERIALIZED (SELECT doc, profile_id \
             FROM search_docs WHERE words @@ CAST($1 AS tsquery) AND doc > $2) \
-            SELECT doc, profile_id FROM found ORDER BY doc LIMIT $3";
+            SELECT f.doc, COALESCE(p.root_id, p.id) FROM (SELECT doc, profile_id FROM found \
+            ORDER BY doc LIMIT $3) f JOIN profiles p ON p.id = f.profile_id ORDER BY f.doc";
         let rows: Vec<(i64, String)> = match self {
             Self::Sqlite(pool) => {
                 sqlx::query_as(SQLITE)
-                    .bind(query.to_fts5())
+                    .bind(query.to_fts5(tier))
                     .bind(after)
                     .bind(i64::from(limit) + 1)
                     .fetch_all(pool)
@@ -245,7 +289,7 @@ impl Store {
                 let page = i64::from(limit) + 1;
                 let near: Vec<(i64, String)> = if query.is_broad() {
                     sqlx::query_as(POSTGRES_WINDOW)
-                        .bind(query.to_tsquery())
+                        .bind(query.to_tsquery(tier))
                         .bind(after)
                         .bind(page)
                         .fetch_all(pool)
@@ -257,7 +301,7 @@ impl Store {
                     near
                 } else {
                     sqlx::query_as(POSTGRES)
-                        .bind(query.to_tsquery())
+                        .bind(query.to_tsquery(tier))
                         .bind(after)
                         .bind(page)
                         .fetch_all(pool)

@@ -164,6 +164,8 @@ enum Typed {
     NameAndSurname,
     /// A whole name as written ("José García López").
     FullName,
+    /// A whole name surname first, as lists of people write it ("García López, José").
+    SurnameFirst,
     /// A whole email address.
     Email,
     /// A mobile number as a person writes it (national digits in groups).
@@ -172,10 +174,11 @@ enum Typed {
     UserId,
 }
 
-const KINDS: [Typed; 6] = [
+const KINDS: [Typed; 7] = [
     Typed::NamePrefix,
     Typed::NameAndSurname,
     Typed::FullName,
+    Typed::SurnameFirst,
     Typed::Email,
     Typed::Phone,
     Typed::UserId,
@@ -187,6 +190,7 @@ impl Typed {
             Self::NamePrefix => "first letters of a name (\"jos\")",
             Self::NameAndSurname => "name and start of a surname (\"jose garc\")",
             Self::FullName => "whole name (\"José García López\")",
+            Self::SurnameFirst => "surname first (\"García López, José\")",
             Self::Email => "whole email",
             Self::Phone => "phone (\"612 345 678\")",
             Self::UserId => "customer number (\"c-123456\")",
@@ -210,6 +214,10 @@ impl Typed {
                 format!("{} {surname}", spelled(person.first))
             }
             Self::FullName => spelled(&person.name()),
+            Self::SurnameFirst => spelled(&format!(
+                "{} {}, {}",
+                person.surname, person.second, person.first
+            )),
             Self::Email => person.email(),
             Self::Phone => {
                 let d = person.phone_digits();
@@ -222,14 +230,19 @@ impl Typed {
 
 /// Runs the whole benchmark and prints a report.
 pub async fn search(options: SearchBenchOptions) -> anyhow::Result<()> {
-    let dir = std::env::temp_dir().join(format!(
-        "hilo-bench-search-{}",
-        uuid::Uuid::new_v4().simple()
-    ));
+    // HILO_BENCH_REUSE=DIR searches the database a kept run left in DIR (SQLite,
+    // with the same --profiles), without loading it again.
+    let reuse = std::env::var_os("HILO_BENCH_REUSE").map(std::path::PathBuf::from);
+    let dir = reuse.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!(
+            "hilo-bench-search-{}",
+            uuid::Uuid::new_v4().simple()
+        ))
+    });
     std::fs::create_dir_all(&dir)?;
-    let result = run(&options, &dir).await;
+    let result = run(&options, &dir, reuse.is_some()).await;
     // HILO_BENCH_KEEP=1 leaves the database for a closer look.
-    if std::env::var_os("HILO_BENCH_KEEP").is_some() {
+    if reuse.is_some() || std::env::var_os("HILO_BENCH_KEEP").is_some() {
         println!("data kept in {}", dir.display());
     } else {
         let _ = std::fs::remove_dir_all(&dir);
@@ -237,7 +250,11 @@ pub async fn search(options: SearchBenchOptions) -> anyhow::Result<()> {
     result
 }
 
-async fn run(options: &SearchBenchOptions, dir: &std::path::Path) -> anyhow::Result<()> {
+async fn run(
+    options: &SearchBenchOptions,
+    dir: &std::path::Path,
+    reuse: bool,
+) -> anyhow::Result<()> {
     let mut settings = Settings::with_data_dir(dir.join("data"));
     settings.listen = "127.0.0.1:0".parse()?;
     settings.admin_key = Some(hilo_domain::Secret::new(ADMIN_KEY));
@@ -285,7 +302,8 @@ async fn run(options: &SearchBenchOptions, dir: &std::path::Path) -> anyhow::Res
     const BATCH: usize = 500;
     let profiles = options.profiles.max(1);
     let started = Instant::now();
-    drive(base, 4, profiles.div_ceil(BATCH), move |index| {
+    let batches = if reuse { 0 } else { profiles.div_ceil(BATCH) };
+    drive(base, 4, batches, move |index| {
         let from = index * BATCH;
         let to = (from + BATCH).min(profiles);
         let mut body = String::with_capacity((to - from) * 220 + 32);

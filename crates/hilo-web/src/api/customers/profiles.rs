@@ -333,8 +333,12 @@ pub async fn lookup(
 /// each of them, the last one by prefix as it is being typed (unless it is a single
 /// character), with case and Latin accents aside: `jose garc` finds José García. Digits written as a phone
 /// number (`+34 666 12 34 56`, `666123456`) are one word, found with or without the
-/// country code. At most 8 words count. The index follows writes by a moment. Without
-/// `q` (or with no letter or digit in it), every customer in id order.
+/// country code. At most 8 words count. Customers with the words written together as
+/// typed come first (`jose garc`: the name José García; `garcía lópez, josé` too, a
+/// value's last word being followed by its first), then those holding them apart (in
+/// an email, in two traits); the first part's last page may hold fewer than `limit`,
+/// its `next_cursor` leading to the others. The index follows writes by a moment.
+/// Without `q` (or with no letter or digit in it), every customer in id order.
 #[utoipa::path(get, path = "/api/v1/customers", tag = "customers",
     params(
         ("q" = Option<String>, Query, max_length = 200, description = "Words to find in identifiers and trait values, by prefix"),

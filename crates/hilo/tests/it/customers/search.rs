@@ -12,6 +12,7 @@ on_both_engines!(
     search_finds_by_prefix_without_accents_and_phones_by_their_digits,
     search_follows_merges_unmerges_edits_and_erasure,
     search_pages_through_every_match,
+    search_lists_words_written_together_first,
 );
 
 impl TestApp {
@@ -21,24 +22,55 @@ impl TestApp {
         self.found_now(q).await
     }
 
+    /// The ids found for `q`, page by page of `limit`, following each next cursor.
+    async fn pages(&self, q: &str, limit: u32) -> Vec<Vec<String>> {
+        self.consume_feed().await;
+        let mut pages = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let (ids, next) = self.search_page(q, limit, cursor.as_deref()).await;
+            pages.push(ids);
+            match next {
+                Some(next) => cursor = Some(next),
+                None => return pages,
+            }
+            assert!(pages.len() < 50, "q={q}: pages without end");
+        }
+    }
+
     /// The ids found for `q` as the index stands.
     async fn found_now(&self, q: &str) -> Vec<String> {
+        self.search_page(q, 200, None).await.0
+    }
+
+    /// One page of a search: the ids, and the next cursor.
+    async fn search_page(
+        &self,
+        q: &str,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> (Vec<String>, Option<String>) {
+        let mut query = vec![("q", q.to_owned()), ("limit", limit.to_string())];
+        if let Some(cursor) = cursor {
+            query.push(("cursor", cursor.to_owned()));
+        }
         let response = self
             .client
             .get(self.url("/api/v1/customers"))
-            .query(&[("q", q), ("limit", "200")])
+            .query(&query)
             .bearer_auth(&self.admin_key)
             .send()
             .await
             .expect("request");
         assert_eq!(response.status(), 200, "q={q}");
-        let body: Value = response.json().await.expect("json");
-        body["data"]
+        let page: Value = response.json().await.expect("json");
+        let ids = page["data"]
             .as_array()
             .expect("data")
             .iter()
             .map(|c| c["id"].as_str().expect("id").to_owned())
-            .collect()
+            .collect();
+        (ids, page["next_cursor"].as_str().map(str::to_owned))
     }
 }
 
@@ -270,40 +302,12 @@ async fn search_pages_through_every_match(app: TestApp) {
             .await;
         assert_eq!(response.status(), 201);
     }
-    app.consume_feed().await;
-    let mut seen = Vec::new();
-    let mut cursor: Option<String> = None;
-    let mut pages = 0;
-    loop {
-        let mut query = vec![("q", "pagina".to_owned()), ("limit", "2".to_owned())];
-        if let Some(cursor) = &cursor {
-            query.push(("cursor", cursor.clone()));
-        }
-        let page: Value = app
-            .client
-            .get(app.url("/api/v1/customers"))
-            .query(&query)
-            .bearer_auth(&app.admin_key)
-            .send()
-            .await
-            .expect("request")
-            .json()
-            .await
-            .expect("json");
-        pages += 1;
-        for customer in page["data"].as_array().expect("data") {
-            seen.push(customer["id"].as_str().expect("id").to_owned());
-        }
-        match page["next_cursor"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
-            None => break,
-        }
-    }
-    assert_eq!(pages, 3);
-    let mut distinct = seen.clone();
+    let pages = app.pages("pagina", 2).await;
+    assert_eq!(pages.len(), 3, "{pages:?}");
+    let mut distinct: Vec<String> = pages.concat();
     distinct.sort();
     distinct.dedup();
-    assert_eq!(distinct.len(), 5, "{seen:?}");
+    assert_eq!(distinct.len(), 5, "{pages:?}");
 
     // A cursor of the plain list is not a cursor of a search.
     let list: Value = app
@@ -470,4 +474,71 @@ async fn search_matches_only_what_a_profile_shows(app: TestApp) {
     ] {
         assert_eq!(count(hidden).await, 0, "q={hidden}");
     }
+}
+
+async fn search_lists_words_written_together_first(app: TestApp) {
+    let store = app.key_for("store").await;
+    let mut ids = std::collections::HashMap::new();
+    for (key, name, email) in [
+        ("together", "Ana Ruiz", "a1@example.com"),
+        ("typed_on", "Ana Ruizón López", "a2@example.com"),
+        ("surname_first", "Ruiz, Ana", "a3@example.com"),
+        ("apart_in_email", "Rosa Ruiz", "ana.rosa@example.com"),
+        ("apart_in_traits", "Ana Gómez", "a5@example.com"),
+        ("neither", "Ana López", "a6@example.com"),
+    ] {
+        let mut traits = json!({"name": name});
+        if key == "apart_in_traits" {
+            traits["city"] = json!("Ruiz");
+        }
+        let response = app
+            .post_json(
+                "/api/v1/customers",
+                &store,
+                &json!({"identifiers": [{"type": "email", "value": email}], "traits": traits}),
+            )
+            .await;
+        assert_eq!(response.status(), 201);
+        let body: Value = response.json().await.expect("json");
+        ids.insert(key, body["id"].as_str().expect("id").to_owned());
+    }
+    let set = |keys: &[&str]| {
+        let mut set: Vec<String> = keys.iter().map(|key| ids[key].clone()).collect();
+        set.sort();
+        set
+    };
+    let sorted = |mut page: Vec<String>| {
+        page.sort();
+        page
+    };
+    // Written together as typed (the first word of a value follows its last), then
+    // apart: a page of the first part ends early, its cursor leading to the second.
+    let pages = app.pages("ana ruiz", 50).await;
+    assert_eq!(pages.len(), 2, "{pages:?}");
+    assert_eq!(
+        sorted(pages[0].clone()),
+        set(&["together", "typed_on", "surname_first"])
+    );
+    assert_eq!(
+        sorted(pages[1].clone()),
+        set(&["apart_in_email", "apart_in_traits"])
+    );
+    // Smaller pages cross from one part to the other without losing or repeating.
+    let small = app.pages("ana ruiz", 2).await;
+    assert_eq!(small.iter().map(Vec::len).collect::<Vec<_>>(), [2, 1, 2]);
+    assert_eq!(sorted(small[..2].concat()), sorted(pages[0].clone()));
+    assert_eq!(sorted(small[2].clone()), sorted(pages[1].clone()));
+    // Nobody with the words together: the others on the first page, no cursor.
+    assert_eq!(app.pages("rosa ana", 50).await, [set(&["apart_in_email"])]);
+    // Nobody apart either: one page, no cursor. A value's last word is followed by
+    // its first.
+    let around = app.pages("lopez ana", 50).await;
+    assert_eq!(around.len(), 1, "{around:?}");
+    assert_eq!(sorted(around[0].clone()), set(&["neither", "typed_on"]));
+    assert_eq!(app.pages("ruiz zapata", 50).await, [Vec::<String>::new()]);
+    // The first letter of a surname typed after the name.
+    assert_eq!(
+        sorted(app.pages("ana r", 50).await[0].clone()),
+        set(&["together", "typed_on", "surname_first"])
+    );
 }
