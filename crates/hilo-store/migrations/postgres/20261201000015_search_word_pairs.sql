@@ -8,3 +8,8 @@
 -- again.
 TRUNCATE search_docs;
 DELETE FROM feed_cursors WHERE consumer = 'customers.search';
+-- New entries go straight into the GIN index rather than into its pending list: every
+-- search reads the whole pending list until a vacuum or a full list moves it into the
+-- index (4.4 ms of a 5 ms search at a million profiles with autovacuum off). Indexing
+-- runs behind the feed, so its slower inserts keep no request waiting.
+ALTER INDEX search_docs_words SET (fastupdate = off);

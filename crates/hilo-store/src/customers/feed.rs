@@ -148,10 +148,14 @@ impl Tx {
     ) -> StoreResult<Vec<ChangeRecord>> {
         const SQLITE: &str = "SELECT seq, 0 AS xid, at, kind, profile_id, data FROM changes \
             WHERE seq > $1 ORDER BY seq LIMIT $2";
+        // The order names the table's columns: a bare `xid` would be the output's text
+        // cast, which no index holds, and the whole feed after the position was sorted
+        // on every read (0.4 s a batch with a million changes behind).
         const POSTGRES: &str = "SELECT seq, CAST(CAST(xid AS TEXT) AS BIGINT) AS xid, at, \
             kind, profile_id, data FROM changes \
             WHERE (xid, seq) > (CAST(CAST($1 AS BIGINT) AS TEXT)::xid8, $2) \
-            AND xid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY xid, seq LIMIT $3";
+            AND xid < pg_snapshot_xmin(pg_current_snapshot()) \
+            ORDER BY changes.xid, changes.seq LIMIT $3";
         let rows = match self {
             Self::Sqlite(tx) => {
                 sqlx::query_as::<_, ChangeRow>(SQLITE)
