@@ -211,12 +211,34 @@ fn jitter() -> f64 {
 
 /// Starts this node's background work until `stop` turns true: the job runner, and the
 /// change feed's consumers.
-pub fn spawn_workers(hilo: Hilo, stop: watch::Receiver<bool>) -> JoinHandle<()> {
-    let jobs = tokio::spawn(run_jobs(hilo.clone(), stop.clone()));
-    let feed = tokio::spawn(run_consumers(hilo, stop));
-    tokio::spawn(async move {
-        let _ = tokio::join!(jobs, feed);
-    })
+pub fn spawn_workers(hilo: Hilo, stop: watch::Receiver<bool>) -> Workers {
+    Workers {
+        tasks: vec![
+            tokio::spawn(run_jobs(hilo.clone(), stop.clone())),
+            tokio::spawn(run_consumers(hilo, stop)),
+        ],
+    }
+}
+
+/// A node's running workers.
+pub struct Workers {
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Workers {
+    /// After the stop signal: waits up to `grace` for the workers to finish what they
+    /// are doing, then cuts them off, so none is left running against a closed pool.
+    /// Cut off, a consumer's batch rolls back and is read again on the next start, and
+    /// a job keeps its lease until another node (or the next start) takes it.
+    pub async fn finish(self, grace: Duration) {
+        let deadline = tokio::time::Instant::now() + grace;
+        for mut task in self.tasks {
+            if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
+                task.abort();
+                let _ = task.await;
+            }
+        }
+    }
 }
 
 /// Runs due jobs; between them, sleeps until the next is due (at most [`POLL`]) or this

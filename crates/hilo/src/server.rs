@@ -168,9 +168,7 @@ pub async fn start_with_clock(
             }
         };
         if let Some(workers) = workers {
-            // A job cut off here keeps its lease, and another node (or the next start)
-            // takes it when the lease runs out.
-            let _ = tokio::time::timeout(Duration::from_secs(2), workers).await;
+            workers.finish(Duration::from_secs(2)).await;
         }
         pool.close().await;
         info!("stopped");

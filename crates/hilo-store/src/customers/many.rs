@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use hilo_domain::CustomerId;
 
 use super::privacy::ConsentRow;
-use super::{Activity, CustomerRecord, IdentityRow, ProfileRow};
+use super::{Activity, CustomerRecord, IdentityRow, ProfileRow, parse_customer_id};
 use crate::{Store, StoreResult};
 
 /// A statement over the profiles whose ids are in `$1`, per engine: a JSON array read
@@ -97,60 +97,71 @@ impl Store {
             Rooted<ProfileRow>,
             roots
         );
+        // The rest is read by fragment, not by root: each statement then goes straight
+        // to its rows by `profile_id`, instead of through the root's profiles again.
+        let fragment_ids: Vec<CustomerId> = fragments
+            .iter()
+            .map(|fragment| parse_customer_id(&fragment.row.id))
+            .collect::<StoreResult<_>>()?;
+        let root_of: HashMap<String, String> = fragments
+            .iter()
+            .map(|fragment| (fragment.row.id.clone(), fragment.root.clone()))
+            .collect();
         let identities = fetch_for_ids!(
             self,
             for_each_id!(
-                "SELECT p.root_id AS root, i.kind, i.value, i.profile_id, i.first_seen, \
-                 i.last_seen, i.sources FROM identities i JOIN profiles p ON p.id = i.profile_id \
-                 WHERE p.root_id IN ",
+                "SELECT i.profile_id AS root, i.kind, i.value, i.profile_id, i.first_seen, \
+                 i.last_seen, i.sources FROM identities i WHERE i.profile_id IN ",
                 " ORDER BY i.first_seen, i.kind, i.value"
             ),
             Rooted<IdentityRow>,
-            roots
+            &fragment_ids
         );
         let consents = fetch_for_ids!(
             self,
             for_each_id!(
-                "SELECT p.root_id AS root, c.id, c.profile_id, c.channel, c.purpose, c.granted, \
-                 c.at, c.via, c.source_id, c.actor FROM consents c \
-                 JOIN profiles p ON p.id = c.profile_id WHERE p.root_id IN ",
+                "SELECT c.profile_id AS root, c.id, c.profile_id, c.channel, c.purpose, \
+                 c.granted, c.at, c.via, c.source_id, c.actor FROM consents c \
+                 WHERE c.profile_id IN ",
                 " ORDER BY c.at, c.id"
             ),
             Rooted<ConsentRow>,
-            roots
+            &fragment_ids
         );
         // Activity is read from the timeline (see `Store::customer`); on SQLite through
         // both halves of the per-customer index (migration 0008). CROSS JOIN keeps
         // SQLite's join order: left to choose, it scanned the whole timeline with a
         // Bloom filter instead of reading the few rows by key (20-70 ms against 0.03).
-        // One pass over each customer's timeline gives counts, dates and channels
+        // One pass over each fragment's timeline gives counts, dates and channels
         // (channel names hold no comma).
         let activity_sql = for_each_id!(
-            "WITH tree (id, root) AS (SELECT id, root_id FROM profiles WHERE root_id IN ",
-            "), items (seq, root) AS (SELECT k.seq, t.root FROM tree t \
-             CROSS JOIN timeline_by_customer k ON k.profile_id = t.id UNION SELECT x.seq, t.root FROM timeline_tail x \
+            "WITH tree (id) AS ",
+            ", items (seq, fragment) AS (SELECT k.seq, t.id FROM tree t \
+             CROSS JOIN timeline_by_customer k ON k.profile_id = t.id UNION SELECT x.seq, t.id FROM timeline_tail x \
              JOIN tree t ON x.profile_id = t.id) \
-             SELECT i.root, COALESCE(SUM(CASE WHEN l.item_type = 'event' THEN 1 ELSE 0 END), 0) \
+             SELECT i.fragment AS root, \
+             COALESCE(SUM(CASE WHEN l.item_type = 'event' THEN 1 ELSE 0 END), 0) \
              AS events, MIN(l.at) AS first_seen, MAX(l.at) AS last_seen, \
              GROUP_CONCAT(DISTINCT l.channel) AS channels \
-             FROM items i CROSS JOIN timeline l ON l.seq = i.seq GROUP BY i.root"
+             FROM items i CROSS JOIN timeline l ON l.seq = i.seq GROUP BY i.fragment"
         )
         .0;
         let postgres_activity = for_each_id!(
-            "SELECT p.root_id AS root, \
+            "SELECT l.profile_id AS root, \
              COALESCE(SUM(CASE WHEN l.item_type = 'event' THEN 1 ELSE 0 END), 0) AS events, \
              MIN(l.at) AS first_seen, MAX(l.at) AS last_seen, \
              string_agg(DISTINCT l.channel, ',') AS channels FROM timeline l \
-             JOIN profiles p ON p.id = l.profile_id WHERE p.root_id IN ",
-            " GROUP BY p.root_id"
+             WHERE l.profile_id IN ",
+            " GROUP BY l.profile_id"
         )
         .1;
         let activity = fetch_for_ids!(
             self,
             (activity_sql, postgres_activity),
             RootedActivity,
-            roots
+            &fragment_ids
         );
+        let root = |fragment: &str| root_of.get(fragment).cloned().unwrap_or_default();
 
         let position: HashMap<String, usize> = roots
             .iter()
@@ -177,33 +188,47 @@ impl Store {
                 out[n].0.fragments.push(row);
             }
         }
-        for Rooted { root, row } in identities {
-            if let Some(n) = slot(&root) {
+        for Rooted {
+            root: fragment,
+            row,
+        } in identities
+        {
+            if let Some(n) = slot(&root(&fragment)) {
                 out[n].0.identities.push(row);
             }
         }
-        for Rooted { root, row } in consents {
-            if let Some(n) = slot(&root) {
+        for Rooted {
+            root: fragment,
+            row,
+        } in consents
+        {
+            if let Some(n) = slot(&root(&fragment)) {
                 out[n].1.push(row);
             }
         }
+        // A customer's activity is that of all its fragments.
         for row in activity {
-            if let Some(n) = slot(&row.root) {
+            if let Some(n) = slot(&root(&row.root)) {
                 let activity = &mut out[n].0.activity;
-                activity.event_count = row.events;
-                activity.first_seen = row.first_seen;
-                activity.last_seen = row.last_seen;
-                let mut channels: Vec<String> = row
-                    .channels
-                    .as_deref()
-                    .unwrap_or_default()
-                    .split(',')
-                    .filter(|channel| !channel.is_empty())
-                    .map(str::to_owned)
-                    .collect();
-                channels.sort();
-                activity.channels = channels;
+                activity.event_count += row.events;
+                activity.first_seen = match (activity.first_seen, row.first_seen) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                activity.last_seen = activity.last_seen.max(row.last_seen);
+                activity.channels.extend(
+                    row.channels
+                        .as_deref()
+                        .unwrap_or_default()
+                        .split(',')
+                        .filter(|channel| !channel.is_empty())
+                        .map(str::to_owned),
+                );
             }
+        }
+        for (record, _) in &mut out {
+            record.activity.channels.sort();
+            record.activity.channels.dedup();
         }
         Ok(out)
     }
