@@ -9,7 +9,10 @@ use serde_json::json;
 
 use crate::support::{TestApp, on_both_engines};
 
-on_both_engines!(consumers_see_every_change_in_order_and_resume_after_restart);
+on_both_engines!(
+    consumers_see_every_change_in_order_and_resume_after_restart,
+    the_feed_is_read_in_index_order_without_sorting,
+);
 
 fn kinds(items: &[FeedItem]) -> (Vec<String>, usize) {
     let changes = items
@@ -128,4 +131,55 @@ async fn consumers_see_every_change_in_order_and_resume_after_restart(app: TestA
         restarted.feed_position("segments").await.expect("position"),
         batch.next
     );
+}
+
+/// With sorting ruled out where the planner has a choice, the plan of a consumer's
+/// feed read holds no sort: an index gives the order, so a read far behind the head
+/// costs a page of rows, not a sort of everything after its position.
+async fn the_feed_is_read_in_index_order_without_sorting(app: TestApp) {
+    let (sqlite, postgres) = hilo_store::customers::feed::CHANGES_AFTER;
+    match app.store() {
+        hilo_store::Store::Sqlite(pool) => {
+            let sql = format!(
+                "EXPLAIN QUERY PLAN {}",
+                sqlite.replace("$1", "0").replace("$2", "200")
+            );
+            let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .fetch_all(pool)
+                .await
+                .expect("plan");
+            assert!(
+                !plan
+                    .iter()
+                    .any(|(.., detail)| detail.contains("TEMP B-TREE")),
+                "{plan:?}"
+            );
+        }
+        hilo_store::Store::Postgres(pool) => {
+            let mut conn = pool.acquire().await.expect("connection");
+            sqlx::query("SET enable_sort = off")
+                .execute(&mut *conn)
+                .await
+                .expect("set");
+            let sql = format!(
+                "EXPLAIN {}",
+                postgres
+                    .replace("$1", "0")
+                    .replace("$2", "0")
+                    .replace("$3", "200")
+            );
+            let plan: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .fetch_all(&mut *conn)
+                .await
+                .expect("plan");
+            assert!(
+                !plan.iter().any(|(line,)| line.contains("Sort")),
+                "{plan:?}"
+            );
+            sqlx::query("RESET enable_sort")
+                .execute(&mut *conn)
+                .await
+                .expect("reset");
+        }
+    }
 }
