@@ -153,13 +153,12 @@ impl Customers<'_> {
     }
 
     /// One page of a search's matches from the index (live profiles), and the cursor
-    /// of the next. The
-    /// matches come in two parts when the query has several words: first the profiles
-    /// where they are written together as typed, then the others holding them. The
-    /// first part is read from the index's short lists of word pairs and ends its page
-    /// early rather than reading into the second, which intersects the long lists of
-    /// each word: a name as typed costs hundredths of a millisecond, the rest a page
-    /// asked for.
+    /// of the next. The matches come in two parts when the query has several words:
+    /// first the profiles where they are written together as typed, then the others
+    /// holding them. The first part is read from the index's short lists of word
+    /// pairs and ends its page early rather than reading into the second, which
+    /// intersects the long lists of each word: a name as typed costs a fraction of a
+    /// millisecond of index, the rest a page asked for.
     async fn search_page(
         &self,
         query: &SearchQuery,

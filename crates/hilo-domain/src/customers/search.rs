@@ -375,15 +375,13 @@ fn query_pairs(text: &str) -> Vec<QueryWord> {
         if has_letter(&words[n]) && has_letter(&words[n + 1]) {
             paired[n] = true;
             paired[n + 1] = true;
-            let mut text = pair_word(&words[n], &words[n + 1]);
-            let prefix = n + 1 == last;
-            if prefix {
-                // Read from the longest prefix with a list of its own: past it, FTS5
-                // would gather every pair the prefix starts first. Both parts of the
-                // results use the same terms, so they still split the matches.
-                text = text.chars().take(MAX_PREFIX_LEXEME).collect();
-            }
-            terms.push(QueryWord { text, prefix });
+            // Whole, even past the longest indexed prefix: cut shorter, the pair would
+            // no longer hold the whole word being typed ("garcia_lop" matches Lopera
+            // for "garcía lópez"), and a profile lacking a word could be listed.
+            terms.push(QueryWord {
+                text: pair_word(&words[n], &words[n + 1]),
+                prefix: n + 1 == last,
+            });
         }
     }
     if terms.is_empty() {
@@ -402,8 +400,8 @@ fn query_pairs(text: &str) -> Vec<QueryWord> {
     terms
 }
 
-/// Longest prefix with a list of its own in the index: a prefix index on SQLite
-/// (migration 0014), a lexeme on PostgreSQL.
+/// Longest prefix stored as a lexeme of its own on PostgreSQL (SQLite's prefix
+/// indexes, migration 0014, go as far).
 pub const MAX_PREFIX_LEXEME: usize = 10;
 
 /// A profile's words as PostgreSQL's `tsvector` text: each word quoted, and each of its
@@ -630,11 +628,10 @@ mod tests {
         let query = |q: &str| SearchQuery::parse(q).unwrap_or_else(|| panic!("{q}"));
         let name = query("José García López");
         assert_eq!(name.tiers(), [SearchTier::Written, SearchTier::Anywhere]);
-        // The last pair by its first ten characters, the longest prefix indexed.
-        assert_eq!(texts(&name.pairs), ["jose_garcia", "garcia_lop*"]);
+        assert_eq!(texts(&name.pairs), ["jose_garcia", "garcia_lopez*"]);
         assert_eq!(
             name.to_fts5(SearchTier::Written),
-            r#""jose_garcia" AND "garcia_lop"*"#
+            r#""jose_garcia" AND "garcia_lopez"*"#
         );
         // The first letter of a surname finds it written after the name.
         assert_eq!(texts(&query("jose g").pairs), ["jose_g*"]);
@@ -663,6 +660,19 @@ mod tests {
             }
         }
         let pg = name.to_tsquery(SearchTier::Written);
-        assert_eq!(pg, "'jose_garcia' & 'garcia_lop~'");
+        assert_eq!(pg, "'jose_garcia' & 'garcia_lop~' & 'garcia_lopez':*");
+        // Every word is held whole by the pairs: a profile lacking one is not listed.
+        let lopera = document_words([], [&json!("José García Lopera")]);
+        assert!(
+            !name
+                .pairs
+                .iter()
+                .all(|term| lopera.iter().any(|w| if term.prefix {
+                    w.starts_with(&term.text)
+                } else {
+                    *w == term.text
+                })),
+            "{lopera:?}"
+        );
     }
 }

@@ -287,25 +287,23 @@ impl Store {
             }
             Self::Postgres(pool) => {
                 let page = i64::from(limit) + 1;
-                let near: Vec<(i64, String)> = if query.is_broad() {
-                    sqlx::query_as(POSTGRES_WINDOW)
-                        .bind(query.to_tsquery(tier))
+                let tsquery = query.to_tsquery(tier);
+                let run = |sql: &'static str| {
+                    sqlx::query_as::<_, (i64, String)>(sql)
+                        .bind(tsquery.clone())
                         .bind(after)
                         .bind(page)
                         .fetch_all(pool)
-                        .await?
+                };
+                let near = if query.is_broad() {
+                    run(POSTGRES_WINDOW).await?
                 } else {
                     Vec::new()
                 };
                 if near.len() as i64 == page {
                     near
                 } else {
-                    sqlx::query_as(POSTGRES)
-                        .bind(query.to_tsquery(tier))
-                        .bind(after)
-                        .bind(page)
-                        .fetch_all(pool)
-                        .await?
+                    run(POSTGRES).await?
                 }
             }
         };

@@ -536,6 +536,12 @@ async fn search_lists_words_written_together_first(app: TestApp) {
     assert_eq!(around.len(), 1, "{around:?}");
     assert_eq!(sorted(around[0].clone()), set(&["neither", "typed_on"]));
     assert_eq!(app.pages("ruiz zapata", 50).await, [Vec::<String>::new()]);
+    // A pair longer than the longest indexed prefix still needs its whole last word:
+    // "Ana Ruizón López" holds no word starting "lopera".
+    assert_eq!(
+        app.pages("ana ruizon lopera", 50).await,
+        [Vec::<String>::new()]
+    );
     // The first letter of a surname typed after the name.
     assert_eq!(
         sorted(app.pages("ana r", 50).await[0].clone()),
