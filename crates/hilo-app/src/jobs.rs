@@ -138,6 +138,7 @@ impl Hilo {
     async fn run_job(&self, job: &JobRecord) -> Result<(), JobFailure> {
         match job.kind {
             JobKind::WebhookDelivery => self.webhooks().deliver(job).await,
+            JobKind::ConversationSend => self.conversations().send(job).await,
         }
     }
 
@@ -145,6 +146,7 @@ impl Hilo {
     async fn job_died(&self, job: &JobRecord) -> AppResult<()> {
         match job.kind {
             JobKind::WebhookDelivery => self.webhooks().delivery_died(job).await,
+            JobKind::ConversationSend => self.conversations().send_died(job).await,
         }
     }
 

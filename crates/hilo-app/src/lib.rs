@@ -4,6 +4,7 @@
 // The parts, one line each.
 pub mod access;
 pub mod collect;
+pub mod conversations;
 pub mod customers;
 pub mod webhooks;
 
@@ -26,8 +27,13 @@ pub use error::{AppError, AppResult};
 pub struct AppSettings {
     /// Region (ISO 3166 alpha-2) for phone numbers written without a country code.
     pub default_region: String,
-    /// Which addresses webhook deliveries may reach.
+    /// Which addresses webhook deliveries and provider API calls may reach.
     pub webhook_policy: hilo_domain::webhooks::AddressPolicy,
+    /// Base URL the outside world uses, without a trailing slash: providers are given
+    /// webhook URLs under it, and Twilio signs the URL it was given.
+    pub public_url: String,
+    /// Seals channel credentials at rest.
+    pub sealing_key: hilo_domain::sealing::SealingKey,
 }
 
 impl Default for AppSettings {
@@ -35,8 +41,22 @@ impl Default for AppSettings {
         Self {
             default_region: "ES".into(),
             webhook_policy: hilo_domain::webhooks::AddressPolicy::PublicOnly,
+            public_url: "http://127.0.0.1:7878".into(),
+            // A key of this process alone: what it seals opens only while it runs.
+            sealing_key: process_key(),
         }
     }
+}
+
+/// A key of this process alone: what it seals opens only while it runs.
+fn process_key() -> hilo_domain::sealing::SealingKey {
+    let text = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    hilo_domain::sealing::SealingKey::from_text(&text)
+        .unwrap_or_else(|_| unreachable!("64 characters are long enough"))
 }
 
 /// The application: storage, settings, and the clock every rule reads time from.

@@ -65,6 +65,18 @@ typed_id!(
     /// An endpoint that receives signed webhooks.
     WebhookId
 );
+typed_id!(
+    /// A channel customers write on: a web chat, a mailbox, a phone number, a page.
+    ChannelId
+);
+typed_id!(
+    /// A conversation: one thread with one customer, across channels.
+    ConversationId
+);
+typed_id!(
+    /// One message in a conversation, in either direction, or a private note.
+    MessageId
+);
 
 #[cfg(test)]
 mod tests {

@@ -12,14 +12,17 @@ use crate::{Invalid, Timestamp};
 pub enum JobKind {
     /// Send one webhook message to one endpoint (webhooks).
     WebhookDelivery,
+    /// Send one message to a customer through its channel's provider (conversations).
+    ConversationSend,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 1] = [Self::WebhookDelivery];
+    pub const ALL: [JobKind; 2] = [Self::WebhookDelivery, Self::ConversationSend];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::WebhookDelivery => "webhook.delivery",
+            Self::ConversationSend => "conversation.send",
         }
     }
 
@@ -31,6 +34,11 @@ impl JobKind {
             Self::WebhookDelivery => RetrySchedule::Fixed(&[
                 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000,
             ]),
+            // A customer waits for a reply: soon at first, then for about two hours
+            // while a provider is down, after which the message is marked failed.
+            Self::ConversationSend => {
+                RetrySchedule::Fixed(&[2_000, 10_000, 60_000, 300_000, 1_800_000, 3_600_000])
+            }
         }
     }
 }

@@ -10,6 +10,7 @@
 // The parts, one line each.
 pub mod access;
 pub mod collect;
+pub mod conversations;
 pub mod customers;
 pub mod webhooks;
 
@@ -19,13 +20,16 @@ pub mod ids;
 pub mod invalid;
 pub mod jobs;
 pub mod page;
+pub mod sealing;
 pub mod secret;
 pub mod time;
 
 pub use access::{Permission, Principal, Role};
 pub use collect::channel::SourceChannel;
 pub use email::EmailAddress;
-pub use ids::{ApiKeyId, CustomerId, JobId, SourceId, UserId, WebhookId};
+pub use ids::{
+    ApiKeyId, ChannelId, ConversationId, CustomerId, JobId, MessageId, SourceId, UserId, WebhookId,
+};
 pub use invalid::Invalid;
 pub use page::{Cursor, Page, PageRequest};
 pub use secret::{Secret, SecretKind};

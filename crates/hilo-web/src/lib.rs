@@ -9,6 +9,7 @@ pub mod client_ip;
 pub mod collect;
 mod console;
 mod error;
+mod hooks;
 mod json;
 pub mod limits;
 mod metrics;
@@ -77,6 +78,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::routes())
         .nest("/api/v1", api::routes())
         .nest("/v1", collect::routes())
+        .nest("/webhooks", hooks::routes())
         .nest("/console", console::routes())
         .route("/", axum::routing::get(console::to_console))
         .fallback(error::not_found)

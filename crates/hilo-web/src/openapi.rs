@@ -79,6 +79,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     // The parts, one line each.
     doc.merge(api::access::AccessApi::openapi());
+    doc.merge(api::conversations::ConversationsApi::openapi());
     doc.merge(api::customers::CustomersApi::openapi());
     doc.merge(api::jobs::JobsApi::openapi());
     doc.merge(api::webhooks::WebhooksApi::openapi());

@@ -35,7 +35,7 @@ pub struct Cli {
 struct GlobalArgs {
     /// TOML file with settings (keys: listen, data_dir, database_url,
     /// database_max_connections, sqlite_cache_mib, max_connections, trusted_proxies,
-    /// public_url, admin_key, metrics_token, log_format, log, default_region,
+    /// public_url, admin_key, metrics_token, secret_key, log_format, log, default_region,
     /// webhook_allow_private, workers, demo)
     /// [env: HILO_CONFIG]
     #[arg(long, global = true, value_name = "FILE")]
@@ -373,6 +373,7 @@ fn given_settings(args: &GlobalArgs, demo: bool) -> GivenSettings {
         // Secrets are not accepted as flags: they would show in the process list.
         admin_key: pick(&None, "", "HILO_ADMIN_KEY"),
         metrics_token: pick(&None, "", "HILO_METRICS_TOKEN"),
+        secret_key: pick(&None, "", "HILO_SECRET_KEY"),
         trusted_proxies: pick(
             &args.trusted_proxies,
             "--trusted-proxies",

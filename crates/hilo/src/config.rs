@@ -39,6 +39,9 @@ pub struct Settings {
     pub admin_key: Option<Secret>,
     /// When set, `/metrics` answers only requests bearing this token.
     pub metrics_token: Option<Secret>,
+    /// The key that seals channel credentials; `None`: the data directory's key file,
+    /// made on first start.
+    pub secret_key: Option<Secret>,
     /// Reverse proxies whose `X-Forwarded-For` names the client (sign-in limits).
     pub trusted_proxies: hilo_web::client_ip::TrustedProxies,
     pub log_format: LogFormat,
@@ -79,6 +82,7 @@ impl Settings {
             public_url: format!("http://{listen}"),
             admin_key: None,
             metrics_token: None,
+            secret_key: None,
             trusted_proxies: Default::default(),
             log_format: LogFormat::Text,
             log_filter: "info".into(),
@@ -138,6 +142,7 @@ pub struct GivenSettings {
     pub public_url: Given,
     pub admin_key: Given,
     pub metrics_token: Given,
+    pub secret_key: Given,
     pub max_connections: Given,
     pub trusted_proxies: Given,
     pub log_format: Given,
@@ -160,6 +165,7 @@ struct FileSettings {
     public_url: Option<String>,
     admin_key: Option<String>,
     metrics_token: Option<String>,
+    secret_key: Option<String>,
     max_connections: Option<u32>,
     trusted_proxies: Option<String>,
     log_format: Option<String>,
@@ -251,6 +257,11 @@ impl GivenSettings {
                 ));
             }
             settings.metrics_token = Some(Secret::new(token));
+        }
+        if let Some((text, _)) = &self.secret_key {
+            hilo_domain::sealing::SealingKey::from_text(text)
+                .map_err(|invalid| problem("secret_key", &self.secret_key, invalid.reason))?;
+            settings.secret_key = Some(Secret::new(text.trim()));
         }
         if let Some((text, _)) = &self.max_connections {
             settings.max_connections = text
@@ -361,6 +372,7 @@ impl GivenSettings {
         fill(&mut self.public_url, file.public_url);
         fill(&mut self.admin_key, file.admin_key);
         fill(&mut self.metrics_token, file.metrics_token);
+        fill(&mut self.secret_key, file.secret_key);
         fill(&mut self.trusted_proxies, file.trusted_proxies);
         fill(
             &mut self.max_connections,

@@ -10,6 +10,7 @@ use anyhow::Context;
 use hilo_app::demo::DemoCredentials;
 use hilo_app::{AppSettings, Clock, Hilo, SystemClock};
 use hilo_domain::Secret;
+use hilo_domain::sealing::SealingKey;
 use hilo_domain::webhooks::AddressPolicy;
 use hilo_store::{ConnectOptions, Store};
 use hilo_web::{AppState, WebConfig};
@@ -99,6 +100,7 @@ pub async fn start_with_clock(
         )
     })?;
     let store = open_store(settings).await?;
+    let sealing_key = sealing_key(settings, &store).await?;
     let hilo = Hilo::with_settings(
         store.clone(),
         clock,
@@ -109,6 +111,8 @@ pub async fn start_with_clock(
             } else {
                 AddressPolicy::PublicOnly
             },
+            public_url: settings.public_url.clone(),
+            sealing_key,
         },
     );
     let initial_admin_key = bootstrap_credentials(&hilo, settings).await?;
@@ -190,6 +194,51 @@ pub async fn start_with_clock(
         stop,
         task,
     })
+}
+
+/// The key file in the data directory when `HILO_SECRET_KEY` is not set.
+pub const SECRET_KEY_FILE: &str = "secret-key";
+/// Where the database keeps the fingerprint of the key that sealed its credentials.
+const KEY_FINGERPRINT: &str = "sealing_key_fingerprint";
+
+/// The key that seals channel credentials: `HILO_SECRET_KEY`, or the data directory's
+/// key file, made on first start. The database remembers the first key's fingerprint,
+/// so a node started with another key (a second node without `HILO_SECRET_KEY`, a
+/// lost key file) stops here instead of failing on every credential later.
+async fn sealing_key(settings: &Settings, store: &Store) -> anyhow::Result<SealingKey> {
+    let text = match &settings.secret_key {
+        Some(secret) => secret.expose().to_owned(),
+        None => {
+            let path = settings.data_dir.join(SECRET_KEY_FILE);
+            match std::fs::read_to_string(&path) {
+                Ok(text) => text.trim().to_owned(),
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                    let text = SealingKey::generate_text()
+                        .map_err(|e| anyhow::anyhow!("no random source for a secret key: {e}"))?;
+                    write_private_file(&path, &format!("{text}\n"))
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    info!(path = %path.display(), "secret key for channel credentials generated");
+                    text
+                }
+                Err(error) => {
+                    return Err(error).with_context(|| format!("cannot read {}", path.display()));
+                }
+            }
+        }
+    };
+    let key = SealingKey::from_text(&text)
+        .map_err(|invalid| anyhow::anyhow!("the secret key {}", invalid.reason))?;
+    let fingerprint = key.fingerprint();
+    store.claim_setting(KEY_FINGERPRINT, &fingerprint).await?;
+    let stored = store.setting(KEY_FINGERPRINT).await?;
+    if stored.as_deref() != Some(fingerprint.as_str()) {
+        anyhow::bail!(
+            "this node's secret key is not the one that sealed the channel credentials in \
+             this database: give every node the same HILO_SECRET_KEY (or the first node's \
+             {SECRET_KEY_FILE} file)"
+        );
+    }
+    Ok(key)
 }
 
 /// On an empty database, makes the first admin key: the operator's preset one, or a

@@ -52,7 +52,9 @@ impl Sender {
         self.policy
     }
 
-    fn client(&self) -> Result<&reqwest::Client, String> {
+    /// The guarded client, for any outbound call to an address an admin set (provider
+    /// APIs too).
+    pub(crate) fn client(&self) -> Result<&reqwest::Client, String> {
         self.client
             .get_or_init(|| {
                 install_crypto_provider();

@@ -59,6 +59,10 @@ impl Role {
             ExportCustomers | EraseCustomers => self == Self::Admin,
             // Webhooks send data out of Hilo, and jobs carry what they send: admins.
             ManageWebhooks | ManageJobs => self == Self::Admin,
+            // Channels hold the providers' credentials: admins.
+            ManageChannels => self == Self::Admin,
+            // Conversations are personal data: the people who answer customers.
+            ReadConversations | WorkConversations => matches!(self, Self::Admin | Self::Agent),
             // Events come in through a source's write key, never through a role.
             SendEvents => false,
         }
@@ -108,6 +112,12 @@ pub enum Permission {
     ManageWebhooks,
     /// See the job queue and retry dead jobs.
     ManageJobs,
+    /// Configure the channels customers write on, with their credentials.
+    ManageChannels,
+    /// Read conversations and their messages.
+    ReadConversations,
+    /// Reply, write notes, assign and change conversations.
+    WorkConversations,
     /// Send events to the collection API.
     SendEvents,
 }

@@ -129,11 +129,48 @@ impl fmt::Display for Identifier {
 pub fn normalize_phone(raw: &str, default_region: &str) -> Result<String, Invalid> {
     let invalid = || Invalid::new("phone", "is not a valid phone number");
     let region = default_region.parse::<phonenumber::country::Id>().ok();
-    let number = phonenumber::parse(region, raw.trim()).map_err(|_| invalid())?;
+    let canonical = mobile_variant(raw);
+    let text = canonical.as_deref().unwrap_or(raw).trim();
+    let number = phonenumber::parse(region, text).map_err(|_| invalid())?;
     if !phonenumber::is_valid(&number) {
         return Err(invalid());
     }
     Ok(number.format().mode(phonenumber::Mode::E164).to_string())
+}
+
+/// One form for the mobile numbers that are written two ways — the duplicates a
+/// WhatsApp inbox makes otherwise: Brazil's mobiles with the ninth digit (`+55 11 9…`,
+/// added to an eight-digit mobile `+55 11 8765 4321`), Mexico's without the `1` that
+/// WhatsApp still writes (`+52 1 55…` → `+52 55…`), Argentina's with the `9` of
+/// mobiles (`+54 11…` → `+54 9 11…`: a national number is unique with or without it).
+/// Only numbers written internationally (`+…`) are read, digits only; `None` keeps the
+/// number as written.
+fn mobile_variant(raw: &str) -> Option<String> {
+    let raw = raw.trim();
+    if !raw.starts_with('+') {
+        return None;
+    }
+    let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
+    let national = |prefix: &str| {
+        // A run of one digit is a placeholder: left as written, for the blocked rule.
+        digits
+            .strip_prefix(prefix)
+            .filter(|n| n.chars().any(|c| !n.ends_with(c)))
+            .map(str::to_owned)
+    };
+    if let Some(rest) = national("521").filter(|n| n.len() == 10) {
+        return Some(format!("+52{rest}"));
+    }
+    if let Some(rest) = national("54").filter(|n| n.len() == 10 && !n.starts_with('9')) {
+        return Some(format!("+549{rest}"));
+    }
+    if let Some(rest) = national("55").filter(|n| n.len() == 10) {
+        let (area, subscriber) = rest.split_at(2);
+        if matches!(subscriber.as_bytes().first(), Some(b'6'..=b'9')) && !area.starts_with('0') {
+            return Some(format!("+55{area}9{subscriber}"));
+        }
+    }
+    None
 }
 
 /// Whether a region code is one the phone parser knows.
@@ -465,6 +502,23 @@ fn first_excess(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn mobiles_written_two_ways_are_one_number() {
+        let one = |raw: &str| super::normalize_phone(raw, "ES").unwrap();
+        assert_eq!(one("+55 11 98765-4321"), "+5511987654321");
+        assert_eq!(one("+55 11 8765-4321"), one("+55 11 98765-4321"));
+        assert_eq!(
+            one("+55 11 3456-7890"),
+            "+551134567890",
+            "a landline keeps eight digits"
+        );
+        assert_eq!(one("+52 1 55 1234 5678"), one("+52 55 1234 5678"));
+        assert_eq!(one("+5215512345678"), "+525512345678");
+        assert_eq!(one("+54 9 11 1234-5678"), one("+54 11 1234-5678"));
+        assert_eq!(one("+541112345678"), "+5491112345678");
+        assert_eq!(one("+34 600 111 222"), "+34600111222");
+    }
+
     use super::*;
 
     fn id(kind: &str, value: &str) -> Identifier {

@@ -10,15 +10,18 @@ pub enum ItemType {
     Event,
     /// Something staff did: registered or updated the customer (its `kind`).
     Staff,
+    /// A message of a conversation, on any channel (its `kind` is the direction).
+    Message,
 }
 
 impl ItemType {
-    pub const ALL: [Self; 2] = [Self::Event, Self::Staff];
+    pub const ALL: [Self; 3] = [Self::Event, Self::Staff, Self::Message];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Event => "event",
             Self::Staff => "staff",
+            Self::Message => "message",
         }
     }
 }

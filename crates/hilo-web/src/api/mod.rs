@@ -2,6 +2,7 @@
 
 // The parts, one line each: each offers `routes()` and an `OpenApi` of its own.
 pub mod access;
+pub mod conversations;
 pub mod customers;
 pub mod jobs;
 pub mod webhooks;
@@ -23,6 +24,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/openapi.json", get(crate::openapi::serve))
         .merge(access::routes())
+        .merge(conversations::routes())
         .merge(customers::routes())
         .merge(jobs::routes())
         .merge(webhooks::routes())

@@ -4,6 +4,7 @@ mod access;
 mod collect;
 mod customers;
 pub mod receiver;
+pub mod twilio;
 mod webhooks;
 
 pub use customers::identities;
@@ -207,6 +208,9 @@ impl TestApp {
     }
 }
 
+/// The `HILO_SECRET_KEY` of test servers.
+pub const TEST_SECRET_KEY: &str = "test-secret-key-of-the-integration-suite-0001";
+
 pub fn test_settings(dir: &TempDir, database: Option<&PostgresDatabase>) -> Settings {
     let mut settings = Settings::with_data_dir(dir.path().join("data"));
     settings.listen = "127.0.0.1:0".parse().expect("address");
@@ -217,12 +221,49 @@ pub fn test_settings(dir: &TempDir, database: Option<&PostgresDatabase>) -> Sett
     // deliver webhooks to receivers on loopback.
     settings.run_workers = false;
     settings.webhook_allow_private = true;
+    // Every node of a test's database seals with the same key, as an operator sets it.
+    settings.secret_key = Some(hilo_domain::Secret::new(TEST_SECRET_KEY));
     if let Some(database) = database {
         settings.database_url = database.url.parse().expect("database url");
     } else {
         settings.database_url = DatabaseUrl::sqlite_file(dir.path().join("data/hilo.db"));
     }
     settings
+}
+
+/// Runs `script` with the Python of `HILO_TEST_PYTHON` (the published client libraries
+/// of other systems), `input` as JSON on its standard input; its standard output.
+/// `None` where no such Python is configured (outside CI, where it must be).
+pub fn run_python(script: &str, input: &Value) -> Option<String> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let python = match std::env::var("HILO_TEST_PYTHON") {
+        Ok(python) if !python.is_empty() => python,
+        _ => {
+            assert!(std::env::var("CI").is_err(), "CI must set HILO_TEST_PYTHON");
+            return None;
+        }
+    };
+    let mut child = Command::new(python)
+        .args(["-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run python");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.to_string().as_bytes())
+        .expect("write the input");
+    let output = child.wait_with_output().expect("python finishes");
+    assert!(
+        output.status.success(),
+        "the Python check failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Some(String::from_utf8(output.stdout).expect("utf-8"))
 }
 
 /// An HTTP client for tests (reqwest is built with rustls, which needs its provider).

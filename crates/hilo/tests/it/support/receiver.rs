@@ -3,7 +3,6 @@
 //! (the `standardwebhooks` package from PyPI), not with Hilo's own code.
 
 use std::collections::HashMap;
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
@@ -100,14 +99,6 @@ print("verified", len(given["deliveries"]))
 /// `None` where no Python with it is configured (outside CI). A bad signature, a
 /// timestamp more than five minutes from now or a missing header fails the test.
 pub fn verify_with_standard_webhooks(secret: &str, deliveries: &[Received]) -> Option<usize> {
-    let python = match std::env::var("HILO_TEST_PYTHON") {
-        Ok(python) if !python.is_empty() => python,
-        _ => {
-            assert!(std::env::var("CI").is_err(), "CI must set HILO_TEST_PYTHON");
-            eprintln!("HILO_TEST_PYTHON is not set: signatures not checked by the verifier");
-            return None;
-        }
-    };
     let input = json!({
         "secret": secret,
         "deliveries": deliveries.iter().map(|d| json!({
@@ -115,25 +106,9 @@ pub fn verify_with_standard_webhooks(secret: &str, deliveries: &[Received]) -> O
             "body": String::from_utf8_lossy(&d.body),
         })).collect::<Vec<_>>(),
     });
-    let mut child = Command::new(python)
-        .args(["-c", VERIFY])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run python");
-    {
-        use std::io::Write;
-        let mut stdin = child.stdin.take().expect("stdin");
-        stdin
-            .write_all(input.to_string().as_bytes())
-            .expect("write deliveries");
-    }
-    let output = child.wait_with_output().expect("verifier finishes");
-    assert!(
-        output.status.success(),
-        "the Standard Webhooks verifier refused a delivery: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let Some(_) = super::run_python(VERIFY, &input) else {
+        eprintln!("HILO_TEST_PYTHON is not set: signatures not checked by the verifier");
+        return None;
+    };
     Some(deliveries.len())
 }

@@ -1,0 +1,202 @@
+//! What arrives from providers: webhooks verified with the channel's secret, read by
+//! its provider, and stored once each.
+
+use hilo_domain::conversations::{ConversationStatus, Direction, MessageStatus};
+use hilo_domain::customers::timeline::ItemType;
+use hilo_domain::{ChannelId, ConversationId, MessageId};
+use hilo_store::conversations::{ConversationRecord, NewMessage, StatusReport};
+use hilo_store::customers::NewTimelineItem;
+use serde_json::json;
+use tracing::{info, warn};
+
+use super::providers::{self, Channel, HookRequest, InboundMessage, Report, StatusUpdate};
+use super::{Conversations, timeline_channel};
+use crate::customers::linking::{self, LinkOrigin};
+use crate::{AppError, AppResult};
+
+/// What the provider gets back: a content type and a body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookAnswer {
+    pub content_type: &'static str,
+    pub body: &'static str,
+}
+
+/// Longest message text kept; providers' own limits are lower (WhatsApp 4,096).
+const MAX_CONTENT: usize = 65_536;
+
+impl Conversations<'_> {
+    /// Handles a provider's webhook for `channel_id`, posted under `family`'s path
+    /// (`twilio`, `meta`): a channel of another family is not found. A bad or missing
+    /// signature is refused before anything is read or stored.
+    pub async fn receive_hook(
+        &self,
+        family: &str,
+        channel_id: ChannelId,
+        request: &HookRequest,
+    ) -> AppResult<HookAnswer> {
+        let record = self.hilo.channels().record(channel_id).await?;
+        if record.kind.webhook_path() != Some(&format!("/webhooks/{family}")[..]) {
+            return Err(AppError::NotFound);
+        }
+        let provider = providers::provider_for(record.kind).ok_or(AppError::NotFound)?;
+        let channel = self.hilo.channels().open(&record)?;
+        if let Err(unverified) = provider.verify(&channel, request) {
+            warn!(channel = %channel_id, reason = %unverified, "webhook refused");
+            return Err(AppError::Unauthenticated);
+        }
+        let reports = provider.parse(&channel, request, &self.hilo.settings.default_region)?;
+        for report in reports {
+            match report {
+                Report::Message(message) => {
+                    self.receive_message(&channel, message).await?;
+                }
+                Report::Status(update) => self.apply_status(&channel, &update).await?,
+            }
+        }
+        let (content_type, body) = provider.acknowledgement();
+        Ok(HookAnswer { content_type, body })
+    }
+
+    /// Stores a customer's message in the customer's conversation; `None` when the
+    /// provider's message was stored before (providers deliver again when unsure).
+    pub(crate) async fn receive_message(
+        &self,
+        channel: &Channel,
+        message: InboundMessage,
+    ) -> AppResult<Option<(ConversationId, MessageId)>> {
+        let content: String = message.content.chars().take(MAX_CONTENT).collect();
+        let rules = self.hilo.customers().identity_rules().await?;
+        let now = self.hilo.now();
+        let mut tx = self.hilo.store.begin().await?;
+        if tx
+            .provider_message_seen(channel.id, &message.provider_message_id)
+            .await?
+        {
+            return Ok(None);
+        }
+        let linked = linking::link(
+            &mut tx,
+            &rules,
+            &message.identifiers,
+            &[],
+            now,
+            now,
+            &LinkOrigin::default(),
+        )
+        .await?;
+        let customer = linked.customer;
+        let conversation = match tx.active_conversation(customer, None).await? {
+            Some(conversation) => conversation.id,
+            None => {
+                let conversation = ConversationRecord {
+                    id: ConversationId::generate(),
+                    profile_id: customer,
+                    status: ConversationStatus::Open,
+                    thread_channel: None,
+                    last_channel: Some(channel.id),
+                    assignee: None,
+                    team: None,
+                    subject: None,
+                    snoozed_until: None,
+                    last_message_at: now,
+                    created_at: now,
+                    updated_at: now,
+                };
+                tx.insert_conversation(&conversation).await?;
+                conversation.id
+            }
+        };
+        let id = MessageId::generate();
+        let stored = tx
+            .insert_message(&NewMessage {
+                id,
+                conversation_id: conversation,
+                profile_id: customer,
+                channel_id: Some(channel.id),
+                channel_type: Some(channel.kind),
+                direction: Direction::Inbound,
+                content: content.clone(),
+                media: serde_json::to_value(&message.media).unwrap_or_default(),
+                status: MessageStatus::Received,
+                error_code: None,
+                error_message: None,
+                provider_message_id: Some(message.provider_message_id.clone()),
+                customer_address: Some(message.customer_address.clone()),
+                author: "customer".into(),
+                created_at: now,
+                updated_at: now,
+            })
+            .await?;
+        if !stored {
+            // The same message, delivered twice at once: the other delivery stored it.
+            return Ok(None);
+        }
+        tx.touch_conversation(conversation, now, Some(channel.id))
+            .await?;
+        let body = json!({
+            "conversation_id": conversation.to_string(),
+            "message_id": id.to_string(),
+            "channel_id": channel.id.to_string(),
+            "content": excerpt(&content),
+        })
+        .to_string();
+        let message_key = id.to_string();
+        tx.append_timeline(&NewTimelineItem {
+            profile_id: customer,
+            item_type: ItemType::Message,
+            kind: Direction::Inbound.as_str(),
+            name: None,
+            channel: timeline_channel(channel.kind),
+            source_id: None,
+            message_id: Some(&message_key),
+            at: now,
+            received_at: now,
+            body: &body,
+        })
+        .await?;
+        tx.commit().await?;
+        self.hilo.feed_signal.notify_waiters();
+        info!(channel = %channel.id, conversation = %conversation, message = %id, "message received");
+        Ok(Some((conversation, id)))
+    }
+
+    /// Applies a delivery report to the message it is about. A report about a message
+    /// Hilo does not know (sent from elsewhere, or deleted) changes nothing.
+    async fn apply_status(&self, channel: &Channel, update: &StatusUpdate) -> AppResult<()> {
+        let Some(message) = self
+            .hilo
+            .store
+            .message_by_provider_id(channel.id, &update.provider_message_id)
+            .await?
+        else {
+            return Ok(());
+        };
+        let Some(status) = message.status.advance(update.status) else {
+            return Ok(());
+        };
+        self.hilo
+            .store
+            .report_message_status(
+                message.id,
+                &StatusReport {
+                    status,
+                    error_code: update.error_code.as_deref(),
+                    error_message: update.error_message.as_deref(),
+                    provider_message_id: None,
+                },
+                self.hilo.now(),
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+/// The first characters of a message, for the timeline.
+fn excerpt(content: &str) -> String {
+    const LENGTH: usize = 280;
+    let mut text: String = content.chars().take(LENGTH).collect();
+    if content.chars().nth(LENGTH).is_some() {
+        text.push('…');
+    }
+    text
+}

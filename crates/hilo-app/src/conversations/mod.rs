@@ -1,0 +1,106 @@
+//! Conversations: one thread per customer across channels. Inbound webhooks are
+//! verified and read by the channel's provider, resolved to the one customer, and
+//! stored with a timeline item in one transaction; replies are stored, then sent by a
+//! job.
+//!
+//! ```text
+//! provider ──webhook──▶ hooks (web) ──▶ receive_hook: verify ─ parse ─▶ receive_message
+//!     link identifiers (customers) ─ conversation to join or open ─ message ─ timeline
+//! agent ──reply──▶ message (queued) + conversation.send job ──▶ provider API ──▶ sent
+//! provider ──status callback──▶ delivered / read / failed with the provider's reason
+//! ```
+
+pub mod channels;
+mod inbound;
+mod outbound;
+pub mod providers;
+
+use hilo_domain::conversations::{ChannelType, ConversationStatus};
+use hilo_domain::{ConversationId, CustomerId, Page, PageRequest};
+use hilo_store::conversations::{ConversationFilter, ConversationRecord, MessageRecord, cursor_of};
+
+pub use inbound::HookAnswer;
+pub use outbound::Reply;
+
+use crate::{AppError, AppResult, Hilo};
+
+/// Most messages a conversation's read returns at once.
+pub const MESSAGES_PER_READ: u32 = 1_000;
+
+/// A conversation with its live customer and its messages, oldest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConversationView {
+    pub conversation: ConversationRecord,
+    /// The live customer it belongs to now.
+    pub customer: CustomerId,
+    pub messages: Vec<MessageRecord>,
+}
+
+/// The conversations' use cases.
+pub struct Conversations<'a> {
+    hilo: &'a Hilo,
+}
+
+impl Hilo {
+    pub fn conversations(&self) -> Conversations<'_> {
+        Conversations { hilo: self }
+    }
+}
+
+/// The timeline's channel name for a channel type: the medium, whichever provider.
+pub fn timeline_channel(kind: ChannelType) -> &'static str {
+    match kind {
+        ChannelType::TwilioSms => "sms",
+        ChannelType::TwilioWhatsapp | ChannelType::WhatsappCloud => "whatsapp",
+        other => other.as_str(),
+    }
+}
+
+impl Conversations<'_> {
+    /// Conversations the filter lets through, most recent activity first. A customer
+    /// filter may name any of the customer's ids, merged-away ones too.
+    pub async fn list(
+        &self,
+        mut filter: ConversationFilter,
+        page: &PageRequest,
+    ) -> AppResult<Page<ConversationRecord>> {
+        if let Some(customer) = filter.customer {
+            filter.customer = Some(match self.hilo.store.customer_root(customer).await? {
+                Some(root) => root,
+                None => return Ok(Page::from_rows(Vec::new(), page.limit, cursor_of)),
+            });
+        }
+        let rows = self.hilo.store.list_conversations(&filter, page).await?;
+        Ok(Page::from_rows(rows, page.limit, cursor_of))
+    }
+
+    pub async fn get(&self, id: ConversationId) -> AppResult<ConversationView> {
+        let conversation = self
+            .hilo
+            .store
+            .conversation(id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let customer = self
+            .hilo
+            .store
+            .customer_root(conversation.profile_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let messages = self
+            .hilo
+            .store
+            .messages_of(id, None, MESSAGES_PER_READ)
+            .await?;
+        Ok(ConversationView {
+            conversation,
+            customer,
+            messages,
+        })
+    }
+
+    /// Whether a status may be filtered on: every one is.
+    pub fn parse_status(text: &str) -> AppResult<ConversationStatus> {
+        Ok(text.parse()?)
+    }
+}

@@ -1,0 +1,320 @@
+//! Replies: stored at once, sent by a job through the channel's provider, on the
+//! channel the customer last wrote on or any other they can be reached on (S2: an
+//! email answered on WhatsApp).
+
+use hilo_domain::conversations::{ChannelType, Direction, MessageStatus};
+use hilo_domain::customers::identity::{Identifier, IdentifierType};
+use hilo_domain::customers::timeline::ItemType;
+use hilo_domain::jobs::JobKind;
+use hilo_domain::{ChannelId, ConversationId, Invalid, MessageId, Principal};
+use hilo_store::conversations::{MessageRecord, NewMessage, StatusReport};
+use hilo_store::customers::NewTimelineItem;
+use hilo_store::jobs::{JobRecord, NewJob};
+use serde_json::{Value, json};
+use tracing::{info, warn};
+
+use super::providers::{self, Outgoing};
+use super::{Conversations, timeline_channel};
+use crate::jobs::JobFailure;
+use crate::{AppError, AppResult};
+
+/// WhatsApp's customer-service window: free text only this long after the customer's
+/// last message on the channel.
+pub const WHATSAPP_WINDOW_MILLIS: i64 = 24 * 3_600_000;
+/// Longest reply.
+const MAX_REPLY: usize = 4_096;
+
+/// A failure report with the provider's code and reason.
+fn fail<'a>(code: Option<&'a str>, reason: &'a str) -> StatusReport<'a> {
+    StatusReport {
+        status: MessageStatus::Failed,
+        error_code: code,
+        error_message: Some(reason),
+        provider_message_id: None,
+    }
+}
+
+/// What an agent (or a bot, or an automation) sends.
+#[derive(Debug, Clone)]
+pub struct Reply<'a> {
+    pub content: &'a str,
+    /// The channel to send on; the one the customer wrote on last when `None`.
+    pub channel: Option<ChannelId>,
+    /// A note for staff, never sent.
+    pub private: bool,
+}
+
+impl Conversations<'_> {
+    /// Stores a reply (or a note) and, for a reply, the job that sends it.
+    pub async fn reply(
+        &self,
+        id: ConversationId,
+        reply: &Reply<'_>,
+        by: &Principal,
+    ) -> AppResult<MessageRecord> {
+        let content = reply.content.trim();
+        if content.is_empty() || content.chars().count() > MAX_REPLY {
+            return Err(
+                Invalid::new("content", format!("must be 1 to {MAX_REPLY} characters")).into(),
+            );
+        }
+        let view = self.get(id).await?;
+        let customer = view.customer;
+        let now = self.hilo.now();
+        let mut message = NewMessage {
+            id: MessageId::generate(),
+            conversation_id: id,
+            profile_id: customer,
+            channel_id: None,
+            channel_type: None,
+            direction: Direction::Note,
+            content: content.to_owned(),
+            media: Value::Array(Vec::new()),
+            status: MessageStatus::Sent,
+            error_code: None,
+            error_message: None,
+            provider_message_id: None,
+            customer_address: None,
+            author: by.actor(),
+            created_at: now,
+            updated_at: now,
+        };
+        let mut channel_kind = None;
+        if !reply.private {
+            let channel_id = reply
+                .channel
+                .or(view.conversation.last_channel)
+                .ok_or_else(|| {
+                    Invalid::new(
+                        "channel_id",
+                        "the conversation has no channel to reply on: name one",
+                    )
+                })?;
+            let record = self
+                .hilo
+                .store
+                .channel(channel_id)
+                .await?
+                .ok_or_else(|| Invalid::new("channel_id", "is not a channel"))?;
+            let provider = providers::provider_for(record.kind).ok_or_else(|| {
+                Invalid::new(
+                    "channel_id",
+                    format!("replies on {} channels are not sent by Hilo", record.kind),
+                )
+            })?;
+            let identifiers = self.identifiers_of(customer).await?;
+            let address = provider.address_of(&identifiers).ok_or_else(|| {
+                AppError::Conflict(format!(
+                    "the customer has no address on this {} channel",
+                    record.kind
+                ))
+            })?;
+            if matches!(
+                record.kind,
+                ChannelType::TwilioWhatsapp | ChannelType::WhatsappCloud
+            ) {
+                let last = self
+                    .hilo
+                    .store
+                    .last_inbound_on(customer, channel_id)
+                    .await?;
+                if last.is_none_or(|at| now.millis() - at.millis() > WHATSAPP_WINDOW_MILLIS) {
+                    return Err(AppError::Conflict(
+                        "outside WhatsApp's 24-hour customer service window: the customer \
+                         has not written on this channel in the last 24 hours, so only an \
+                         approved template may be sent"
+                            .into(),
+                    ));
+                }
+            }
+            message.channel_id = Some(channel_id);
+            message.channel_type = Some(record.kind);
+            message.direction = Direction::Outbound;
+            message.status = MessageStatus::Queued;
+            message.customer_address = Some(address);
+            channel_kind = Some(record.kind);
+        }
+        let mut tx = self.hilo.store.begin().await?;
+        tx.insert_message(&message).await?;
+        tx.touch_conversation(id, now, None).await?;
+        if let Some(kind) = channel_kind {
+            let body = json!({
+                "conversation_id": id.to_string(),
+                "message_id": message.id.to_string(),
+                "channel_id": message.channel_id.map(|c| c.to_string()),
+                "content": content.chars().take(280).collect::<String>(),
+            })
+            .to_string();
+            let key = message.id.to_string();
+            tx.append_timeline(&NewTimelineItem {
+                profile_id: customer,
+                item_type: ItemType::Message,
+                kind: Direction::Outbound.as_str(),
+                name: None,
+                channel: timeline_channel(kind),
+                source_id: None,
+                message_id: Some(&key),
+                at: now,
+                received_at: now,
+                body: &body,
+            })
+            .await?;
+            let payload = json!({ "message_id": message.id.to_string() });
+            tx.enqueue_job(
+                &NewJob {
+                    kind: JobKind::ConversationSend,
+                    payload: &payload,
+                    run_at: now,
+                    idempotency_key: Some(&format!("send:{}", message.id)),
+                },
+                now,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        self.hilo.feed_signal.notify_waiters();
+        if channel_kind.is_some() {
+            self.hilo.jobs_written();
+        }
+        info!(conversation = %id, message = %message.id, private = reply.private, "reply stored");
+        Ok(message)
+    }
+
+    async fn identifiers_of(
+        &self,
+        customer: hilo_domain::CustomerId,
+    ) -> AppResult<Vec<Identifier>> {
+        let view = self.hilo.customers().get(customer).await?;
+        Ok(view
+            .identities
+            .into_iter()
+            .filter_map(|i| {
+                Some(Identifier {
+                    kind: i.kind.parse::<IdentifierType>().ok()?,
+                    value: i.value,
+                })
+            })
+            .collect())
+    }
+
+    /// The job that sends one message. A message no longer queued was sent already (a
+    /// retry after the answer was recorded), so it is not sent again.
+    pub(crate) async fn send(&self, job: &JobRecord) -> Result<(), JobFailure> {
+        let transient = |e: AppError| JobFailure::Transient(e.to_string());
+        let id: MessageId = job
+            .payload
+            .get("message_id")
+            .and_then(Value::as_str)
+            .and_then(|text| text.parse().ok())
+            .ok_or_else(|| JobFailure::Permanent("the job names no message".into()))?;
+        let store = &self.hilo.store;
+        let Some(message) = store.message(id).await.map_err(|e| transient(e.into()))? else {
+            return Err(JobFailure::Permanent("the message was deleted".into()));
+        };
+        if message.status != MessageStatus::Queued {
+            return Ok(());
+        }
+        let (Some(channel_id), Some(to)) =
+            (message.channel_id, message.customer_address.as_deref())
+        else {
+            return Err(JobFailure::Permanent("the message has no channel".into()));
+        };
+        let now = self.hilo.now();
+        let Some(record) = store
+            .channel(channel_id)
+            .await
+            .map_err(|e| transient(e.into()))?
+        else {
+            store
+                .report_message_status(id, &fail(None, "the channel was deleted"), now)
+                .await
+                .map_err(|e| transient(e.into()))?;
+            return Ok(());
+        };
+        let channel = self.hilo.channels().open(&record).map_err(transient)?;
+        let provider = providers::provider_for(record.kind)
+            .ok_or_else(|| JobFailure::Permanent("no provider sends on this channel".into()))?;
+        let http = self
+            .hilo
+            .webhook_sender
+            .client()
+            .map_err(JobFailure::Transient)?;
+        let outgoing = Outgoing {
+            to,
+            content: &message.content,
+        };
+        match provider.send(&channel, http, outgoing).await {
+            Ok(sent) => {
+                let status = MessageStatus::Queued
+                    .advance(sent.status)
+                    .unwrap_or(MessageStatus::Sent);
+                store
+                    .report_message_status(
+                        id,
+                        &StatusReport {
+                            status: if status == MessageStatus::Queued {
+                                MessageStatus::Sent
+                            } else {
+                                status
+                            },
+                            error_code: None,
+                            error_message: None,
+                            provider_message_id: Some(&sent.provider_message_id),
+                        },
+                        self.hilo.now(),
+                    )
+                    .await
+                    .map_err(|e| transient(e.into()))?;
+                info!(message = %id, "message sent");
+                Ok(())
+            }
+            Err(failure) if failure.transient => {
+                warn!(message = %id, reason = %failure.message, "send failed; will retry");
+                Err(JobFailure::Transient(failure.message))
+            }
+            Err(failure) => {
+                warn!(message = %id, reason = %failure.message, "provider refused the message");
+                store
+                    .report_message_status(
+                        id,
+                        &fail(failure.code.as_deref(), &failure.message),
+                        self.hilo.now(),
+                    )
+                    .await
+                    .map_err(|e| transient(e.into()))?;
+                Ok(())
+            }
+        }
+    }
+
+    /// The send job gave up: the message failed, with the last reason.
+    pub(crate) async fn send_died(&self, job: &JobRecord) -> AppResult<()> {
+        let Some(id) = job
+            .payload
+            .get("message_id")
+            .and_then(Value::as_str)
+            .and_then(|text| text.parse::<MessageId>().ok())
+        else {
+            return Ok(());
+        };
+        let reason = job
+            .last_error
+            .clone()
+            .unwrap_or_else(|| "the provider could not be reached".into());
+        let reason = format!("gave up after {} attempts: {reason}", job.attempts);
+        self.hilo
+            .store
+            .report_message_status(
+                id,
+                &StatusReport {
+                    status: MessageStatus::Failed,
+                    error_code: None,
+                    error_message: Some(&reason),
+                    provider_message_id: None,
+                },
+                self.hilo.now(),
+            )
+            .await?;
+        Ok(())
+    }
+}

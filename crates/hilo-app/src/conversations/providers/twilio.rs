@@ -1,0 +1,274 @@
+//! Twilio Programmable Messaging, for SMS and WhatsApp: webhooks signed with
+//! `X-Twilio-Signature`, form fields (`MessageSid`, `From`, `To`, `Body`, `NumMedia`,
+//! `MediaUrl0…`, `MessageStatus`, `ErrorCode`), and sending through
+//! `POST {api_base_url}/2010-04-01/Accounts/{AccountSid}/Messages.json` with HTTP Basic
+//! auth.
+
+use hilo_domain::Invalid;
+use hilo_domain::conversations::{WHATSAPP, twilio};
+use hilo_domain::customers::identity::{Identifier, IdentifierType};
+use serde::Deserialize;
+
+use super::{
+    Channel, HookRequest, InboundMessage, Media, Outgoing, Provider, Report, SendFailure,
+    SendResult, Sent, StatusUpdate, Unverified, unreachable_provider,
+};
+
+/// Twilio for SMS (`whatsapp: false`) or WhatsApp.
+pub struct Twilio {
+    pub whatsapp: bool,
+}
+
+/// Most attachments a message carries (Twilio's own limit is 10).
+const MAX_MEDIA: usize = 10;
+
+fn field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    form.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .filter(|v| !v.is_empty())
+}
+
+/// Twilio's error body.
+#[derive(Deserialize)]
+struct ApiError {
+    code: Option<i64>,
+    message: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Created {
+    sid: String,
+    status: Option<String>,
+}
+
+impl Twilio {
+    fn sender_address(&self, channel: &Channel) -> Option<String> {
+        let number = channel.settings.text("phone_number")?;
+        Some(if self.whatsapp {
+            format!("whatsapp:{number}")
+        } else {
+            number.to_owned()
+        })
+    }
+
+    /// Whether the message was sent to this channel: its number, or its Messaging
+    /// Service's pool.
+    fn addressed_here(&self, channel: &Channel, form: &[(String, String)]) -> bool {
+        if let (Some(service), Some(sent_to)) = (
+            channel.settings.text("messaging_service_sid"),
+            field(form, "MessagingServiceSid"),
+        ) {
+            return service == sent_to;
+        }
+        match (channel.settings.text("phone_number"), field(form, "To")) {
+            (Some(number), Some(to)) => twilio::address(to).number == number,
+            (None, _) => channel.settings.text("messaging_service_sid").is_some(),
+            (Some(_), None) => false,
+        }
+    }
+}
+
+impl Provider for Twilio {
+    fn verify(&self, channel: &Channel, request: &HookRequest) -> Result<(), Unverified> {
+        let token = channel
+            .settings
+            .secret("auth_token")
+            .ok_or(Unverified("the channel has no auth_token"))?;
+        let signature = request
+            .header("x-twilio-signature")
+            .ok_or(Unverified("X-Twilio-Signature is missing"))?;
+        if twilio::verify(token, &request.url, &request.form(), signature) {
+            Ok(())
+        } else {
+            Err(Unverified("X-Twilio-Signature does not match"))
+        }
+    }
+
+    fn parse(
+        &self,
+        channel: &Channel,
+        request: &HookRequest,
+        default_region: &str,
+    ) -> Result<Vec<Report>, Invalid> {
+        let form = request.form();
+        if let (Some(account), Some(ours)) = (
+            field(&form, "AccountSid"),
+            channel.settings.text("account_sid"),
+        ) && account != ours
+        {
+            return Err(Invalid::new("AccountSid", "is not this channel's account"));
+        }
+        let sid = field(&form, "MessageSid")
+            .or_else(|| field(&form, "SmsSid"))
+            .ok_or_else(|| Invalid::new("MessageSid", "is required"))?;
+        let status = field(&form, "MessageStatus").or_else(|| field(&form, "SmsStatus"));
+        if status.is_some_and(|s| s != "received") {
+            let Some(status) = status.and_then(twilio::status) else {
+                return Ok(Vec::new());
+            };
+            return Ok(vec![Report::Status(StatusUpdate {
+                provider_message_id: sid.to_owned(),
+                status,
+                error_code: field(&form, "ErrorCode").map(str::to_owned),
+                error_message: field(&form, "ErrorMessage").map(str::to_owned),
+            })]);
+        }
+        if !self.addressed_here(channel, &form) {
+            return Err(Invalid::new("To", "is not this channel's number"));
+        }
+        let from = field(&form, "From").ok_or_else(|| Invalid::new("From", "is required"))?;
+        let address = twilio::address(from);
+        if address.whatsapp != self.whatsapp {
+            return Err(Invalid::new(
+                "From",
+                if self.whatsapp {
+                    "is not a WhatsApp address (whatsapp:+…)"
+                } else {
+                    "is a WhatsApp address, and this is an SMS channel"
+                },
+            ));
+        }
+        let phone = Identifier::normalize(IdentifierType::phone(), address.number, default_region)
+            .map_err(|e| e.in_field("From"))?;
+        let mut identifiers = vec![phone.clone()];
+        if self.whatsapp
+            && let Some(wa_id) = field(&form, "WaId")
+        {
+            let kind = WHATSAPP
+                .parse::<IdentifierType>()
+                .map_err(|e| e.in_field("WaId"))?;
+            identifiers.push(Identifier::normalize(kind, wa_id, default_region)?);
+        }
+        let count: usize = field(&form, "NumMedia")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        let media = (0..count.min(MAX_MEDIA))
+            .filter_map(|i| {
+                Some(Media {
+                    url: field(&form, &format!("MediaUrl{i}"))?.to_owned(),
+                    content_type: field(&form, &format!("MediaContentType{i}")).map(str::to_owned),
+                })
+            })
+            .collect();
+        let customer_address = if self.whatsapp {
+            format!("whatsapp:{}", phone.value)
+        } else {
+            phone.value.clone()
+        };
+        Ok(vec![Report::Message(InboundMessage {
+            provider_message_id: sid.to_owned(),
+            identifiers,
+            customer_address,
+            content: field(&form, "Body").unwrap_or_default().to_owned(),
+            media,
+            profile_name: field(&form, "ProfileName").map(str::to_owned),
+        })])
+    }
+
+    fn send<'a>(
+        &'a self,
+        channel: &'a Channel,
+        http: &'a reqwest::Client,
+        message: Outgoing<'a>,
+    ) -> SendResult<'a> {
+        Box::pin(async move {
+            let permanent = |message: &str| SendFailure {
+                transient: false,
+                code: None,
+                message: message.to_owned(),
+            };
+            let settings = &channel.settings;
+            let account = settings
+                .text("account_sid")
+                .ok_or_else(|| permanent("the channel has no account_sid"))?;
+            let token = settings
+                .secret("auth_token")
+                .ok_or_else(|| permanent("the channel has no auth_token"))?;
+            let base = settings
+                .api_base_url(channel.kind)
+                .ok_or_else(|| permanent("the channel has no api_base_url"))?;
+            // The form is written before any await: its serializer is not `Send`.
+            let body = {
+                let mut form = url::form_urlencoded::Serializer::new(String::new());
+                form.append_pair("To", message.to);
+                form.append_pair("Body", message.content);
+                match (
+                    settings.text("messaging_service_sid"),
+                    self.sender_address(channel),
+                ) {
+                    (Some(service), _) => form.append_pair("MessagingServiceSid", service),
+                    (None, Some(from)) => form.append_pair("From", &from),
+                    (None, None) => return Err(permanent("the channel has no phone_number")),
+                };
+                if let Some(callback) = &channel.webhook_url {
+                    form.append_pair("StatusCallback", callback);
+                }
+                form.finish()
+            };
+            let url = format!("{base}/2010-04-01/Accounts/{account}/Messages.json");
+            let response = http
+                .post(url)
+                .basic_auth(account, Some(token))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await
+                .map_err(|e| unreachable_provider(&e))?;
+            let status = response.status();
+            let body = response
+                .bytes()
+                .await
+                .map_err(|e| unreachable_provider(&e))?;
+            if status.is_success() {
+                let created: Created = serde_json::from_slice(&body).map_err(|_| SendFailure {
+                    transient: true,
+                    code: None,
+                    message: "Twilio's answer is not the message it made".into(),
+                })?;
+                return Ok(Sent {
+                    provider_message_id: created.sid,
+                    status: created
+                        .status
+                        .as_deref()
+                        .and_then(twilio::status)
+                        .unwrap_or(hilo_domain::conversations::MessageStatus::Queued),
+                });
+            }
+            let error: Option<ApiError> = serde_json::from_slice(&body).ok();
+            Err(SendFailure {
+                transient: status.is_server_error() || status.as_u16() == 429,
+                code: error.as_ref().and_then(|e| e.code).map(|c| c.to_string()),
+                message: error
+                    .and_then(|e| e.message)
+                    .unwrap_or_else(|| format!("Twilio answered {status}")),
+            })
+        })
+    }
+
+    fn address_of(&self, identifiers: &[Identifier]) -> Option<String> {
+        let phone = identifiers
+            .iter()
+            .find(|i| i.kind.as_str() == IdentifierType::PHONE)
+            .map(|i| i.value.clone());
+        if !self.whatsapp {
+            return phone;
+        }
+        phone
+            .or_else(|| {
+                identifiers
+                    .iter()
+                    .find(|i| i.kind.as_str() == WHATSAPP)
+                    .map(|i| format!("+{}", i.value.trim_start_matches('+')))
+            })
+            .map(|number| format!("whatsapp:{number}"))
+    }
+
+    /// Twilio reads the answer as TwiML: an empty response sends no automatic reply.
+    fn acknowledgement(&self) -> (&'static str, &'static str) {
+        (
+            "text/xml",
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>",
+        )
+    }
+}

@@ -1,0 +1,19 @@
+//! Conversations: channels, messages in both directions, and the rules of each
+//! provider that need no I/O (signatures, addresses, delivery states).
+
+pub mod channel;
+pub mod message;
+pub mod twilio;
+
+pub use channel::{ChannelSettings, ChannelType};
+pub use message::{ConversationStatus, Direction, MessageStatus};
+
+/// The identifier type of a WhatsApp user id (`wa_id`): its own type, linked to the
+/// phone when one is known, so a message without a phone still finds the customer.
+pub const WHATSAPP: &str = "whatsapp";
+/// A Messenger page-scoped id.
+pub const MESSENGER: &str = "messenger_psid";
+/// An Instagram-scoped id.
+pub const INSTAGRAM: &str = "instagram_id";
+/// A contact of the API channel, named by the system that posts for it.
+pub const API_CONTACT: &str = "api_contact";

@@ -1,0 +1,240 @@
+//! Messages: written once per provider message, then advanced by delivery reports.
+
+use hilo_domain::conversations::{ChannelType, Direction, MessageStatus};
+use hilo_domain::{ChannelId, ConversationId, CustomerId, MessageId, Timestamp};
+use serde_json::Value;
+
+use super::parse_id;
+use crate::tx::{Tx, on_tx};
+use crate::{Store, StoreResult, corrupt, on_pool};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageRecord {
+    pub id: MessageId,
+    pub conversation_id: ConversationId,
+    pub profile_id: CustomerId,
+    pub channel_id: Option<ChannelId>,
+    pub channel_type: Option<ChannelType>,
+    pub direction: Direction,
+    pub content: String,
+    /// Attachments: `[{"url", "content_type"}]`.
+    pub media: Value,
+    pub status: MessageStatus,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub provider_message_id: Option<String>,
+    pub customer_address: Option<String>,
+    pub author: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A message to write.
+pub type NewMessage = MessageRecord;
+
+/// What a provider reported about a message it carries.
+#[derive(Debug, Clone)]
+pub struct StatusReport<'a> {
+    pub status: MessageStatus,
+    pub error_code: Option<&'a str>,
+    pub error_message: Option<&'a str>,
+    pub provider_message_id: Option<&'a str>,
+}
+
+#[derive(sqlx::FromRow)]
+struct MessageRow {
+    id: String,
+    conversation_id: String,
+    profile_id: String,
+    channel_id: Option<String>,
+    channel_type: Option<String>,
+    direction: String,
+    content: String,
+    media: String,
+    status: String,
+    error_code: Option<String>,
+    error_message: Option<String>,
+    provider_message_id: Option<String>,
+    customer_address: Option<String>,
+    author: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<MessageRow> for MessageRecord {
+    type Error = crate::StoreError;
+
+    fn try_from(row: MessageRow) -> StoreResult<Self> {
+        Ok(Self {
+            id: parse_id("message id", &row.id)?,
+            conversation_id: parse_id("conversation id", &row.conversation_id)?,
+            profile_id: parse_id("customer id", &row.profile_id)?,
+            channel_id: row
+                .channel_id
+                .map(|c| parse_id("channel id", &c))
+                .transpose()?,
+            channel_type: row
+                .channel_type
+                .map(|c| parse_id("channel type", &c))
+                .transpose()?,
+            direction: parse_id("message direction", &row.direction)?,
+            content: row.content,
+            media: serde_json::from_str(&row.media).map_err(|e| corrupt("message media", e))?,
+            status: parse_id("message status", &row.status)?,
+            error_code: row.error_code,
+            error_message: row.error_message,
+            provider_message_id: row.provider_message_id,
+            customer_address: row.customer_address,
+            author: row.author,
+            created_at: Timestamp::from_millis(row.created_at),
+            updated_at: Timestamp::from_millis(row.updated_at),
+        })
+    }
+}
+
+macro_rules! select_messages {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, conversation_id, profile_id, channel_id, channel_type, direction, \
+             content, media, status, error_code, error_message, provider_message_id, \
+             customer_address, author, created_at, updated_at FROM messages ",
+            $rest
+        )
+    };
+}
+
+impl Tx {
+    /// Writes a message; `false` when the provider's message was stored before.
+    pub async fn insert_message(&mut self, m: &NewMessage) -> StoreResult<bool> {
+        const SQL: &str = "INSERT INTO messages (id, conversation_id, profile_id, channel_id, \
+            channel_type, direction, content, media, status, error_code, error_message, \
+            provider_message_id, customer_address, author, created_at, updated_at) \
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+            ON CONFLICT (channel_id, provider_message_id) DO NOTHING";
+        let written = on_tx!(self, |conn| sqlx::query(SQL)
+            .bind(m.id.to_string())
+            .bind(m.conversation_id.to_string())
+            .bind(m.profile_id.to_string())
+            .bind(m.channel_id.map(|c| c.to_string()))
+            .bind(m.channel_type.map(ChannelType::as_str))
+            .bind(m.direction.as_str())
+            .bind(&m.content)
+            .bind(m.media.to_string())
+            .bind(m.status.as_str())
+            .bind(m.error_code.as_deref())
+            .bind(m.error_message.as_deref())
+            .bind(m.provider_message_id.as_deref())
+            .bind(m.customer_address.as_deref())
+            .bind(&m.author)
+            .bind(m.created_at.millis())
+            .bind(m.updated_at.millis())
+            .execute(conn)
+            .await?
+            .rows_affected());
+        Ok(written == 1)
+    }
+
+    /// Whether the channel's provider message is stored already.
+    pub async fn provider_message_seen(
+        &mut self,
+        channel: ChannelId,
+        provider_message_id: &str,
+    ) -> StoreResult<bool> {
+        const SQL: &str = "SELECT EXISTS (SELECT 1 FROM messages WHERE channel_id = $1 \
+            AND provider_message_id = $2)";
+        Ok(on_tx!(self, |conn| sqlx::query_scalar::<_, bool>(SQL)
+            .bind(channel.to_string())
+            .bind(provider_message_id)
+            .fetch_one(conn)
+            .await?))
+    }
+}
+
+impl Store {
+    pub async fn message(&self, id: MessageId) -> StoreResult<Option<MessageRecord>> {
+        const SQL: &str = select_messages!("WHERE id = $1");
+        let row = on_pool!(self, |pool| sqlx::query_as::<_, MessageRow>(SQL)
+            .bind(id.to_string())
+            .fetch_optional(pool)
+            .await?);
+        row.map(MessageRecord::try_from).transpose()
+    }
+
+    /// A conversation's messages, oldest first, after `after` (a message id).
+    pub async fn messages_of(
+        &self,
+        conversation: ConversationId,
+        after: Option<MessageId>,
+        limit: u32,
+    ) -> StoreResult<Vec<MessageRecord>> {
+        const SQL: &str =
+            select_messages!("WHERE conversation_id = $1 AND id > $2 ORDER BY id LIMIT $3");
+        let after = after.map(|m| m.to_string()).unwrap_or_default();
+        let rows = on_pool!(self, |pool| sqlx::query_as::<_, MessageRow>(SQL)
+            .bind(conversation.to_string())
+            .bind(&after)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await?);
+        rows.into_iter().map(MessageRecord::try_from).collect()
+    }
+
+    /// The message a provider knows by its own id.
+    pub async fn message_by_provider_id(
+        &self,
+        channel: ChannelId,
+        provider_message_id: &str,
+    ) -> StoreResult<Option<MessageRecord>> {
+        const SQL: &str = select_messages!("WHERE channel_id = $1 AND provider_message_id = $2");
+        let row = on_pool!(self, |pool| sqlx::query_as::<_, MessageRow>(SQL)
+            .bind(channel.to_string())
+            .bind(provider_message_id)
+            .fetch_optional(pool)
+            .await?);
+        row.map(MessageRecord::try_from).transpose()
+    }
+
+    /// When the customer last wrote on `channel` in any of their conversations.
+    pub async fn last_inbound_on(
+        &self,
+        root: CustomerId,
+        channel: ChannelId,
+    ) -> StoreResult<Option<Timestamp>> {
+        const SQL: &str = crate::sql::tree!(
+            "SELECT MAX(m.created_at) FROM messages m WHERE m.profile_id IN (SELECT id FROM tree) \
+             AND m.channel_id = $2 AND m.direction = 'inbound'"
+        );
+        let at = on_pool!(self, |pool| sqlx::query_scalar::<_, Option<i64>>(SQL)
+            .bind(root.to_string())
+            .bind(channel.to_string())
+            .fetch_one(pool)
+            .await?);
+        Ok(at.map(Timestamp::from_millis))
+    }
+
+    /// Applies a delivery report: the new status (the caller decided it may advance),
+    /// the provider's reason, and its id for the message when it first learns it.
+    pub async fn report_message_status(
+        &self,
+        id: MessageId,
+        report: &StatusReport<'_>,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        const SQL: &str = "UPDATE messages SET status = $1, \
+            error_code = CASE WHEN $1 = 'failed' THEN $2 ELSE NULL END, \
+            error_message = CASE WHEN $1 = 'failed' THEN $3 ELSE NULL END, \
+            provider_message_id = COALESCE(provider_message_id, $4), updated_at = $5 \
+            WHERE id = $6";
+        on_pool!(self, |pool| sqlx::query(SQL)
+            .bind(report.status.as_str())
+            .bind(report.error_code)
+            .bind(report.error_message)
+            .bind(report.provider_message_id)
+            .bind(now.millis())
+            .bind(id.to_string())
+            .execute(pool)
+            .await?
+            .rows_affected());
+        Ok(())
+    }
+}

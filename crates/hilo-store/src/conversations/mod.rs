@@ -1,0 +1,16 @@
+//! Conversations' storage (migration 0016): channels, threads and messages.
+
+mod channels;
+mod messages;
+mod threads;
+
+pub use channels::{ChannelChange, ChannelRecord};
+pub use messages::{MessageRecord, NewMessage, StatusReport};
+pub use threads::{ConversationFilter, ConversationRecord, cursor_of};
+
+fn parse_id<T: std::str::FromStr>(what: &'static str, text: &str) -> crate::StoreResult<T>
+where
+    T::Err: std::fmt::Display,
+{
+    text.parse().map_err(|e| crate::corrupt(what, e))
+}

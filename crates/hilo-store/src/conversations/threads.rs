@@ -1,0 +1,251 @@
+//! Conversations: one thread per customer (or per customer and channel), found by the
+//! customer's fragments so merges and unmerges carry them along.
+
+use hilo_domain::conversations::ConversationStatus;
+use hilo_domain::{ChannelId, ConversationId, CustomerId, PageRequest, Timestamp, UserId};
+
+use super::parse_id;
+use crate::tx::{Tx, on_tx};
+use crate::{Store, StoreResult, on_pool};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConversationRecord {
+    pub id: ConversationId,
+    /// The profile it began on; its live customer is that profile's root.
+    pub profile_id: CustomerId,
+    pub status: ConversationStatus,
+    /// Set when threads are kept per channel.
+    pub thread_channel: Option<ChannelId>,
+    /// Where the customer wrote last.
+    pub last_channel: Option<ChannelId>,
+    pub assignee: Option<UserId>,
+    pub team: Option<String>,
+    pub subject: Option<String>,
+    pub snoozed_until: Option<Timestamp>,
+    pub last_message_at: Timestamp,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// Which conversations a list shows. Every field narrows it.
+#[derive(Debug, Clone, Default)]
+pub struct ConversationFilter {
+    pub status: Option<ConversationStatus>,
+    pub assignee: Option<UserId>,
+    pub unassigned: bool,
+    pub team: Option<String>,
+    pub channel: Option<ChannelId>,
+    /// The live customer: every conversation of its fragments.
+    pub customer: Option<CustomerId>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ConversationRow {
+    id: String,
+    profile_id: String,
+    status: String,
+    thread_channel_id: Option<String>,
+    last_channel_id: Option<String>,
+    assignee_id: Option<String>,
+    team_id: Option<String>,
+    subject: Option<String>,
+    snoozed_until: Option<i64>,
+    last_message_at: i64,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<ConversationRow> for ConversationRecord {
+    type Error = crate::StoreError;
+
+    fn try_from(row: ConversationRow) -> StoreResult<Self> {
+        Ok(Self {
+            id: parse_id("conversation id", &row.id)?,
+            profile_id: parse_id("customer id", &row.profile_id)?,
+            status: parse_id("conversation status", &row.status)?,
+            thread_channel: optional("channel id", row.thread_channel_id)?,
+            last_channel: optional("channel id", row.last_channel_id)?,
+            assignee: optional("user id", row.assignee_id)?,
+            team: row.team_id,
+            subject: row.subject,
+            snoozed_until: row.snoozed_until.map(Timestamp::from_millis),
+            last_message_at: Timestamp::from_millis(row.last_message_at),
+            created_at: Timestamp::from_millis(row.created_at),
+            updated_at: Timestamp::from_millis(row.updated_at),
+        })
+    }
+}
+
+fn optional<T: std::str::FromStr>(
+    what: &'static str,
+    text: Option<String>,
+) -> StoreResult<Option<T>>
+where
+    T::Err: std::fmt::Display,
+{
+    text.map(|t| parse_id(what, &t)).transpose()
+}
+
+macro_rules! columns {
+    () => {
+        "c.id, c.profile_id, c.status, c.thread_channel_id, c.last_channel_id, c.assignee_id, \
+         c.team_id, c.subject, c.snoozed_until, c.last_message_at, c.created_at, c.updated_at"
+    };
+}
+
+/// A page of the inbox's cursor: the last row's activity time and id.
+fn split_cursor(page: &PageRequest) -> (i64, String) {
+    page.after
+        .as_ref()
+        .and_then(|c| {
+            let (at, id) = c.as_str().split_once('_')?;
+            Some((at.parse().ok()?, id.to_owned()))
+        })
+        .unwrap_or((i64::MAX, String::new()))
+}
+
+/// The cursor after `conversation` in a list newest first.
+pub fn cursor_of(conversation: &ConversationRecord) -> String {
+    format!(
+        "{}_{}",
+        conversation.last_message_at.millis(),
+        conversation.id
+    )
+}
+
+impl Tx {
+    /// The customer's conversation a new message joins: the most recent one not
+    /// resolved, for this channel when threads are kept per channel.
+    pub async fn active_conversation(
+        &mut self,
+        root: CustomerId,
+        per_channel: Option<ChannelId>,
+    ) -> StoreResult<Option<ConversationRecord>> {
+        const SQL: &str = concat!(
+            "WITH tree (id) AS (SELECT id FROM profiles WHERE root_id = $1) SELECT ",
+            columns!(),
+            " FROM conversations c WHERE c.profile_id IN (SELECT id FROM tree) \
+             AND c.status <> 'resolved' \
+             AND (($2 = '' AND c.thread_channel_id IS NULL) OR c.thread_channel_id = $2) \
+             ORDER BY c.last_message_at DESC, c.id DESC LIMIT 1"
+        );
+        let channel = per_channel.map(|c| c.to_string()).unwrap_or_default();
+        let row = on_tx!(self, |conn| sqlx::query_as::<_, ConversationRow>(SQL)
+            .bind(root.to_string())
+            .bind(&channel)
+            .fetch_optional(conn)
+            .await?);
+        row.map(ConversationRecord::try_from).transpose()
+    }
+
+    pub async fn insert_conversation(&mut self, c: &ConversationRecord) -> StoreResult<()> {
+        const SQL: &str = "INSERT INTO conversations (id, profile_id, status, thread_channel_id, \
+            last_channel_id, assignee_id, team_id, subject, snoozed_until, last_message_at, \
+            created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+        on_tx!(self, |conn| sqlx::query(SQL)
+            .bind(c.id.to_string())
+            .bind(c.profile_id.to_string())
+            .bind(c.status.as_str())
+            .bind(c.thread_channel.map(|x| x.to_string()))
+            .bind(c.last_channel.map(|x| x.to_string()))
+            .bind(c.assignee.map(|x| x.to_string()))
+            .bind(c.team.as_deref())
+            .bind(c.subject.as_deref())
+            .bind(c.snoozed_until.map(Timestamp::millis))
+            .bind(c.last_message_at.millis())
+            .bind(c.created_at.millis())
+            .bind(c.updated_at.millis())
+            .execute(conn)
+            .await?
+            .rows_affected());
+        Ok(())
+    }
+
+    /// Records a message at `at` in the conversation: its activity time, and for a
+    /// customer's message the channel replies go to. A snoozed or pending conversation
+    /// the customer writes to is open again.
+    pub async fn touch_conversation(
+        &mut self,
+        id: ConversationId,
+        at: Timestamp,
+        from_customer_on: Option<ChannelId>,
+    ) -> StoreResult<()> {
+        const SQL: &str = "UPDATE conversations SET \
+            last_message_at = CASE WHEN last_message_at > $1 THEN last_message_at ELSE $1 END, \
+            last_channel_id = COALESCE($2, last_channel_id), \
+            status = CASE WHEN $2 IS NOT NULL AND status IN ('snoozed', 'pending') THEN 'open' \
+                ELSE status END, \
+            snoozed_until = CASE WHEN $2 IS NOT NULL THEN NULL ELSE snoozed_until END, \
+            updated_at = $1 WHERE id = $3";
+        on_tx!(self, |conn| sqlx::query(SQL)
+            .bind(at.millis())
+            .bind(from_customer_on.map(|c| c.to_string()))
+            .bind(id.to_string())
+            .execute(conn)
+            .await?
+            .rows_affected());
+        Ok(())
+    }
+}
+
+impl Store {
+    pub async fn conversation(
+        &self,
+        id: ConversationId,
+    ) -> StoreResult<Option<ConversationRecord>> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            columns!(),
+            " FROM conversations c WHERE c.id = $1"
+        );
+        let row = on_pool!(self, |pool| sqlx::query_as::<_, ConversationRow>(SQL)
+            .bind(id.to_string())
+            .fetch_optional(pool)
+            .await?);
+        row.map(ConversationRecord::try_from).transpose()
+    }
+
+    /// Conversations the filter lets through, most recent activity first; one more
+    /// than the page holds, so the caller knows whether another follows.
+    pub async fn list_conversations(
+        &self,
+        filter: &ConversationFilter,
+        page: &PageRequest,
+    ) -> StoreResult<Vec<ConversationRecord>> {
+        // Each filter is a condition that holds when its parameter is empty, so one
+        // statement serves every combination; the planner uses the activity index.
+        const SQL: &str = concat!(
+            "SELECT ",
+            columns!(),
+            " FROM conversations c WHERE \
+             ($1 = '' OR c.status = $1) \
+             AND ($2 = '' OR c.assignee_id = $2) \
+             AND ($3 = 0 OR c.assignee_id IS NULL) \
+             AND ($4 = '' OR c.team_id = $4) \
+             AND ($5 = '' OR c.last_channel_id = $5 OR c.thread_channel_id = $5) \
+             AND ($6 = '' OR c.profile_id IN (SELECT id FROM profiles WHERE root_id = $6)) \
+             AND (c.last_message_at < $7 OR (c.last_message_at = $7 AND c.id < $8)) \
+             ORDER BY c.last_message_at DESC, c.id DESC LIMIT $9"
+        );
+        let (before_at, before_id) = split_cursor(page);
+        let before_id = if before_id.is_empty() {
+            "~".to_owned()
+        } else {
+            before_id
+        };
+        let text = |value: Option<String>| value.unwrap_or_default();
+        let rows = on_pool!(self, |pool| sqlx::query_as::<_, ConversationRow>(SQL)
+            .bind(text(filter.status.map(|s| s.as_str().to_owned())))
+            .bind(text(filter.assignee.map(|u| u.to_string())))
+            .bind(i64::from(filter.unassigned))
+            .bind(text(filter.team.clone()))
+            .bind(text(filter.channel.map(|c| c.to_string())))
+            .bind(text(filter.customer.map(|c| c.to_string())))
+            .bind(before_at)
+            .bind(&before_id)
+            .bind(i64::from(page.limit) + 1)
+            .fetch_all(pool)
+            .await?);
+        rows.into_iter().map(ConversationRecord::try_from).collect()
+    }
+}

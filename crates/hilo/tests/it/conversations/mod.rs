@@ -1,0 +1,5 @@
+//! Conversations: channels configured over the API, provider webhooks in their real
+//! wire formats, one thread per customer, replies sent to provider peers.
+
+mod channels;
+mod twilio;
