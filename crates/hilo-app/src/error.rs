@@ -16,6 +16,10 @@ pub enum AppError {
     /// Wrong or missing credentials.
     #[error("invalid credentials")]
     Unauthenticated,
+    /// The caller is known but may not do this (a provider's handshake with the wrong
+    /// token, say).
+    #[error("forbidden")]
+    Forbidden,
     /// Too many failed attempts; try again after this many seconds.
     #[error("too many attempts")]
     RateLimited { retry_after_secs: u64 },

@@ -201,6 +201,7 @@ impl From<AppError> for ApiError {
             AppError::NotFound => Self::not_found(),
             AppError::Conflict(message) => Self::new(ErrorCode::Conflict, message),
             AppError::Unauthenticated => Self::unauthorized(),
+            AppError::Forbidden => Self::forbidden(),
             AppError::RateLimited { retry_after_secs } => Self {
                 retry_after_secs: Some(retry_after_secs),
                 ..Self::new(ErrorCode::RateLimited, "too many attempts; retry later")

@@ -57,6 +57,33 @@ impl Conversations<'_> {
         Ok(HookAnswer { content_type, body })
     }
 
+    /// Meta's subscription handshake for a channel: the challenge to echo when the
+    /// token is the channel's `verify_token`; 403 otherwise.
+    pub async fn meta_handshake(
+        &self,
+        channel_id: ChannelId,
+        mode: Option<&str>,
+        token: Option<&str>,
+        challenge: Option<&str>,
+    ) -> AppResult<String> {
+        let record = self.hilo.channels().record(channel_id).await?;
+        if record.kind.webhook_path() != Some("/webhooks/meta") {
+            return Err(AppError::NotFound);
+        }
+        let channel = self.hilo.channels().open(&record)?;
+        let verify_token = channel.settings.secret("verify_token").unwrap_or_default();
+        match hilo_domain::conversations::meta::handshake(verify_token, mode, token, challenge) {
+            Some(challenge) => {
+                info!(channel = %channel_id, "webhook subscription verified");
+                Ok(challenge.to_owned())
+            }
+            None => {
+                warn!(channel = %channel_id, "webhook subscription refused: wrong verify_token");
+                Err(AppError::Forbidden)
+            }
+        }
+    }
+
     /// Stores a customer's message in the customer's conversation; `None` when the
     /// provider's message was stored before (providers deliver again when unsure).
     pub(crate) async fn receive_message(

@@ -3,6 +3,7 @@
 
 pub mod channel;
 pub mod message;
+pub mod meta;
 pub mod twilio;
 
 pub use channel::{ChannelSettings, ChannelType};

@@ -2,6 +2,7 @@
 //! hands the raw request to the conversations part, which verifies it with the
 //! channel's secret before reading anything.
 
+mod meta;
 mod twilio;
 
 use axum::Router;
@@ -11,7 +12,7 @@ use hilo_app::conversations::providers::HookRequest;
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().merge(twilio::routes())
+    Router::new().merge(meta::routes()).merge(twilio::routes())
 }
 
 /// The request as the provider made it: the URL it was given (under the public URL,
@@ -28,4 +29,12 @@ fn hook_request(state: &AppState, uri: &Uri, headers: &HeaderMap, body: &[u8]) -
             .collect(),
         body: body.to_vec(),
     }
+}
+
+/// A body over the server's limit.
+fn too_large() -> crate::ApiError {
+    crate::ApiError::new(
+        crate::error::ErrorCode::PayloadTooLarge,
+        "the body is larger than this server accepts",
+    )
 }

@@ -26,12 +26,7 @@ async fn receive(
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ApiError> {
     let id = id.id()?;
-    let body = body.map_err(|_| {
-        ApiError::new(
-            crate::error::ErrorCode::PayloadTooLarge,
-            "the body is larger than this server accepts",
-        )
-    })?;
+    let body = body.map_err(|_| super::too_large())?;
     let request = super::hook_request(&state, &uri, &headers, &body);
     let answer = state
         .hilo

@@ -2,6 +2,7 @@
 //! webhook is verified and read, and how a message is sent. A new provider is a new
 //! file and one line in [`provider_for`].
 
+mod meta;
 mod twilio;
 
 use std::future::Future;
@@ -150,6 +151,15 @@ pub fn provider_for(kind: ChannelType) -> Option<&'static dyn Provider> {
     match kind {
         ChannelType::TwilioSms => Some(&twilio::Twilio { whatsapp: false }),
         ChannelType::TwilioWhatsapp => Some(&twilio::Twilio { whatsapp: true }),
+        ChannelType::WhatsappCloud => Some(&meta::Meta {
+            platform: meta::Platform::WhatsApp,
+        }),
+        ChannelType::Messenger => Some(&meta::Meta {
+            platform: meta::Platform::Messenger,
+        }),
+        ChannelType::Instagram => Some(&meta::Meta {
+            platform: meta::Platform::Instagram,
+        }),
         _ => None,
     }
 }

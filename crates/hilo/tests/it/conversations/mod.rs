@@ -2,4 +2,5 @@
 //! wire formats, one thread per customer, replies sent to provider peers.
 
 mod channels;
+mod meta;
 mod twilio;
