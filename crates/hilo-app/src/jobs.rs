@@ -139,6 +139,7 @@ impl Hilo {
         match job.kind {
             JobKind::WebhookDelivery => self.webhooks().deliver(job).await,
             JobKind::ConversationSend => self.conversations().send(job).await,
+            JobKind::ConversationWake => self.conversations().wake(job).await,
         }
     }
 
@@ -147,6 +148,7 @@ impl Hilo {
         match job.kind {
             JobKind::WebhookDelivery => self.webhooks().delivery_died(job).await,
             JobKind::ConversationSend => self.conversations().send_died(job).await,
+            JobKind::ConversationWake => Ok(()),
         }
     }
 

@@ -14,15 +14,22 @@ pub enum JobKind {
     WebhookDelivery,
     /// Send one message to a customer through its channel's provider (conversations).
     ConversationSend,
+    /// Open a snoozed conversation again at its time (conversations).
+    ConversationWake,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 2] = [Self::WebhookDelivery, Self::ConversationSend];
+    pub const ALL: [JobKind; 3] = [
+        Self::WebhookDelivery,
+        Self::ConversationSend,
+        Self::ConversationWake,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::WebhookDelivery => "webhook.delivery",
             Self::ConversationSend => "conversation.send",
+            Self::ConversationWake => "conversation.wake",
         }
     }
 
@@ -39,6 +46,8 @@ impl JobKind {
             Self::ConversationSend => {
                 RetrySchedule::Fixed(&[2_000, 10_000, 60_000, 300_000, 1_800_000, 3_600_000])
             }
+            // Only the database can fail it; a minute apart, for a while.
+            Self::ConversationWake => RetrySchedule::Fixed(&[60_000; 10]),
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod channels;
 mod inbound;
 mod outbound;
 pub mod providers;
+mod work;
 
 use hilo_domain::conversations::{ChannelType, ConversationStatus};
 use hilo_domain::{ConversationId, CustomerId, Page, PageRequest};
@@ -33,6 +34,7 @@ pub struct ConversationView {
     pub conversation: ConversationRecord,
     /// The live customer it belongs to now.
     pub customer: CustomerId,
+    pub labels: Vec<String>,
     pub messages: Vec<MessageRecord>,
 }
 
@@ -92,9 +94,11 @@ impl Conversations<'_> {
             .store
             .messages_of(id, None, MESSAGES_PER_READ)
             .await?;
+        let labels = self.hilo.store.labels_of(id).await?;
         Ok(ConversationView {
             conversation,
             customer,
+            labels,
             messages,
         })
     }

@@ -5,6 +5,7 @@ pub mod channel;
 pub mod message;
 pub mod meta;
 pub mod twilio;
+pub mod work;
 
 pub use channel::{ChannelSettings, ChannelType};
 pub use message::{ConversationStatus, Direction, MessageStatus};

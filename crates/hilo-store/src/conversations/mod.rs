@@ -6,7 +6,7 @@ mod threads;
 
 pub use channels::{ChannelChange, ChannelRecord};
 pub use messages::{MessageRecord, NewMessage, StatusReport};
-pub use threads::{ConversationFilter, ConversationRecord, cursor_of};
+pub use threads::{ConversationEvent, ConversationFilter, ConversationRecord, cursor_of};
 
 fn parse_id<T: std::str::FromStr>(what: &'static str, text: &str) -> crate::StoreResult<T>
 where

@@ -37,6 +37,17 @@ pub struct ConversationFilter {
     pub channel: Option<ChannelId>,
     /// The live customer: every conversation of its fragments.
     pub customer: Option<CustomerId>,
+    pub label: Option<String>,
+}
+
+/// One entry of a conversation's audit trail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConversationEvent {
+    pub id: String,
+    pub at: Timestamp,
+    pub actor: String,
+    pub kind: String,
+    pub data: serde_json::Value,
 }
 
 #[derive(sqlx::FromRow)]
@@ -188,7 +199,173 @@ impl Tx {
     }
 }
 
+impl Tx {
+    /// The conversation, held against other writers until this transaction ends (on
+    /// SQLite the transaction holds the write lock already).
+    pub async fn conversation_for_update(
+        &mut self,
+        id: ConversationId,
+    ) -> StoreResult<Option<ConversationRecord>> {
+        const SQLITE: &str = concat!(
+            "SELECT ",
+            columns!(),
+            " FROM conversations c WHERE c.id = $1"
+        );
+        const POSTGRES: &str = concat!(
+            "SELECT ",
+            columns!(),
+            " FROM conversations c WHERE c.id = $1 FOR UPDATE"
+        );
+        let row = match self {
+            Tx::Sqlite(conn) => {
+                sqlx::query_as::<_, ConversationRow>(SQLITE)
+                    .bind(id.to_string())
+                    .fetch_optional(&mut **conn)
+                    .await?
+            }
+            Tx::Postgres(conn) => {
+                sqlx::query_as::<_, ConversationRow>(POSTGRES)
+                    .bind(id.to_string())
+                    .fetch_optional(&mut **conn)
+                    .await?
+            }
+        };
+        row.map(ConversationRecord::try_from).transpose()
+    }
+
+    /// Writes what agents change: status, snooze, assignee, team.
+    pub async fn update_work(&mut self, c: &ConversationRecord, now: Timestamp) -> StoreResult<()> {
+        const SQL: &str = "UPDATE conversations SET status = $1, snoozed_until = $2, \
+            assignee_id = $3, team_id = $4, updated_at = $5 WHERE id = $6";
+        on_tx!(self, |conn| sqlx::query(SQL)
+            .bind(c.status.as_str())
+            .bind(c.snoozed_until.map(Timestamp::millis))
+            .bind(c.assignee.map(|u| u.to_string()))
+            .bind(c.team.as_deref())
+            .bind(now.millis())
+            .bind(c.id.to_string())
+            .execute(conn)
+            .await?
+            .rows_affected());
+        Ok(())
+    }
+
+    /// A conversation's labels, alphabetically.
+    pub async fn labels_of(&mut self, id: ConversationId) -> StoreResult<Vec<String>> {
+        Ok(on_tx!(self, |conn| sqlx::query_scalar::<_, String>(
+            LABELS_OF
+        )
+        .bind(id.to_string())
+        .fetch_all(conn)
+        .await?))
+    }
+
+    /// Replaces the conversation's labels.
+    pub async fn set_labels(&mut self, id: ConversationId, labels: &[String]) -> StoreResult<()> {
+        const DELETE: &str = "DELETE FROM conversation_labels WHERE conversation_id = $1";
+        const INSERT: &str =
+            "INSERT INTO conversation_labels (conversation_id, label) VALUES ($1, $2)";
+        on_tx!(self, |conn| sqlx::query(DELETE)
+            .bind(id.to_string())
+            .execute(&mut *conn)
+            .await?
+            .rows_affected());
+        for label in labels {
+            on_tx!(self, |conn| sqlx::query(INSERT)
+                .bind(id.to_string())
+                .bind(label)
+                .execute(conn)
+                .await?
+                .rows_affected());
+        }
+        Ok(())
+    }
+
+    /// Adds a line to the conversation's audit trail.
+    pub async fn record_conversation_event(
+        &mut self,
+        id: ConversationId,
+        at: Timestamp,
+        actor: &str,
+        kind: &str,
+        data: &serde_json::Value,
+    ) -> StoreResult<()> {
+        const SQL: &str = "INSERT INTO conversation_events (id, conversation_id, at, actor, kind, \
+            data) VALUES ($1, $2, $3, $4, $5, $6)";
+        on_tx!(self, |conn| sqlx::query(SQL)
+            .bind(uuid_v7())
+            .bind(id.to_string())
+            .bind(at.millis())
+            .bind(actor)
+            .bind(kind)
+            .bind(data.to_string())
+            .execute(conn)
+            .await?
+            .rows_affected());
+        Ok(())
+    }
+}
+
+const LABELS_OF: &str =
+    "SELECT label FROM conversation_labels WHERE conversation_id = $1 ORDER BY label";
+
+/// A new event id, ordered by time like every id here.
+fn uuid_v7() -> String {
+    hilo_domain::MessageId::generate().to_string()
+}
+
 impl Store {
+    /// A conversation's labels, alphabetically.
+    pub async fn labels_of(&self, id: ConversationId) -> StoreResult<Vec<String>> {
+        Ok(on_pool!(self, |pool| sqlx::query_scalar::<_, String>(
+            LABELS_OF
+        )
+        .bind(id.to_string())
+        .fetch_all(pool)
+        .await?))
+    }
+
+    /// The audit trail, oldest first, after the event id `after`.
+    pub async fn conversation_events(
+        &self,
+        id: ConversationId,
+        page: &PageRequest,
+    ) -> StoreResult<Vec<ConversationEvent>> {
+        const SQL: &str = "SELECT id, at, actor, kind, data FROM conversation_events \
+            WHERE conversation_id = $1 AND id > $2 ORDER BY id LIMIT $3";
+        let after = page.after.as_ref().map_or("", |c| c.as_str()).to_owned();
+        let rows = on_pool!(self, |pool| sqlx::query_as::<
+            _,
+            (String, i64, String, String, String),
+        >(SQL)
+        .bind(id.to_string())
+        .bind(&after)
+        .bind(i64::from(page.limit) + 1)
+        .fetch_all(pool)
+        .await?);
+        rows.into_iter()
+            .map(|(id, at, actor, kind, data)| {
+                Ok(ConversationEvent {
+                    id,
+                    at: Timestamp::from_millis(at),
+                    actor,
+                    kind,
+                    data: serde_json::from_str(&data)
+                        .map_err(|e| crate::corrupt("conversation event", e))?,
+                })
+            })
+            .collect()
+    }
+
+    /// Whether a console user with this id exists.
+    pub async fn user_exists(&self, id: UserId) -> StoreResult<bool> {
+        const SQL: &str = "SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)";
+        Ok(on_pool!(self, |pool| sqlx::query_scalar::<_, bool>(SQL)
+            .bind(id.to_string())
+            .fetch_one(pool)
+            .await?))
+    }
+
     pub async fn conversation(
         &self,
         id: ConversationId,
@@ -224,8 +401,10 @@ impl Store {
              AND ($4 = '' OR c.team_id = $4) \
              AND ($5 = '' OR c.last_channel_id = $5 OR c.thread_channel_id = $5) \
              AND ($6 = '' OR c.profile_id IN (SELECT id FROM profiles WHERE root_id = $6)) \
-             AND (c.last_message_at < $7 OR (c.last_message_at = $7 AND c.id < $8)) \
-             ORDER BY c.last_message_at DESC, c.id DESC LIMIT $9"
+             AND ($7 = '' OR EXISTS (SELECT 1 FROM conversation_labels l \
+                  WHERE l.conversation_id = c.id AND l.label = $7)) \
+             AND (c.last_message_at < $8 OR (c.last_message_at = $8 AND c.id < $9)) \
+             ORDER BY c.last_message_at DESC, c.id DESC LIMIT $10"
         );
         let (before_at, before_id) = split_cursor(page);
         let before_id = if before_id.is_empty() {
@@ -241,6 +420,7 @@ impl Store {
             .bind(text(filter.team.clone()))
             .bind(text(filter.channel.map(|c| c.to_string())))
             .bind(text(filter.customer.map(|c| c.to_string())))
+            .bind(text(filter.label.clone()))
             .bind(before_at)
             .bind(&before_id)
             .bind(i64::from(page.limit) + 1)

@@ -23,19 +23,22 @@ use crate::{ApiError, AppState};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/conversations", get(list))
-        .route("/conversations/{id}", get(show))
+        .route("/conversations/{id}", get(show).patch(change))
+        .route("/conversations/{id}/events", get(events))
         .route("/conversations/{id}/messages", post(reply))
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(list, show, reply),
+    paths(list, show, change, events, reply),
     components(schemas(
         Conversation,
         ConversationWithMessages,
         Message,
         MessageError,
-        NewReply
+        NewReply,
+        ConversationChange,
+        AuditEvent
     ))
 )]
 pub struct ThreadsApi;
@@ -50,6 +53,7 @@ pub struct Conversation {
     pub assignee_id: Option<String>,
     pub team: Option<String>,
     pub subject: Option<String>,
+    pub labels: Vec<String>,
     /// The channel the customer wrote on last: where a reply goes by default.
     pub last_channel_id: Option<String>,
     pub snoozed_until: Option<String>,
@@ -110,6 +114,53 @@ pub struct NewReply {
     pub private: Option<bool>,
 }
 
+/// What an agent changes; a field left out stays, `null` clears it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConversationChange {
+    /// open, pending, snoozed (with `snoozed_until`), resolved or bot.
+    #[schema(pattern = "^(open|pending|snoozed|resolved|bot)$")]
+    pub status: Option<String>,
+    /// When a snoozed conversation opens again (RFC 3339, in the future); snoozes it.
+    #[schema(format = DateTime)]
+    pub snoozed_until: Option<String>,
+    /// A console user, or `null` to unassign.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
+    pub assignee_id: Option<Option<String>>,
+    /// A team name, or `null` for none.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 100, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f\u{85}][^\\x00-\\x1f\\x7f-\\x9f]*$")]
+    pub team: Option<Option<String>>,
+    /// Every label the conversation has from now on (up to 20; letters, digits, `-`,
+    /// `_`; folded to lower case).
+    #[schema(max_items = 20)]
+    pub labels: Option<Vec<String>>,
+}
+
+/// A field that may be given as `null`: `Some(None)`, where a missing one is `None`.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// One line of a conversation's audit trail.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEvent {
+    pub id: String,
+    pub at: String,
+    /// Who: `user:…`, `api_key:…`, or `system` (a snooze that ended).
+    pub actor: String,
+    /// status, assignee, team or labels.
+    pub kind: String,
+    /// What changed: `from` and `to`.
+    #[schema(value_type = Object)]
+    pub data: Value,
+}
+
 /// The inbox list's filters.
 #[derive(Debug, IntoParams)]
 #[expect(
@@ -136,6 +187,9 @@ pub struct InboxFilters {
     /// Only this customer's (any of its ids, merged-away ones too).
     #[param(required = false, value_type = String, pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
     pub customer_id: Option<String>,
+    /// Only those with this label (compared in lower case).
+    #[param(required = false, value_type = String, min_length = 1, max_length = 50)]
+    pub label: Option<String>,
 }
 
 /// Whether an id is written as the API writes ids: hyphenated, 36 characters.
@@ -174,7 +228,15 @@ fn filters(params: &HashMap<String, String>) -> Result<ConversationFilter, ApiEr
         }
         other => other.cloned(),
     };
+    let label = match params.get("label") {
+        Some(label) if label.is_empty() || label.chars().count() > 50 => {
+            return Err(Invalid::new("label", "must be 1 to 50 characters").into());
+        }
+        // A label no conversation can have finds none.
+        other => other.map(|label| label.trim().to_lowercase()),
+    };
     Ok(ConversationFilter {
+        label,
         status,
         assignee: id_param::<UserId>(params, "assignee")?,
         unassigned,
@@ -184,8 +246,9 @@ fn filters(params: &HashMap<String, String>) -> Result<ConversationFilter, ApiEr
     })
 }
 
-fn conversation_view(c: ConversationRecord, customer: String) -> Conversation {
+fn conversation_view(c: ConversationRecord, customer: String, labels: Vec<String>) -> Conversation {
     Conversation {
+        labels,
         id: c.id.to_string(),
         customer_id: customer,
         status: c.status.as_str().to_owned(),
@@ -226,7 +289,7 @@ fn message_view(m: MessageRecord) -> Message {
 
 fn full_view(view: ConversationView) -> ConversationWithMessages {
     ConversationWithMessages {
-        conversation: conversation_view(view.conversation, view.customer.to_string()),
+        conversation: conversation_view(view.conversation, view.customer.to_string(), view.labels),
         messages: view.messages.into_iter().map(message_view).collect(),
     }
 }
@@ -263,7 +326,17 @@ pub async fn list(
             .await
             .map_err(hilo_app::AppError::from)?
             .unwrap_or(conversation.profile_id);
-        data.push(conversation_view(conversation, customer.to_string()));
+        let labels = state
+            .hilo
+            .store()
+            .labels_of(conversation.id)
+            .await
+            .map_err(hilo_app::AppError::from)?;
+        data.push(conversation_view(
+            conversation,
+            customer.to_string(),
+            labels,
+        ));
     }
     Ok(Json(List {
         data,
@@ -292,6 +365,106 @@ pub async fn show(
     caller.require(Permission::ReadConversations)?;
     let id = id.id()?;
     Ok(Json(full_view(state.hilo.conversations().get(id).await?)))
+}
+
+/// Change a conversation
+///
+/// Admins and agents: status (a snooze needs `snoozed_until`, and ends by itself at
+/// that time), assignee, team and labels. Each change is recorded in the audit trail
+/// with who made it.
+#[utoipa::path(patch, path = "/api/v1/conversations/{id}", tag = "conversations",
+    params(("id" = String, Path, description = "Conversation id")),
+    request_body = ConversationChange,
+    responses(
+        (status = 200, body = ConversationWithMessages),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn change(
+    State(state): State<AppState>,
+    caller: Caller,
+    id: IdPath<ConversationId>,
+    body: JsonBody,
+) -> Result<Json<ConversationWithMessages>, ApiError> {
+    let principal = caller.require(Permission::WorkConversations)?;
+    let body: ConversationChange = body.parse()?;
+    let id = id.id()?;
+    let status = body
+        .status
+        .as_deref()
+        .map(|s| s.parse().map_err(ApiError::from))
+        .transpose()?;
+    let snoozed_until = body
+        .snoozed_until
+        .as_deref()
+        .map(|t| {
+            hilo_domain::Timestamp::parse_rfc3339(t)
+                .map_err(|e| ApiError::from(e.in_field("snoozed_until")))
+        })
+        .transpose()?;
+    let assignee = match body.assignee_id {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(text)) => Some(Some(
+            hyphenated(&text)
+                .then(|| text.parse::<UserId>().ok())
+                .flatten()
+                .ok_or_else(|| ApiError::from(Invalid::new("assignee_id", "is not a valid id")))?,
+        )),
+    };
+    let change = hilo_domain::conversations::work::WorkChange {
+        status,
+        snoozed_until,
+        assignee,
+        team: body.team,
+        labels: body.labels,
+    };
+    let view = state
+        .hilo
+        .conversations()
+        .change(id, &change, principal)
+        .await?;
+    Ok(Json(full_view(view)))
+}
+
+/// A conversation's audit trail
+///
+/// Admins and agents. Who did what to the conversation, oldest first.
+#[utoipa::path(get, path = "/api/v1/conversations/{id}/events", tag = "conversations",
+    params(("id" = String, Path, description = "Conversation id"), Paging),
+    responses(
+        (status = 200, body = List<AuditEvent>),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn events(
+    State(state): State<AppState>,
+    caller: Caller,
+    id: IdPath<ConversationId>,
+    paging: Paging,
+) -> Result<Json<List<AuditEvent>>, ApiError> {
+    caller.require(Permission::ReadConversations)?;
+    let id = id.id()?;
+    let page = state
+        .hilo
+        .conversations()
+        .events(id, &paging.request)
+        .await?;
+    Ok(Json(List::from_page(page, |e| AuditEvent {
+        id: e.id,
+        at: e.at.to_rfc3339(),
+        actor: e.actor,
+        kind: e.kind,
+        data: e.data,
+    })))
 }
 
 /// Reply, or write a private note

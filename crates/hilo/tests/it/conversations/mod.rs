@@ -2,5 +2,6 @@
 //! wire formats, one thread per customer, replies sent to provider peers.
 
 mod channels;
+mod inbox;
 mod meta;
 mod twilio;
