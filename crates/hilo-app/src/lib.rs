@@ -14,6 +14,7 @@ pub mod demo;
 mod error;
 pub mod feed;
 pub mod jobs;
+pub mod live;
 
 use std::sync::Arc;
 
@@ -75,6 +76,7 @@ pub struct Hilo {
     /// Wakes this node's job workers when it wrote jobs.
     jobs_signal: Arc<tokio::sync::Notify>,
     job_counters: Arc<jobs::JobCounters>,
+    live: Arc<live::LiveBus>,
     webhook_sender: Arc<webhooks::delivery::Sender>,
     /// When the webhooks consumer last skipped ahead with no endpoint (clock millis).
     feed_skipped_at: Arc<std::sync::atomic::AtomicI64>,
@@ -99,6 +101,7 @@ impl Hilo {
             node: format!("node-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]).into(),
             jobs_signal: Arc::default(),
             job_counters: Arc::default(),
+            live: Arc::default(),
             webhook_sender: Arc::new(webhooks::delivery::Sender::new(settings.webhook_policy)),
             feed_skipped_at: Arc::default(),
             write_turn: Arc::default(),

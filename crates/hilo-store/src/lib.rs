@@ -15,6 +15,7 @@ pub mod webhooks;
 // What every part shares: connections, transactions, jobs, instance settings.
 mod connect;
 pub mod jobs;
+pub mod live;
 pub mod settings;
 mod sql;
 pub mod tx;

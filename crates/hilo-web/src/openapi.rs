@@ -82,6 +82,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(api::conversations::ConversationsApi::openapi());
     doc.merge(api::customers::CustomersApi::openapi());
     doc.merge(api::jobs::JobsApi::openapi());
+    doc.merge(api::live::LiveApi::openapi());
     doc.merge(api::webhooks::WebhooksApi::openapi());
     describe_segment_messages(&mut doc);
     declare_errors(&mut doc);

@@ -116,6 +116,11 @@ pub async fn start_with_clock(
         },
     );
     let initial_admin_key = bootstrap_credentials(&hilo, settings).await?;
+    let (stop, mut stopped) = watch::channel(false);
+    // Listening before the server answers: no live event after start is missed.
+    let live = hilo_app::live::spawn_listener(hilo.clone(), stopped.clone())
+        .await
+        .context("cannot listen for live events")?;
 
     let listener = TcpListener::bind(settings.listen)
         .await
@@ -145,7 +150,6 @@ pub async fn start_with_clock(
         max_connections: settings.max_connections,
         header_timeout: settings.header_timeout,
     };
-    let (stop, mut stopped) = watch::channel(false);
     let workers = settings
         .run_workers
         .then(|| hilo_app::jobs::spawn_workers(hilo.clone(), stopped.clone()));
@@ -173,6 +177,9 @@ pub async fn start_with_clock(
         };
         if let Some(workers) = workers {
             workers.finish(Duration::from_secs(2)).await;
+        }
+        if let Some(live) = live {
+            live.abort();
         }
         pool.close().await;
         info!("stopped");

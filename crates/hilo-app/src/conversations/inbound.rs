@@ -51,6 +51,9 @@ impl Conversations<'_> {
                     self.receive_message(&channel, message).await?;
                 }
                 Report::Status(update) => self.apply_status(&channel, &update).await?,
+                Report::Call(call) => {
+                    self.record_call(&channel, &call).await?;
+                }
             }
         }
         let (content_type, body) = provider.acknowledgement();
@@ -112,9 +115,11 @@ impl Conversations<'_> {
         )
         .await?;
         let customer = linked.customer;
+        let mut opened = false;
         let conversation = match tx.active_conversation(customer, None).await? {
             Some(conversation) => conversation.id,
             None => {
+                opened = true;
                 let conversation = ConversationRecord {
                     id: ConversationId::generate(),
                     profile_id: customer,
@@ -134,26 +139,25 @@ impl Conversations<'_> {
             }
         };
         let id = MessageId::generate();
-        let stored = tx
-            .insert_message(&NewMessage {
-                id,
-                conversation_id: conversation,
-                profile_id: customer,
-                channel_id: Some(channel.id),
-                channel_type: Some(channel.kind),
-                direction: Direction::Inbound,
-                content: content.clone(),
-                media: serde_json::to_value(&message.media).unwrap_or_default(),
-                status: MessageStatus::Received,
-                error_code: None,
-                error_message: None,
-                provider_message_id: Some(message.provider_message_id.clone()),
-                customer_address: Some(message.customer_address.clone()),
-                author: "customer".into(),
-                created_at: now,
-                updated_at: now,
-            })
-            .await?;
+        let record = NewMessage {
+            id,
+            conversation_id: conversation,
+            profile_id: customer,
+            channel_id: Some(channel.id),
+            channel_type: Some(channel.kind),
+            direction: Direction::Inbound,
+            content: content.clone(),
+            media: serde_json::to_value(&message.media).unwrap_or_default(),
+            status: MessageStatus::Received,
+            error_code: None,
+            error_message: None,
+            provider_message_id: Some(message.provider_message_id.clone()),
+            customer_address: Some(message.customer_address.clone()),
+            author: "customer".into(),
+            created_at: now,
+            updated_at: now,
+        };
+        let stored = tx.insert_message(&record).await?;
         if !stored {
             // The same message, delivered twice at once: the other delivery stored it.
             return Ok(None);
@@ -184,6 +188,13 @@ impl Conversations<'_> {
         tx.commit().await?;
         self.hilo.feed_signal.notify_waiters();
         info!(channel = %channel.id, conversation = %conversation, message = %id, "message received");
+        let data = json!({
+            "conversation_id": conversation.to_string(),
+            "customer_id": customer.to_string(),
+            "new_conversation": opened,
+            "message": super::message_json(&record),
+        });
+        self.hilo.publish_live("message.created", data).await;
         Ok(Some((conversation, id)))
     }
 
@@ -214,7 +225,23 @@ impl Conversations<'_> {
                 self.hilo.now(),
             )
             .await?;
+        self.publish_message_updated(message.id).await;
         Ok(())
+    }
+
+    /// Tells live subscribers a message's delivery changed.
+    pub(crate) async fn publish_message_updated(&self, id: MessageId) {
+        match self.hilo.store.message(id).await {
+            Ok(Some(message)) => {
+                let data = json!({
+                    "conversation_id": message.conversation_id.to_string(),
+                    "message": super::message_json(&message),
+                });
+                self.hilo.publish_live("message.updated", data).await;
+            }
+            Ok(None) => {}
+            Err(error) => warn!(%error, "live event not made"),
+        }
     }
 }
 

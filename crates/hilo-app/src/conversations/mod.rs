@@ -10,6 +10,7 @@
 //! provider ──status callback──▶ delivered / read / failed with the provider's reason
 //! ```
 
+pub mod calls;
 pub mod channels;
 mod inbound;
 mod outbound;
@@ -36,6 +37,8 @@ pub struct ConversationView {
     pub customer: CustomerId,
     pub labels: Vec<String>,
     pub messages: Vec<MessageRecord>,
+    /// The calls among the messages.
+    pub calls: Vec<hilo_store::conversations::CallRecord>,
 }
 
 /// The conversations' use cases.
@@ -47,6 +50,38 @@ impl Hilo {
     pub fn conversations(&self) -> Conversations<'_> {
         Conversations { hilo: self }
     }
+}
+
+/// A message as live events carry it: the fields of the API's message.
+pub fn message_json(message: &MessageRecord) -> serde_json::Value {
+    let error = (message.error_code.is_some() || message.error_message.is_some())
+        .then(|| serde_json::json!({"code": message.error_code, "message": message.error_message}));
+    serde_json::json!({
+        "id": message.id.to_string(),
+        "direction": message.direction.as_str(),
+        "channel_id": message.channel_id.map(|c| c.to_string()),
+        "channel_type": message.channel_type.map(|t| t.as_str()),
+        "content": message.content,
+        "media": message.media,
+        "status": message.status.as_str(),
+        "error": error,
+        "author": message.author,
+        "created_at": message.created_at.to_rfc3339(),
+        "updated_at": message.updated_at.to_rfc3339(),
+    })
+}
+
+/// A conversation as live events carry it.
+pub fn conversation_json(c: &ConversationRecord, customer: CustomerId) -> serde_json::Value {
+    serde_json::json!({
+        "id": c.id.to_string(),
+        "customer_id": customer.to_string(),
+        "status": c.status.as_str(),
+        "assignee_id": c.assignee.map(|u| u.to_string()),
+        "team": c.team,
+        "last_channel_id": c.last_channel.map(|x| x.to_string()),
+        "last_message_at": c.last_message_at.to_rfc3339(),
+    })
 }
 
 /// The timeline's channel name for a channel type: the medium, whichever provider.
@@ -95,11 +130,13 @@ impl Conversations<'_> {
             .messages_of(id, None, MESSAGES_PER_READ)
             .await?;
         let labels = self.hilo.store.labels_of(id).await?;
+        let calls = self.hilo.store.calls_of(id).await?;
         Ok(ConversationView {
             conversation,
             customer,
             labels,
             messages,
+            calls,
         })
     }
 

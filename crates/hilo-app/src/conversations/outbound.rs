@@ -96,12 +96,14 @@ impl Conversations<'_> {
                 .channel(channel_id)
                 .await?
                 .ok_or_else(|| Invalid::new("channel_id", "is not a channel"))?;
-            let provider = providers::provider_for(record.kind).ok_or_else(|| {
-                Invalid::new(
-                    "channel_id",
-                    format!("replies on {} channels are not sent by Hilo", record.kind),
-                )
-            })?;
+            let provider = providers::provider_for(record.kind)
+                .filter(|_| record.kind != ChannelType::Voice)
+                .ok_or_else(|| {
+                    Invalid::new(
+                        "channel_id",
+                        format!("replies on {} channels are not sent by Hilo", record.kind),
+                    )
+                })?;
             let identifiers = self.identifiers_of(customer).await?;
             let address = provider.address_of(&identifiers).ok_or_else(|| {
                 AppError::Conflict(format!(
@@ -177,6 +179,13 @@ impl Conversations<'_> {
             self.hilo.jobs_written();
         }
         info!(conversation = %id, message = %message.id, private = reply.private, "reply stored");
+        let data = json!({
+            "conversation_id": id.to_string(),
+            "customer_id": customer.to_string(),
+            "new_conversation": false,
+            "message": super::message_json(&message),
+        });
+        self.hilo.publish_live("message.created", data).await;
         Ok(message)
     }
 
@@ -266,6 +275,7 @@ impl Conversations<'_> {
                     .await
                     .map_err(|e| transient(e.into()))?;
                 info!(message = %id, "message sent");
+                self.publish_message_updated(id).await;
                 Ok(())
             }
             Err(failure) if failure.transient => {
@@ -282,6 +292,7 @@ impl Conversations<'_> {
                     )
                     .await
                     .map_err(|e| transient(e.into()))?;
+                self.publish_message_updated(id).await;
                 Ok(())
             }
         }

@@ -74,7 +74,11 @@ impl Conversations<'_> {
             self.hilo.jobs_written();
         }
         info!(conversation = %id, changes = audit.len(), "conversation changed");
-        self.get(id).await
+        let view = self.get(id).await?;
+        if !audit.is_empty() {
+            self.publish_conversation_updated(&view).await;
+        }
+        Ok(view)
     }
 
     /// The audit trail, oldest first.
@@ -139,7 +143,18 @@ impl Conversations<'_> {
         .map_err(|e| transient(e.into()))?;
         tx.commit().await.map_err(|e| transient(e.into()))?;
         info!(conversation = %id, "snooze over: conversation open again");
+        if let Ok(view) = self.get(id).await {
+            self.publish_conversation_updated(&view).await;
+        }
         Ok(())
+    }
+
+    async fn publish_conversation_updated(&self, view: &ConversationView) {
+        let mut data = super::conversation_json(&view.conversation, view.customer);
+        data["labels"] = json!(view.labels);
+        self.hilo
+            .publish_live("conversation.updated", json!({"conversation": data}))
+            .await;
     }
 }
 

@@ -150,6 +150,23 @@ impl Tx {
     }
 }
 
+impl Tx {
+    /// The message a provider knows by its own id, in this transaction.
+    pub async fn message_by_provider_id(
+        &mut self,
+        channel: ChannelId,
+        provider_message_id: &str,
+    ) -> StoreResult<Option<MessageRecord>> {
+        const SQL: &str = select_messages!("WHERE channel_id = $1 AND provider_message_id = $2");
+        let row = on_tx!(self, |conn| sqlx::query_as::<_, MessageRow>(SQL)
+            .bind(channel.to_string())
+            .bind(provider_message_id)
+            .fetch_optional(conn)
+            .await?);
+        row.map(MessageRecord::try_from).transpose()
+    }
+}
+
 impl Store {
     pub async fn message(&self, id: MessageId) -> StoreResult<Option<MessageRecord>> {
         const SQL: &str = select_messages!("WHERE id = $1");

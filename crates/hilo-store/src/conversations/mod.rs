@@ -1,9 +1,11 @@
 //! Conversations' storage (migration 0016): channels, threads and messages.
 
+mod calls;
 mod channels;
 mod messages;
 mod threads;
 
+pub use calls::CallRecord;
 pub use channels::{ChannelChange, ChannelRecord};
 pub use messages::{MessageRecord, NewMessage, StatusReport};
 pub use threads::{ConversationEvent, ConversationFilter, ConversationRecord, cursor_of};

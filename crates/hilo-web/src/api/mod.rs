@@ -5,6 +5,7 @@ pub mod access;
 pub mod conversations;
 pub mod customers;
 pub mod jobs;
+pub mod live;
 pub mod webhooks;
 
 use std::collections::HashMap;
@@ -27,6 +28,7 @@ pub fn routes() -> Router<AppState> {
         .merge(conversations::routes())
         .merge(customers::routes())
         .merge(jobs::routes())
+        .merge(live::routes())
         .merge(webhooks::routes())
 }
 

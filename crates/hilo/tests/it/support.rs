@@ -3,6 +3,7 @@
 mod access;
 mod collect;
 mod customers;
+pub mod live;
 pub mod meta;
 pub mod receiver;
 pub mod twilio;

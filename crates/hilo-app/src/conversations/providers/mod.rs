@@ -59,6 +59,30 @@ pub struct Unverified(pub &'static str);
 pub enum Report {
     Message(InboundMessage),
     Status(StatusUpdate),
+    Call(CallReport),
+}
+
+/// What a phone system reports about a call: its start, its answer, its end, its
+/// recording; each report names the call by the system's own id.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CallReport {
+    pub external_id: String,
+    /// From the customer (`true`) or to them.
+    pub inbound: bool,
+    /// The customer's number, as identifiers.
+    pub identifiers: Vec<Identifier>,
+    /// The customer's number as the phone system writes it.
+    pub customer_address: String,
+    /// Where the customer's number was to be found, for the error when a call starts
+    /// without one (`From`, `from`, `to`).
+    pub number_field: &'static str,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub status: Option<hilo_domain::conversations::call::CallStatus>,
+    pub duration_seconds: Option<i64>,
+    pub recording_url: Option<String>,
+    pub agent: Option<hilo_domain::UserId>,
+    pub notes: Option<String>,
 }
 
 /// A customer's message, in the provider's terms already read.
@@ -151,6 +175,7 @@ pub fn provider_for(kind: ChannelType) -> Option<&'static dyn Provider> {
     match kind {
         ChannelType::TwilioSms => Some(&twilio::Twilio { whatsapp: false }),
         ChannelType::TwilioWhatsapp => Some(&twilio::Twilio { whatsapp: true }),
+        ChannelType::Voice => Some(&twilio::TwilioVoice),
         ChannelType::WhatsappCloud => Some(&meta::Meta {
             platform: meta::Platform::WhatsApp,
         }),

@@ -10,8 +10,8 @@ use hilo_domain::customers::identity::{Identifier, IdentifierType};
 use serde::Deserialize;
 
 use super::{
-    Channel, HookRequest, InboundMessage, Media, Outgoing, Provider, Report, SendFailure,
-    SendResult, Sent, StatusUpdate, Unverified, unreachable_provider,
+    CallReport, Channel, HookRequest, InboundMessage, Media, Outgoing, Provider, Report,
+    SendFailure, SendResult, Sent, StatusUpdate, Unverified, unreachable_provider,
 };
 
 /// Twilio for SMS (`whatsapp: false`) or WhatsApp.
@@ -69,20 +69,37 @@ impl Twilio {
     }
 }
 
+/// Checks `X-Twilio-Signature` with the channel's auth token.
+fn verify_signature(channel: &Channel, request: &HookRequest) -> Result<(), Unverified> {
+    let token = channel
+        .settings
+        .secret("auth_token")
+        .ok_or(Unverified("the channel has no auth_token"))?;
+    let signature = request
+        .header("x-twilio-signature")
+        .ok_or(Unverified("X-Twilio-Signature is missing"))?;
+    if twilio::verify(token, &request.url, &request.form(), signature) {
+        Ok(())
+    } else {
+        Err(Unverified("X-Twilio-Signature does not match"))
+    }
+}
+
+/// The account a webhook names must be the channel's.
+fn check_account(channel: &Channel, form: &[(String, String)]) -> Result<(), Invalid> {
+    if let (Some(account), Some(ours)) = (
+        field(form, "AccountSid"),
+        channel.settings.text("account_sid"),
+    ) && account != ours
+    {
+        return Err(Invalid::new("AccountSid", "is not this channel's account"));
+    }
+    Ok(())
+}
+
 impl Provider for Twilio {
     fn verify(&self, channel: &Channel, request: &HookRequest) -> Result<(), Unverified> {
-        let token = channel
-            .settings
-            .secret("auth_token")
-            .ok_or(Unverified("the channel has no auth_token"))?;
-        let signature = request
-            .header("x-twilio-signature")
-            .ok_or(Unverified("X-Twilio-Signature is missing"))?;
-        if twilio::verify(token, &request.url, &request.form(), signature) {
-            Ok(())
-        } else {
-            Err(Unverified("X-Twilio-Signature does not match"))
-        }
+        verify_signature(channel, request)
     }
 
     fn parse(
@@ -92,13 +109,7 @@ impl Provider for Twilio {
         default_region: &str,
     ) -> Result<Vec<Report>, Invalid> {
         let form = request.form();
-        if let (Some(account), Some(ours)) = (
-            field(&form, "AccountSid"),
-            channel.settings.text("account_sid"),
-        ) && account != ours
-        {
-            return Err(Invalid::new("AccountSid", "is not this channel's account"));
-        }
+        check_account(channel, &form)?;
         let sid = field(&form, "MessageSid")
             .or_else(|| field(&form, "SmsSid"))
             .ok_or_else(|| Invalid::new("MessageSid", "is required"))?;
@@ -265,6 +276,105 @@ impl Provider for Twilio {
     }
 
     /// Twilio reads the answer as TwiML: an empty response sends no automatic reply.
+    fn acknowledgement(&self) -> (&'static str, &'static str) {
+        (
+            "text/xml",
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>",
+        )
+    }
+}
+
+/// Twilio Programmable Voice: the call webhooks (`CallSid`, `From`, `To`,
+/// `CallStatus`, `Direction`, `CallDuration`) and recording callbacks (`RecordingUrl`),
+/// signed like messages. Hilo records calls; it does not place them.
+pub struct TwilioVoice;
+
+impl Provider for TwilioVoice {
+    fn verify(&self, channel: &Channel, request: &HookRequest) -> Result<(), Unverified> {
+        verify_signature(channel, request)
+    }
+
+    fn parse(
+        &self,
+        channel: &Channel,
+        request: &HookRequest,
+        default_region: &str,
+    ) -> Result<Vec<Report>, Invalid> {
+        let form = request.form();
+        check_account(channel, &form)?;
+        let sid = field(&form, "CallSid").ok_or_else(|| Invalid::new("CallSid", "is required"))?;
+        let inbound = field(&form, "Direction").is_none_or(|d| d == "inbound");
+        let (from, to) = (field(&form, "From"), field(&form, "To"));
+        let ours = channel.settings.text("phone_number");
+        let (customer, business) = if inbound { (from, to) } else { (to, from) };
+        if let (Some(ours), Some(business)) = (ours, business)
+            && business != ours
+        {
+            return Err(Invalid::new(
+                if inbound { "To" } else { "From" },
+                "is not this channel's number",
+            ));
+        }
+        let number_field = if inbound { "From" } else { "To" };
+        // Reports after the first (a recording, say) may name no numbers.
+        let phone = customer
+            .map(|number| {
+                Identifier::normalize(IdentifierType::phone(), number, default_region)
+                    .map_err(|e| e.in_field(number_field))
+            })
+            .transpose()?;
+        let status = field(&form, "CallStatus")
+            .map(|s| {
+                hilo_domain::conversations::call::CallStatus::from_twilio(s)
+                    .ok_or_else(|| Invalid::new("CallStatus", "is not a call status Twilio sends"))
+            })
+            .transpose()?;
+        let duration = field(&form, "CallDuration")
+            .map(|d| {
+                d.parse::<i64>()
+                    .ok()
+                    .filter(|d| *d >= 0)
+                    .ok_or_else(|| Invalid::new("CallDuration", "must be a number of seconds"))
+            })
+            .transpose()?;
+        let recording = field(&form, "RecordingUrl")
+            .filter(|_| field(&form, "RecordingStatus").is_none_or(|s| s == "completed"))
+            .map(str::to_owned);
+        Ok(vec![Report::Call(CallReport {
+            external_id: sid.to_owned(),
+            inbound,
+            customer_address: phone.as_ref().map(|p| p.value.clone()).unwrap_or_default(),
+            identifiers: phone.into_iter().collect(),
+            number_field,
+            from: from.map(str::to_owned),
+            to: to.map(str::to_owned),
+            status,
+            duration_seconds: duration,
+            recording_url: recording,
+            agent: None,
+            notes: None,
+        })])
+    }
+
+    fn send<'a>(
+        &'a self,
+        _channel: &'a Channel,
+        _http: &'a reqwest::Client,
+        _message: Outgoing<'a>,
+    ) -> SendResult<'a> {
+        Box::pin(async {
+            Err(SendFailure {
+                transient: false,
+                code: None,
+                message: "a voice channel carries calls, not messages".into(),
+            })
+        })
+    }
+
+    fn address_of(&self, _identifiers: &[Identifier]) -> Option<String> {
+        None
+    }
+
     fn acknowledgement(&self) -> (&'static str, &'static str) {
         (
             "text/xml",

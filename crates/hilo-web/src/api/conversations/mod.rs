@@ -1,6 +1,7 @@
 //! `/api/v1/channels` and `/api/v1/conversations`: the channels customers write on,
 //! for admins, and the inbox, for the people who answer.
 
+mod calls;
 mod channels;
 mod threads;
 
@@ -11,6 +12,7 @@ use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .merge(calls::routes())
         .merge(channels::routes())
         .merge(threads::routes())
 }
@@ -22,6 +24,7 @@ impl ConversationsApi {
     pub fn openapi() -> utoipa::openapi::OpenApi {
         let mut doc = channels::ChannelsApi::openapi();
         doc.merge(threads::ThreadsApi::openapi());
+        doc.merge(calls::CallsApi::openapi());
         channels::describe_settings(&mut doc);
         doc
     }

@@ -88,6 +88,11 @@ pub struct Message {
     pub error: Option<MessageError>,
     /// customer, or the staff member or key that wrote it (`user:…`, `api_key:…`).
     pub author: String,
+    /// For a call (`channel_type` voice): `status`, `from`, `to`, `agent_id`,
+    /// `started_at`, `answered_at`, `ended_at`, `duration_seconds`, `recording_url`,
+    /// `notes`.
+    #[schema(value_type = Option<Object>)]
+    pub call: Option<Value>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -282,6 +287,7 @@ fn message_view(m: MessageRecord) -> Message {
         status: m.status.as_str().to_owned(),
         error,
         author: m.author,
+        call: None,
         created_at: m.created_at.to_rfc3339(),
         updated_at: m.updated_at.to_rfc3339(),
     }
@@ -290,7 +296,21 @@ fn message_view(m: MessageRecord) -> Message {
 fn full_view(view: ConversationView) -> ConversationWithMessages {
     ConversationWithMessages {
         conversation: conversation_view(view.conversation, view.customer.to_string(), view.labels),
-        messages: view.messages.into_iter().map(message_view).collect(),
+        messages: view
+            .messages
+            .into_iter()
+            .map(|m| {
+                let call = view
+                    .calls
+                    .iter()
+                    .find(|c| c.message_id == m.id)
+                    .map(hilo_app::conversations::calls::call_json);
+                Message {
+                    call,
+                    ..message_view(m)
+                }
+            })
+            .collect(),
     }
 }
 

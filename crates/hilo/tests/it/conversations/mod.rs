@@ -5,3 +5,4 @@ mod channels;
 mod inbox;
 mod meta;
 mod twilio;
+mod voice;

@@ -1,0 +1,112 @@
+//! Live events for open pages and agents' tools: new messages, status changes,
+//! assignments, incoming calls. Each node keeps a broadcast of its subscribers; with
+//! several nodes on one PostgreSQL, events travel through `NOTIFY`, so a subscriber on
+//! any node hears what happened on every node.
+//!
+//! Live events are a courtesy to screens that are open: one published after a commit
+//! and lost in a crash is found by reading the API again (as a page does when its
+//! connection comes back).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+use tokio::sync::{broadcast, watch};
+use tokio::task::JoinHandle;
+
+use crate::Hilo;
+
+/// Events a slow subscriber may fall behind by before it misses some (and is told so).
+const BACKLOG: usize = 1_024;
+
+/// One live event: its type (`message.created`, `call.started`, …) and its data.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct LiveEvent {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub data: Value,
+}
+
+/// A node's subscribers.
+pub struct LiveBus {
+    sender: broadcast::Sender<Arc<LiveEvent>>,
+}
+
+impl Default for LiveBus {
+    fn default() -> Self {
+        Self {
+            sender: broadcast::channel(BACKLOG).0,
+        }
+    }
+}
+
+impl Hilo {
+    /// Every live event from now on, on this node and (PostgreSQL) every other.
+    pub fn subscribe_live(&self) -> broadcast::Receiver<Arc<LiveEvent>> {
+        self.live.sender.subscribe()
+    }
+
+    /// Sends `event` to every subscriber of every node. Call after the commit that
+    /// made it true.
+    pub(crate) async fn publish_live(&self, kind: &str, data: Value) {
+        let event = LiveEvent {
+            kind: kind.to_owned(),
+            data,
+        };
+        let payload = match serde_json::to_string(&event) {
+            Ok(payload) => payload,
+            Err(error) => {
+                tracing::warn!(%error, "live event not written");
+                return;
+            }
+        };
+        if payload.len() <= hilo_store::live::MAX_PAYLOAD {
+            match self.store.notify_live(&payload).await {
+                Ok(true) => return,
+                Ok(false) => {}
+                Err(error) => {
+                    tracing::warn!(%error, kind, "live event not sent to other nodes");
+                }
+            }
+        } else if self.store.engine() == hilo_store::Engine::Postgres {
+            tracing::warn!(
+                kind,
+                "live event too large for other nodes; this node's only"
+            );
+        }
+        let _ = self.live.sender.send(Arc::new(event));
+    }
+}
+
+/// On PostgreSQL, hears every node's events and hands them to this node's subscribers.
+/// Listens before it returns, so nothing published after start is missed; nothing to
+/// do on SQLite.
+pub async fn spawn_listener(
+    hilo: Hilo,
+    mut stop: watch::Receiver<bool>,
+) -> crate::AppResult<Option<JoinHandle<()>>> {
+    let Some(mut listener) = hilo.store.listen_live().await? else {
+        return Ok(None);
+    };
+    Ok(Some(tokio::spawn(async move {
+        loop {
+            let payload = tokio::select! {
+                received = listener.recv() => received,
+                _ = stop.wait_for(|stopped| *stopped) => return,
+            };
+            match payload {
+                Ok(payload) => match serde_json::from_str::<LiveEvent>(&payload) {
+                    Ok(event) => {
+                        let _ = hilo.live.sender.send(Arc::new(event));
+                    }
+                    Err(error) => tracing::warn!(%error, "unreadable live event"),
+                },
+                Err(error) => {
+                    tracing::warn!(%error, "live events: connection lost, listening again");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    })))
+}

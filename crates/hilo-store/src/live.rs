@@ -1,0 +1,52 @@
+//! Live events between nodes: on PostgreSQL a `NOTIFY` on one channel, heard by every
+//! node's `LISTEN`; on SQLite there is one node, so there is nothing to carry.
+
+use sqlx::postgres::PgListener;
+
+use crate::{Store, StoreResult};
+
+/// The PostgreSQL channel live events travel on.
+const CHANNEL: &str = "hilo_live";
+/// PostgreSQL refuses payloads of 8000 bytes or more.
+pub const MAX_PAYLOAD: usize = 7_900;
+
+/// A node's subscription to every node's live events (PostgreSQL).
+pub struct LiveListener(PgListener);
+
+impl LiveListener {
+    /// The next event's payload. After a lost connection the listener connects and
+    /// listens again by itself; what was sent meanwhile is not heard.
+    pub async fn recv(&mut self) -> StoreResult<String> {
+        Ok(self.0.recv().await?.payload().to_owned())
+    }
+}
+
+impl Store {
+    /// Listens to every node's live events; `None` on SQLite.
+    pub async fn listen_live(&self) -> StoreResult<Option<LiveListener>> {
+        match self {
+            Self::Sqlite(_) => Ok(None),
+            Self::Postgres(pool) => {
+                let mut listener = PgListener::connect_with(pool).await?;
+                listener.listen(CHANNEL).await?;
+                Ok(Some(LiveListener(listener)))
+            }
+        }
+    }
+
+    /// Sends a live event to every node (PostgreSQL); `false` on SQLite, where the
+    /// caller hands it to its own subscribers.
+    pub async fn notify_live(&self, payload: &str) -> StoreResult<bool> {
+        match self {
+            Self::Sqlite(_) => Ok(false),
+            Self::Postgres(pool) => {
+                sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(CHANNEL)
+                    .bind(payload)
+                    .execute(pool)
+                    .await?;
+                Ok(true)
+            }
+        }
+    }
+}
