@@ -147,7 +147,7 @@ impl Conversations<'_> {
                             profile_id: customer,
                             status: ConversationStatus::Open,
                             thread_channel: None,
-                            last_channel: Some(channel.id),
+                            last_channel: None,
                             assignee: None,
                             team: None,
                             subject: None,
@@ -210,7 +210,8 @@ impl Conversations<'_> {
                     notes,
                 };
                 tx.put_call(&call).await?;
-                tx.touch_conversation(conversation, now, report.inbound.then_some(channel.id))
+                // A call is not a channel replies go on: the reply channel stays.
+                tx.touch_conversation(conversation, now, report.inbound, None)
                     .await?;
                 let body = json!({
                     "conversation_id": conversation.to_string(),

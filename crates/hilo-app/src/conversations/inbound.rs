@@ -162,7 +162,7 @@ impl Conversations<'_> {
             // The same message, delivered twice at once: the other delivery stored it.
             return Ok(None);
         }
-        tx.touch_conversation(conversation, now, Some(channel.id))
+        tx.touch_conversation(conversation, now, true, Some(channel.id))
             .await?;
         let body = json!({
             "conversation_id": conversation.to_string(),

@@ -140,6 +140,51 @@ impl Conversations<'_> {
         })
     }
 
+    /// Every conversation of a customer with all its messages and calls, for the
+    /// customer's export.
+    pub async fn export_of(&self, root: CustomerId) -> AppResult<Vec<serde_json::Value>> {
+        let mut out = Vec::new();
+        let mut page = PageRequest {
+            limit: 200,
+            after: None,
+        };
+        loop {
+            let filter = ConversationFilter {
+                customer: Some(root),
+                ..ConversationFilter::default()
+            };
+            let rows = self.hilo.store.list_conversations(&filter, &page).await?;
+            let batch = Page::from_rows(rows, page.limit, cursor_of);
+            for conversation in &batch.items {
+                let mut messages = Vec::new();
+                let mut after = None;
+                loop {
+                    let chunk = self
+                        .hilo
+                        .store
+                        .messages_of(conversation.id, after, MESSAGES_PER_READ)
+                        .await?;
+                    after = chunk.last().map(|m| m.id);
+                    let full = chunk.len() == MESSAGES_PER_READ as usize;
+                    messages.extend(chunk.iter().map(message_json));
+                    if !full {
+                        break;
+                    }
+                }
+                let calls = self.hilo.store.calls_of(conversation.id).await?;
+                let mut entry = conversation_json(conversation, root);
+                entry["messages"] = serde_json::Value::from(messages);
+                entry["calls"] = calls.iter().map(calls::call_json).collect();
+                out.push(entry);
+            }
+            match batch.next {
+                Some(next) => page.after = Some(next),
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+
     /// Whether a status may be filtered on: every one is.
     pub fn parse_status(text: &str) -> AppResult<ConversationStatus> {
         Ok(text.parse()?)

@@ -138,7 +138,7 @@ impl Conversations<'_> {
         }
         let mut tx = self.hilo.store.begin().await?;
         tx.insert_message(&message).await?;
-        tx.touch_conversation(id, now, None).await?;
+        tx.touch_conversation(id, now, false, None).await?;
         if let Some(kind) = channel_kind {
             let body = json!({
                 "conversation_id": id.to_string(),

@@ -159,8 +159,10 @@ impl Customers<'_> {
                        "traits": f.trait_entries()})
             })
             .collect();
+        let conversations = self.hilo.conversations().export_of(root).await?;
         Ok(json!({
             "exported_at": self.hilo.now().to_rfc3339(),
+            "conversations": conversations,
             "customer_id": root.to_string(),
             "identities": view.identities.iter().map(|i| json!({
                 "type": i.kind, "value": i.value, "first_seen": i.first_seen.to_rfc3339(),
@@ -197,11 +199,15 @@ impl Customers<'_> {
             }
         }
         let redaction = Redaction::new(&identifiers, &self.hilo.settings.default_region);
-        let erased = tx.erase(&fragments, &identities, &redaction).await?;
+        let mut erased = tx.erase(&fragments, &identities, &redaction).await?;
+        // The person's conversations go in the same transaction.
+        let conversations = tx.erase_conversations(&fragments, &redaction).await?;
+        erased.redacted_items += conversations.redacted_messages;
         let detail = json!({
             "profiles": erased.profiles, "identities": erased.identities,
             "timeline_items": erased.timeline_items, "consents": erased.consents,
             "redacted_items": erased.redacted_items, "suppressed": suppress,
+            "conversations": conversations.conversations, "messages": conversations.messages,
         });
         // For the parts that react: the id alone, since nothing else of the person is left.
         tx.record_change(ChangeKind::ProfileErased, root, "{}", now)

@@ -3,11 +3,13 @@
 mod calls;
 mod channels;
 mod messages;
+mod privacy;
 mod threads;
 
 pub use calls::CallRecord;
 pub use channels::{ChannelChange, ChannelRecord};
 pub use messages::{MessageRecord, NewMessage, StatusReport};
+pub use privacy::ErasedConversations;
 pub use threads::{ConversationEvent, ConversationFilter, ConversationRecord, cursor_of};
 
 fn parse_id<T: std::str::FromStr>(what: &'static str, text: &str) -> crate::StoreResult<T>

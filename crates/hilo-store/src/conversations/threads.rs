@@ -172,25 +172,27 @@ impl Tx {
         Ok(())
     }
 
-    /// Records a message at `at` in the conversation: its activity time, and for a
-    /// customer's message the channel replies go to. A snoozed or pending conversation
-    /// the customer writes to is open again.
+    /// Records a message at `at` in the conversation: its activity time and, when the
+    /// customer wrote on a channel replies can go on, that channel. A snoozed or pending
+    /// conversation the customer writes (or calls) to is open again.
     pub async fn touch_conversation(
         &mut self,
         id: ConversationId,
         at: Timestamp,
-        from_customer_on: Option<ChannelId>,
+        from_customer: bool,
+        reply_channel: Option<ChannelId>,
     ) -> StoreResult<()> {
         const SQL: &str = "UPDATE conversations SET \
             last_message_at = CASE WHEN last_message_at > $1 THEN last_message_at ELSE $1 END, \
-            last_channel_id = COALESCE($2, last_channel_id), \
-            status = CASE WHEN $2 IS NOT NULL AND status IN ('snoozed', 'pending') THEN 'open' \
+            status = CASE WHEN $2 = 1 AND status IN ('snoozed', 'pending') THEN 'open' \
                 ELSE status END, \
-            snoozed_until = CASE WHEN $2 IS NOT NULL THEN NULL ELSE snoozed_until END, \
-            updated_at = $1 WHERE id = $3";
+            snoozed_until = CASE WHEN $2 = 1 THEN NULL ELSE snoozed_until END, \
+            last_channel_id = COALESCE($3, last_channel_id), \
+            updated_at = $1 WHERE id = $4";
         on_tx!(self, |conn| sqlx::query(SQL)
             .bind(at.millis())
-            .bind(from_customer_on.map(|c| c.to_string()))
+            .bind(i64::from(from_customer))
+            .bind(reply_channel.map(|c| c.to_string()))
             .bind(id.to_string())
             .execute(conn)
             .await?

@@ -4,5 +4,6 @@
 mod channels;
 mod inbox;
 mod meta;
+mod privacy;
 mod twilio;
 mod voice;

@@ -1,6 +1,6 @@
 //! Customers: profiles and identity, privacy, the change feed.
 
 mod feed;
-mod privacy;
+pub(crate) mod privacy;
 mod profiles;
 mod search;

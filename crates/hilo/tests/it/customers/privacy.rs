@@ -160,7 +160,7 @@ const PERSONAL: [&str; 6] = [
 ];
 
 /// Every text value in every table that contains one of `needles` (case-insensitive).
-async fn find_anywhere(store: &hilo_store::Store, needles: &[&str]) -> Vec<String> {
+pub(crate) async fn find_anywhere(store: &hilo_store::Store, needles: &[&str]) -> Vec<String> {
     use sqlx::Row;
     let mut found = Vec::new();
     let columns: Vec<(String, String)> = match store {
