@@ -27,7 +27,14 @@ impl Store {
         match self {
             Self::Sqlite(_) => Ok(None),
             Self::Postgres(pool) => {
-                let mut listener = PgListener::connect_with(pool).await?;
+                // A connection of its own, outside the pool: listening holds it for
+                // ever, and the pool's connections are for requests (a pool of one
+                // would be left with none).
+                let own = sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(1)
+                    .connect_with((*pool.connect_options()).clone())
+                    .await?;
+                let mut listener = PgListener::connect_with(&own).await?;
                 listener.listen(CHANNEL).await?;
                 Ok(Some(LiveListener(listener)))
             }

@@ -12,6 +12,7 @@
 
 pub mod calls;
 pub mod channels;
+mod demo;
 mod inbound;
 mod outbound;
 pub mod providers;

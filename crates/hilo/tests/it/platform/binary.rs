@@ -598,11 +598,42 @@ async fn demo_fills_an_empty_database_once() {
         .await
         .expect("json");
     assert_eq!(ana["traits"]["name"], "Ana García");
+    // Her WhatsApp chat and her call are on the same profile, in one conversation.
     assert_eq!(
         ana["computed"]["channels"],
-        serde_json::json!(["app", "pos", "web"])
+        serde_json::json!(["app", "pos", "voice", "web", "whatsapp"])
     );
     assert_eq!(ana["computed"]["event_count"], 5);
+    let conversations: Value = crate::support::http_client()
+        .get(server.url("/api/v1/conversations"))
+        .query(&[("customer_id", ana["id"].as_str().expect("id"))])
+        .bearer_auth(key)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    let thread_id = conversations["data"][0]["id"]
+        .as_str()
+        .expect("a conversation");
+    let thread: Value = crate::support::http_client()
+        .get(server.url(&format!("/api/v1/conversations/{thread_id}")))
+        .bearer_auth(key)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    let kinds: Vec<&str> = thread["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter_map(|m| m["channel_type"].as_str())
+        .collect();
+    assert_eq!(kinds, ["twilio_whatsapp", "voice"]);
+    assert_eq!(thread["messages"][1]["call"]["status"], "completed");
     assert!(server.terminate().success());
     let mut again = Server::start(&data, &["--demo"], &[("HILO_ADMIN_KEY", key)]);
     assert!(!again.stderr().contains("Demo data loaded"));
