@@ -125,8 +125,14 @@ impl Channels<'_> {
         if let Some(secret_name) = kind.generated_secret()
             && settings.secret(secret_name).is_none()
         {
-            let secret = hilo_domain::sealing::SealingKey::generate_text()
-                .map_err(|e| AppError::Internal(format!("no randomness: {e}")))?;
+            // An API channel's secret signs as Standard Webhooks do (`whsec_…`), so
+            // the other system verifies with any of its libraries.
+            let secret = if kind == ChannelType::Api {
+                hilo_domain::webhooks::SigningSecret::generate().map(|s| s.expose().to_owned())
+            } else {
+                hilo_domain::sealing::SealingKey::generate_text()
+            }
+            .map_err(|e| AppError::Internal(format!("no randomness: {e}")))?;
             settings
                 .secrets
                 .insert(secret_name.to_owned(), secret.clone());

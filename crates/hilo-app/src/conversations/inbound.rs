@@ -40,7 +40,7 @@ impl Conversations<'_> {
         }
         let provider = providers::provider_for(record.kind).ok_or(AppError::NotFound)?;
         let channel = self.hilo.channels().open(&record)?;
-        if let Err(unverified) = provider.verify(&channel, request) {
+        if let Err(unverified) = provider.verify(&channel, request, self.hilo.now()) {
             warn!(channel = %channel_id, reason = %unverified, "webhook refused");
             return Err(AppError::Unauthenticated);
         }

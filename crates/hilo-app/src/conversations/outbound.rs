@@ -105,7 +105,8 @@ impl Conversations<'_> {
                     )
                 })?;
             let identifiers = self.identifiers_of(customer).await?;
-            let address = provider.address_of(&identifiers).ok_or_else(|| {
+            let channel = self.hilo.channels().open(&record)?;
+            let address = provider.address_of(&channel, &identifiers).ok_or_else(|| {
                 AppError::Conflict(format!(
                     "the customer has no address on this {} channel",
                     record.kind
@@ -249,6 +250,8 @@ impl Conversations<'_> {
             .client()
             .map_err(JobFailure::Transient)?;
         let outgoing = Outgoing {
+            message_id: message.id,
+            conversation_id: message.conversation_id,
             to,
             content: &message.content,
         };

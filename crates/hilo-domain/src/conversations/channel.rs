@@ -297,6 +297,15 @@ impl ChannelSettings {
                 "name phone_number or messaging_service_sid",
             ));
         }
+        if kind == ChannelType::Api
+            && let Some(secret) = out.secrets.get("signing_secret")
+            && crate::webhooks::SigningSecret::parse(secret).is_err()
+        {
+            return Err(Invalid::new(
+                "settings.signing_secret",
+                "must be a Standard Webhooks secret: whsec_ and 24 to 64 bytes in base64",
+            ));
+        }
         if kind == ChannelType::Voice
             && out.public.contains_key("account_sid") != out.secrets.contains_key("auth_token")
         {

@@ -75,9 +75,72 @@ pub fn sign(secret: &SigningSecret, id: &str, timestamp_secs: i64, body: &[u8]) 
     format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
 }
 
+/// How far a signed message's timestamp may be from now, as the specification advises.
+pub const TOLERANCE_SECS: i64 = 300;
+
+/// Whether a message signed by the other side is genuine: `signatures` (the
+/// `webhook-signature` header, space-separated `v1,…` entries) holds the signature of
+/// `id`, `timestamp` and `body`, and the timestamp is within five minutes of `now`.
+pub fn verify(
+    secret: &SigningSecret,
+    id: &str,
+    timestamp: &str,
+    body: &[u8],
+    signatures: &str,
+    now_secs: i64,
+) -> bool {
+    let Ok(timestamp_secs) = timestamp.trim().parse::<i64>() else {
+        return false;
+    };
+    if (now_secs - timestamp_secs).abs() > TOLERANCE_SECS || id.is_empty() {
+        return false;
+    }
+    let expected = sign(secret, id, timestamp_secs, body);
+    signatures
+        .split_whitespace()
+        .any(|given| crate::secret::constant_time_eq(given, &expected))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn verifies_what_it_signs_within_the_tolerance() {
+        let secret = SigningSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let body = br#"{"test": 2432232314}"#;
+        let good = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
+        let id = "msg_p5jXN8AQM9LWM0D4loKWxJek";
+        assert!(verify(&secret, id, "1614265330", body, good, 1614265330));
+        assert!(verify(
+            &secret,
+            id,
+            "1614265330",
+            body,
+            &format!("v1,bad {good}"),
+            1614265600
+        ));
+        assert!(!verify(
+            &secret,
+            id,
+            "1614265330",
+            body,
+            good,
+            1614265330 + 301
+        ));
+        assert!(!verify(&secret, id, "1614265331", body, good, 1614265330));
+        assert!(!verify(
+            &secret,
+            "other",
+            "1614265330",
+            body,
+            good,
+            1614265330
+        ));
+        assert!(!verify(&secret, id, "1614265330", b"{}", good, 1614265330));
+        assert!(!verify(&secret, id, "soon", body, good, 1614265330));
+    }
 
     #[test]
     fn matches_the_specification_example() {

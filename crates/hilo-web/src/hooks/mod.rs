@@ -2,6 +2,7 @@
 //! hands the raw request to the conversations part, which verifies it with the
 //! channel's secret before reading anything.
 
+mod api;
 mod meta;
 mod twilio;
 
@@ -12,7 +13,10 @@ use hilo_app::conversations::providers::HookRequest;
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().merge(meta::routes()).merge(twilio::routes())
+    Router::new()
+        .merge(api::routes())
+        .merge(meta::routes())
+        .merge(twilio::routes())
 }
 
 /// The request as the provider made it: the URL it was given (under the public URL,

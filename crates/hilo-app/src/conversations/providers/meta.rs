@@ -249,7 +249,12 @@ fn whatsapp_content(message: &Value, channel: &Channel) -> (String, Vec<Media>) 
 }
 
 impl Provider for Meta {
-    fn verify(&self, channel: &Channel, request: &HookRequest) -> Result<(), Unverified> {
+    fn verify(
+        &self,
+        channel: &Channel,
+        request: &HookRequest,
+        _now: hilo_domain::Timestamp,
+    ) -> Result<(), Unverified> {
         let secret = channel
             .settings
             .secret("app_secret")
@@ -359,7 +364,7 @@ impl Provider for Meta {
         })
     }
 
-    fn address_of(&self, identifiers: &[Identifier]) -> Option<String> {
+    fn address_of(&self, _channel: &Channel, identifiers: &[Identifier]) -> Option<String> {
         let own = identifiers
             .iter()
             .find(|i| i.kind.as_str() == self.identifier_kind())

@@ -2,6 +2,7 @@
 //! webhook is verified and read, and how a message is sent. A new provider is a new
 //! file and one line in [`provider_for`].
 
+mod api;
 mod meta;
 mod twilio;
 
@@ -117,6 +118,9 @@ pub struct StatusUpdate {
 /// One message to send.
 #[derive(Debug, Clone)]
 pub struct Outgoing<'a> {
+    /// Hilo's id for it: the API channel's delivery id, so the receiver deduplicates.
+    pub message_id: hilo_domain::MessageId,
+    pub conversation_id: hilo_domain::ConversationId,
     /// The customer's address on this channel (a phone, `whatsapp:+…`, a wa_id).
     pub to: &'a str,
     pub content: &'a str,
@@ -142,8 +146,14 @@ pub type SendResult<'a> = Pin<Box<dyn Future<Output = Result<Sent, SendFailure>>
 
 /// One provider's wire format and authentication.
 pub trait Provider: Send + Sync {
-    /// Checks that the webhook comes from the provider, with this channel's secret.
-    fn verify(&self, channel: &Channel, request: &HookRequest) -> Result<(), Unverified>;
+    /// Checks that the webhook comes from the provider, with this channel's secret
+    /// (and, where the provider signs a time, that it is recent).
+    fn verify(
+        &self,
+        channel: &Channel,
+        request: &HookRequest,
+        now: hilo_domain::Timestamp,
+    ) -> Result<(), Unverified>;
 
     /// What a verified webhook reports.
     fn parse(
@@ -162,7 +172,7 @@ pub trait Provider: Send + Sync {
     ) -> SendResult<'a>;
 
     /// The customer's address on this channel, from the identifiers they hold.
-    fn address_of(&self, identifiers: &[Identifier]) -> Option<String>;
+    fn address_of(&self, channel: &Channel, identifiers: &[Identifier]) -> Option<String>;
 
     /// The body and content type the provider expects in answer to a webhook.
     fn acknowledgement(&self) -> (&'static str, &'static str) {
@@ -176,6 +186,7 @@ pub fn provider_for(kind: ChannelType) -> Option<&'static dyn Provider> {
         ChannelType::TwilioSms => Some(&twilio::Twilio { whatsapp: false }),
         ChannelType::TwilioWhatsapp => Some(&twilio::Twilio { whatsapp: true }),
         ChannelType::Voice => Some(&twilio::TwilioVoice),
+        ChannelType::Api => Some(&api::ApiChannel),
         ChannelType::WhatsappCloud => Some(&meta::Meta {
             platform: meta::Platform::WhatsApp,
         }),

@@ -98,7 +98,12 @@ fn check_account(channel: &Channel, form: &[(String, String)]) -> Result<(), Inv
 }
 
 impl Provider for Twilio {
-    fn verify(&self, channel: &Channel, request: &HookRequest) -> Result<(), Unverified> {
+    fn verify(
+        &self,
+        channel: &Channel,
+        request: &HookRequest,
+        _now: hilo_domain::Timestamp,
+    ) -> Result<(), Unverified> {
         verify_signature(channel, request)
     }
 
@@ -257,7 +262,7 @@ impl Provider for Twilio {
         })
     }
 
-    fn address_of(&self, identifiers: &[Identifier]) -> Option<String> {
+    fn address_of(&self, _channel: &Channel, identifiers: &[Identifier]) -> Option<String> {
         let phone = identifiers
             .iter()
             .find(|i| i.kind.as_str() == IdentifierType::PHONE)
@@ -290,7 +295,12 @@ impl Provider for Twilio {
 pub struct TwilioVoice;
 
 impl Provider for TwilioVoice {
-    fn verify(&self, channel: &Channel, request: &HookRequest) -> Result<(), Unverified> {
+    fn verify(
+        &self,
+        channel: &Channel,
+        request: &HookRequest,
+        _now: hilo_domain::Timestamp,
+    ) -> Result<(), Unverified> {
         verify_signature(channel, request)
     }
 
@@ -371,7 +381,7 @@ impl Provider for TwilioVoice {
         })
     }
 
-    fn address_of(&self, _identifiers: &[Identifier]) -> Option<String> {
+    fn address_of(&self, _channel: &Channel, _identifiers: &[Identifier]) -> Option<String> {
         None
     }
 

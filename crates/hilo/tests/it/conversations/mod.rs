@@ -1,6 +1,7 @@
 //! Conversations: channels configured over the API, provider webhooks in their real
 //! wire formats, one thread per customer, replies sent to provider peers.
 
+mod api_channel;
 mod channels;
 mod inbox;
 mod meta;
