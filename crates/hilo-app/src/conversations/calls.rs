@@ -4,6 +4,7 @@
 
 use hilo_domain::conversations::call::CallStatus;
 use hilo_domain::conversations::{ConversationStatus, Direction, MessageStatus};
+use hilo_domain::customers::changes::ChangeKind;
 use hilo_domain::customers::timeline::ItemType;
 use hilo_domain::{ConversationId, MessageId};
 use hilo_store::conversations::{CallRecord, ConversationRecord, NewMessage};
@@ -243,6 +244,29 @@ impl Conversations<'_> {
                 }
             }
         };
+        let ids = json!({
+            "conversation_id": recorded.conversation.to_string(),
+            "message_id": recorded.call.message_id.to_string(),
+            "channel_id": channel.id.to_string(),
+            "channel_type": channel.kind.as_str(),
+            "direction": if report.inbound { "inbound" } else { "outbound" },
+            "status": recorded.call.status.as_str(),
+            "duration_seconds": recorded.call.duration_seconds,
+        });
+        if recorded.started {
+            super::record_change(
+                &mut tx,
+                ChangeKind::CallStarted,
+                recorded.customer,
+                ids.clone(),
+                now,
+            )
+            .await?;
+        }
+        if recorded.ended {
+            super::record_change(&mut tx, ChangeKind::CallEnded, recorded.customer, ids, now)
+                .await?;
+        }
         tx.commit().await?;
         self.hilo.feed_signal.notify_waiters();
         info!(channel = %channel.id, call = %recorded.call.message_id, status = %recorded.call.status, "call recorded");

@@ -2,6 +2,7 @@
 //! its provider, and stored once each.
 
 use hilo_domain::conversations::{ConversationStatus, Direction, MessageStatus};
+use hilo_domain::customers::changes::ChangeKind;
 use hilo_domain::customers::timeline::ItemType;
 use hilo_domain::{ChannelId, ConversationId, MessageId};
 use hilo_store::conversations::{ConversationRecord, NewMessage, StatusReport};
@@ -185,6 +186,25 @@ impl Conversations<'_> {
             body: &body,
         })
         .await?;
+        let ids = json!({
+            "conversation_id": conversation.to_string(),
+            "message_id": id.to_string(),
+            "channel_id": channel.id.to_string(),
+            "channel_type": channel.kind.as_str(),
+            "direction": Direction::Inbound.as_str(),
+        });
+        if opened {
+            let data = json!({"conversation_id": conversation.to_string(), "channel_id": channel.id.to_string(), "status": "open"});
+            super::record_change(
+                &mut tx,
+                ChangeKind::ConversationCreated,
+                customer,
+                data,
+                now,
+            )
+            .await?;
+        }
+        super::record_change(&mut tx, ChangeKind::MessageCreated, customer, ids, now).await?;
         tx.commit().await?;
         self.hilo.feed_signal.notify_waiters();
         info!(channel = %channel.id, conversation = %conversation, message = %id, "message received");
@@ -215,7 +235,7 @@ impl Conversations<'_> {
         self.hilo
             .store
             .report_message_status(
-                message.id,
+                &message,
                 &StatusReport {
                     status,
                     error_code: update.error_code.as_deref(),

@@ -85,6 +85,20 @@ pub fn conversation_json(c: &ConversationRecord, customer: CustomerId) -> serde_
     })
 }
 
+/// Records what happened in a customer's conversations on the change feed, in the
+/// transaction that made it happen: the webhooks part turns it into events.
+pub(crate) async fn record_change(
+    tx: &mut hilo_store::Tx,
+    kind: hilo_domain::customers::changes::ChangeKind,
+    customer: CustomerId,
+    data: serde_json::Value,
+    now: hilo_domain::Timestamp,
+) -> AppResult<()> {
+    tx.record_change(kind, customer, &data.to_string(), now)
+        .await?;
+    Ok(())
+}
+
 /// The timeline's channel name for a channel type: the medium, whichever provider.
 pub fn timeline_channel(kind: ChannelType) -> &'static str {
     match kind {

@@ -162,6 +162,22 @@ impl Conversations<'_> {
                 body: &body,
             })
             .await?;
+            let ids = json!({
+                "conversation_id": id.to_string(),
+                "message_id": message.id.to_string(),
+                "channel_id": message.channel_id.map(|c| c.to_string()),
+                "channel_type": kind.as_str(),
+                "direction": Direction::Outbound.as_str(),
+                "status": MessageStatus::Queued.as_str(),
+            });
+            super::record_change(
+                &mut tx,
+                hilo_domain::customers::changes::ChangeKind::MessageCreated,
+                customer,
+                ids,
+                now,
+            )
+            .await?;
             let payload = json!({ "message_id": message.id.to_string() });
             tx.enqueue_job(
                 &NewJob {
@@ -236,7 +252,7 @@ impl Conversations<'_> {
             .map_err(|e| transient(e.into()))?
         else {
             store
-                .report_message_status(id, &fail(None, "the channel was deleted"), now)
+                .report_message_status(&message, &fail(None, "the channel was deleted"), now)
                 .await
                 .map_err(|e| transient(e.into()))?;
             return Ok(());
@@ -262,7 +278,7 @@ impl Conversations<'_> {
                     .unwrap_or(MessageStatus::Sent);
                 store
                     .report_message_status(
-                        id,
+                        &message,
                         &StatusReport {
                             status: if status == MessageStatus::Queued {
                                 MessageStatus::Sent
@@ -289,7 +305,7 @@ impl Conversations<'_> {
                 warn!(message = %id, reason = %failure.message, "provider refused the message");
                 store
                     .report_message_status(
-                        id,
+                        &message,
                         &fail(failure.code.as_deref(), &failure.message),
                         self.hilo.now(),
                     )
@@ -316,10 +332,13 @@ impl Conversations<'_> {
             .clone()
             .unwrap_or_else(|| "the provider could not be reached".into());
         let reason = format!("gave up after {} attempts: {reason}", job.attempts);
+        let Some(message) = self.hilo.store.message(id).await? else {
+            return Ok(());
+        };
         self.hilo
             .store
             .report_message_status(
-                id,
+                &message,
                 &StatusReport {
                     status: MessageStatus::Failed,
                     error_code: None,

@@ -3,6 +3,7 @@
 
 use hilo_domain::conversations::ConversationStatus;
 use hilo_domain::conversations::work::{self, WorkChange, WorkState};
+use hilo_domain::customers::changes::ChangeKind;
 use hilo_domain::jobs::JobKind;
 use hilo_domain::{ConversationId, Invalid, Page, PageRequest, Principal, Timestamp};
 use hilo_store::Tx;
@@ -61,6 +62,22 @@ impl Conversations<'_> {
         for entry in &audit {
             tx.record_conversation_event(id, now, &actor, entry.kind, &entry.data)
                 .await?;
+        }
+        if !audit.is_empty() {
+            let customer = tx.root_of(updated.profile_id).await?;
+            let data = json!({
+                "conversation_id": id.to_string(),
+                "status": next.status.as_str(),
+                "changed": audit.iter().map(|a| a.kind).collect::<Vec<_>>(),
+            });
+            super::record_change(
+                &mut tx,
+                ChangeKind::ConversationUpdated,
+                customer,
+                data,
+                now,
+            )
+            .await?;
         }
         let woken = match next.snoozed_until {
             Some(until) if next.snoozed_until != state.snoozed_until => {
@@ -141,6 +158,21 @@ impl Conversations<'_> {
         )
         .await
         .map_err(|e| transient(e.into()))?;
+        let customer = tx
+            .root_of(opened.profile_id)
+            .await
+            .map_err(|e| transient(e.into()))?;
+        let data =
+            json!({"conversation_id": id.to_string(), "status": "open", "changed": ["status"]});
+        super::record_change(
+            &mut tx,
+            ChangeKind::ConversationUpdated,
+            customer,
+            data,
+            now,
+        )
+        .await
+        .map_err(transient)?;
         tx.commit().await.map_err(|e| transient(e.into()))?;
         info!(conversation = %id, "snooze over: conversation open again");
         if let Ok(view) = self.get(id).await {

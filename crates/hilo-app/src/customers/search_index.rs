@@ -25,6 +25,10 @@ const BATCH: u32 = 200;
 fn touched(changes: &[ChangeRecord]) -> Vec<CustomerId> {
     let mut ids = BTreeSet::new();
     for change in changes {
+        // A message or a call changes nothing the profile is found by.
+        if change.kind.is_some_and(|kind| !kind.changes_the_profile()) {
+            continue;
+        }
         ids.insert(change.customer);
         for key in ["absorbed", "restored"] {
             if let Some(id) = change

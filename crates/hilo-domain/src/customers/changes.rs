@@ -20,10 +20,18 @@ pub enum ChangeKind {
     ProfileConsent,
     /// An existing profile took new identifiers; the change's data names their types.
     ProfileIdentified,
+    // What happens in the customer's conversations (the conversations part): the
+    // data holds ids only.
+    ConversationCreated,
+    ConversationUpdated,
+    MessageCreated,
+    MessageUpdated,
+    CallStarted,
+    CallEnded,
 }
 
 impl ChangeKind {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 13] = [
         Self::ProfileCreated,
         Self::ProfileTraits,
         Self::ProfileMerged,
@@ -31,7 +39,28 @@ impl ChangeKind {
         Self::ProfileErased,
         Self::ProfileConsent,
         Self::ProfileIdentified,
+        Self::ConversationCreated,
+        Self::ConversationUpdated,
+        Self::MessageCreated,
+        Self::MessageUpdated,
+        Self::CallStarted,
+        Self::CallEnded,
     ];
+
+    /// Whether the profile itself changed (what it is found by, what it shows), as
+    /// opposed to something happening in its conversations.
+    pub fn changes_the_profile(self) -> bool {
+        matches!(
+            self,
+            Self::ProfileCreated
+                | Self::ProfileTraits
+                | Self::ProfileMerged
+                | Self::ProfileUnmerged
+                | Self::ProfileErased
+                | Self::ProfileConsent
+                | Self::ProfileIdentified
+        )
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -42,6 +71,12 @@ impl ChangeKind {
             Self::ProfileErased => "profile.erased",
             Self::ProfileConsent => "profile.consent",
             Self::ProfileIdentified => "profile.identified",
+            Self::ConversationCreated => "conversation.created",
+            Self::ConversationUpdated => "conversation.updated",
+            Self::MessageCreated => "message.created",
+            Self::MessageUpdated => "message.updated",
+            Self::CallStarted => "call.started",
+            Self::CallEnded => "call.ended",
         }
     }
 }

@@ -18,19 +18,31 @@ pub enum EventType {
     CustomerUnmerged,
     CustomerErased,
     ConsentChanged,
+    ConversationCreated,
+    ConversationUpdated,
+    MessageCreated,
+    MessageUpdated,
+    CallStarted,
+    CallEnded,
     /// Sent by `POST /api/v1/webhooks/{id}/test` to that endpoint only, whatever it
     /// subscribed to.
     WebhookTest,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 7] = [
+    pub const ALL: [EventType; 13] = [
         Self::CustomerCreated,
         Self::CustomerUpdated,
         Self::CustomerMerged,
         Self::CustomerUnmerged,
         Self::CustomerErased,
         Self::ConsentChanged,
+        Self::ConversationCreated,
+        Self::ConversationUpdated,
+        Self::MessageCreated,
+        Self::MessageUpdated,
+        Self::CallStarted,
+        Self::CallEnded,
         Self::WebhookTest,
     ];
 
@@ -42,6 +54,12 @@ impl EventType {
             Self::CustomerUnmerged => "customer.unmerged",
             Self::CustomerErased => "customer.erased",
             Self::ConsentChanged => "consent.changed",
+            Self::ConversationCreated => "conversation.created",
+            Self::ConversationUpdated => "conversation.updated",
+            Self::MessageCreated => "message.created",
+            Self::MessageUpdated => "message.updated",
+            Self::CallStarted => "call.started",
+            Self::CallEnded => "call.ended",
             Self::WebhookTest => "webhook.test",
         }
     }
@@ -112,6 +130,35 @@ pub fn event_of_change(
         ChangeKind::ProfileConsent => EventType::ConsentChanged,
         // Read by the search index; receivers hear of the profile's traits instead.
         ChangeKind::ProfileIdentified => return None,
+        // Conversations: ids and states, never a message's text or an address; the
+        // receiver reads the conversation through the API.
+        ChangeKind::ConversationCreated
+        | ChangeKind::ConversationUpdated
+        | ChangeKind::MessageCreated
+        | ChangeKind::MessageUpdated
+        | ChangeKind::CallStarted
+        | ChangeKind::CallEnded => {
+            for field in [
+                "conversation_id",
+                "message_id",
+                "channel_id",
+                "channel_type",
+                "direction",
+                "status",
+                "changed",
+                "duration_seconds",
+            ] {
+                copy(&mut out, field, field);
+            }
+            match kind {
+                ChangeKind::ConversationCreated => EventType::ConversationCreated,
+                ChangeKind::ConversationUpdated => EventType::ConversationUpdated,
+                ChangeKind::MessageCreated => EventType::MessageCreated,
+                ChangeKind::MessageUpdated => EventType::MessageUpdated,
+                ChangeKind::CallStarted => EventType::CallStarted,
+                _ => EventType::CallEnded,
+            }
+        }
     };
     Some((event, Value::Object(out)))
 }
@@ -127,6 +174,23 @@ mod tests {
         }
         assert!("webhook.test".parse::<EventType>().is_err());
         assert!("customer.exploded".parse::<EventType>().is_err());
+    }
+
+    #[test]
+    fn conversation_changes_carry_ids_and_states_only() {
+        let id = CustomerId::generate();
+        let (event, data) = event_of_change(
+            ChangeKind::MessageCreated,
+            id,
+            &json!({"conversation_id": "c1", "message_id": "m1", "direction": "inbound",
+                    "content": "mi dirección es…", "customer_address": "+34600111222"}),
+        )
+        .unwrap_or_else(|| panic!("a message is an event"));
+        assert_eq!(event, EventType::MessageCreated);
+        assert_eq!(
+            data,
+            json!({"customer_id": id.to_string(), "conversation_id": "c1", "message_id": "m1", "direction": "inbound"})
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Messages: written once per provider message, then advanced by delivery reports.
 
 use hilo_domain::conversations::{ChannelType, Direction, MessageStatus};
+use hilo_domain::customers::changes::ChangeKind;
 use hilo_domain::{ChannelId, ConversationId, CustomerId, MessageId, Timestamp};
 use serde_json::Value;
 
@@ -229,11 +230,12 @@ impl Store {
         Ok(at.map(Timestamp::from_millis))
     }
 
-    /// Applies a delivery report: the new status (the caller decided it may advance),
-    /// the provider's reason, and its id for the message when it first learns it.
+    /// Applies a delivery report to `message`: the new status (the caller decided it
+    /// may advance), the provider's reason, and its id for the message when it first
+    /// learns it; with the change feed's `message.updated` in the same transaction.
     pub async fn report_message_status(
         &self,
-        id: MessageId,
+        message: &MessageRecord,
         report: &StatusReport<'_>,
         now: Timestamp,
     ) -> StoreResult<()> {
@@ -242,16 +244,28 @@ impl Store {
             error_message = CASE WHEN $1 = 'failed' THEN $3 ELSE NULL END, \
             provider_message_id = COALESCE(provider_message_id, $4), updated_at = $5 \
             WHERE id = $6";
-        on_pool!(self, |pool| sqlx::query(SQL)
+        let mut tx = self.begin().await?;
+        on_tx!(&mut tx, |conn| sqlx::query(SQL)
             .bind(report.status.as_str())
             .bind(report.error_code)
             .bind(report.error_message)
             .bind(report.provider_message_id)
             .bind(now.millis())
-            .bind(id.to_string())
-            .execute(pool)
+            .bind(message.id.to_string())
+            .execute(conn)
             .await?
             .rows_affected());
-        Ok(())
+        let customer = tx.root_of(message.profile_id).await?;
+        let data = serde_json::json!({
+            "conversation_id": message.conversation_id.to_string(),
+            "message_id": message.id.to_string(),
+            "channel_id": message.channel_id.map(|c| c.to_string()),
+            "channel_type": message.channel_type.map(ChannelType::as_str),
+            "direction": message.direction.as_str(),
+            "status": report.status.as_str(),
+        });
+        tx.record_change(ChangeKind::MessageUpdated, customer, &data.to_string(), now)
+            .await?;
+        tx.commit().await
     }
 }

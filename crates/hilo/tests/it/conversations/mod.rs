@@ -3,6 +3,7 @@
 
 mod api_channel;
 mod channels;
+mod events;
 mod inbox;
 mod meta;
 mod privacy;
