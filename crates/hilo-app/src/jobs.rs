@@ -140,6 +140,7 @@ impl Hilo {
             JobKind::WebhookDelivery => self.webhooks().deliver(job).await,
             JobKind::ConversationSend => self.conversations().send(job).await,
             JobKind::ConversationWake => self.conversations().wake(job).await,
+            JobKind::ConversationBotTimeout => self.conversations().bot_timeout(job).await,
         }
     }
 
@@ -148,7 +149,7 @@ impl Hilo {
         match job.kind {
             JobKind::WebhookDelivery => self.webhooks().delivery_died(job).await,
             JobKind::ConversationSend => self.conversations().send_died(job).await,
-            JobKind::ConversationWake => Ok(()),
+            JobKind::ConversationWake | JobKind::ConversationBotTimeout => Ok(()),
         }
     }
 

@@ -16,13 +16,16 @@ pub enum JobKind {
     ConversationSend,
     /// Open a snoozed conversation again at its time (conversations).
     ConversationWake,
+    /// Hand a conversation from a silent bot to people (conversations).
+    ConversationBotTimeout,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 3] = [
+    pub const ALL: [JobKind; 4] = [
         Self::WebhookDelivery,
         Self::ConversationSend,
         Self::ConversationWake,
+        Self::ConversationBotTimeout,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -30,6 +33,7 @@ impl JobKind {
             Self::WebhookDelivery => "webhook.delivery",
             Self::ConversationSend => "conversation.send",
             Self::ConversationWake => "conversation.wake",
+            Self::ConversationBotTimeout => "conversation.bot_timeout",
         }
     }
 
@@ -47,7 +51,9 @@ impl JobKind {
                 RetrySchedule::Fixed(&[2_000, 10_000, 60_000, 300_000, 1_800_000, 3_600_000])
             }
             // Only the database can fail it; a minute apart, for a while.
-            Self::ConversationWake => RetrySchedule::Fixed(&[60_000; 10]),
+            Self::ConversationWake | Self::ConversationBotTimeout => {
+                RetrySchedule::Fixed(&[60_000; 10])
+            }
         }
     }
 }

@@ -97,6 +97,7 @@ impl Conversations<'_> {
     ) -> AppResult<Option<(ConversationId, MessageId)>> {
         let content: String = message.content.chars().take(MAX_CONTENT).collect();
         let rules = self.hilo.customers().identity_rules().await?;
+        let bot = self.bot_settings().await?;
         let now = self.hilo.now();
         let mut tx = self.hilo.store.begin().await?;
         if tx
@@ -117,14 +118,20 @@ impl Conversations<'_> {
         .await?;
         let customer = linked.customer;
         let mut opened = false;
-        let conversation = match tx.active_conversation(customer, None).await? {
-            Some(conversation) => conversation.id,
+        let (conversation, status) = match tx.active_conversation(customer, None).await? {
+            Some(conversation) => (conversation.id, conversation.status),
             None => {
                 opened = true;
+                // With bots enabled, a bot answers first.
+                let status = if bot.enabled {
+                    ConversationStatus::Bot
+                } else {
+                    ConversationStatus::Open
+                };
                 let conversation = ConversationRecord {
                     id: ConversationId::generate(),
                     profile_id: customer,
-                    status: ConversationStatus::Open,
+                    status,
                     thread_channel: None,
                     last_channel: Some(channel.id),
                     assignee: None,
@@ -136,7 +143,7 @@ impl Conversations<'_> {
                     updated_at: now,
                 };
                 tx.insert_conversation(&conversation).await?;
-                conversation.id
+                (conversation.id, status)
             }
         };
         let id = MessageId::generate();
@@ -193,8 +200,11 @@ impl Conversations<'_> {
             "channel_type": channel.kind.as_str(),
             "direction": Direction::Inbound.as_str(),
         });
+        if status == ConversationStatus::Bot {
+            super::bot::watch_silence(&mut tx, conversation, id, bot, now).await?;
+        }
         if opened {
-            let data = json!({"conversation_id": conversation.to_string(), "channel_id": channel.id.to_string(), "status": "open"});
+            let data = json!({"conversation_id": conversation.to_string(), "channel_id": channel.id.to_string(), "status": status.as_str()});
             super::record_change(
                 &mut tx,
                 ChangeKind::ConversationCreated,
@@ -207,6 +217,9 @@ impl Conversations<'_> {
         super::record_change(&mut tx, ChangeKind::MessageCreated, customer, ids, now).await?;
         tx.commit().await?;
         self.hilo.feed_signal.notify_waiters();
+        if status == ConversationStatus::Bot {
+            self.hilo.jobs_written();
+        }
         info!(channel = %channel.id, conversation = %conversation, message = %id, "message received");
         let data = json!({
             "conversation_id": conversation.to_string(),

@@ -10,6 +10,7 @@
 //! provider ──status callback──▶ delivered / read / failed with the provider's reason
 //! ```
 
+mod bot;
 pub mod calls;
 pub mod channels;
 mod demo;

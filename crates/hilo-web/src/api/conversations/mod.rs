@@ -1,6 +1,7 @@
 //! `/api/v1/channels` and `/api/v1/conversations`: the channels customers write on,
 //! for admins, and the inbox, for the people who answer.
 
+mod bot;
 mod calls;
 mod channels;
 mod threads;
@@ -12,6 +13,7 @@ use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .merge(bot::routes())
         .merge(calls::routes())
         .merge(channels::routes())
         .merge(threads::routes())
@@ -25,6 +27,7 @@ impl ConversationsApi {
         let mut doc = channels::ChannelsApi::openapi();
         doc.merge(threads::ThreadsApi::openapi());
         doc.merge(calls::CallsApi::openapi());
+        doc.merge(bot::BotApi::openapi());
         channels::describe_settings(&mut doc);
         doc
     }

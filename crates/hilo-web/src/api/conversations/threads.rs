@@ -293,7 +293,7 @@ fn message_view(m: MessageRecord) -> Message {
     }
 }
 
-fn full_view(view: ConversationView) -> ConversationWithMessages {
+pub(super) fn full_view(view: ConversationView) -> ConversationWithMessages {
     ConversationWithMessages {
         conversation: conversation_view(view.conversation, view.customer.to_string(), view.labels),
         messages: view
