@@ -192,6 +192,7 @@ impl Conversations<'_> {
                             .agent
                             .map_or_else(|| "system".to_owned(), |a| format!("user:{a}"))
                     },
+                    template: None,
                     created_at: now,
                     updated_at: now,
                 })

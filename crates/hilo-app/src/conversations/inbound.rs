@@ -162,6 +162,7 @@ impl Conversations<'_> {
             provider_message_id: Some(message.provider_message_id.clone()),
             customer_address: Some(message.customer_address.clone()),
             author: "customer".into(),
+            template: None,
             created_at: now,
             updated_at: now,
         };

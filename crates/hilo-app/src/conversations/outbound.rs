@@ -42,6 +42,9 @@ pub struct Reply<'a> {
     pub channel: Option<ChannelId>,
     /// A note for staff, never sent.
     pub private: bool,
+    /// An approved template to send instead of free text (WhatsApp outside its
+    /// window); `content` may then be empty.
+    pub template: Option<hilo_domain::conversations::template::Template>,
 }
 
 impl Conversations<'_> {
@@ -52,7 +55,14 @@ impl Conversations<'_> {
         reply: &Reply<'_>,
         by: &Principal,
     ) -> AppResult<MessageRecord> {
-        let content = reply.content.trim();
+        let summary;
+        let mut content = reply.content.trim();
+        if content.is_empty()
+            && let Some(template) = &reply.template
+        {
+            summary = template.summary();
+            content = &summary;
+        }
         if content.is_empty() || content.chars().count() > MAX_REPLY {
             return Err(
                 Invalid::new("content", format!("must be 1 to {MAX_REPLY} characters")).into(),
@@ -76,6 +86,7 @@ impl Conversations<'_> {
             provider_message_id: None,
             customer_address: None,
             author: by.actor(),
+            template: None,
             created_at: now,
             updated_at: now,
         };
@@ -112,7 +123,9 @@ impl Conversations<'_> {
                     record.kind
                 ))
             })?;
-            if matches!(
+            if let Some(template) = &reply.template {
+                template.check(record.kind)?;
+            } else if matches!(
                 record.kind,
                 ChannelType::TwilioWhatsapp | ChannelType::WhatsappCloud
             ) {
@@ -135,6 +148,7 @@ impl Conversations<'_> {
             message.direction = Direction::Outbound;
             message.status = MessageStatus::Queued;
             message.customer_address = Some(address);
+            message.template = reply.template.clone();
             channel_kind = Some(record.kind);
         }
         let mut tx = self.hilo.store.begin().await?;
@@ -270,6 +284,7 @@ impl Conversations<'_> {
             conversation_id: message.conversation_id,
             to,
             content: &message.content,
+            template: message.template.as_ref(),
         };
         match provider.send(&channel, http, outgoing).await {
             Ok(sent) => {

@@ -6,6 +6,7 @@ pub mod call;
 pub mod channel;
 pub mod message;
 pub mod meta;
+pub mod template;
 pub mod twilio;
 pub mod work;
 

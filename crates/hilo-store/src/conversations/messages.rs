@@ -26,6 +26,8 @@ pub struct MessageRecord {
     pub provider_message_id: Option<String>,
     pub customer_address: Option<String>,
     pub author: String,
+    /// Sent as this approved template (WhatsApp outside its window).
+    pub template: Option<hilo_domain::conversations::template::Template>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -58,6 +60,7 @@ struct MessageRow {
     provider_message_id: Option<String>,
     customer_address: Option<String>,
     author: String,
+    template: Option<String>,
     created_at: i64,
     updated_at: i64,
 }
@@ -87,6 +90,10 @@ impl TryFrom<MessageRow> for MessageRecord {
             provider_message_id: row.provider_message_id,
             customer_address: row.customer_address,
             author: row.author,
+            template: row
+                .template
+                .map(|t| serde_json::from_str(&t).map_err(|e| corrupt("message template", e)))
+                .transpose()?,
             created_at: Timestamp::from_millis(row.created_at),
             updated_at: Timestamp::from_millis(row.updated_at),
         })
@@ -98,7 +105,7 @@ macro_rules! select_messages {
         concat!(
             "SELECT id, conversation_id, profile_id, channel_id, channel_type, direction, \
              content, media, status, error_code, error_message, provider_message_id, \
-             customer_address, author, created_at, updated_at FROM messages ",
+             customer_address, author, template, created_at, updated_at FROM messages ",
             $rest
         )
     };
@@ -109,8 +116,8 @@ impl Tx {
     pub async fn insert_message(&mut self, m: &NewMessage) -> StoreResult<bool> {
         const SQL: &str = "INSERT INTO messages (id, conversation_id, profile_id, channel_id, \
             channel_type, direction, content, media, status, error_code, error_message, \
-            provider_message_id, customer_address, author, created_at, updated_at) \
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+            provider_message_id, customer_address, author, template, created_at, updated_at) \
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
             ON CONFLICT (channel_id, provider_message_id) DO NOTHING";
         let written = on_tx!(self, |conn| sqlx::query(SQL)
             .bind(m.id.to_string())
@@ -127,6 +134,11 @@ impl Tx {
             .bind(m.provider_message_id.as_deref())
             .bind(m.customer_address.as_deref())
             .bind(&m.author)
+            .bind(
+                m.template
+                    .as_ref()
+                    .and_then(|t| serde_json::to_string(t).ok()),
+            )
             .bind(m.created_at.millis())
             .bind(m.updated_at.millis())
             .execute(conn)

@@ -313,11 +313,31 @@ impl Provider for Meta {
             let (sender, body) = match self.platform {
                 Platform::WhatsApp => (
                     settings.text("phone_number_id"),
-                    json!({
-                        "messaging_product": "whatsapp", "recipient_type": "individual",
-                        "to": message.to, "type": "text",
-                        "text": {"preview_url": false, "body": message.content},
-                    }),
+                    match message.template {
+                        Some(template) => {
+                            let parameters: Vec<Value> = template
+                                .parameters
+                                .iter()
+                                .map(|p| json!({"type": "text", "text": p}))
+                                .collect();
+                            let mut body = json!({
+                                "messaging_product": "whatsapp", "recipient_type": "individual",
+                                "to": message.to, "type": "template",
+                                "template": {"name": template.name,
+                                             "language": {"code": template.language}},
+                            });
+                            if !parameters.is_empty() {
+                                body["template"]["components"] =
+                                    json!([{"type": "body", "parameters": parameters}]);
+                            }
+                            body
+                        }
+                        None => json!({
+                            "messaging_product": "whatsapp", "recipient_type": "individual",
+                            "to": message.to, "type": "text",
+                            "text": {"preview_url": false, "body": message.content},
+                        }),
+                    },
                 ),
                 Platform::Messenger | Platform::Instagram => (
                     settings.text("page_id"),

@@ -124,6 +124,8 @@ pub struct Outgoing<'a> {
     /// The customer's address on this channel (a phone, `whatsapp:+…`, a wa_id).
     pub to: &'a str,
     pub content: &'a str,
+    /// Sent as this approved template instead of free text.
+    pub template: Option<&'a hilo_domain::conversations::template::Template>,
 }
 
 /// What the provider answered to a send.

@@ -208,7 +208,27 @@ impl Provider for Twilio {
             let body = {
                 let mut form = url::form_urlencoded::Serializer::new(String::new());
                 form.append_pair("To", message.to);
-                form.append_pair("Body", message.content);
+                match message.template {
+                    // An approved template: its Content SID and variables {"1": …}.
+                    Some(template) => {
+                        let variables: serde_json::Map<String, serde_json::Value> = template
+                            .parameters
+                            .iter()
+                            .enumerate()
+                            .map(|(i, p)| {
+                                ((i + 1).to_string(), serde_json::Value::from(p.as_str()))
+                            })
+                            .collect();
+                        form.append_pair("ContentSid", &template.name);
+                        form.append_pair(
+                            "ContentVariables",
+                            &serde_json::Value::Object(variables).to_string(),
+                        );
+                    }
+                    None => {
+                        form.append_pair("Body", message.content);
+                    }
+                }
                 match (
                     settings.text("messaging_service_sid"),
                     self.sender_address(channel),

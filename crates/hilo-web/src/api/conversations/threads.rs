@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use hilo_app::conversations::{ConversationView, Reply};
+use hilo_domain::conversations::template::Template;
 use hilo_domain::{ChannelId, ConversationId, CustomerId, Invalid, Permission, UserId};
 use hilo_store::conversations::{ConversationFilter, ConversationRecord, MessageRecord};
 use serde::{Deserialize, Serialize};
@@ -37,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         Message,
         MessageError,
         NewReply,
+        TemplateBody,
         ConversationChange,
         AuditEvent
     ))
@@ -107,8 +109,9 @@ pub struct MessageError {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewReply {
+    /// The text; may be left out when a `template` is sent.
     #[schema(min_length = 1, max_length = 4096, pattern = "[^\\s\u{85}]")]
-    pub content: String,
+    pub content: Option<String>,
     /// The channel to send on: any the customer can be reached on. When absent, the
     /// one the customer wrote on last.
     #[schema(
@@ -117,6 +120,21 @@ pub struct NewReply {
     pub channel_id: Option<String>,
     /// A note for staff, never sent to the customer.
     pub private: Option<bool>,
+    /// An approved WhatsApp template, the one thing that may be sent outside the
+    /// 24-hour window: `name` (the template's name on WhatsApp Cloud, the Content SID
+    /// `HX…` on Twilio), `language` (WhatsApp Cloud: `es`, `en_US`), `parameters`.
+    pub template: Option<TemplateBody>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateBody {
+    #[schema(min_length = 1, max_length = 512)]
+    pub name: String,
+    #[schema(pattern = "^[a-z]{2,3}(_[A-Z]{2})?$")]
+    pub language: Option<String>,
+    #[schema(max_items = 20)]
+    pub parameters: Option<Vec<String>>,
 }
 
 /// What an agent changes; a field left out stays, `null` clears it.
@@ -532,9 +550,14 @@ pub async fn reply(
         .reply(
             id,
             &Reply {
-                content: &body.content,
+                content: body.content.as_deref().unwrap_or_default(),
                 channel,
                 private: body.private.unwrap_or(false),
+                template: body.template.map(|t| Template {
+                    name: t.name,
+                    language: t.language,
+                    parameters: t.parameters.unwrap_or_default(),
+                }),
             },
             principal,
         )

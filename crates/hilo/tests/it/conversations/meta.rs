@@ -217,6 +217,48 @@ async fn whatsapp_cloud_messages_come_in_and_replies_go_out(app: TestApp) {
     assert_eq!(refused["status"], "failed");
     assert_eq!(refused["error"]["message"], "Invalid parameter");
 
+    // A day later only an approved template may go, in its language, with its values.
+    app.clock.advance_millis(25 * 3_600_000);
+    let path = format!("/api/v1/conversations/{conversation}/messages");
+    let response = app
+        .post_json(&path, &app.admin_key, &json!({"content": "¿Sigues ahí?"}))
+        .await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let response = app
+        .post_json(
+            &path,
+            &app.admin_key,
+            &json!({"template": {"name": "order_ready", "language": "es", "parameters": ["Sol"]}}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    app.step_workers().await;
+    let template = peer
+        .requests()
+        .into_iter()
+        .find(|r| r.body["type"] == "template")
+        .expect("the template was sent")
+        .body;
+    assert_eq!(template["type"], "template");
+    assert_eq!(template["template"]["name"], "order_ready");
+    assert_eq!(template["template"]["language"]["code"], "es");
+    assert_eq!(
+        template["template"]["components"][0]["parameters"][0],
+        json!({"type": "text", "text": "Sol"})
+    );
+    let response = app
+        .post_json(
+            &path,
+            &app.admin_key,
+            &json!({"template": {"name": "order_ready"}}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        error_of(response).await.1.as_deref(),
+        Some("template.language")
+    );
+
     // An event for another number of the business is not this channel's.
     let mut other = whatsapp_text("wamid.other", "34600111222", "x");
     other["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"] = json!("999");

@@ -438,6 +438,37 @@ async fn whatsapp_replies_keep_to_the_24_hour_window(app: TestApp) {
             .contains("24-hour"),
         "{body}"
     );
+    // An approved template may go: its Content SID and variables reach Twilio.
+    let response = reply(&app, &conversation, json!({"template": {"name": "HX0123456789abcdef0123456789abcdef", "parameters": ["Ana", "T-1"]}})).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let templated: Value = response.json().await.unwrap();
+    assert_eq!(
+        templated["content"],
+        "[template HX0123456789abcdef0123456789abcdef: Ana, T-1]"
+    );
+    app.step_workers().await;
+    let sent = peer.sent();
+    let last = sent
+        .iter()
+        .find(|s| s.form.contains_key("ContentSid"))
+        .expect("the template was sent");
+    assert_eq!(
+        last.form["ContentSid"],
+        "HX0123456789abcdef0123456789abcdef"
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(&last.form["ContentVariables"]).unwrap(),
+        json!({"1": "Ana", "2": "T-1"})
+    );
+    assert!(!last.form.contains_key("Body"));
+    let response = reply(
+        &app,
+        &conversation,
+        json!({"template": {"name": "order_update"}}),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_of(response).await.1.as_deref(), Some("template.name"));
     // Notes are never sent, so the window does not apply to them.
     let response = reply(
         &app,
