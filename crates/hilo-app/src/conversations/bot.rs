@@ -21,6 +21,8 @@ use crate::{AppError, AppResult};
 
 /// Where the bot settings are kept.
 const SETTING: &str = "conversations.bot";
+/// Where the threading choice is kept: `per_customer` (the default) or `per_channel`.
+const THREADS: &str = "conversations.threads";
 
 impl Conversations<'_> {
     pub async fn bot_settings(&self) -> AppResult<BotSettings> {
@@ -42,6 +44,22 @@ impl Conversations<'_> {
             "bot settings changed"
         );
         Ok(settings)
+    }
+
+    /// Whether a customer gets one thread per channel instead of one in all.
+    pub async fn threads_per_channel(&self) -> AppResult<bool> {
+        Ok(self.hilo.store.setting(THREADS).await?.as_deref() == Some("per_channel"))
+    }
+
+    pub async fn set_threads_per_channel(&self, per_channel: bool) -> AppResult<bool> {
+        let value = if per_channel {
+            "per_channel"
+        } else {
+            "per_customer"
+        };
+        self.hilo.store.put_setting(THREADS, value).await?;
+        info!(threads = value, "threading changed");
+        Ok(per_channel)
     }
 
     /// Hands a conversation from its bot to people: open, with the reason recorded.

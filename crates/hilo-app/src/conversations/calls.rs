@@ -77,6 +77,7 @@ impl Conversations<'_> {
             .as_deref()
             .map(|n| n.chars().take(MAX_NOTES).collect::<String>());
         let rules = self.hilo.customers().identity_rules().await?;
+        let thread = self.threads_per_channel().await?.then_some(channel.id);
         let now = self.hilo.now();
         let mut tx = self.hilo.store.begin().await?;
         let recorded = match tx
@@ -140,14 +141,16 @@ impl Conversations<'_> {
                 )
                 .await?;
                 let customer = linked.customer;
-                let conversation = match tx.active_conversation(customer, None).await? {
+                let mut opened = false;
+                let conversation = match tx.active_conversation(customer, thread).await? {
                     Some(conversation) => conversation.id,
                     None => {
+                        opened = true;
                         let conversation = ConversationRecord {
                             id: ConversationId::generate(),
                             profile_id: customer,
                             status: ConversationStatus::Open,
-                            thread_channel: None,
+                            thread_channel: thread,
                             last_channel: None,
                             assignee: None,
                             team: None,
@@ -236,6 +239,17 @@ impl Conversations<'_> {
                     body: &body,
                 })
                 .await?;
+                if opened {
+                    let data = json!({"conversation_id": conversation.to_string(), "channel_id": channel.id.to_string(), "status": "open"});
+                    super::record_change(
+                        &mut tx,
+                        ChangeKind::ConversationCreated,
+                        customer,
+                        data,
+                        now,
+                    )
+                    .await?;
+                }
                 RecordedCall {
                     conversation,
                     customer,

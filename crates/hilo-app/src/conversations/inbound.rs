@@ -98,6 +98,7 @@ impl Conversations<'_> {
         let content: String = message.content.chars().take(MAX_CONTENT).collect();
         let rules = self.hilo.customers().identity_rules().await?;
         let bot = self.bot_settings().await?;
+        let thread = self.threads_per_channel().await?.then_some(channel.id);
         let now = self.hilo.now();
         let mut tx = self.hilo.store.begin().await?;
         if tx
@@ -118,7 +119,7 @@ impl Conversations<'_> {
         .await?;
         let customer = linked.customer;
         let mut opened = false;
-        let (conversation, status) = match tx.active_conversation(customer, None).await? {
+        let (conversation, status) = match tx.active_conversation(customer, thread).await? {
             Some(conversation) => (conversation.id, conversation.status),
             None => {
                 opened = true;
@@ -132,7 +133,7 @@ impl Conversations<'_> {
                     id: ConversationId::generate(),
                     profile_id: customer,
                     status,
-                    thread_channel: None,
+                    thread_channel: thread,
                     last_channel: Some(channel.id),
                     assignee: None,
                     team: None,

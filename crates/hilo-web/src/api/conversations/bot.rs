@@ -19,11 +19,15 @@ use crate::{ApiError, AppState};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/bot", get(show).put(replace))
+        .route("/threading", get(threading).put(set_threading))
         .route("/conversations/{id}/handoff", post(handoff))
 }
 
 #[derive(OpenApi)]
-#[openapi(paths(show, replace, handoff), components(schemas(BotBody, Handoff)))]
+#[openapi(
+    paths(show, replace, handoff, threading, set_threading),
+    components(schemas(BotBody, Handoff, Threading))
+)]
 pub struct BotApi;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -64,6 +68,83 @@ fn whole_seconds<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u3
         reason = "checked above"
     )]
     Ok(number as u32)
+}
+
+/// How a customer's messages are threaded.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Threading {
+    /// `per_customer` (the default): one open conversation, whatever the channel, so a
+    /// message on another channel joins it. `per_channel`: one per channel.
+    #[schema(pattern = "^(per_customer|per_channel)$")]
+    pub mode: String,
+}
+
+fn threading_body(per_channel: bool) -> Threading {
+    Threading {
+        mode: if per_channel {
+            "per_channel"
+        } else {
+            "per_customer"
+        }
+        .to_owned(),
+    }
+}
+
+/// How conversations are threaded
+#[utoipa::path(get, path = "/api/v1/threading", tag = "conversations",
+    responses(
+        (status = 200, body = Threading),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn threading(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Threading>, ApiError> {
+    caller.require(Permission::ManageChannels)?;
+    Ok(Json(threading_body(
+        state.hilo.conversations().threads_per_channel().await?,
+    )))
+}
+
+/// Choose how conversations are threaded
+///
+/// Admins only. Applies to messages from now on; conversations already open stay as
+/// they are.
+#[utoipa::path(put, path = "/api/v1/threading", tag = "conversations", request_body = Threading,
+    responses(
+        (status = 200, body = Threading),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn set_threading(
+    State(state): State<AppState>,
+    caller: Caller,
+    json: JsonBody,
+) -> Result<Json<Threading>, ApiError> {
+    caller.require(Permission::ManageChannels)?;
+    let given: Threading = json.parse()?;
+    let per_channel = match given.mode.as_str() {
+        "per_customer" => false,
+        "per_channel" => true,
+        _ => {
+            return Err(
+                hilo_domain::Invalid::new("mode", "must be per_customer or per_channel").into(),
+            );
+        }
+    };
+    let per_channel = state
+        .hilo
+        .conversations()
+        .set_threads_per_channel(per_channel)
+        .await?;
+    Ok(Json(threading_body(per_channel)))
 }
 
 fn body(settings: BotSettings) -> BotBody {

@@ -15,6 +15,7 @@ on_both_engines!(
     whatsapp_replies_keep_to_the_24_hour_window,
     a_messaging_service_pool_is_one_channel,
     whatsapp_phone_variants_are_one_customer,
+    threads_can_be_kept_per_channel,
 );
 
 /// A webhook's form fields.
@@ -590,4 +591,87 @@ async fn whatsapp_phone_variants_are_one_customer(app: TestApp) {
         assert_eq!(by_wa_id["id"], registered["id"], "{from}");
     }
     assert_eq!(conversations(&app).await.len(), 3);
+}
+
+async fn threads_can_be_kept_per_channel(app: TestApp) {
+    let response = app
+        .request(
+            reqwest::Method::PUT,
+            "/api/v1/threading",
+            Some(&app.admin_key),
+        )
+        .json(&json!({"mode": "per_channel"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let shown: Value = app
+        .get("/api/v1/threading", &app.admin_key)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["mode"], "per_channel");
+    let response = app
+        .request(
+            reqwest::Method::PUT,
+            "/api/v1/threading",
+            Some(&app.admin_key),
+        )
+        .json(&json!({"mode": "sometimes"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let peer = TwilioPeer::start().await;
+    let (sms_channel, sms_hook) = app.twilio_channel("twilio_sms", SHOP_SMS, &peer).await;
+    let (wa_channel, wa_hook) = app
+        .twilio_channel("twilio_whatsapp", SHOP_WHATSAPP, &peer)
+        .await;
+    assert_eq!(
+        app.twilio_hook(
+            &sms_hook,
+            AUTH_TOKEN,
+            &sms("SM60000000000000000000000000000001", ANA, "por SMS")
+        )
+        .await
+        .status(),
+        StatusCode::OK
+    );
+    let from = format!("whatsapp:{ANA}");
+    let wa = [
+        ("AccountSid", ACCOUNT_SID),
+        ("Body", "por WhatsApp"),
+        ("From", from.as_str()),
+        ("MessageSid", "SM60000000000000000000000000000002"),
+        ("SmsStatus", "received"),
+        ("To", "whatsapp:+34910000002"),
+    ];
+    assert_eq!(
+        app.twilio_hook(&wa_hook, AUTH_TOKEN, &wa).await.status(),
+        StatusCode::OK
+    );
+    let list = conversations(&app).await;
+    assert_eq!(list.len(), 2, "one thread per channel: {list:?}");
+    let channels: Vec<&str> = list
+        .iter()
+        .map(|c| c["last_channel_id"].as_str().unwrap())
+        .collect();
+    assert!(channels.contains(&sms_channel.as_str()) && channels.contains(&wa_channel.as_str()));
+    assert_eq!(
+        list[0]["customer_id"], list[1]["customer_id"],
+        "still one customer"
+    );
+    // The next SMS joins the SMS thread.
+    assert_eq!(
+        app.twilio_hook(
+            &sms_hook,
+            AUTH_TOKEN,
+            &sms("SM60000000000000000000000000000003", ANA, "otra vez")
+        )
+        .await
+        .status(),
+        StatusCode::OK
+    );
+    assert_eq!(conversations(&app).await.len(), 2);
 }
