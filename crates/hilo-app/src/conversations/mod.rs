@@ -15,6 +15,7 @@ pub mod calls;
 pub mod channels;
 mod demo;
 mod inbound;
+pub mod moves;
 mod outbound;
 pub mod providers;
 mod work;

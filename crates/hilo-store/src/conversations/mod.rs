@@ -3,12 +3,14 @@
 mod calls;
 mod channels;
 mod messages;
+mod moves;
 mod privacy;
 mod threads;
 
 pub use calls::CallRecord;
 pub use channels::{ChannelChange, ChannelRecord};
 pub use messages::{MessageRecord, NewMessage, StatusReport};
+pub use moves::MoveRecord;
 pub use privacy::ErasedConversations;
 pub use threads::{ConversationEvent, ConversationFilter, ConversationRecord, cursor_of};
 

@@ -4,6 +4,7 @@
 mod bot;
 mod calls;
 mod channels;
+mod moves;
 mod threads;
 
 use axum::Router;
@@ -16,6 +17,7 @@ pub fn routes() -> Router<AppState> {
         .merge(bot::routes())
         .merge(calls::routes())
         .merge(channels::routes())
+        .merge(moves::routes())
         .merge(threads::routes())
 }
 
@@ -28,6 +30,7 @@ impl ConversationsApi {
         doc.merge(threads::ThreadsApi::openapi());
         doc.merge(calls::CallsApi::openapi());
         doc.merge(bot::BotApi::openapi());
+        doc.merge(moves::MovesApi::openapi());
         channels::describe_settings(&mut doc);
         doc
     }

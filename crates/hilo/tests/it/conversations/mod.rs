@@ -7,6 +7,7 @@ mod channels;
 mod events;
 mod inbox;
 mod meta;
+mod moves;
 mod privacy;
 mod twilio;
 mod voice;
