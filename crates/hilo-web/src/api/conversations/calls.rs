@@ -74,13 +74,6 @@ pub struct RecordedCallBody {
     pub call: Value,
 }
 
-fn id<T: std::str::FromStr>(field: &str, text: &str) -> Result<T, ApiError> {
-    (text.len() == 36)
-        .then(|| text.parse::<T>().ok())
-        .flatten()
-        .ok_or_else(|| Invalid::new(field, "is not a valid id").into())
-}
-
 /// Report a call
 ///
 /// Admins and agents (or a phone system's key with the agent role). 201 when the
@@ -105,7 +98,7 @@ pub async fn report(
 ) -> Result<(StatusCode, Json<RecordedCallBody>), ApiError> {
     caller.require(Permission::WorkConversations)?;
     let body: CallReportBody = body.parse()?;
-    let channel: ChannelId = id("channel_id", &body.channel_id)?;
+    let channel: ChannelId = super::id_field("channel_id", &body.channel_id)?;
     let inbound = match body.direction.as_deref() {
         None | Some("inbound") => true,
         Some("outbound") => false,
@@ -150,7 +143,7 @@ pub async fn report(
         agent: body
             .agent_id
             .as_deref()
-            .map(|a| id::<UserId>("agent_id", a))
+            .map(|a| super::id_field::<UserId>("agent_id", a))
             .transpose()?,
         notes: body.notes,
     };

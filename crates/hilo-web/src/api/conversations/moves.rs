@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
 use hilo_app::conversations::moves::Corrected;
-use hilo_domain::{ConversationId, CustomerId, Invalid, Permission};
+use hilo_domain::{ConversationId, CustomerId, Permission};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
@@ -58,13 +58,6 @@ pub struct CorrectedBody {
     pub conversation: ConversationWithMessages,
 }
 
-fn id_of<T: std::str::FromStr>(field: &str, text: &str) -> Result<T, ApiError> {
-    (text.len() == 36)
-        .then(|| text.parse::<T>().ok())
-        .flatten()
-        .ok_or_else(|| Invalid::new(field, "is not a valid id").into())
-}
-
 fn body(corrected: Corrected) -> CorrectedBody {
     CorrectedBody {
         move_id: corrected.move_id,
@@ -100,7 +93,7 @@ pub async fn merge(
     let principal = caller.require(Permission::WorkConversations)?;
     let given: MergeBody = json.parse()?;
     let id = id.id()?;
-    let other = id_of::<ConversationId>("conversation_id", &given.conversation_id)?;
+    let other = super::id_field::<ConversationId>("conversation_id", &given.conversation_id)?;
     let corrected = state
         .hilo
         .conversations()
@@ -136,7 +129,7 @@ pub async fn move_to(
     let principal = caller.require(Permission::WorkConversations)?;
     let given: MoveBody = json.parse()?;
     let id = id.id()?;
-    let customer = id_of::<CustomerId>("customer_id", &given.customer_id)?;
+    let customer = super::id_field::<CustomerId>("customer_id", &given.customer_id)?;
     let corrected = state
         .hilo
         .conversations()

@@ -215,23 +215,13 @@ pub struct InboxFilters {
     pub label: Option<String>,
 }
 
-/// Whether an id is written as the API writes ids: hyphenated, 36 characters.
-fn hyphenated(text: &str) -> bool {
-    text.len() == 36 && text.chars().filter(|c| *c == '-').count() == 4
-}
-
 fn id_param<T: std::str::FromStr>(
     params: &HashMap<String, String>,
     name: &str,
 ) -> Result<Option<T>, ApiError> {
     params
         .get(name)
-        .map(|text| {
-            hyphenated(text)
-                .then(|| text.parse::<T>().ok())
-                .flatten()
-                .ok_or_else(|| ApiError::from(Invalid::new(name, "is not a valid id")))
-        })
+        .map(|text| super::id_field(name, text))
         .transpose()
 }
 
@@ -448,12 +438,7 @@ pub async fn change(
     let assignee = match body.assignee_id {
         None => None,
         Some(None) => Some(None),
-        Some(Some(text)) => Some(Some(
-            hyphenated(&text)
-                .then(|| text.parse::<UserId>().ok())
-                .flatten()
-                .ok_or_else(|| ApiError::from(Invalid::new("assignee_id", "is not a valid id")))?,
-        )),
+        Some(Some(text)) => Some(Some(super::id_field::<UserId>("assignee_id", &text)?)),
     };
     let change = hilo_domain::conversations::work::WorkChange {
         status,
@@ -537,12 +522,7 @@ pub async fn reply(
     let channel = body
         .channel_id
         .as_deref()
-        .map(|text| {
-            hyphenated(text)
-                .then(|| text.parse::<ChannelId>().ok())
-                .flatten()
-                .ok_or_else(|| Invalid::new("channel_id", "is not a valid id"))
-        })
+        .map(|text| super::id_field::<ChannelId>("channel_id", text))
         .transpose()?;
     let message = state
         .hilo
