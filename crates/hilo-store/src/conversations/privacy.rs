@@ -26,7 +26,12 @@ impl Tx {
         fragments: &[CustomerId],
         redaction: &Redaction,
     ) -> StoreResult<ErasedConversations> {
-        const OF_CONVERSATIONS: [&str; 3] = [
+        const OF_CONVERSATIONS: [&str; 4] = [
+            // Corrections that name the person's conversations or the person: what
+            // they could undo is gone.
+            "DELETE FROM conversation_moves WHERE from_profile = $1 OR to_profile = $1 \
+             OR conversation_id IN (SELECT id FROM conversations WHERE profile_id = $1) \
+             OR other_id IN (SELECT id FROM conversations WHERE profile_id = $1)",
             "DELETE FROM calls WHERE message_id IN (SELECT m.id FROM messages m \
              JOIN conversations c ON c.id = m.conversation_id WHERE c.profile_id = $1)",
             "DELETE FROM conversation_labels WHERE conversation_id IN \

@@ -209,6 +209,25 @@ async fn agents_move_and_merge_conversations_and_undo_them(app: TestApp) {
         .map(|e| e["kind"].as_str().unwrap())
         .collect();
     assert_eq!(kinds, ["moved", "move_undone", "merged", "merge_undone"]);
+    // Erasing a customer whose conversations were corrected takes the corrections too.
+    for customer in [&ana, &bo] {
+        let response = app
+            .request(
+                Method::POST,
+                &format!("/api/v1/customers/{customer}/erase"),
+                Some(&app.admin_key),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let response = app
+        .request(Method::POST, &undo, Some(&app.admin_key))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
     let response = app
         .request(
             Method::POST,
