@@ -132,8 +132,9 @@ fn elapsed_ms(started: Instant) -> i64 {
     i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX)
 }
 
-/// Words for a failed request, with its causes (reqwest's own message is terse).
-fn describe(error: &reqwest::Error) -> String {
+/// Words for a failed request, with its causes (reqwest's own message is terse);
+/// provider API calls use it too.
+pub(crate) fn describe(error: &reqwest::Error) -> String {
     if error.is_timeout() {
         return format!("no answer within {} s", ATTEMPT_TIMEOUT.as_secs());
     }

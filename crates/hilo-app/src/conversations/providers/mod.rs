@@ -202,23 +202,11 @@ pub fn provider_for(kind: ChannelType) -> Option<&'static dyn Provider> {
     }
 }
 
-/// Words for a failed request, with its causes.
-fn describe(error: &reqwest::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
 /// A failure of the request itself: the provider never answered.
 fn unreachable_provider(error: &reqwest::Error) -> SendFailure {
     SendFailure {
         transient: true,
         code: None,
-        message: describe(error),
+        message: crate::webhooks::delivery::describe(error),
     }
 }
