@@ -77,6 +77,10 @@ typed_id!(
     /// One message in a conversation, in either direction, or a private note.
     MessageId
 );
+typed_id!(
+    /// A visitor of a web chat: one browser, or one verified identity on a channel.
+    VisitorId
+);
 
 #[cfg(test)]
 mod tests {

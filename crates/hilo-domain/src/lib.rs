@@ -28,7 +28,8 @@ pub use access::{Permission, Principal, Role};
 pub use collect::channel::SourceChannel;
 pub use email::EmailAddress;
 pub use ids::{
-    ApiKeyId, ChannelId, ConversationId, CustomerId, JobId, MessageId, SourceId, UserId, WebhookId,
+    ApiKeyId, ChannelId, ConversationId, CustomerId, JobId, MessageId, SourceId, UserId, VisitorId,
+    WebhookId,
 };
 pub use invalid::Invalid;
 pub use page::{Cursor, Page, PageRequest};

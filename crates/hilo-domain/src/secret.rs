@@ -49,6 +49,8 @@ pub enum SecretKind {
     WriteKey,
     /// A console session or CSRF token.
     Session,
+    /// The token a web chat widget resumes an anonymous visitor with.
+    ChatVisitor,
 }
 
 impl SecretKind {
@@ -57,6 +59,7 @@ impl SecretKind {
             Self::ApiKey => "hilo_sk_",
             Self::WriteKey => "hilo_wk_",
             Self::Session => "",
+            Self::ChatVisitor => "hilo_cv_",
         }
     }
 

@@ -16,6 +16,7 @@ mod metrics;
 pub mod openapi;
 mod ops;
 mod request_id;
+mod widget;
 
 use std::sync::Arc;
 
@@ -80,6 +81,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/v1", collect::routes())
         .nest("/webhooks", hooks::routes())
         .nest("/console", console::routes())
+        .merge(widget::routes())
         .route("/", axum::routing::get(console::to_console))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

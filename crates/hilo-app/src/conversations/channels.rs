@@ -24,6 +24,8 @@ pub struct ChannelView {
     /// Credentials masked.
     pub settings: Map<String, Value>,
     pub webhook_url: Option<String>,
+    /// A web chat's tag for a site's pages.
+    pub widget_snippet: Option<String>,
     pub created_at: hilo_domain::Timestamp,
     pub updated_at: hilo_domain::Timestamp,
 }
@@ -61,6 +63,16 @@ impl Channels<'_> {
     fn webhook_url(&self, kind: ChannelType, id: ChannelId) -> Option<String> {
         kind.webhook_path()
             .map(|path| format!("{}{path}/{id}", self.hilo.settings.public_url))
+    }
+
+    /// The tag a site pastes to show a web chat: the widget served by this Hilo.
+    fn widget_snippet(&self, kind: ChannelType, id: ChannelId) -> Option<String> {
+        (kind == ChannelType::WebChat).then(|| {
+            format!(
+                "<script src=\"{}/widget.js\" data-channel=\"{id}\" async></script>",
+                self.hilo.settings.public_url
+            )
+        })
     }
 
     fn seal(&self, settings: &ChannelSettings) -> AppResult<String> {
@@ -107,6 +119,7 @@ impl Channels<'_> {
             name: record.name.clone(),
             settings: channel.settings.shown(),
             webhook_url: channel.webhook_url,
+            widget_snippet: self.widget_snippet(record.kind, record.id),
             created_at: record.created_at,
             updated_at: record.updated_at,
         })

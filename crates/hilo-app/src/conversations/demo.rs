@@ -1,4 +1,4 @@
-//! The conversations part's demo: three channels and the threads of two demo
+//! The conversations part's demo: four channels (a web chat among them) and the threads of two demo
 //! customers — Ana's WhatsApp chat this morning and her call this afternoon (S1), and
 //! Carlos's SMS about a late order. The channels point at no real provider, so a reply
 //! from the demo is stored and then fails with the reason, as it would against a
@@ -40,6 +40,13 @@ impl Hilo {
                 &settings(twilio("+34910000003")),
             )
             .await?;
+        channels
+            .create(
+                "web_chat",
+                "Chat web / Website chat",
+                &settings(json!({"welcome_message": "¡Hola! ¿En qué te ayudamos? / Hi! How can we help?"})),
+            )
+            .await?;
         let mut opened = Vec::new();
         for created in [&whatsapp, &sms, &phone] {
             let record = channels.record(created.channel.id).await?;
@@ -66,6 +73,7 @@ impl Hilo {
                     content: "Hola, ¿tenéis el carrito Trío X en la tienda de Gran Vía? Quiero verlo esta tarde.".into(),
                     media: Vec::new(),
                     profile_name: Some("Ana García".into()),
+                    web_visitor: None,
                 },
             )
             .await?;
@@ -80,6 +88,7 @@ impl Hilo {
                         .into(),
                     media: Vec::new(),
                     profile_name: None,
+                    web_visitor: None,
                 },
             )
             .await?;

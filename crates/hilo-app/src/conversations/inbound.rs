@@ -147,6 +147,10 @@ impl Conversations<'_> {
                 (conversation.id, status)
             }
         };
+        let mut address = message.customer_address.clone();
+        if let Some(visitor) = &message.web_visitor {
+            address = tx.save_visitor(visitor, customer, now).await?.to_string();
+        }
         let id = MessageId::generate();
         let record = NewMessage {
             id,
@@ -161,7 +165,7 @@ impl Conversations<'_> {
             error_code: None,
             error_message: None,
             provider_message_id: Some(message.provider_message_id.clone()),
-            customer_address: Some(message.customer_address.clone()),
+            customer_address: Some(address),
             author: "customer".into(),
             template: None,
             created_at: now,
@@ -228,6 +232,7 @@ impl Conversations<'_> {
             "customer_id": customer.to_string(),
             "new_conversation": opened,
             "message": super::message_json(&record),
+            "visitor_id": super::visitor_of(&record),
         });
         self.hilo.publish_live("message.created", data).await;
         Ok(Some((conversation, id)))
@@ -244,17 +249,35 @@ impl Conversations<'_> {
         else {
             return Ok(());
         };
-        let Some(status) = message.status.advance(update.status) else {
+        self.advance_status(
+            &message,
+            update.status,
+            update.error_code.as_deref(),
+            update.error_message.as_deref(),
+        )
+        .await
+    }
+
+    /// Moves a message to the status reported, if it may advance there (never back),
+    /// and tells live subscribers.
+    pub(crate) async fn advance_status(
+        &self,
+        message: &hilo_store::conversations::MessageRecord,
+        reported: MessageStatus,
+        error_code: Option<&str>,
+        error_message: Option<&str>,
+    ) -> AppResult<()> {
+        let Some(status) = message.status.advance(reported) else {
             return Ok(());
         };
         self.hilo
             .store
             .report_message_status(
-                &message,
+                message,
                 &StatusReport {
                     status,
-                    error_code: update.error_code.as_deref(),
-                    error_message: update.error_message.as_deref(),
+                    error_code,
+                    error_message,
                     provider_message_id: None,
                 },
                 self.hilo.now(),
@@ -271,6 +294,7 @@ impl Conversations<'_> {
                 let data = json!({
                     "conversation_id": message.conversation_id.to_string(),
                     "message": super::message_json(&message),
+                    "visitor_id": super::visitor_of(&message),
                 });
                 self.hilo.publish_live("message.updated", data).await;
             }

@@ -18,6 +18,7 @@ mod inbound;
 pub mod moves;
 mod outbound;
 pub mod providers;
+pub mod web_chat;
 mod work;
 
 use hilo_domain::conversations::{ChannelType, ConversationStatus};
@@ -72,6 +73,16 @@ pub fn message_json(message: &MessageRecord) -> serde_json::Value {
         "created_at": message.created_at.to_rfc3339(),
         "updated_at": message.updated_at.to_rfc3339(),
     })
+}
+
+/// The web chat visitor a message came from or went to: live events name them, so
+/// each widget hears its own visitor's messages only.
+pub fn visitor_of(message: &MessageRecord) -> Option<&str> {
+    if message.channel_type == Some(ChannelType::WebChat) {
+        message.customer_address.as_deref()
+    } else {
+        None
+    }
 }
 
 /// A conversation as live events carry it.

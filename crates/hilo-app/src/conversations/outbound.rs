@@ -115,9 +115,18 @@ impl Conversations<'_> {
                         format!("replies on {} channels are not sent by Hilo", record.kind),
                     )
                 })?;
-            let identifiers = self.identifiers_of(customer).await?;
             let channel = self.hilo.channels().open(&record)?;
-            let address = provider.address_of(&channel, &identifiers).ok_or_else(|| {
+            let address = if record.kind == ChannelType::WebChat {
+                // A visitor is reached where they last wrote from.
+                self.hilo
+                    .store
+                    .last_address_on(customer, channel_id)
+                    .await?
+            } else {
+                let identifiers = self.identifiers_of(customer).await?;
+                provider.address_of(&channel, &identifiers)
+            };
+            let address = address.ok_or_else(|| {
                 AppError::Conflict(format!(
                     "the customer has no address on this {} channel",
                     record.kind
@@ -215,6 +224,7 @@ impl Conversations<'_> {
             "customer_id": customer.to_string(),
             "new_conversation": false,
             "message": super::message_json(&message),
+            "visitor_id": super::visitor_of(&message),
         });
         self.hilo.publish_live("message.created", data).await;
         Ok(message)

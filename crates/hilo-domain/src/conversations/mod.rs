@@ -8,6 +8,7 @@ pub mod message;
 pub mod meta;
 pub mod template;
 pub mod twilio;
+pub mod web_chat;
 pub mod work;
 
 pub use channel::{ChannelSettings, ChannelType};

@@ -45,7 +45,7 @@ pub struct StatusReport<'a> {
 }
 
 #[derive(sqlx::FromRow)]
-struct MessageRow {
+pub(super) struct MessageRow {
     id: String,
     conversation_id: String,
     profile_id: String,
@@ -110,6 +110,7 @@ macro_rules! select_messages {
         )
     };
 }
+pub(crate) use select_messages;
 
 impl Tx {
     /// Writes a message; `false` when the provider's message was stored before.

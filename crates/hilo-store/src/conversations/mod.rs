@@ -2,10 +2,11 @@
 
 mod calls;
 mod channels;
-mod messages;
+pub(crate) mod messages;
 mod moves;
 mod privacy;
 mod threads;
+mod visitors;
 
 pub use calls::CallRecord;
 pub use channels::{ChannelChange, ChannelRecord};
@@ -13,6 +14,7 @@ pub use messages::{MessageRecord, NewMessage, StatusReport};
 pub use moves::MoveRecord;
 pub use privacy::ErasedConversations;
 pub use threads::{ConversationEvent, ConversationFilter, ConversationRecord, cursor_of};
+pub use visitors::{NewVisitor, VisitorRecord};
 
 fn parse_id<T: std::str::FromStr>(what: &'static str, text: &str) -> crate::StoreResult<T>
 where

@@ -54,6 +54,8 @@ impl Tx {
                     .await?
                     .rows_affected());
             }
+            // Before the messages, which say which visitors wrote for the person.
+            self.erase_visitors(*fragment).await?;
             erased.messages += on_tx!(self, |conn| sqlx::query(MESSAGES)
                 .bind(&id)
                 .execute(conn)

@@ -7,6 +7,7 @@ pub mod live;
 pub mod meta;
 pub mod receiver;
 pub mod twilio;
+pub mod web_chat;
 mod webhooks;
 
 pub use customers::identities;

@@ -153,6 +153,7 @@ impl Provider for ApiChannel {
             content,
             media,
             profile_name: text(&contact["name"], "contact.name", 200)?,
+            web_visitor: None,
         })])
     }
 

@@ -103,6 +103,7 @@ impl Meta {
                         .iter()
                         .find(|(wa_id, _)| *wa_id == from)
                         .map(|(_, name)| (*name).to_owned()),
+                    web_visitor: None,
                 }));
             }
             for status in list(&value["statuses"]) {
@@ -170,6 +171,7 @@ impl Meta {
                         content: message["text"].as_str().unwrap_or_default().to_owned(),
                         media,
                         profile_name: None,
+                        web_visitor: None,
                     }));
                 }
                 let (reported, mids) = if event["delivery"].is_object() {

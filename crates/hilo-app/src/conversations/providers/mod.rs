@@ -5,6 +5,7 @@
 mod api;
 mod meta;
 mod twilio;
+mod web_chat;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -98,6 +99,9 @@ pub struct InboundMessage {
     pub media: Vec<Media>,
     /// The name the sender's app shows, if the provider tells it.
     pub profile_name: Option<String>,
+    /// A web chat visitor to write with the message; the message's address is then the
+    /// visitor's id as stored.
+    pub web_visitor: Option<hilo_store::conversations::NewVisitor>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -189,6 +193,7 @@ pub fn provider_for(kind: ChannelType) -> Option<&'static dyn Provider> {
         ChannelType::TwilioWhatsapp => Some(&twilio::Twilio { whatsapp: true }),
         ChannelType::Voice => Some(&twilio::TwilioVoice),
         ChannelType::Api => Some(&api::ApiChannel),
+        ChannelType::WebChat => Some(&web_chat::WebChat),
         ChannelType::WhatsappCloud => Some(&meta::Meta {
             platform: meta::Platform::WhatsApp,
         }),
@@ -198,7 +203,7 @@ pub fn provider_for(kind: ChannelType) -> Option<&'static dyn Provider> {
         ChannelType::Instagram => Some(&meta::Meta {
             platform: meta::Platform::Instagram,
         }),
-        _ => None,
+        ChannelType::Email => None,
     }
 }
 

@@ -179,6 +179,7 @@ impl Provider for Twilio {
             content: field(&form, "Body").unwrap_or_default().to_owned(),
             media,
             profile_name: field(&form, "ProfileName").map(str::to_owned),
+            web_visitor: None,
         })])
     }
 

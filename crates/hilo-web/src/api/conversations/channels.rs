@@ -47,6 +47,9 @@ pub struct Channel {
     /// Where the provider must post its webhooks; `null` for channels that receive
     /// otherwise (web chat over WebSocket, email over SMTP or IMAP).
     pub webhook_url: Option<String>,
+    /// For a web chat, the tag to paste into a site's pages (before `</body>`) to show
+    /// the chat; `null` for other channels.
+    pub widget_snippet: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -89,6 +92,7 @@ fn view(channel: ChannelView) -> Channel {
         name: channel.name,
         settings: channel.settings,
         webhook_url: channel.webhook_url,
+        widget_snippet: channel.widget_snippet,
         created_at: channel.created_at.to_rfc3339(),
         updated_at: channel.updated_at.to_rfc3339(),
     }

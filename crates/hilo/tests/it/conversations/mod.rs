@@ -11,3 +11,4 @@ mod moves;
 mod privacy;
 mod twilio;
 mod voice;
+mod web_chat;

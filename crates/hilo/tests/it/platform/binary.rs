@@ -634,6 +634,45 @@ async fn demo_fills_an_empty_database_once() {
         .collect();
     assert_eq!(kinds, ["twilio_whatsapp", "voice"]);
     assert_eq!(thread["messages"][1]["call"]["status"], "completed");
+    // Its web chat: the tag to paste, and a visitor welcomed on its socket.
+    let channels: Value = crate::support::http_client()
+        .get(server.url("/api/v1/channels"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    let chat = channels["data"]
+        .as_array()
+        .expect("channels")
+        .iter()
+        .find(|c| c["type"] == "web_chat")
+        .expect("a web chat channel");
+    assert!(
+        chat["widget_snippet"]
+            .as_str()
+            .expect("snippet")
+            .contains("/widget.js")
+    );
+    let base = server.url("");
+    let mut visitor = crate::support::web_chat::Visitor::connect(
+        base.trim_end_matches('/'),
+        chat["id"].as_str().expect("id"),
+        None,
+    )
+    .await;
+    let ready = visitor
+        .hello(serde_json::json!({"anonymous_id": "demo-visitor"}))
+        .await;
+    assert!(
+        ready["welcome_message"]
+            .as_str()
+            .expect("a welcome")
+            .contains("How can we help")
+    );
+    visitor.close().await;
     assert!(server.terminate().success());
     let mut again = Server::start(&data, &["--demo"], &[("HILO_ADMIN_KEY", key)]);
     assert!(!again.stderr().contains("Demo data loaded"));
