@@ -80,7 +80,7 @@
   style.textContent =
     ":host{all:initial}*{box-sizing:border-box;font:15px/1.4 system-ui,sans-serif}" +
     ".launcher{position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;" +
-    "border:0;background:#1d4ed8;color:#fff;cursor:pointer;z-index:2147483000;font-size:24px}" +
+    "border:0;background:#1d4ed8;color:#fff;cursor:pointer;z-index:2147483000;display:flex;align-items:center;justify-content:center}" +
     ".launcher:focus-visible,button:focus-visible,textarea:focus-visible{outline:3px solid #f59e0b;outline-offset:2px}" +
     ".panel{position:fixed;right:20px;bottom:88px;width:min(360px,calc(100vw - 40px));height:min(520px,calc(100vh - 120px));" +
     "display:flex;flex-direction:column;background:#fff;color:#111;border-radius:12px;" +
@@ -104,7 +104,19 @@
     if (text != null) e.textContent = text; // never HTML: what anyone writes stays text
     return e;
   }
-  var launcher = el("button", { "class": "launcher", type: "button", "aria-label": t.open, "aria-expanded": "false" }, "💬");
+  var launcher = el("button", { "class": "launcher", type: "button", "aria-label": t.open, "aria-expanded": "false" });
+  // A speech bubble drawn, not a glyph: not every system has an emoji font.
+  var svgNs = "http://www.w3.org/2000/svg";
+  var icon = document.createElementNS(svgNs, "svg");
+  icon.setAttribute("viewBox", "0 0 24 24");
+  icon.setAttribute("width", "28");
+  icon.setAttribute("height", "28");
+  icon.setAttribute("aria-hidden", "true");
+  var bubble = document.createElementNS(svgNs, "path");
+  bubble.setAttribute("fill", "currentColor");
+  bubble.setAttribute("d", "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z");
+  icon.appendChild(bubble);
+  launcher.appendChild(icon);
   var panel = el("div", { "class": "panel", role: "dialog", "aria-label": t.title, hidden: "" });
   var header = el("header", {});
   header.appendChild(el("h2", {}, t.title));
