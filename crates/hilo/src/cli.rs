@@ -33,7 +33,7 @@ pub struct Cli {
 /// Settings every command understands.
 #[derive(Debug, Args)]
 struct GlobalArgs {
-    /// TOML file with settings (keys: listen, data_dir, database_url,
+    /// TOML file with settings (keys: listen, smtp_listen, data_dir, database_url,
     /// database_max_connections, sqlite_cache_mib, max_connections, trusted_proxies,
     /// public_url, admin_key, metrics_token, secret_key, log_format, log, default_region,
     /// webhook_allow_private, workers, demo)
@@ -67,6 +67,10 @@ struct GlobalArgs {
     /// Address to listen on [default: 127.0.0.1:7878] [env: HILO_LISTEN]
     #[arg(long, global = true, value_name = "HOST:PORT")]
     listen: Option<String>,
+    /// Take mail for email channels over SMTP on this address, e.g. 127.0.0.1:2525
+    /// [default: off] [env: HILO_SMTP_LISTEN]
+    #[arg(long, global = true, value_name = "HOST:PORT")]
+    smtp_listen: Option<String>,
     /// Base URL the outside world uses to reach Hilo, e.g. https://hilo.example.com
     /// [default: http://<listen>] [env: HILO_PUBLIC_URL]
     #[arg(long, global = true, value_name = "URL")]
@@ -357,6 +361,7 @@ fn given_settings(args: &GlobalArgs, demo: bool) -> GivenSettings {
     GivenSettings {
         config_file: pick(&args.config, "--config", "HILO_CONFIG"),
         listen: pick(&args.listen, "--listen", "HILO_LISTEN"),
+        smtp_listen: pick(&args.smtp_listen, "--smtp-listen", "HILO_SMTP_LISTEN"),
         data_dir: pick(&args.data_dir, "--data-dir", "HILO_DATA_DIR"),
         database_url: pick(&args.database_url, "--database-url", "HILO_DATABASE_URL"),
         database_max_connections: pick(

@@ -28,6 +28,8 @@ pub enum LogFormat {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub listen: SocketAddr,
+    /// Where Hilo takes mail for its email channels over SMTP; `None`: it does not.
+    pub smtp_listen: Option<SocketAddr>,
     pub data_dir: PathBuf,
     pub database_url: DatabaseUrl,
     pub database_max_connections: u32,
@@ -75,6 +77,7 @@ impl Settings {
         let listen: SocketAddr = SocketAddr::from(([127, 0, 0, 1], 7878));
         Self {
             listen,
+            smtp_listen: None,
             database_url: DatabaseUrl::sqlite_file(data_dir.join("hilo.db")),
             data_dir,
             database_max_connections: DEFAULT_MAX_CONNECTIONS,
@@ -135,6 +138,7 @@ pub type Given = Option<(String, Origin)>;
 pub struct GivenSettings {
     pub config_file: Given,
     pub listen: Given,
+    pub smtp_listen: Given,
     pub data_dir: Given,
     pub database_url: Given,
     pub database_max_connections: Given,
@@ -158,6 +162,7 @@ pub struct GivenSettings {
 #[serde(deny_unknown_fields)]
 struct FileSettings {
     listen: Option<String>,
+    smtp_listen: Option<String>,
     data_dir: Option<String>,
     database_url: Option<String>,
     database_max_connections: Option<u32>,
@@ -201,6 +206,15 @@ impl GivenSettings {
                     format!("expected HOST:PORT such as {DEFAULT_LISTEN}, got {text:?}"),
                 )
             })?;
+        }
+        if let Some((text, _)) = &self.smtp_listen {
+            settings.smtp_listen = Some(text.trim().parse().map_err(|_| {
+                problem(
+                    "smtp_listen",
+                    &self.smtp_listen,
+                    format!("expected HOST:PORT such as 127.0.0.1:2525, got {text:?}"),
+                )
+            })?);
         }
         settings.public_url = format!("http://{}", settings.listen);
         if let Some((text, _)) = &self.public_url {
@@ -359,6 +373,7 @@ impl GivenSettings {
             }
         };
         fill(&mut self.listen, file.listen);
+        fill(&mut self.smtp_listen, file.smtp_listen);
         fill(&mut self.data_dir, file.data_dir);
         fill(&mut self.database_url, file.database_url);
         fill(

@@ -8,3 +8,4 @@ pub mod import;
 mod listener;
 mod logging;
 pub mod server;
+mod smtp;

@@ -28,6 +28,8 @@ pub const INITIAL_ADMIN_KEY_FILE: &str = "initial-admin-key";
 pub struct RunningServer {
     /// Where it listens (the real port when the settings asked for port 0).
     pub addr: SocketAddr,
+    /// Where it takes mail over SMTP, when it does.
+    pub smtp_addr: Option<SocketAddr>,
     /// The admin key created on this start, if the database was empty.
     pub initial_admin_key: Option<Secret>,
     pub store: Store,
@@ -146,6 +148,24 @@ pub async fn start_with_clock(
             None => info!("demo data not loaded: the database already holds data"),
         }
     }
+    let smtp_addr = match settings.smtp_listen {
+        Some(address) => {
+            let smtp = TcpListener::bind(address)
+                .await
+                .with_context(|| format!("cannot listen for SMTP on {address}"))?;
+            let bound = smtp.local_addr()?;
+            let hostname = smtp_hostname(&settings.public_url);
+            tokio::spawn(crate::smtp::serve(
+                smtp,
+                hilo.clone(),
+                hostname,
+                stopped.clone(),
+            ));
+            info!(address = %bound, "taking mail for email channels over SMTP");
+            Some(bound)
+        }
+        None => None,
+    };
     let app = hilo_web::router(state);
     let limits = crate::listener::Limits {
         max_connections: settings.max_connections,
@@ -196,12 +216,25 @@ pub async fn start_with_clock(
     );
     Ok(RunningServer {
         addr,
+        smtp_addr,
         initial_admin_key,
         store,
         hilo,
         stop,
         task,
     })
+}
+
+/// The name the SMTP listener greets with: the public URL's host.
+fn smtp_hostname(public_url: &str) -> String {
+    public_url
+        .split_once("://")
+        .map_or(public_url, |(_, rest)| rest)
+        .split(['/', ':'])
+        .next()
+        .filter(|host| !host.is_empty())
+        .unwrap_or("localhost")
+        .to_owned()
 }
 
 /// The key file in the data directory when `HILO_SECRET_KEY` is not set.

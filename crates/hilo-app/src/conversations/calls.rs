@@ -196,6 +196,7 @@ impl Conversations<'_> {
                             .map_or_else(|| "system".to_owned(), |a| format!("user:{a}"))
                     },
                     template: None,
+                    email: None,
                     created_at: now,
                     updated_at: now,
                 })

@@ -74,6 +74,7 @@ impl Hilo {
                     media: Vec::new(),
                     profile_name: Some("Ana García".into()),
                     web_visitor: None,
+                    email: None,
                 },
             )
             .await?;
@@ -89,6 +90,7 @@ impl Hilo {
                     media: Vec::new(),
                     profile_name: None,
                     web_visitor: None,
+                    email: None,
                 },
             )
             .await?;

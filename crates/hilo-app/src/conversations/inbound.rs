@@ -119,7 +119,22 @@ impl Conversations<'_> {
         .await?;
         let customer = linked.customer;
         let mut opened = false;
-        let (conversation, status) = match tx.active_conversation(customer, thread).await? {
+        // An email that replies to one of the customer's conversations goes there.
+        let threaded = match &message.email {
+            Some(email) => match tx
+                .email_thread(channel.id, &email.references, email.named, customer)
+                .await?
+            {
+                Some(id) => tx.conversation_for_update(id).await?,
+                None => None,
+            },
+            None => None,
+        };
+        let active = match threaded {
+            Some(conversation) => Some(conversation),
+            None => tx.active_conversation(customer, thread).await?,
+        };
+        let (conversation, status) = match active {
             Some(conversation) => (conversation.id, conversation.status),
             None => {
                 opened = true;
@@ -168,6 +183,7 @@ impl Conversations<'_> {
             customer_address: Some(address),
             author: "customer".into(),
             template: None,
+            email: message.email.as_ref().map(|e| e.details.clone()),
             created_at: now,
             updated_at: now,
         };
@@ -175,6 +191,9 @@ impl Conversations<'_> {
         if !stored {
             // The same message, delivered twice at once: the other delivery stored it.
             return Ok(None);
+        }
+        if let Some(email) = &message.email {
+            tx.insert_attachments(id, &email.attachments, now).await?;
         }
         tx.touch_conversation(conversation, now, true, Some(channel.id))
             .await?;

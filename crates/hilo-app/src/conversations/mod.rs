@@ -14,6 +14,7 @@ mod bot;
 pub mod calls;
 pub mod channels;
 mod demo;
+pub mod email;
 mod inbound;
 pub mod moves;
 mod outbound;
@@ -70,6 +71,7 @@ pub fn message_json(message: &MessageRecord) -> serde_json::Value {
         "status": message.status.as_str(),
         "error": error,
         "author": message.author,
+        "email": message.email,
         "created_at": message.created_at.to_rfc3339(),
         "updated_at": message.updated_at.to_rfc3339(),
     })

@@ -2,6 +2,7 @@
 //! channel the customer last wrote on or any other they can be reached on (S2: an
 //! email answered on WhatsApp).
 
+use hilo_domain::conversations::email::{self, EmailDetails};
 use hilo_domain::conversations::{ChannelType, Direction, MessageStatus};
 use hilo_domain::customers::identity::{Identifier, IdentifierType};
 use hilo_domain::customers::timeline::ItemType;
@@ -87,6 +88,7 @@ impl Conversations<'_> {
             customer_address: None,
             author: by.actor(),
             template: None,
+            email: None,
             created_at: now,
             updated_at: now,
         };
@@ -151,6 +153,13 @@ impl Conversations<'_> {
                             .into(),
                     ));
                 }
+            }
+            if record.kind == ChannelType::Email {
+                let details = self
+                    .email_reply(&view, &channel, message.id, &address)
+                    .await?;
+                message.provider_message_id = details.message_id.clone();
+                message.email = Some(details);
             }
             message.channel_id = Some(channel_id);
             message.channel_type = Some(record.kind);
@@ -230,6 +239,45 @@ impl Conversations<'_> {
         Ok(message)
     }
 
+    /// An email reply's details: under the thread's subject, in reply to its newest
+    /// email, with a Message-ID of its own.
+    async fn email_reply(
+        &self,
+        view: &super::ConversationView,
+        channel: &providers::Channel,
+        id: MessageId,
+        to: &str,
+    ) -> AppResult<EmailDetails> {
+        let mailbox = channel.settings.text("address").unwrap_or_default();
+        let last = self
+            .hilo
+            .store
+            .last_email_of(view.conversation.id, channel.id)
+            .await?
+            .and_then(|m| m.email);
+        let subject = match &last {
+            Some(last) => email::reply_subject(last.subject.as_deref()),
+            None => view
+                .conversation
+                .subject
+                .clone()
+                .unwrap_or_else(|| channel.name.clone()),
+        };
+        let parent = last.as_ref().and_then(|l| l.message_id.clone());
+        let mut references: Vec<String> = last.map(|l| l.references).unwrap_or_default();
+        references.extend(parent.clone());
+        let skip = references.len().saturating_sub(email::MAX_REFERENCES);
+        Ok(EmailDetails {
+            subject: Some(subject),
+            message_id: Some(email::outgoing_message_id(id, mailbox)),
+            in_reply_to: parent,
+            references: references.split_off(skip),
+            from: Some(mailbox.to_owned()),
+            to: vec![to.to_owned()],
+            ..EmailDetails::default()
+        })
+    }
+
     async fn identifiers_of(
         &self,
         customer: hilo_domain::CustomerId,
@@ -295,6 +343,7 @@ impl Conversations<'_> {
             to,
             content: &message.content,
             template: message.template.as_ref(),
+            email: message.email.as_ref(),
         };
         match provider.send(&channel, http, outgoing).await {
             Ok(sent) => {

@@ -212,6 +212,7 @@ impl Conversations<'_> {
             media: Vec::new(),
             profile_name: None,
             web_visitor: Some(visitor.clone()),
+            email: None,
         };
         let stored = match self.receive_message(&session.channel, inbound).await? {
             Some((_, id)) => self.hilo.store.message(id).await?,

@@ -4,6 +4,7 @@
 pub mod bot;
 pub mod call;
 pub mod channel;
+pub mod email;
 pub mod message;
 pub mod meta;
 pub mod template;

@@ -32,7 +32,7 @@ pub struct ChannelChange<'a> {
 }
 
 #[derive(sqlx::FromRow)]
-struct ChannelRow {
+pub(super) struct ChannelRow {
     id: String,
     channel_type: String,
     name: String,

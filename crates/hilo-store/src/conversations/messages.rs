@@ -28,6 +28,8 @@ pub struct MessageRecord {
     pub author: String,
     /// Sent as this approved template (WhatsApp outside its window).
     pub template: Option<hilo_domain::conversations::template::Template>,
+    /// An email's subject, threading headers, addresses, HTML and attachments.
+    pub email: Option<hilo_domain::conversations::email::EmailDetails>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -61,6 +63,7 @@ pub(super) struct MessageRow {
     customer_address: Option<String>,
     author: String,
     template: Option<String>,
+    email: Option<String>,
     created_at: i64,
     updated_at: i64,
 }
@@ -94,6 +97,10 @@ impl TryFrom<MessageRow> for MessageRecord {
                 .template
                 .map(|t| serde_json::from_str(&t).map_err(|e| corrupt("message template", e)))
                 .transpose()?,
+            email: row
+                .email
+                .map(|e| serde_json::from_str(&e).map_err(|e| corrupt("message email", e)))
+                .transpose()?,
             created_at: Timestamp::from_millis(row.created_at),
             updated_at: Timestamp::from_millis(row.updated_at),
         })
@@ -105,7 +112,7 @@ macro_rules! select_messages {
         concat!(
             "SELECT id, conversation_id, profile_id, channel_id, channel_type, direction, \
              content, media, status, error_code, error_message, provider_message_id, \
-             customer_address, author, template, created_at, updated_at FROM messages ",
+             customer_address, author, template, email, created_at, updated_at FROM messages ",
             $rest
         )
     };
@@ -117,8 +124,10 @@ impl Tx {
     pub async fn insert_message(&mut self, m: &NewMessage) -> StoreResult<bool> {
         const SQL: &str = "INSERT INTO messages (id, conversation_id, profile_id, channel_id, \
             channel_type, direction, content, media, status, error_code, error_message, \
-            provider_message_id, customer_address, author, template, created_at, updated_at) \
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+            provider_message_id, customer_address, author, template, created_at, updated_at, \
+            email) \
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+            $18) \
             ON CONFLICT (channel_id, provider_message_id) DO NOTHING";
         let written = on_tx!(self, |conn| sqlx::query(SQL)
             .bind(m.id.to_string())
@@ -142,6 +151,7 @@ impl Tx {
             )
             .bind(m.created_at.millis())
             .bind(m.updated_at.millis())
+            .bind(m.email.as_ref().and_then(|e| serde_json::to_string(e).ok()))
             .execute(conn)
             .await?
             .rows_affected());

@@ -2,6 +2,7 @@
 
 mod calls;
 mod channels;
+mod email;
 pub(crate) mod messages;
 mod moves;
 mod privacy;
@@ -10,6 +11,7 @@ mod visitors;
 
 pub use calls::CallRecord;
 pub use channels::{ChannelChange, ChannelRecord};
+pub use email::{AttachmentRecord, NewAttachment};
 pub use messages::{MessageRecord, NewMessage, StatusReport};
 pub use moves::MoveRecord;
 pub use privacy::ErasedConversations;

@@ -41,13 +41,16 @@ impl Tx {
         ];
         const CALLS: &str = "DELETE FROM calls WHERE message_id IN \
             (SELECT id FROM messages WHERE profile_id = $1)";
+        const ATTACHMENTS: &str = "DELETE FROM attachments WHERE message_id IN \
+            (SELECT id FROM messages WHERE profile_id = $1 OR conversation_id IN \
+             (SELECT id FROM conversations WHERE profile_id = $1))";
         const MESSAGES: &str = "DELETE FROM messages WHERE profile_id = $1 OR conversation_id \
             IN (SELECT id FROM conversations WHERE profile_id = $1)";
         const CONVERSATIONS: &str = "DELETE FROM conversations WHERE profile_id = $1";
         let mut erased = ErasedConversations::default();
         for fragment in fragments {
             let id = fragment.to_string();
-            for sql in OF_CONVERSATIONS.into_iter().chain([CALLS]) {
+            for sql in OF_CONVERSATIONS.into_iter().chain([CALLS, ATTACHMENTS]) {
                 on_tx!(self, |conn| sqlx::query(sql)
                     .bind(&id)
                     .execute(conn)
@@ -83,11 +86,16 @@ impl Tx {
             return Ok(0);
         }
         let matching = (1..=patterns.len())
-            .map(|n| format!("lower(content) LIKE ${n} ESCAPE '\\'"))
+            .map(|n| {
+                format!(
+                    "lower(content) LIKE ${n} ESCAPE '\\' \
+                     OR lower(COALESCE(email, '')) LIKE ${n} ESCAPE '\\'"
+                )
+            })
             .collect::<Vec<_>>()
             .join(" OR ");
-        let select = format!("SELECT id, content FROM messages WHERE {matching}");
-        let rows: Vec<(String, String)> = on_tx!(self, |conn| {
+        let select = format!("SELECT id, content, email FROM messages WHERE {matching}");
+        let rows: Vec<(String, String, Option<String>)> = on_tx!(self, |conn| {
             let mut query = sqlx::query_as(sqlx::AssertSqlSafe(select.clone()));
             for pattern in &patterns {
                 query = query.bind(pattern);
@@ -95,16 +103,23 @@ impl Tx {
             query.fetch_all(conn).await?
         });
         let mut changed = 0;
-        for (id, content) in rows {
+        for (id, content, email) in rows {
             let mut value = Value::String(content);
-            if !redaction.apply(&mut value) {
+            let mut details = email
+                .as_deref()
+                .and_then(|e| serde_json::from_str::<Value>(e).ok());
+            let content_changed = redaction.apply(&mut value);
+            let email_changed = details.as_mut().is_some_and(|d| redaction.apply(d));
+            if !content_changed && !email_changed {
                 continue;
             }
             let text = value.as_str().unwrap_or_default().to_owned();
+            let email = details.map(|d| d.to_string());
             on_tx!(self, |conn| sqlx::query(
-                "UPDATE messages SET content = $1 WHERE id = $2"
+                "UPDATE messages SET content = $1, email = COALESCE($2, email) WHERE id = $3"
             )
             .bind(&text)
+            .bind(email.as_deref())
             .bind(&id)
             .execute(conn)
             .await?

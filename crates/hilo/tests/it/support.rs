@@ -2,10 +2,12 @@
 
 mod access;
 mod collect;
+mod conversations;
 mod customers;
 pub mod live;
 pub mod meta;
 pub mod receiver;
+pub mod smtp;
 pub mod twilio;
 pub mod web_chat;
 mod webhooks;
@@ -121,6 +123,15 @@ impl TestApp {
         }
     }
 
+    /// The port of the server's SMTP listener.
+    pub fn smtp_port(&self) -> u16 {
+        self.server
+            .as_ref()
+            .and_then(|s| s.smtp_addr)
+            .expect("test servers take mail")
+            .port()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -217,6 +228,7 @@ pub const TEST_SECRET_KEY: &str = "test-secret-key-of-the-integration-suite-0001
 pub fn test_settings(dir: &TempDir, database: Option<&PostgresDatabase>) -> Settings {
     let mut settings = Settings::with_data_dir(dir.path().join("data"));
     settings.listen = "127.0.0.1:0".parse().expect("address");
+    settings.smtp_listen = Some("127.0.0.1:0".parse().expect("address"));
     settings.public_url = "http://127.0.0.1".into();
     settings.body_limit = 64 * 1024;
     settings.database_max_connections = 5;

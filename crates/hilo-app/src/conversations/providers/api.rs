@@ -154,6 +154,7 @@ impl Provider for ApiChannel {
             media,
             profile_name: text(&contact["name"], "contact.name", 200)?,
             web_visitor: None,
+            email: None,
         })])
     }
 

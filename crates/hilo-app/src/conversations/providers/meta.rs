@@ -104,6 +104,7 @@ impl Meta {
                         .find(|(wa_id, _)| *wa_id == from)
                         .map(|(_, name)| (*name).to_owned()),
                     web_visitor: None,
+                    email: None,
                 }));
             }
             for status in list(&value["statuses"]) {
@@ -172,6 +173,7 @@ impl Meta {
                         media,
                         profile_name: None,
                         web_visitor: None,
+                        email: None,
                     }));
                 }
                 let (reported, mids) = if event["delivery"].is_object() {

@@ -3,6 +3,7 @@
 //! file and one line in [`provider_for`].
 
 mod api;
+pub mod email;
 mod meta;
 mod twilio;
 mod web_chat;
@@ -102,6 +103,8 @@ pub struct InboundMessage {
     /// A web chat visitor to write with the message; the message's address is then the
     /// visitor's id as stored.
     pub web_visitor: Option<hilo_store::conversations::NewVisitor>,
+    /// An email's details, threading and attachments.
+    pub email: Option<Box<email::InboundEmail>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -130,6 +133,8 @@ pub struct Outgoing<'a> {
     pub content: &'a str,
     /// Sent as this approved template instead of free text.
     pub template: Option<&'a hilo_domain::conversations::template::Template>,
+    /// An email's subject, Message-ID and threading headers.
+    pub email: Option<&'a hilo_domain::conversations::email::EmailDetails>,
 }
 
 /// What the provider answered to a send.
@@ -203,7 +208,7 @@ pub fn provider_for(kind: ChannelType) -> Option<&'static dyn Provider> {
         ChannelType::Instagram => Some(&meta::Meta {
             platform: meta::Platform::Instagram,
         }),
-        ChannelType::Email => None,
+        ChannelType::Email => Some(&email::Email),
     }
 }
 

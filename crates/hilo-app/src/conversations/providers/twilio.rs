@@ -180,6 +180,7 @@ impl Provider for Twilio {
             media,
             profile_name: field(&form, "ProfileName").map(str::to_owned),
             web_visitor: None,
+            email: None,
         })])
     }
 

@@ -1,6 +1,7 @@
 //! `/api/v1/channels` and `/api/v1/conversations`: the channels customers write on,
 //! for admins, and the inbox, for the people who answer.
 
+mod attachments;
 mod bot;
 mod calls;
 mod channels;
@@ -14,6 +15,7 @@ use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .merge(attachments::routes())
         .merge(bot::routes())
         .merge(calls::routes())
         .merge(channels::routes())
@@ -40,6 +42,7 @@ impl ConversationsApi {
         doc.merge(calls::CallsApi::openapi());
         doc.merge(bot::BotApi::openapi());
         doc.merge(moves::MovesApi::openapi());
+        doc.merge(attachments::AttachmentsApi::openapi());
         channels::describe_settings(&mut doc);
         doc
     }

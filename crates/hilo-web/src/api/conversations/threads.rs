@@ -95,6 +95,13 @@ pub struct Message {
     /// `notes`.
     #[schema(value_type = Option<Object>)]
     pub call: Option<Value>,
+    /// For an email (`channel_type` email): `subject`, `message_id`, `in_reply_to`,
+    /// `references`, `from`, `to`, `cc`, `html` (sanitised), `quoted` (the history and
+    /// signature folded out of `content`) and `attachments` (`id` — `null` when too
+    /// large to keep — `filename`, `content_type`, `size`; download from
+    /// `/api/v1/attachments/{id}`).
+    #[schema(value_type = Option<Object>)]
+    pub email: Option<Value>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -296,6 +303,7 @@ fn message_view(m: MessageRecord) -> Message {
         error,
         author: m.author,
         call: None,
+        email: m.email.and_then(|e| serde_json::to_value(e).ok()),
         created_at: m.created_at.to_rfc3339(),
         updated_at: m.updated_at.to_rfc3339(),
     }

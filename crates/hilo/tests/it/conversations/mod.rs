@@ -4,6 +4,7 @@
 mod api_channel;
 mod bot;
 mod channels;
+mod email;
 mod events;
 mod inbox;
 mod meta;

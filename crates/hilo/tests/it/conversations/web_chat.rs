@@ -32,56 +32,22 @@ fn hash(secret: &str, identifier: &str) -> String {
         .collect()
 }
 
-async fn reply(app: &TestApp, conversation: &str, body: Value) -> Value {
-    let response = app
-        .post_json(
-            &format!("/api/v1/conversations/{conversation}/messages"),
-            &app.admin_key,
-            &body,
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::CREATED, "{body}");
-    response.json().await.unwrap()
-}
-
-async fn conversation(app: &TestApp, id: &str) -> Value {
-    let response = app
-        .get(&format!("/api/v1/conversations/{id}"), &app.admin_key)
-        .await;
-    assert_eq!(response.status(), StatusCode::OK);
-    response.json().await.unwrap()
-}
-
 /// The status the API shows for one message of a conversation.
 async fn status_of(app: &TestApp, conversation_id: &str, message_id: &str) -> String {
-    let view = conversation(app, conversation_id).await;
-    view["messages"]
-        .as_array()
-        .unwrap()
+    app.thread(conversation_id)
+        .await
         .iter()
         .find(|m| m["id"] == message_id)
         .map(|m| m["status"].as_str().unwrap().to_owned())
         .expect("the message is in the conversation")
 }
 
-/// The conversation a visitor's message went to, from the customer holding `kind:value`.
+/// The one conversation of the customer holding `kind:value`, and the customer.
 async fn conversation_of(app: &TestApp, kind: &str, value: &str) -> (Value, String) {
     let customer = app.lookup(kind, value).await.expect("the customer exists");
-    let list: Value = app
-        .get(
-            &format!(
-                "/api/v1/conversations?customer_id={}",
-                customer["id"].as_str().unwrap()
-            ),
-            &app.admin_key,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(list["data"].as_array().unwrap().len(), 1, "{list}");
-    let id = list["data"][0]["id"].as_str().unwrap().to_owned();
-    (customer, id)
+    let list = app.conversations_of(kind, value).await;
+    assert_eq!(list.len(), 1, "{list:?}");
+    (customer, list[0]["id"].as_str().unwrap().to_owned())
 }
 
 /// The texts of the messages a `ready` frame gives, in order.
@@ -153,19 +119,15 @@ async fn an_anonymous_visitor_chats_on_the_profile_of_their_browsing(app: TestAp
             .any(|i| i["type"] == "message" && i["channel"] == "web_chat"),
         "{timeline:?}"
     );
-    let view = conversation(&app, &conversation_id).await;
-    let messages = view["messages"].as_array().unwrap();
+    let messages = app.thread(&conversation_id).await;
     assert_eq!(messages.len(), 1);
     assert_eq!(messages[0]["channel_type"], "web_chat");
     assert_eq!(messages[0]["channel_id"], channel.id.as_str());
 
     // The agent's reply goes to the chat the visitor wrote on, and arrives live.
-    let sent = reply(
-        &app,
-        &conversation_id,
-        json!({"content": "Sí, nos quedan tres."}),
-    )
-    .await;
+    let sent = app
+        .reply(&conversation_id, json!({"content": "Sí, nos quedan tres."}))
+        .await;
     assert_eq!(sent["channel_id"], channel.id.as_str());
     let reply_id = sent["id"].as_str().unwrap().to_owned();
     app.step_workers().await;
@@ -190,8 +152,7 @@ async fn an_anonymous_visitor_chats_on_the_profile_of_their_browsing(app: TestAp
     assert_eq!(status_of(&app, &conversation_id, &reply_id).await, "read");
 
     // A private note never reaches the visitor.
-    reply(
-        &app,
+    app.reply(
         &conversation_id,
         json!({"content": "Cliente habitual", "private": true}),
     )
@@ -228,7 +189,9 @@ async fn a_visitor_resumes_with_their_token_and_gets_what_was_sent_while_away(ap
     visitor.close().await;
 
     let (_, conversation_id) = conversation_of(&app, "anonymous_id", "anon-away").await;
-    let sent = reply(&app, &conversation_id, json!({"content": "Sale mañana."})).await;
+    let sent = app
+        .reply(&conversation_id, json!({"content": "Sale mañana."}))
+        .await;
     let reply_id = sent["id"].as_str().unwrap().to_owned();
     app.step_workers().await;
     assert_eq!(status_of(&app, &conversation_id, &reply_id).await, "sent");
@@ -254,13 +217,7 @@ async fn a_visitor_resumes_with_their_token_and_gets_what_was_sent_while_away(ap
     let ack = visitor.say("m2", "¡Genial!").await;
     assert_eq!(ack["token"], Value::Null);
     assert_eq!(ack["visitor_id"], visitor_id);
-    assert_eq!(
-        conversation(&app, &conversation_id).await["messages"]
-            .as_array()
-            .unwrap()
-            .len(),
-        3
-    );
+    assert_eq!(app.thread(&conversation_id).await.len(), 3);
     visitor.close().await;
 }
 
@@ -271,7 +228,9 @@ async fn no_visitor_reads_another_visitors_chat(app: TestApp) {
     let ack = ana.say("a1", "Mi dirección es Calle Mayor 1").await;
     let ana_token = ack["token"].as_str().unwrap().to_owned();
     let (_, conversation_id) = conversation_of(&app, "anonymous_id", "anon-ana").await;
-    let sent = reply(&app, &conversation_id, json!({"content": "Gracias, Ana."})).await;
+    let sent = app
+        .reply(&conversation_id, json!({"content": "Gracias, Ana."}))
+        .await;
     let to_ana = sent["id"].as_str().unwrap().to_owned();
     app.step_workers().await;
     until_status(&mut ana, &to_ana, "delivered").await;
@@ -305,12 +264,9 @@ async fn no_visitor_reads_another_visitors_chat(app: TestApp) {
     let mut mallory = Visitor::connect(&app.base, &channel.id, None).await;
     mallory.hello(json!({"anonymous_id": "anon-ana"})).await;
     mallory.say("m1", "¿Cuál es mi dirección?").await;
-    let sent = reply(
-        &app,
-        &conversation_id,
-        json!({"content": "Por privacidad, no."}),
-    )
-    .await;
+    let sent = app
+        .reply(&conversation_id, json!({"content": "Por privacidad, no."}))
+        .await;
     let to_mallory = sent["id"].as_str().unwrap().to_owned();
     app.step_workers().await;
     assert_eq!(
@@ -582,7 +538,9 @@ async fn a_reply_reaches_a_visitor_on_another_node(app: TestApp) {
     visitor.hello(json!({"anonymous_id": "anon-node-2"})).await;
     visitor.say("n1", "¿Hay alguien?").await;
     let (_, conversation_id) = conversation_of(&app, "anonymous_id", "anon-node-2").await;
-    let sent = reply(&app, &conversation_id, json!({"content": "¡Aquí estamos!"})).await;
+    let sent = app
+        .reply(&conversation_id, json!({"content": "¡Aquí estamos!"}))
+        .await;
     app.step_workers().await;
     let shown = frame_about(&mut visitor, sent["id"].as_str().unwrap()).await;
     assert_eq!(shown["content"], "¡Aquí estamos!");
