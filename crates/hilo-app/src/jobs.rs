@@ -220,10 +220,37 @@ pub fn spawn_workers(hilo: Hilo, stop: watch::Receiver<bool>) -> Workers {
     Workers {
         tasks: vec![
             tokio::spawn(run_jobs(hilo.clone(), stop.clone())),
-            tokio::spawn(run_consumers(hilo, stop)),
+            tokio::spawn(run_consumers(hilo.clone(), stop.clone())),
+            tokio::spawn(read_mailboxes(hilo, stop)),
         ],
     }
 }
+
+/// Reads email channels' IMAP mailboxes, pass after pass: a pass waits on IDLE for
+/// new mail where the server offers it; between passes at least [`MAILBOX_EVERY`].
+async fn read_mailboxes(hilo: Hilo, mut stop: watch::Receiver<bool>) {
+    while !*stop.borrow() {
+        let started = tokio::time::Instant::now();
+        let idle = Some(crate::conversations::mailboxes::IDLE_AT_MOST);
+        let conversations = hilo.conversations();
+        tokio::select! {
+            result = conversations.read_mailboxes(idle) => {
+                if let Err(error) = result {
+                    tracing::warn!(%error, "mailboxes not read");
+                }
+            }
+            _ = stop.wait_for(|stop| *stop) => return,
+        }
+        tokio::select! {
+            () = tokio::time::sleep_until(started + MAILBOX_EVERY) => {}
+            _ = stop.wait_for(|stop| *stop) => return,
+        }
+    }
+}
+
+/// The shortest time between two passes over the mailboxes (a server without IDLE
+/// is polled this often).
+const MAILBOX_EVERY: Duration = Duration::from_secs(30);
 
 /// A node's running workers.
 pub struct Workers {

@@ -36,16 +36,46 @@ impl Conversations<'_> {
         let Some(channel) = self.email_recipient(recipient).await? else {
             return Ok(None);
         };
-        if channel.kind != ChannelType::Email {
-            return Ok(None);
-        }
         let (_, named) = mailbox_of(recipient);
-        let message = read_email(raw, named)?;
-        let stored = self.receive_message(&channel, message).await?;
+        self.store_email(&channel, named, raw).await.map(Some)
+    }
+
+    /// Stores an email that reached `channel`; `named` is the conversation its
+    /// recipient's plus address names, if the transport knows the recipient (IMAP
+    /// does not: then the `To` and `Cc` addresses are looked at). `None` when the
+    /// same email was stored before.
+    pub(crate) async fn store_email(
+        &self,
+        channel: &Channel,
+        named: Option<hilo_domain::ConversationId>,
+        raw: &[u8],
+    ) -> AppResult<Option<MessageId>> {
+        if channel.kind != ChannelType::Email {
+            return Err(AppError::NotFound);
+        }
+        let mut message = read_email(raw, named)?;
+        if let Some(email) = message.email.as_mut()
+            && email.named.is_none()
+        {
+            let mailbox = channel
+                .settings
+                .text("address")
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            email.named = email
+                .details
+                .to
+                .iter()
+                .chain(&email.details.cc)
+                .map(|address| mailbox_of(address))
+                .find(|(base, named)| *base == mailbox && named.is_some())
+                .and_then(|(_, named)| named);
+        }
+        let stored = self.receive_message(channel, message).await?;
         if let Some((conversation, id)) = stored {
             info!(channel = %channel.id, %conversation, message = %id, "email received");
         }
-        Ok(Some(stored.map(|(_, id)| id)))
+        Ok(stored.map(|(_, id)| id))
     }
 
     /// An email's attachment with its bytes.

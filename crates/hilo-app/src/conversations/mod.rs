@@ -16,6 +16,7 @@ pub mod channels;
 mod demo;
 pub mod email;
 mod inbound;
+pub mod mailboxes;
 pub mod moves;
 mod outbound;
 pub mod providers;

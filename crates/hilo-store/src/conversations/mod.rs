@@ -3,6 +3,7 @@
 mod calls;
 mod channels;
 mod email;
+mod mailboxes;
 pub(crate) mod messages;
 mod moves;
 mod privacy;
@@ -12,6 +13,7 @@ mod visitors;
 pub use calls::CallRecord;
 pub use channels::{ChannelChange, ChannelRecord};
 pub use email::{AttachmentRecord, NewAttachment};
+pub use mailboxes::MailboxState;
 pub use messages::{MessageRecord, NewMessage, StatusReport};
 pub use moves::MoveRecord;
 pub use privacy::ErasedConversations;

@@ -4,6 +4,7 @@ mod access;
 mod collect;
 mod conversations;
 mod customers;
+pub mod imap;
 pub mod live;
 pub mod meta;
 pub mod receiver;

@@ -6,6 +6,7 @@ mod bot;
 mod channels;
 mod email;
 mod events;
+mod imap;
 mod inbox;
 mod meta;
 mod moves;
