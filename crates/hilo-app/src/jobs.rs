@@ -141,6 +141,7 @@ impl Hilo {
             JobKind::ConversationSend => self.conversations().send(job).await,
             JobKind::ConversationWake => self.conversations().wake(job).await,
             JobKind::ConversationBotTimeout => self.conversations().bot_timeout(job).await,
+            JobKind::ConversationAssign => self.conversations().assign_job().await,
         }
     }
 
@@ -149,7 +150,9 @@ impl Hilo {
         match job.kind {
             JobKind::WebhookDelivery => self.webhooks().delivery_died(job).await,
             JobKind::ConversationSend => self.conversations().send_died(job).await,
-            JobKind::ConversationWake | JobKind::ConversationBotTimeout => Ok(()),
+            JobKind::ConversationWake
+            | JobKind::ConversationBotTimeout
+            | JobKind::ConversationAssign => Ok(()),
         }
     }
 

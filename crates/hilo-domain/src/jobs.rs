@@ -18,14 +18,17 @@ pub enum JobKind {
     ConversationWake,
     /// Hand a conversation from a silent bot to people (conversations).
     ConversationBotTimeout,
+    /// Give waiting conversations to the agents online (conversations).
+    ConversationAssign,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 4] = [
+    pub const ALL: [JobKind; 5] = [
         Self::WebhookDelivery,
         Self::ConversationSend,
         Self::ConversationWake,
         Self::ConversationBotTimeout,
+        Self::ConversationAssign,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -34,6 +37,7 @@ impl JobKind {
             Self::ConversationSend => "conversation.send",
             Self::ConversationWake => "conversation.wake",
             Self::ConversationBotTimeout => "conversation.bot_timeout",
+            Self::ConversationAssign => "conversation.assign",
         }
     }
 
@@ -51,7 +55,7 @@ impl JobKind {
                 RetrySchedule::Fixed(&[2_000, 10_000, 60_000, 300_000, 1_800_000, 3_600_000])
             }
             // Only the database can fail it; a minute apart, for a while.
-            Self::ConversationWake | Self::ConversationBotTimeout => {
+            Self::ConversationWake | Self::ConversationBotTimeout | Self::ConversationAssign => {
                 RetrySchedule::Fixed(&[60_000; 10])
             }
         }

@@ -163,7 +163,9 @@ async fn hand_off(
     .await?;
     let customer = tx.root_of(profile).await?;
     let data = json!({"conversation_id": id.to_string(), "status": "open", "changed": ["status"], "handoff_reason": reason});
-    super::record_change(tx, ChangeKind::ConversationUpdated, customer, data, now).await
+    super::record_change(tx, ChangeKind::ConversationUpdated, customer, data, now).await?;
+    // People take over: the queue gives it to an agent online.
+    super::assignment::queue_assignment(tx, now).await
 }
 
 /// Writes the job that hands off if the bot stays silent after `message`.

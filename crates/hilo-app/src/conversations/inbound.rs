@@ -98,6 +98,7 @@ impl Conversations<'_> {
         let content: String = message.content.chars().take(MAX_CONTENT).collect();
         let rules = self.hilo.customers().identity_rules().await?;
         let bot = self.bot_settings().await?;
+        let assigning = self.assignment_settings().await?.enabled;
         let thread = self.threads_per_channel().await?.then_some(channel.id);
         let now = self.hilo.now();
         let mut tx = self.hilo.store.begin().await?;
@@ -134,6 +135,7 @@ impl Conversations<'_> {
             Some(conversation) => Some(conversation),
             None => tx.active_conversation(customer, thread).await?,
         };
+        let waiting_for_agent = active.as_ref().is_none_or(|c| c.assignee.is_none());
         let (conversation, status) = match active {
             Some(conversation) => (conversation.id, conversation.status),
             None => {
@@ -228,6 +230,10 @@ impl Conversations<'_> {
         if status == ConversationStatus::Bot {
             super::bot::watch_silence(&mut tx, conversation, id, bot, now).await?;
         }
+        let queued = assigning && waiting_for_agent && status != ConversationStatus::Bot;
+        if queued {
+            super::assignment::queue_assignment(&mut tx, now).await?;
+        }
         if opened {
             let data = json!({"conversation_id": conversation.to_string(), "channel_id": channel.id.to_string(), "status": status.as_str()});
             super::record_change(
@@ -242,7 +248,7 @@ impl Conversations<'_> {
         super::record_change(&mut tx, ChangeKind::MessageCreated, customer, ids, now).await?;
         tx.commit().await?;
         self.hilo.feed_signal.notify_waiters();
-        if status == ConversationStatus::Bot {
+        if status == ConversationStatus::Bot || queued {
             self.hilo.jobs_written();
         }
         info!(channel = %channel.id, conversation = %conversation, message = %id, "message received");

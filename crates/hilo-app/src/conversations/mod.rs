@@ -10,6 +10,7 @@
 //! provider ──status callback──▶ delivered / read / failed with the provider's reason
 //! ```
 
+pub mod assignment;
 mod bot;
 pub mod calls;
 pub mod channels;

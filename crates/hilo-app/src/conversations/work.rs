@@ -79,13 +79,19 @@ impl Conversations<'_> {
             )
             .await?;
         }
-        let woken = match next.snoozed_until {
+        let mut woken = match next.snoozed_until {
             Some(until) if next.snoozed_until != state.snoozed_until => {
                 enqueue_wake(&mut tx, id, until, now).await?;
                 true
             }
             _ => false,
         };
+        // An agent freed (a conversation closed or let go) or a conversation waiting
+        // again: the queue may move.
+        if next.status != state.status || next.assignee != state.assignee {
+            super::assignment::queue_assignment(&mut tx, now).await?;
+            woken = true;
+        }
         tx.commit().await?;
         if woken {
             self.hilo.jobs_written();

@@ -1,6 +1,7 @@
 //! Conversations: channels, messages in both directions, and the rules of each
 //! provider that need no I/O (signatures, addresses, delivery states).
 
+pub mod assignment;
 pub mod bot;
 pub mod call;
 pub mod channel;

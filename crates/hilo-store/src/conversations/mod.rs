@@ -1,5 +1,6 @@
 //! Conversations' storage (migration 0016): channels, threads and messages.
 
+mod agents;
 mod calls;
 mod channels;
 mod email;
@@ -10,6 +11,7 @@ mod privacy;
 mod threads;
 mod visitors;
 
+pub use agents::AgentRecord;
 pub use calls::CallRecord;
 pub use channels::{ChannelChange, ChannelRecord};
 pub use email::{AttachmentRecord, NewAttachment};

@@ -1,6 +1,7 @@
 //! `/api/v1/channels` and `/api/v1/conversations`: the channels customers write on,
 //! for admins, and the inbox, for the people who answer.
 
+mod agents;
 mod attachments;
 mod bot;
 mod calls;
@@ -15,6 +16,7 @@ use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .merge(agents::routes())
         .merge(attachments::routes())
         .merge(bot::routes())
         .merge(calls::routes())
@@ -43,6 +45,7 @@ impl ConversationsApi {
         doc.merge(bot::BotApi::openapi());
         doc.merge(moves::MovesApi::openapi());
         doc.merge(attachments::AttachmentsApi::openapi());
+        doc.merge(agents::AgentsApi::openapi());
         channels::describe_settings(&mut doc);
         doc
     }

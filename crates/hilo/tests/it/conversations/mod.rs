@@ -2,6 +2,7 @@
 //! wire formats, one thread per customer, replies sent to provider peers.
 
 mod api_channel;
+mod assignment;
 mod bot;
 mod channels;
 mod email;

@@ -103,6 +103,29 @@ async fn submit_login_from(
         .expect("request")
 }
 
+/// Signs in with `password` as a browser would: the session cookie's value and the
+/// CSRF token the console's pages carry, for API calls made with the session.
+pub(crate) async fn console_session(
+    app: &TestApp,
+    email: &str,
+    password: &str,
+) -> (String, String) {
+    let response = submit_login(app, email, password).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let session = cookie_value(&set_cookie(&response, "hilo_session").expect("session cookie"));
+    let home = app
+        .client
+        .get(app.url("/console"))
+        .header("cookie", format!("hilo_session={session}"))
+        .send()
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("html");
+    (session, hidden_csrf(&home))
+}
+
 /// Signs in and returns the session cookie's value.
 async fn sign_in(app: &TestApp, email: &str) -> String {
     let response = submit_login(app, email, PASSWORD).await;
@@ -327,18 +350,7 @@ async fn sessions_call_the_api_with_their_role_and_csrf_header(app: TestApp) {
         .expect("request");
     assert_eq!(sources.status(), 403);
 
-    let admin = sign_in(&app, "admin@example.com").await;
-    let home = app
-        .client
-        .get(app.url("/console"))
-        .header("cookie", format!("hilo_session={admin}"))
-        .send()
-        .await
-        .expect("request")
-        .text()
-        .await
-        .expect("html");
-    let csrf = hidden_csrf(&home);
+    let (admin, csrf) = console_session(&app, "admin@example.com", PASSWORD).await;
     let body = json!({"name": "Web", "channel": "web"});
     let without = app
         .request(Method::POST, "/api/v1/sources", None)

@@ -2,7 +2,7 @@
 //! staff writes at once.
 
 mod binary;
-mod console;
+pub(crate) mod console;
 mod jobs;
 mod limits;
 mod migrations;
