@@ -13,6 +13,7 @@
 pub mod assignment;
 mod bot;
 pub mod calls;
+pub mod canned;
 pub mod channels;
 mod demo;
 pub mod email;
@@ -46,6 +47,8 @@ pub struct ConversationView {
     pub messages: Vec<MessageRecord>,
     /// The calls among the messages.
     pub calls: Vec<hilo_store::conversations::CallRecord>,
+    /// Who each note mentions: (note, agent).
+    pub mentions: Vec<(hilo_domain::MessageId, hilo_domain::UserId)>,
 }
 
 /// The conversations' use cases.
@@ -163,12 +166,14 @@ impl Conversations<'_> {
             .await?;
         let labels = self.hilo.store.labels_of(id).await?;
         let calls = self.hilo.store.calls_of(id).await?;
+        let mentions = self.hilo.store.mentions_in(id).await?;
         Ok(ConversationView {
             conversation,
             customer,
             labels,
             messages,
             calls,
+            mentions,
         })
     }
 

@@ -169,8 +169,23 @@ impl Conversations<'_> {
             message.template = reply.template.clone();
             channel_kind = Some(record.kind);
         }
+        // A note tells the agents it mentions.
+        let mentioned = if reply.private {
+            let agents: Vec<(hilo_domain::UserId, String)> = self
+                .hilo
+                .store
+                .agents()
+                .await?
+                .into_iter()
+                .map(|a| (a.user, a.email))
+                .collect();
+            hilo_domain::conversations::mentions::mentioned(content, &agents)
+        } else {
+            Vec::new()
+        };
         let mut tx = self.hilo.store.begin().await?;
         tx.insert_message(&message).await?;
+        tx.insert_mentions(message.id, &mentioned).await?;
         tx.touch_conversation(id, now, false, None).await?;
         if let Some(kind) = channel_kind {
             let body = json!({
@@ -236,6 +251,15 @@ impl Conversations<'_> {
             "visitor_id": super::visitor_of(&message),
         });
         self.hilo.publish_live("message.created", data).await;
+        for user in &mentioned {
+            let data = json!({
+                "user_id": user.to_string(),
+                "conversation_id": id.to_string(),
+                "message_id": message.id.to_string(),
+                "author": message.author,
+            });
+            self.hilo.publish_live("mention.created", data).await;
+        }
         Ok(message)
     }
 

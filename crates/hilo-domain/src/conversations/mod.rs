@@ -4,8 +4,10 @@
 pub mod assignment;
 pub mod bot;
 pub mod call;
+pub mod canned;
 pub mod channel;
 pub mod email;
+pub mod mentions;
 pub mod message;
 pub mod meta;
 pub mod template;

@@ -2,6 +2,7 @@
 
 mod agents;
 mod calls;
+mod canned;
 mod channels;
 mod email;
 mod mailboxes;
@@ -13,6 +14,7 @@ mod visitors;
 
 pub use agents::AgentRecord;
 pub use calls::CallRecord;
+pub use canned::CannedReply;
 pub use channels::{ChannelChange, ChannelRecord};
 pub use email::{AttachmentRecord, NewAttachment};
 pub use mailboxes::MailboxState;

@@ -41,6 +41,9 @@ impl Tx {
         ];
         const CALLS: &str = "DELETE FROM calls WHERE message_id IN \
             (SELECT id FROM messages WHERE profile_id = $1)";
+        const MENTIONS: &str = "DELETE FROM message_mentions WHERE message_id IN \
+            (SELECT id FROM messages WHERE profile_id = $1 OR conversation_id IN \
+             (SELECT id FROM conversations WHERE profile_id = $1))";
         const ATTACHMENTS: &str = "DELETE FROM attachments WHERE message_id IN \
             (SELECT id FROM messages WHERE profile_id = $1 OR conversation_id IN \
              (SELECT id FROM conversations WHERE profile_id = $1))";
@@ -50,7 +53,10 @@ impl Tx {
         let mut erased = ErasedConversations::default();
         for fragment in fragments {
             let id = fragment.to_string();
-            for sql in OF_CONVERSATIONS.into_iter().chain([CALLS, ATTACHMENTS]) {
+            for sql in OF_CONVERSATIONS
+                .into_iter()
+                .chain([CALLS, ATTACHMENTS, MENTIONS])
+            {
                 on_tx!(self, |conn| sqlx::query(sql)
                     .bind(&id)
                     .execute(conn)

@@ -5,6 +5,7 @@ mod agents;
 mod attachments;
 mod bot;
 mod calls;
+mod canned;
 mod channels;
 mod moves;
 mod threads;
@@ -20,6 +21,7 @@ pub fn routes() -> Router<AppState> {
         .merge(attachments::routes())
         .merge(bot::routes())
         .merge(calls::routes())
+        .merge(canned::routes())
         .merge(channels::routes())
         .merge(moves::routes())
         .merge(threads::routes())
@@ -46,6 +48,7 @@ impl ConversationsApi {
         doc.merge(moves::MovesApi::openapi());
         doc.merge(attachments::AttachmentsApi::openapi());
         doc.merge(agents::AgentsApi::openapi());
+        doc.merge(canned::CannedApi::openapi());
         channels::describe_settings(&mut doc);
         doc
     }

@@ -102,6 +102,10 @@ pub struct Message {
     /// `/api/v1/attachments/{id}`).
     #[schema(value_type = Option<Object>)]
     pub email: Option<Value>,
+    /// For a note: the ids of the agents it mentions (`@lucia`, `@lucia@shop.example`),
+    /// each told by a `mention.created` live event.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -304,6 +308,7 @@ fn message_view(m: MessageRecord) -> Message {
         author: m.author,
         call: None,
         email: m.email.and_then(|e| serde_json::to_value(e).ok()),
+        mentions: Vec::new(),
         created_at: m.created_at.to_rfc3339(),
         updated_at: m.updated_at.to_rfc3339(),
     }
@@ -321,8 +326,15 @@ pub(super) fn full_view(view: ConversationView) -> ConversationWithMessages {
                     .iter()
                     .find(|c| c.message_id == m.id)
                     .map(hilo_app::conversations::calls::call_json);
+                let mentions = view
+                    .mentions
+                    .iter()
+                    .filter(|(note, _)| *note == m.id)
+                    .map(|(_, user)| user.to_string())
+                    .collect();
                 Message {
                     call,
+                    mentions,
                     ..message_view(m)
                 }
             })

@@ -4,6 +4,7 @@
 mod api_channel;
 mod assignment;
 mod bot;
+mod canned;
 mod channels;
 mod email;
 mod events;
