@@ -142,6 +142,7 @@ impl Hilo {
             JobKind::ConversationWake => self.conversations().wake(job).await,
             JobKind::ConversationBotTimeout => self.conversations().bot_timeout(job).await,
             JobKind::ConversationAssign => self.conversations().assign_job().await,
+            JobKind::ConversationCsat => self.conversations().survey_job(job).await,
         }
     }
 
@@ -152,7 +153,8 @@ impl Hilo {
             JobKind::ConversationSend => self.conversations().send_died(job).await,
             JobKind::ConversationWake
             | JobKind::ConversationBotTimeout
-            | JobKind::ConversationAssign => Ok(()),
+            | JobKind::ConversationAssign
+            | JobKind::ConversationCsat => Ok(()),
         }
     }
 

@@ -20,15 +20,18 @@ pub enum JobKind {
     ConversationBotTimeout,
     /// Give waiting conversations to the agents online (conversations).
     ConversationAssign,
+    /// Ask the customer to rate a resolved conversation (conversations).
+    ConversationCsat,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 5] = [
+    pub const ALL: [JobKind; 6] = [
         Self::WebhookDelivery,
         Self::ConversationSend,
         Self::ConversationWake,
         Self::ConversationBotTimeout,
         Self::ConversationAssign,
+        Self::ConversationCsat,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -38,6 +41,7 @@ impl JobKind {
             Self::ConversationWake => "conversation.wake",
             Self::ConversationBotTimeout => "conversation.bot_timeout",
             Self::ConversationAssign => "conversation.assign",
+            Self::ConversationCsat => "conversation.csat",
         }
     }
 
@@ -55,9 +59,10 @@ impl JobKind {
                 RetrySchedule::Fixed(&[2_000, 10_000, 60_000, 300_000, 1_800_000, 3_600_000])
             }
             // Only the database can fail it; a minute apart, for a while.
-            Self::ConversationWake | Self::ConversationBotTimeout | Self::ConversationAssign => {
-                RetrySchedule::Fixed(&[60_000; 10])
-            }
+            Self::ConversationWake
+            | Self::ConversationBotTimeout
+            | Self::ConversationAssign
+            | Self::ConversationCsat => RetrySchedule::Fixed(&[60_000; 10]),
         }
     }
 }

@@ -120,6 +120,20 @@ impl Conversations<'_> {
         .await?;
         let customer = linked.customer;
         let mut opened = false;
+        // A rating answering a survey goes to the conversation it rates, which stays
+        // resolved.
+        let rating = hilo_domain::conversations::csat::rating_in(&content);
+        let rated = match rating {
+            Some(_) => {
+                let since =
+                    now.plus_millis(-hilo_domain::conversations::csat::ANSWER_WITHIN_MILLIS);
+                match tx.csat_awaiting(customer, since).await? {
+                    Some(id) => tx.conversation_for_update(id).await?,
+                    None => None,
+                }
+            }
+            None => None,
+        };
         // An email that replies to one of the customer's conversations goes there.
         let threaded = match &message.email {
             Some(email) => match tx
@@ -131,7 +145,8 @@ impl Conversations<'_> {
             },
             None => None,
         };
-        let active = match threaded {
+        let rates = rated.as_ref().map(|c| c.id);
+        let active = match rated.or(threaded) {
             Some(conversation) => Some(conversation),
             None => tx.active_conversation(customer, thread).await?,
         };
@@ -230,7 +245,37 @@ impl Conversations<'_> {
         if status == ConversationStatus::Bot {
             super::bot::watch_silence(&mut tx, conversation, id, bot, now).await?;
         }
-        let queued = assigning && waiting_for_agent && status != ConversationStatus::Bot;
+        if let (Some(rated), Some(rating)) = (rates, rating) {
+            tx.rate_conversation(rated, rating, now).await?;
+            let body = json!({"conversation_id": rated.to_string(), "rating": rating,
+                              "message_id": id.to_string()})
+            .to_string();
+            tx.append_timeline(&NewTimelineItem {
+                profile_id: customer,
+                item_type: ItemType::Survey,
+                kind: "csat",
+                name: None,
+                channel: timeline_channel(channel.kind),
+                source_id: None,
+                message_id: None,
+                at: now,
+                received_at: now,
+                body: &body,
+            })
+            .await?;
+            let data = json!({"conversation_id": rated.to_string(), "status": "resolved",
+                              "changed": ["csat"], "csat_rating": rating});
+            super::record_change(
+                &mut tx,
+                ChangeKind::ConversationUpdated,
+                customer,
+                data,
+                now,
+            )
+            .await?;
+        }
+        let queued =
+            assigning && waiting_for_agent && rates.is_none() && status != ConversationStatus::Bot;
         if queued {
             super::assignment::queue_assignment(&mut tx, now).await?;
         }

@@ -15,6 +15,7 @@ mod bot;
 pub mod calls;
 pub mod canned;
 pub mod channels;
+mod csat;
 mod demo;
 pub mod email;
 mod inbound;
@@ -49,6 +50,8 @@ pub struct ConversationView {
     pub calls: Vec<hilo_store::conversations::CallRecord>,
     /// Who each note mentions: (note, agent).
     pub mentions: Vec<(hilo_domain::MessageId, hilo_domain::UserId)>,
+    /// The satisfaction survey, once asked.
+    pub csat: hilo_store::conversations::CsatRecord,
 }
 
 /// The conversations' use cases.
@@ -167,6 +170,7 @@ impl Conversations<'_> {
         let labels = self.hilo.store.labels_of(id).await?;
         let calls = self.hilo.store.calls_of(id).await?;
         let mentions = self.hilo.store.mentions_in(id).await?;
+        let csat = self.hilo.store.csat_of(id).await?;
         Ok(ConversationView {
             conversation,
             customer,
@@ -174,6 +178,7 @@ impl Conversations<'_> {
             messages,
             calls,
             mentions,
+            csat,
         })
     }
 

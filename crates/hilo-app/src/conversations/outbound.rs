@@ -56,6 +56,17 @@ impl Conversations<'_> {
         reply: &Reply<'_>,
         by: &Principal,
     ) -> AppResult<MessageRecord> {
+        self.reply_as(id, reply, by.actor()).await
+    }
+
+    /// A reply written by `author` (`user:…`, `api_key:…`, or `system` for Hilo's own,
+    /// such as a satisfaction survey).
+    pub(crate) async fn reply_as(
+        &self,
+        id: ConversationId,
+        reply: &Reply<'_>,
+        author: String,
+    ) -> AppResult<MessageRecord> {
         let summary;
         let mut content = reply.content.trim();
         if content.is_empty()
@@ -86,7 +97,7 @@ impl Conversations<'_> {
             error_message: None,
             provider_message_id: None,
             customer_address: None,
-            author: by.actor(),
+            author,
             template: None,
             email: None,
             created_at: now,

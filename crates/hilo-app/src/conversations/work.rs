@@ -32,6 +32,9 @@ impl Conversations<'_> {
         {
             return Err(Invalid::new("assignee_id", "is not a console user").into());
         }
+        // Read before the transaction: it holds a connection, and the pool may have no
+        // other to give.
+        let surveys = self.csat_settings().await?.enabled;
         let now = self.hilo.now();
         let mut tx = self.hilo.store.begin().await?;
         let current = tx
@@ -91,6 +94,12 @@ impl Conversations<'_> {
         if next.status != state.status || next.assignee != state.assignee {
             super::assignment::queue_assignment(&mut tx, now).await?;
             woken = true;
+        }
+        if next.status == ConversationStatus::Resolved
+            && state.status != ConversationStatus::Resolved
+            && surveys
+        {
+            super::csat::queue_survey(&mut tx, id, now).await?;
         }
         tx.commit().await?;
         if woken {

@@ -6,6 +6,7 @@ pub mod bot;
 pub mod call;
 pub mod canned;
 pub mod channel;
+pub mod csat;
 pub mod email;
 pub mod mentions;
 pub mod message;

@@ -12,16 +12,19 @@ pub enum ItemType {
     Staff,
     /// A message of a conversation, on any channel (its `kind` is the direction).
     Message,
+    /// A customer's rating of a conversation (its `kind`: `csat`).
+    Survey,
 }
 
 impl ItemType {
-    pub const ALL: [Self; 3] = [Self::Event, Self::Staff, Self::Message];
+    pub const ALL: [Self; 4] = [Self::Event, Self::Staff, Self::Message, Self::Survey];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Event => "event",
             Self::Staff => "staff",
             Self::Message => "message",
+            Self::Survey => "survey",
         }
     }
 }

@@ -7,6 +7,7 @@ mod bot;
 mod calls;
 mod canned;
 mod channels;
+mod csat;
 mod moves;
 mod threads;
 
@@ -23,6 +24,7 @@ pub fn routes() -> Router<AppState> {
         .merge(calls::routes())
         .merge(canned::routes())
         .merge(channels::routes())
+        .merge(csat::routes())
         .merge(moves::routes())
         .merge(threads::routes())
 }
@@ -49,6 +51,7 @@ impl ConversationsApi {
         doc.merge(attachments::AttachmentsApi::openapi());
         doc.merge(agents::AgentsApi::openapi());
         doc.merge(canned::CannedApi::openapi());
+        doc.merge(csat::CsatApi::openapi());
         channels::describe_settings(&mut doc);
         doc
     }

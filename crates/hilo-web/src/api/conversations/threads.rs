@@ -33,6 +33,7 @@ pub fn routes() -> Router<AppState> {
 #[openapi(
     paths(list, show, change, events, reply),
     components(schemas(
+        Csat,
         Conversation,
         ConversationWithMessages,
         Message,
@@ -70,6 +71,16 @@ pub struct ConversationWithMessages {
     pub conversation: Conversation,
     /// Every channel in one thread, oldest first (the first 1,000).
     pub messages: Vec<Message>,
+    /// The satisfaction survey, once the customer was asked: `requested_at`, and their
+    /// `rating` (1 to 5) with `rated_at` once they answered.
+    pub csat: Option<Csat>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Csat {
+    pub requested_at: String,
+    pub rating: Option<u8>,
+    pub rated_at: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -315,7 +326,13 @@ fn message_view(m: MessageRecord) -> Message {
 }
 
 pub(super) fn full_view(view: ConversationView) -> ConversationWithMessages {
+    let csat = view.csat.requested_at.map(|requested| Csat {
+        requested_at: requested.to_rfc3339(),
+        rating: view.csat.rating,
+        rated_at: view.csat.rated_at.map(|t| t.to_rfc3339()),
+    });
     ConversationWithMessages {
+        csat,
         conversation: conversation_view(view.conversation, view.customer.to_string(), view.labels),
         messages: view
             .messages

@@ -6,6 +6,7 @@ mod assignment;
 mod bot;
 mod canned;
 mod channels;
+mod csat;
 mod email;
 mod events;
 mod imap;
