@@ -99,6 +99,7 @@ impl Conversations<'_> {
         let rules = self.hilo.customers().identity_rules().await?;
         let bot = self.bot_settings().await?;
         let assigning = self.assignment_settings().await?.enabled;
+        let targets = self.sla_targets().await?;
         let thread = self.threads_per_channel().await?.then_some(channel.id);
         let now = self.hilo.now();
         let mut tx = self.hilo.store.begin().await?;
@@ -176,6 +177,11 @@ impl Conversations<'_> {
                     updated_at: now,
                 };
                 tx.insert_conversation(&conversation).await?;
+                if targets.any() {
+                    let (first_response, resolution) = targets.due(now);
+                    tx.set_sla_due(conversation.id, first_response, resolution)
+                        .await?;
+                }
                 (conversation.id, status)
             }
         };

@@ -23,6 +23,7 @@ pub mod mailboxes;
 pub mod moves;
 mod outbound;
 pub mod providers;
+pub mod sla;
 pub mod web_chat;
 mod work;
 
@@ -52,6 +53,8 @@ pub struct ConversationView {
     pub mentions: Vec<(hilo_domain::MessageId, hilo_domain::UserId)>,
     /// The satisfaction survey, once asked.
     pub csat: hilo_store::conversations::CsatRecord,
+    /// Its service levels now.
+    pub sla: sla::SlaView,
 }
 
 /// The conversations' use cases.
@@ -171,6 +174,7 @@ impl Conversations<'_> {
         let calls = self.hilo.store.calls_of(id).await?;
         let mentions = self.hilo.store.mentions_in(id).await?;
         let csat = self.hilo.store.csat_of(id).await?;
+        let sla = sla::SlaView::of(self.hilo.store.sla_of(id).await?, self.hilo.now());
         Ok(ConversationView {
             conversation,
             customer,
@@ -179,6 +183,7 @@ impl Conversations<'_> {
             calls,
             mentions,
             csat,
+            sla,
         })
     }
 

@@ -197,6 +197,9 @@ impl Conversations<'_> {
         let mut tx = self.hilo.store.begin().await?;
         tx.insert_message(&message).await?;
         tx.insert_mentions(message.id, &mentioned).await?;
+        if channel_kind.is_some() && message.author != "system" {
+            tx.first_reply(id, now).await?;
+        }
         tx.touch_conversation(id, now, false, None).await?;
         if let Some(kind) = channel_kind {
             let body = json!({

@@ -95,6 +95,12 @@ impl Conversations<'_> {
             super::assignment::queue_assignment(&mut tx, now).await?;
             woken = true;
         }
+        if (next.status == ConversationStatus::Resolved)
+            != (state.status == ConversationStatus::Resolved)
+        {
+            let resolved = (next.status == ConversationStatus::Resolved).then_some(now);
+            tx.set_resolved_at(id, resolved).await?;
+        }
         if next.status == ConversationStatus::Resolved
             && state.status != ConversationStatus::Resolved
             && surveys

@@ -11,6 +11,7 @@ pub mod email;
 pub mod mentions;
 pub mod message;
 pub mod meta;
+pub mod sla;
 pub mod template;
 pub mod twilio;
 pub mod web_chat;

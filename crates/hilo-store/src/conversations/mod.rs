@@ -10,6 +10,7 @@ mod mailboxes;
 pub(crate) mod messages;
 mod moves;
 mod privacy;
+mod sla;
 mod threads;
 mod visitors;
 
@@ -23,6 +24,7 @@ pub use mailboxes::MailboxState;
 pub use messages::{MessageRecord, NewMessage, StatusReport};
 pub use moves::MoveRecord;
 pub use privacy::ErasedConversations;
+pub use sla::SlaRecord;
 pub use threads::{ConversationEvent, ConversationFilter, ConversationRecord, cursor_of};
 pub use visitors::{NewVisitor, VisitorRecord};
 

@@ -38,6 +38,8 @@ pub struct ConversationFilter {
     /// The live customer: every conversation of its fragments.
     pub customer: Option<CustomerId>,
     pub label: Option<String>,
+    /// Only those whose first response or resolution target was missed by this time.
+    pub breached_at: Option<Timestamp>,
 }
 
 /// One entry of a conversation's audit trail.
@@ -406,6 +408,8 @@ impl Store {
              AND ($7 = '' OR EXISTS (SELECT 1 FROM conversation_labels l \
                   WHERE l.conversation_id = c.id AND l.label = $7)) \
              AND (c.last_message_at < $8 OR (c.last_message_at = $8 AND c.id < $9)) \
+             AND ($11 = 0 OR c.first_response_due_at < COALESCE(c.first_replied_at, $11) \
+                  OR c.resolution_due_at < COALESCE(c.resolved_at, $11)) \
              ORDER BY c.last_message_at DESC, c.id DESC LIMIT $10"
         );
         let (before_at, before_id) = split_cursor(page);
@@ -426,6 +430,7 @@ impl Store {
             .bind(before_at)
             .bind(&before_id)
             .bind(i64::from(page.limit) + 1)
+            .bind(filter.breached_at.map_or(0, Timestamp::millis))
             .fetch_all(pool)
             .await?);
         rows.into_iter().map(ConversationRecord::try_from).collect()

@@ -9,6 +9,7 @@ mod canned;
 mod channels;
 mod csat;
 mod moves;
+mod sla;
 mod threads;
 
 use axum::Router;
@@ -26,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .merge(channels::routes())
         .merge(csat::routes())
         .merge(moves::routes())
+        .merge(sla::routes())
         .merge(threads::routes())
 }
 
@@ -52,6 +54,7 @@ impl ConversationsApi {
         doc.merge(agents::AgentsApi::openapi());
         doc.merge(canned::CannedApi::openapi());
         doc.merge(csat::CsatApi::openapi());
+        doc.merge(sla::SlaApi::openapi());
         channels::describe_settings(&mut doc);
         doc
     }

@@ -74,6 +74,19 @@ pub struct ConversationWithMessages {
     /// The satisfaction survey, once the customer was asked: `requested_at`, and their
     /// `rating` (1 to 5) with `rated_at` once they answered.
     pub csat: Option<Csat>,
+    /// Its service levels, when targets were set as it opened: when the first response
+    /// and the resolution are due, when they happened, and whether each was missed.
+    pub sla: Option<Sla>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Sla {
+    pub first_response_due_at: Option<String>,
+    pub first_replied_at: Option<String>,
+    pub first_response_breached: bool,
+    pub resolution_due_at: Option<String>,
+    pub resolved_at: Option<String>,
+    pub resolution_breached: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -235,6 +248,9 @@ pub struct InboxFilters {
     /// Only those with this label (compared in lower case).
     #[param(required = false, value_type = String, min_length = 1, max_length = 50)]
     pub label: Option<String>,
+    /// `true`: only those that missed their first response or resolution target.
+    #[param(required = false, value_type = bool)]
+    pub sla_breached: Option<String>,
 }
 
 fn id_param<T: std::str::FromStr>(
@@ -247,7 +263,10 @@ fn id_param<T: std::str::FromStr>(
         .transpose()
 }
 
-fn filters(params: &HashMap<String, String>) -> Result<ConversationFilter, ApiError> {
+fn filters(
+    params: &HashMap<String, String>,
+    now: hilo_domain::Timestamp,
+) -> Result<ConversationFilter, ApiError> {
     let status = params
         .get("status")
         .map(|s| s.parse().map_err(|e: Invalid| ApiError::from(e)))
@@ -270,7 +289,13 @@ fn filters(params: &HashMap<String, String>) -> Result<ConversationFilter, ApiEr
         // A label no conversation can have finds none.
         other => other.map(|label| label.trim().to_lowercase()),
     };
+    let breached = match params.get("sla_breached").map(String::as_str) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(Invalid::new("sla_breached", "must be true or false").into()),
+    };
     Ok(ConversationFilter {
+        breached_at: breached.then_some(now),
         label,
         status,
         assignee: id_param::<UserId>(params, "assignee")?,
@@ -331,7 +356,21 @@ pub(super) fn full_view(view: ConversationView) -> ConversationWithMessages {
         rating: view.csat.rating,
         rated_at: view.csat.rated_at.map(|t| t.to_rfc3339()),
     });
+    let record = view.sla.record;
+    let sla =
+        (record.first_response_due_at.is_some() || record.resolution_due_at.is_some()).then(|| {
+            let at = |t: Option<hilo_domain::Timestamp>| t.map(|t| t.to_rfc3339());
+            Sla {
+                first_response_due_at: at(record.first_response_due_at),
+                first_replied_at: at(record.first_replied_at),
+                first_response_breached: view.sla.first_response_breached,
+                resolution_due_at: at(record.resolution_due_at),
+                resolved_at: at(record.resolved_at),
+                resolution_breached: view.sla.resolution_breached,
+            }
+        });
     ConversationWithMessages {
+        sla,
         csat,
         conversation: conversation_view(view.conversation, view.customer.to_string(), view.labels),
         messages: view
@@ -378,7 +417,7 @@ pub async fn list(
     paging: Paging,
 ) -> Result<Json<List<Conversation>>, ApiError> {
     caller.require(Permission::ReadConversations)?;
-    let filter = filters(&params)?;
+    let filter = filters(&params, state.hilo.now())?;
     let conversations = state.hilo.conversations();
     let page = conversations.list(filter, &paging.request).await?;
     let mut data = Vec::with_capacity(page.items.len());

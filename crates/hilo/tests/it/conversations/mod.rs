@@ -14,6 +14,7 @@ mod inbox;
 mod meta;
 mod moves;
 mod privacy;
+mod sla;
 mod twilio;
 mod voice;
 mod web_chat;
