@@ -1,5 +1,6 @@
 //! Corrections when a link was wrong: two conversations of one customer merged into
-//! one, or a conversation moved to the customer it belongs to; each can be undone.
+//! one, a conversation or a single message moved to the customer it belongs to; each
+//! can be undone.
 
 use hilo_domain::conversations::ConversationStatus;
 use hilo_domain::customers::changes::ChangeKind;
@@ -165,6 +166,106 @@ impl Conversations<'_> {
         })
     }
 
+    /// Gives one message, with its timeline item, to another customer: into their open
+    /// conversation, or a new one. The conversation it leaves stays its customer's.
+    pub async fn move_message(
+        &self,
+        message: hilo_domain::MessageId,
+        customer: CustomerId,
+        by: &Principal,
+    ) -> AppResult<Corrected> {
+        let target = self
+            .hilo
+            .store
+            .customer_root(customer)
+            .await?
+            .ok_or_else(|| Invalid::new("customer_id", "is not a customer"))?;
+        let found = self
+            .hilo
+            .store
+            .message(message)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if found.direction == hilo_domain::conversations::Direction::Note {
+            return Err(AppError::Conflict(
+                "a note is staff's, not a customer's: it stays in its conversation".into(),
+            ));
+        }
+        let thread = self
+            .threads_per_channel()
+            .await?
+            .then_some(found.channel_id)
+            .flatten();
+        let now = self.hilo.now();
+        let mut tx = self.hilo.store.begin().await?;
+        let source = tx.root_of(found.profile_id).await?;
+        if source == target {
+            return Err(AppError::Conflict(
+                "the message is that customer's already".into(),
+            ));
+        }
+        let into = match tx.active_conversation(target, thread).await? {
+            Some(conversation) => conversation.id,
+            None => {
+                let conversation = ConversationRecord {
+                    id: ConversationId::generate(),
+                    profile_id: target,
+                    status: ConversationStatus::Open,
+                    thread_channel: thread,
+                    last_channel: found.channel_id,
+                    assignee: None,
+                    team: None,
+                    subject: None,
+                    snoozed_until: None,
+                    last_message_at: found.created_at,
+                    created_at: now,
+                    updated_at: now,
+                };
+                tx.insert_conversation(&conversation).await?;
+                conversation.id
+            }
+        };
+        tx.move_messages(&[message], into, Some(target)).await?;
+        tx.touch_conversation(into, found.created_at, false, found.channel_id)
+            .await?;
+        let record = MoveRecord {
+            id: hilo_domain::MessageId::generate().to_string(),
+            kind: "message".into(),
+            conversation_id: found.conversation_id,
+            other_id: Some(into),
+            previous_status: None,
+            from_profile: Some(found.profile_id),
+            to_profile: Some(target),
+            message_ids: vec![message],
+            at: now,
+            actor: by.actor(),
+            undone_at: None,
+        };
+        tx.insert_move(&record).await?;
+        let detail = json!({"move_id": record.id, "message_id": message.to_string(),
+            "from": found.conversation_id.to_string(), "into": into.to_string()});
+        for (conversation, customer) in [(found.conversation_id, source), (into, target)] {
+            tx.record_conversation_event(conversation, now, &by.actor(), "message_moved", &detail)
+                .await?;
+            let data =
+                json!({"conversation_id": conversation.to_string(), "changed": ["messages"]});
+            super::record_change(
+                &mut tx,
+                ChangeKind::ConversationUpdated,
+                customer,
+                data,
+                now,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        info!(%message, from = %source, to = %target, "message moved");
+        Ok(Corrected {
+            move_id: record.id,
+            conversation: self.get(into).await?,
+        })
+    }
+
     /// Undoes a merge or a move: the messages go back where they were. 409 when undone
     /// already.
     pub async fn undo(&self, move_id: &str, by: &Principal) -> AppResult<ConversationView> {
@@ -219,6 +320,22 @@ impl Conversations<'_> {
                     &detail,
                 )
                 .await?;
+                record.conversation_id
+            }
+            ("message", Some(other), Some(from)) => {
+                let back = tx.root_of(from).await?;
+                tx.move_messages(&record.message_ids, record.conversation_id, Some(back))
+                    .await?;
+                for conversation in [record.conversation_id, other] {
+                    tx.record_conversation_event(
+                        conversation,
+                        now,
+                        &actor,
+                        "message_move_undone",
+                        &detail,
+                    )
+                    .await?;
+                }
                 record.conversation_id
             }
             _ => {

@@ -276,3 +276,24 @@ impl Conversations<'_> {
         self.hilo.publish_live("conversation.typing", data).await;
     }
 }
+
+impl Conversations<'_> {
+    /// An agent is typing in a conversation: its web chat visitor (and other agents)
+    /// are told. Not found unless the conversation exists.
+    pub async fn agent_typing(
+        &self,
+        id: ConversationId,
+        by: &hilo_domain::Principal,
+    ) -> AppResult<()> {
+        if self.hilo.store.conversation(id).await?.is_none() {
+            return Err(AppError::NotFound);
+        }
+        let data = json!({
+            "conversation_id": id.to_string(),
+            "who": "agent",
+            "actor": by.actor(),
+        });
+        self.hilo.publish_live("conversation.typing", data).await;
+        Ok(())
+    }
+}

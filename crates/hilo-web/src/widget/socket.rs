@@ -5,8 +5,8 @@
 //! `read` (`message_id`) and `typing`. To the widget: `ready` (`visitor_id`,
 //! `verified`, `welcome_message`, `messages`), `ack` (`client_id`, `message`, and
 //! `token` for a new visitor to keep), `message` (a new or updated message of theirs),
-//! `history` (all of them again, after the socket fell behind) and `error` (`code`,
-//! `message`, `field`).
+//! `history` (all of them again, after the socket fell behind), `typing` (an agent is
+//! writing to them) and `error` (`code`, `message`, `field`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -232,6 +232,16 @@ async fn heard(
     event: &LiveEvent,
     socket: &mut WebSocket,
 ) -> Result<(), ()> {
+    if event.kind == "conversation.typing" {
+        // An agent typing in the visitor's conversation: shown as "typing…".
+        let theirs = session
+            .conversation
+            .is_some_and(|c| event.data["conversation_id"] == c.to_string().as_str());
+        if theirs && event.data["who"] == "agent" {
+            return send(socket, &json!({"type": "typing"})).await;
+        }
+        return Ok(());
+    }
     if !matches!(event.kind.as_str(), "message.created" | "message.updated")
         || !session.hears(&event.data)
     {

@@ -22,13 +22,13 @@
     en: {
       open: "Open chat", close: "Close chat", title: "Chat with us",
       label: "Your message", send: "Send", placeholder: "Write a message…",
-      offline: "Reconnecting…", you: "You", us: "Us", failed: "Not sent",
+      offline: "Reconnecting…", you: "You", us: "Us", failed: "Not sent", typing: "Typing…",
       refused: "This chat could not confirm who you are.", limited: "Slow down a moment, please."
     },
     es: {
       open: "Abrir el chat", close: "Cerrar el chat", title: "Habla con nosotros",
       label: "Tu mensaje", send: "Enviar", placeholder: "Escribe un mensaje…",
-      offline: "Reconectando…", you: "Tú", us: "Nosotros", failed: "No enviado",
+      offline: "Reconectando…", you: "Tú", us: "Nosotros", failed: "No enviado", typing: "Escribiendo…",
       refused: "Este chat no ha podido confirmar quién eres.", limited: "Espera un momento, por favor."
     }
   };
@@ -70,6 +70,7 @@
   var identity = window.hiloChat || {};
   var messages = {}; // id -> element
   var pending = [];  // frames not acknowledged yet, resent after a reconnect
+  var typingShown = null;
   var socket = null, ready = false, retry = 0, open = false, hasChat = !!store.get(activeKey);
 
   // The interface, in a shadow root so the site's styles neither break nor see it.
@@ -182,6 +183,7 @@
       } else if (f.type === "history") {
         (f.messages || []).forEach(show);
       } else if (f.type === "message") {
+        if (f.message.direction === "outbound" && status.textContent === t.typing) status.textContent = "";
         show(f.message);
       } else if (f.type === "ack") {
         if (f.token) store.set(tokenKey, f.token);
@@ -191,6 +193,10 @@
         var temp = messages["pending:" + f.client_id];
         if (temp) { temp.remove(); delete messages["pending:" + f.client_id]; }
         show(f.message);
+      } else if (f.type === "typing") {
+        status.textContent = t.typing;
+        clearTimeout(typingShown);
+        typingShown = setTimeout(function () { if (status.textContent === t.typing) status.textContent = ""; }, 4000);
       } else if (f.type === "error") {
         if (f.code === "identity_not_verified") status.textContent = t.refused;
         else if (f.code === "rate_limited") status.textContent = t.limited;

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
 use hilo_app::conversations::moves::Corrected;
-use hilo_domain::{ConversationId, CustomerId, Permission};
+use hilo_domain::{ConversationId, CustomerId, MessageId, Permission};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
@@ -20,12 +20,13 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/conversations/{id}/merge", post(merge))
         .route("/conversations/{id}/move", post(move_to))
+        .route("/messages/{id}/move", post(move_message))
         .route("/conversation-moves/{id}/undo", post(undo))
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(merge, move_to, undo),
+    paths(merge, move_to, move_message, undo),
     components(schemas(MergeBody, MoveBody, CorrectedBody))
 )]
 pub struct MovesApi;
@@ -165,4 +166,42 @@ pub async fn undo(
         .undo(&id.to_string(), principal)
         .await?;
     Ok(Json(full_view(view)))
+}
+
+/// Move one message to another customer
+///
+/// Admins and agents, when one message was linked to the wrong person: it goes, with
+/// its timeline item, into that customer's open conversation (or a new one); the
+/// answer is that conversation. A note stays with its conversation (409), as does a
+/// message already that customer's (409). Undo with the `move_id`.
+#[utoipa::path(post, path = "/api/v1/messages/{id}/move", tag = "conversations",
+    params(("id" = String, Path, description = "Message id")),
+    request_body = MoveBody,
+    responses(
+        (status = 200, body = CorrectedBody),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody),
+        (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn move_message(
+    State(state): State<AppState>,
+    caller: Caller,
+    id: IdPath<MessageId>,
+    json: JsonBody,
+) -> Result<Json<CorrectedBody>, ApiError> {
+    let principal = caller.require(Permission::WorkConversations)?;
+    let given: MoveBody = json.parse()?;
+    let id = id.id()?;
+    let customer = super::id_field::<CustomerId>("customer_id", &given.customer_id)?;
+    let corrected = state
+        .hilo
+        .conversations()
+        .move_message(id, customer, principal)
+        .await?;
+    Ok(Json(body(corrected)))
 }

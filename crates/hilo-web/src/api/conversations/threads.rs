@@ -27,11 +27,12 @@ pub fn routes() -> Router<AppState> {
         .route("/conversations/{id}", get(show).patch(change))
         .route("/conversations/{id}/events", get(events))
         .route("/conversations/{id}/messages", post(reply))
+        .route("/conversations/{id}/typing", post(typing))
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(list, show, change, events, reply),
+    paths(list, show, change, events, reply, typing),
     components(schemas(
         Csat,
         Conversation,
@@ -619,4 +620,33 @@ pub async fn reply(
         )
         .await?;
     Ok((StatusCode::CREATED, Json(message_view(message))))
+}
+
+/// Say an agent is typing
+///
+/// Admins and agents, while writing a reply: the conversation's web chat visitor sees
+/// that someone is typing, and other agents get `conversation.typing` on
+/// `/api/v1/live`. Send it every few seconds while typing; nothing is stored.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/typing", tag = "conversations",
+    params(("id" = String, Path, description = "Conversation id")),
+    responses(
+        (status = 204, description = "Told"),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn typing(
+    State(state): State<AppState>,
+    caller: Caller,
+    id: IdPath<ConversationId>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    let principal = caller.require(Permission::WorkConversations)?;
+    let id = id.id()?;
+    state
+        .hilo
+        .conversations()
+        .agent_typing(id, principal)
+        .await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }

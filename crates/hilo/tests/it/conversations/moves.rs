@@ -8,7 +8,10 @@ use serde_json::{Value, json};
 use crate::support::twilio::{ACCOUNT_SID, AUTH_TOKEN, TwilioPeer};
 use crate::support::{TestApp, on_both_engines};
 
-on_both_engines!(agents_move_and_merge_conversations_and_undo_them);
+on_both_engines!(
+    agents_move_and_merge_conversations_and_undo_them,
+    an_agent_moves_one_message_to_its_customer_and_undoes_it,
+);
 
 async fn message(app: &TestApp, hook: &str, sid: &str, from: &str, to: &str) {
     let params = [
@@ -238,4 +241,112 @@ async fn agents_move_and_merge_conversations_and_undo_them(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
+
+async fn an_agent_moves_one_message_to_its_customer_and_undoes_it(app: TestApp) {
+    let peer = TwilioPeer::start().await;
+    let (_, sms) = app
+        .twilio_channel("twilio_sms", "+34910000001", &peer)
+        .await;
+    // Ana's phone; one of the messages was her brother Bo's, on her phone.
+    message(
+        &app,
+        &sms,
+        "SM71000000000000000000000000000001",
+        "+34600111222",
+        "+34910000001",
+    )
+    .await;
+    message(
+        &app,
+        &sms,
+        "SM71000000000000000000000000000002",
+        "+34600111222",
+        "+34910000001",
+    )
+    .await;
+    let bo = app
+        .post_json(
+            "/api/v1/customers",
+            &app.admin_key,
+            &json!({"identifiers": [{"type": "email", "value": "bo@example.com"}]}),
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    let bo_id = bo["id"].as_str().unwrap().to_owned();
+    let ana = app.lookup("phone", "+34600111222").await.unwrap();
+    let ana_id = ana["id"].as_str().unwrap().to_owned();
+    let ana_thread = conversations_of(&app, &ana_id).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let messages = app.thread(&ana_thread).await;
+    let wrong = messages[1]["id"].as_str().unwrap().to_owned();
+
+    let response = app
+        .post_json(
+            &format!("/api/v1/messages/{wrong}/move"),
+            &app.admin_key,
+            &json!({"customer_id": bo_id}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let moved: Value = response.json().await.unwrap();
+    let move_id = moved["move_id"].as_str().unwrap().to_owned();
+    assert_eq!(moved["conversation"]["customer_id"], bo_id.as_str());
+    assert_eq!(moved["conversation"]["messages"][0]["id"], wrong.as_str());
+    assert_eq!(app.thread(&ana_thread).await.len(), 1);
+    assert_eq!(message_items(&app.timeline(&ana_id).await), 1);
+    assert_eq!(message_items(&app.timeline(&bo_id).await), 1);
+    // Moving it again to the same customer, or a note, is refused.
+    let again = app
+        .post_json(
+            &format!("/api/v1/messages/{wrong}/move"),
+            &app.admin_key,
+            &json!({"customer_id": bo_id}),
+        )
+        .await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    let note = app
+        .reply(&ana_thread, json!({"content": "revisar", "private": true}))
+        .await;
+    let response = app
+        .post_json(
+            &format!("/api/v1/messages/{}/move", note["id"].as_str().unwrap()),
+            &app.admin_key,
+            &json!({"customer_id": bo_id}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+
+    // Undone: back in Ana's thread and on her timeline.
+    let response = app
+        .request(
+            Method::POST,
+            &format!("/api/v1/conversation-moves/{move_id}/undo"),
+            Some(&app.admin_key),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let ids: Vec<String> = app
+        .thread(&ana_thread)
+        .await
+        .iter()
+        .map(|m| m["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(ids.contains(&wrong));
+    assert_eq!(message_items(&app.timeline(&ana_id).await), 2);
+    assert_eq!(message_items(&app.timeline(&bo_id).await), 0);
+    let events = json_of(&app, &format!("/api/v1/conversations/{ana_thread}/events")).await;
+    let kinds: Vec<&str> = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"message_moved") && kinds.contains(&"message_move_undone"));
 }

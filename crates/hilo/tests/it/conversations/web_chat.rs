@@ -9,6 +9,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::customers::privacy::find_anywhere;
+use crate::support::live::LiveClient;
 use crate::support::web_chat::{ChatChannel, Visitor};
 use crate::support::{TestApp, on_both_engines};
 
@@ -176,6 +177,29 @@ async fn an_anonymous_visitor_chats_on_the_profile_of_their_browsing(app: TestAp
     assert_eq!(visitor.next("error").await["code"], "already_hello");
     let ack = visitor.say("c-3", "Gracias").await;
     assert_eq!(ack["message"]["content"], "Gracias");
+
+    // Typing, both ways: the agent's reaches the widget, the visitor's the agents.
+    let mut live = LiveClient::connect(&app, &app.base, &app.admin_key).await;
+    let response = app
+        .request(
+            Method::POST,
+            &format!("/api/v1/conversations/{conversation_id}/typing"),
+            Some(&app.admin_key),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    visitor.next("typing").await;
+    visitor.send(json!({"type": "typing"})).await;
+    let typing = live.next("conversation.typing").await;
+    let typing = if typing["who"] == "agent" {
+        live.next("conversation.typing").await
+    } else {
+        typing
+    };
+    assert_eq!(typing["who"], "customer");
+    assert_eq!(typing["conversation_id"], conversation_id.as_str());
     visitor.close().await;
 }
 
