@@ -88,6 +88,41 @@ fn unsupported() -> ApiError {
     )
 }
 
+/// A whole number written as JSON writes numbers (`30` or `30.0`: JSON Schema calls
+/// both integers), for `#[serde(deserialize_with)]`.
+pub fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+    use serde::Deserialize;
+    let number = f64::deserialize(deserializer)?;
+    whole(number).ok_or_else(|| serde::de::Error::custom("a whole number of 0 or more"))
+}
+
+/// As [`whole_number`], or `null`.
+pub fn optional_whole_number<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<u32>, D::Error> {
+    use serde::Deserialize;
+    match Option::<f64>::deserialize(deserializer)? {
+        None => Ok(None),
+        Some(number) => whole(number)
+            .map(Some)
+            .ok_or_else(|| serde::de::Error::custom("a whole number of 0 or more")),
+    }
+}
+
+/// `number` as a `u32` when it is one exactly.
+pub fn whole(number: f64) -> Option<u32> {
+    if number.fract() != 0.0 || !(0.0..=f64::from(u32::MAX)).contains(&number) {
+        return None;
+    }
+    // In range and whole: the conversion is exact.
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "checked above"
+    )]
+    Some(number as u32)
+}
+
 /// Deserializes a body, naming the field that failed.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if has_escaped_nul(bytes) {
@@ -96,6 +131,11 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             "body",
             "text must not contain the NUL character (\\u0000)",
         ));
+    }
+    // Every body of this API is an object; serde would read a struct from an array
+    // by position (`[null, null]` as a change of nothing), which no document allows.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(ApiError::invalid("body", "must be a JSON object"));
     }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
@@ -227,6 +267,17 @@ mod tests {
     struct Body {
         name: String,
         count: u32,
+    }
+
+    #[test]
+    fn a_body_is_an_object_not_an_array() {
+        #[derive(Debug, serde::Deserialize)]
+        #[expect(dead_code, reason = "only parsed")]
+        struct Change {
+            name: Option<String>,
+        }
+        assert!(parse::<Change>(b" [null]").is_err());
+        assert!(parse::<Change>(b"{}").is_ok());
     }
 
     #[test]

@@ -187,6 +187,40 @@ enum BenchCommand {
         #[arg(long, default_value_t = 20_000)]
         searches: usize,
     },
+    /// Signed webhooks at a steady rate with an agent listening live, many web chat
+    /// sockets held at once, and the inbox listed at scale; measures in the same run
+    /// bare HTTP round trips to compare with. Temporary SQLite database, or PostgreSQL
+    /// with --database-url (use an empty database: the run's data is left there).
+    Conversations {
+        /// Conversations in the inbox
+        #[arg(long, default_value_t = 1_000_000)]
+        conversations: usize,
+        /// Messages in each
+        #[arg(long, default_value_t = 10)]
+        messages_per_conversation: usize,
+        /// Web chat sockets held at once
+        #[arg(long, default_value_t = 10_000)]
+        sockets: usize,
+        /// Webhooks sent
+        #[arg(long, default_value_t = 20_000)]
+        webhooks: usize,
+        /// Webhooks a second
+        #[arg(long, default_value_t = 1_000)]
+        rate: usize,
+        /// Concurrent clients listing the inbox
+        #[arg(long, default_value_t = 10)]
+        clients: usize,
+    },
+    /// Holds web chat sockets open for `bench conversations` (a process of its own).
+    #[command(hide = true)]
+    Sockets {
+        #[arg(long)]
+        addr: std::net::SocketAddr,
+        #[arg(long)]
+        channel: String,
+        #[arg(long)]
+        count: usize,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -297,6 +331,32 @@ pub fn run() -> ExitCode {
                     && std::env::var("HILO_WORKERS").map_or(true, |v| v != "false"),
                 sqlite_cache_mib,
             })),
+            BenchCommand::Conversations {
+                conversations,
+                messages_per_conversation,
+                sockets,
+                webhooks,
+                rate,
+                clients,
+            } => runtime.block_on(crate::bench::conversations::conversations(
+                crate::bench::conversations::ConversationsBenchOptions {
+                    conversations: *conversations,
+                    messages_per_conversation: *messages_per_conversation,
+                    sockets: *sockets,
+                    webhooks: *webhooks,
+                    rate: *rate,
+                    clients: *clients,
+                    database_url,
+                    sqlite_cache_mib,
+                },
+            )),
+            BenchCommand::Sockets {
+                addr,
+                channel,
+                count,
+            } => runtime.block_on(crate::bench::conversations::hold_sockets(
+                *addr, channel, *count,
+            )),
             BenchCommand::Search {
                 profiles,
                 clients,

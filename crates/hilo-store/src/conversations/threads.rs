@@ -329,6 +329,69 @@ impl Store {
         .await?))
     }
 
+    /// For a page of conversations, in two statements: the live customer of each
+    /// conversation's profile, and each conversation's labels (in order).
+    pub async fn page_extras(
+        &self,
+        page: &[ConversationRecord],
+    ) -> StoreResult<(
+        std::collections::HashMap<CustomerId, CustomerId>,
+        std::collections::HashMap<ConversationId, Vec<String>>,
+    )> {
+        use std::collections::HashMap;
+        let mut roots = HashMap::new();
+        let mut labels: HashMap<ConversationId, Vec<String>> = HashMap::new();
+        if page.is_empty() {
+            return Ok((roots, labels));
+        }
+        let list = |n: usize| {
+            (1..=n)
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let profiles: Vec<String> = page.iter().map(|c| c.profile_id.to_string()).collect();
+        let ids: Vec<String> = page.iter().map(|c| c.id.to_string()).collect();
+        let roots_sql = format!(
+            "SELECT id, root_id FROM profiles WHERE id IN ({})",
+            list(profiles.len())
+        );
+        let labels_sql = format!(
+            "SELECT conversation_id, label FROM conversation_labels \
+             WHERE conversation_id IN ({}) ORDER BY conversation_id, label",
+            list(ids.len())
+        );
+        let found: Vec<(String, Option<String>)> = on_pool!(self, |pool| {
+            let mut query = sqlx::query_as(sqlx::AssertSqlSafe(roots_sql.clone()));
+            for id in &profiles {
+                query = query.bind(id);
+            }
+            query.fetch_all(pool).await?
+        });
+        for (id, root) in found {
+            let id: CustomerId = parse_id("customer id", &id)?;
+            let root = match root {
+                Some(root) => parse_id("customer id", &root)?,
+                None => id,
+            };
+            roots.insert(id, root);
+        }
+        let found: Vec<(String, String)> = on_pool!(self, |pool| {
+            let mut query = sqlx::query_as(sqlx::AssertSqlSafe(labels_sql.clone()));
+            for id in &ids {
+                query = query.bind(id);
+            }
+            query.fetch_all(pool).await?
+        });
+        for (id, label) in found {
+            labels
+                .entry(parse_id("conversation id", &id)?)
+                .or_default()
+                .push(label);
+        }
+        Ok((roots, labels))
+    }
+
     /// The audit trail, oldest first, after the event id `after`.
     pub async fn conversation_events(
         &self,

@@ -19,6 +19,8 @@ const WIDGET_JS: &str = include_str!("widget.js");
 
 /// Largest frame a visitor may send: a message of the longest length, escaped.
 const MAX_FRAME: usize = 64 * 1024;
+/// Each socket's read buffer; longer frames are read in several pieces.
+const SOCKET_BUFFER: usize = 4 * 1024;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -56,7 +58,11 @@ async fn connect(
         .conversations()
         .chat_channel(&channel_id, origin)
         .await?;
+    // Small buffers: a visitor's frames are short, and a busy site holds thousands of
+    // sockets (the 128 KiB default read buffer alone was most of a socket's memory).
     Ok(upgrade
+        .read_buffer_size(SOCKET_BUFFER)
+        .write_buffer_size(0)
         .max_message_size(MAX_FRAME)
         .max_frame_size(MAX_FRAME)
         .on_upgrade(move |socket| socket::serve(socket, state, channel)))

@@ -21,6 +21,7 @@ use tokio::net::TcpStream;
 use crate::config::Settings;
 use crate::server;
 
+pub mod conversations;
 pub mod search;
 
 /// What to run.
@@ -539,8 +540,20 @@ impl Connection {
         headers: &str,
         body: &[u8],
     ) -> anyhow::Result<(u16, Vec<u8>)> {
+        self.request_typed(method, path, headers, "application/json", body)
+            .await
+    }
+
+    async fn request_typed(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &str,
+        content_type: &str,
+        body: &[u8],
+    ) -> anyhow::Result<(u16, Vec<u8>)> {
         let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: bench\r\n{headers}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            "{method} {path} HTTP/1.1\r\nHost: bench\r\n{headers}Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
             body.len()
         );
         let stream = self.stream.get_mut();

@@ -85,6 +85,7 @@ pub struct AssignmentBody {
     pub strategy: String,
     /// Most open conversations an agent without a capacity of their own is given.
     #[schema(minimum = 1, maximum = 1000)]
+    #[serde(deserialize_with = "crate::json::whole_number")]
     pub default_capacity: u32,
 }
 
@@ -171,8 +172,8 @@ pub async fn change(
         Some(Value::Null) => Some(None),
         Some(value) => Some(Some(
             value
-                .as_u64()
-                .and_then(|c| u32::try_from(c).ok())
+                .as_f64()
+                .and_then(crate::json::whole)
                 .ok_or_else(|| hilo_domain::Invalid::new("capacity", "must be from 1 to 1000"))?,
         )),
     };

@@ -38,7 +38,7 @@ pub struct BotBody {
     /// How long a bot may stay silent after a customer's message before the
     /// conversation goes to people.
     #[schema(minimum = 5, maximum = 3600)]
-    #[serde(deserialize_with = "whole_seconds")]
+    #[serde(deserialize_with = "crate::json::whole_number")]
     pub timeout_seconds: u32,
 }
 
@@ -52,22 +52,6 @@ pub struct Handoff {
         pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f\u{85}][^\\x00-\\x1f\\x7f-\\x9f]*$"
     )]
     pub reason: String,
-}
-
-/// A whole number of seconds, written as JSON writes numbers (`30` or `30.0`: JSON
-/// Schema calls both integers).
-fn whole_seconds<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
-    let number = f64::deserialize(deserializer)?;
-    if number.fract() != 0.0 || !(0.0..=f64::from(u32::MAX)).contains(&number) {
-        return Err(serde::de::Error::custom("a whole number of seconds"));
-    }
-    // In range and whole: the conversion is exact.
-    #[expect(
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        reason = "checked above"
-    )]
-    Ok(number as u32)
 }
 
 /// How a customer's messages are threaded.

@@ -28,11 +28,11 @@ pub struct SlaApi;
 pub struct SlaBody {
     /// Minutes (of business hours, when set) to the first reply; `null`: no target.
     #[schema(minimum = 1, maximum = 100800)]
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::optional_whole_number")]
     pub first_response_minutes: Option<u32>,
     /// Minutes (of business hours, when set) to resolution; `null`: no target.
     #[schema(minimum = 1, maximum = 100800)]
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::optional_whole_number")]
     pub resolution_minutes: Option<u32>,
     /// `{"time_zone": "Europe/Madrid", "days": {"mon": [["09:00", "14:00"], ["15:00",
     /// "18:00"]], …}}` (days mon to sun; a day left out is closed); `null`: the clock

@@ -421,22 +421,21 @@ pub async fn list(
     let filter = filters(&params, state.hilo.now())?;
     let conversations = state.hilo.conversations();
     let page = conversations.list(filter, &paging.request).await?;
+    // The live customer of each (a merge since the conversation began moves it) and
+    // the labels, for the whole page at once.
+    let (roots, mut labels) = state
+        .hilo
+        .store()
+        .page_extras(&page.items)
+        .await
+        .map_err(hilo_app::AppError::from)?;
     let mut data = Vec::with_capacity(page.items.len());
     for conversation in page.items {
-        // The live customer of each: a merge since the conversation began moves it.
-        let customer = state
-            .hilo
-            .store()
-            .customer_root(conversation.profile_id)
-            .await
-            .map_err(hilo_app::AppError::from)?
+        let customer = roots
+            .get(&conversation.profile_id)
+            .copied()
             .unwrap_or(conversation.profile_id);
-        let labels = state
-            .hilo
-            .store()
-            .labels_of(conversation.id)
-            .await
-            .map_err(hilo_app::AppError::from)?;
+        let labels = labels.remove(&conversation.id).unwrap_or_default();
         data.push(conversation_view(
             conversation,
             customer.to_string(),

@@ -1,0 +1,471 @@
+//! `hilo bench conversations`: the conversations part under load, with the limits it is
+//! compared with measured in the same run.
+//!
+//! - (a) bare HTTP round trips (`GET /healthz`) over the same clients;
+//! - live delivery: signed Twilio webhooks at a steady rate, each a new message, and an
+//!   agent subscribed to `/api/v1/live`: how long from each webhook's sending to its
+//!   `message.created` event reaching the agent;
+//! - widget sockets: many web chat visitors connected at once (opened by a second
+//!   process, `hilo bench sockets`, so each process stays within its file limit and the
+//!   server's memory is measured alone);
+//! - the inbox list for an agent at scale: a large inbox written straight into the
+//!   tables, then listed by many clients with the filters agents use.
+
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use hilo_domain::Role;
+use hilo_store::DatabaseUrl;
+use hilo_store::conversations::SampleInbox;
+use serde_json::{Map, Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::sync::Mutex;
+
+use super::{ADMIN_KEY, Latency, drive, memory};
+use crate::config::Settings;
+use crate::server;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct ConversationsBenchOptions {
+    pub conversations: usize,
+    pub messages_per_conversation: usize,
+    pub sockets: usize,
+    pub webhooks: usize,
+    /// Webhooks a second.
+    pub rate: usize,
+    /// Concurrent clients listing the inbox.
+    pub clients: usize,
+    pub database_url: Option<String>,
+    pub sqlite_cache_mib: u32,
+}
+
+const AUTH_TOKEN: &str = "bench-auth-token-0123456789abcdef";
+const ACCOUNT: &str = "AC00000000000000000000000000000000";
+
+pub async fn conversations(options: ConversationsBenchOptions) -> anyhow::Result<()> {
+    let dir = std::env::temp_dir().join(format!(
+        "hilo-bench-conversations-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&dir)?;
+    let result = run(&options, &dir).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+async fn run(options: &ConversationsBenchOptions, dir: &std::path::Path) -> anyhow::Result<()> {
+    let mut settings = Settings::with_data_dir(dir.join("data"));
+    settings.listen = "127.0.0.1:0".parse()?;
+    settings.admin_key = Some(hilo_domain::Secret::new(ADMIN_KEY));
+    settings.database_max_connections = 16;
+    settings.run_workers = false;
+    settings.sqlite_cache_mib = options.sqlite_cache_mib;
+    settings.database_url = match &options.database_url {
+        Some(url) => url.parse::<DatabaseUrl>().map_err(anyhow::Error::msg)?,
+        None => DatabaseUrl::sqlite_file(dir.join("data/hilo.db")),
+    };
+    println!("# hilo bench conversations\n");
+    println!(
+        "engine: {} · inbox: {} conversations × {} messages · {} sockets · {} webhooks at {}/s\n",
+        settings.database_url.engine(),
+        options.conversations,
+        options.messages_per_conversation,
+        options.sockets,
+        options.webhooks,
+        options.rate,
+    );
+    let running = server::start(&settings).await?;
+    let base = running.addr;
+    let hilo = running.hilo.clone();
+    let bearer = format!("Authorization: Bearer {ADMIN_KEY}\r\n");
+
+    // (a) The HTTP round-trip limit.
+    let (http_rate, http) = drive(base, 20, 20_000, |_| {
+        ("GET", "/healthz".to_owned(), String::new(), Vec::new())
+    })
+    .await?;
+    println!(
+        "(a) bare HTTP round trips (GET /healthz): {http_rate:.0}/s, p99 {:.1} ms with 20 clients",
+        http.p99_ms
+    );
+
+    let settings_of = |value: Value| value.as_object().cloned().unwrap_or_else(Map::new);
+    let sms = hilo
+        .channels()
+        .create(
+            "twilio_sms",
+            "Bench SMS",
+            &settings_of(json!({"account_sid": ACCOUNT, "auth_token": AUTH_TOKEN,
+                                "phone_number": "+34910000001", "api_base_url": "http://127.0.0.1:9"})),
+        )
+        .await?;
+    let hook_url = sms
+        .channel
+        .webhook_url
+        .clone()
+        .context("an SMS channel has a webhook URL")?;
+    let chat = hilo
+        .channels()
+        .create("web_chat", "Bench chat", &Map::new())
+        .await?;
+
+    // Live delivery of signed webhooks to a subscribed agent.
+    let (sent_rate, delivery, answers) =
+        live_delivery(base, &hook_url, options.webhooks, options.rate).await?;
+    println!(
+        "webhooks: {sent_rate:.0}/s signed and stored (answer p99 {:.1} ms); \
+         the agent's live event after sending: p50 {:.1} ms, p99 {:.1} ms",
+        answers.p99_ms, delivery.p50_ms, delivery.p99_ms
+    );
+
+    // Widget sockets held at once.
+    if options.sockets > 0 {
+        let (before, _) = memory();
+        let mut holder = tokio::process::Command::new(std::env::current_exe()?)
+            .args([
+                "bench",
+                "sockets",
+                "--addr",
+                &base.to_string(),
+                "--channel",
+                &chat.channel.id.to_string(),
+                "--count",
+                &options.sockets.to_string(),
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .context("start the socket holder")?;
+        let mut lines = BufReader::new(holder.stdout.take().context("stdout")?).lines();
+        let opened = tokio::time::timeout(Duration::from_secs(300), lines.next_line())
+            .await
+            .context("the sockets did not open within five minutes")??
+            .unwrap_or_default();
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let (with, _) = memory();
+        println!(
+            "widget sockets: {opened}; server resident memory {before} MB before, {with} MB \
+             with them ({:.1} KB a socket)",
+            (with.saturating_sub(before)) as f64 * 1024.0 / options.sockets as f64
+        );
+        drop(holder);
+    }
+
+    // The inbox list at scale.
+    let mut agents = Vec::new();
+    for n in 0..5 {
+        let user = hilo
+            .access()
+            .create_user(
+                &format!("agent{n}@bench.example"),
+                &format!("Agent {n}"),
+                Role::Agent,
+                &hilo_domain::Secret::new("bench password 0123"),
+            )
+            .await?;
+        agents.push(user.id);
+    }
+    let started = Instant::now();
+    let rows = hilo
+        .store()
+        .load_sample_inbox(&SampleInbox {
+            customers: (options.conversations / 10).max(1),
+            conversations: options.conversations,
+            messages_per_conversation: options.messages_per_conversation,
+            channel: sms.channel.id,
+            agents: agents.clone(),
+            now: hilo.now(),
+        })
+        .await?;
+    hilo.store().refresh_statistics().await?;
+    println!(
+        "inbox written: {rows} rows in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let agent = agents[0];
+    let kinds: [(&str, String); 4] = [
+        (
+            "everything, newest first",
+            "/api/v1/conversations?limit=25".into(),
+        ),
+        ("open", "/api/v1/conversations?status=open&limit=25".into()),
+        (
+            "an agent's open",
+            format!("/api/v1/conversations?status=open&assignee={agent}&limit=25"),
+        ),
+        (
+            "unassigned",
+            "/api/v1/conversations?unassigned=true&limit=25".into(),
+        ),
+    ];
+    let lists = 2_000;
+    for (label, path) in &kinds {
+        let path = path.clone();
+        let bearer = bearer.clone();
+        let (rate, latency) = drive(base, options.clients, lists, move |_| {
+            ("GET", path.clone(), bearer.clone(), Vec::new())
+        })
+        .await?;
+        println!(
+            "inbox list, {label}: {rate:.0}/s, p50 {:.1} ms, p99 {:.1} ms with {} clients",
+            latency.p50_ms, latency.p99_ms, options.clients
+        );
+    }
+    let (rss, peak) = memory();
+    println!("memory: resident {rss} MB, peak {peak} MB");
+    running.stop().await?;
+    Ok(())
+}
+
+/// Posts `count` signed Twilio webhooks at `rate` a second, each a new customer's
+/// message, while an agent listens on `/api/v1/live`. Returns the rate achieved, the
+/// send-to-event latencies, and the webhooks' answer latencies.
+async fn live_delivery(
+    base: std::net::SocketAddr,
+    hook_url: &str,
+    count: usize,
+    rate: usize,
+) -> anyhow::Result<(f64, Latency, Latency)> {
+    let arrivals: Arc<Mutex<HashMap<usize, Instant>>> = Arc::default();
+    let listener = {
+        let arrivals = arrivals.clone();
+        let mut stream = TcpStream::connect(base).await?;
+        stream
+            .write_all(
+                format!(
+                    "GET /api/v1/live HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {ADMIN_KEY}\r\n\r\n"
+                )
+                .as_bytes(),
+            )
+            .await?;
+        tokio::spawn(async move {
+            let mut reader = BufReader::new(stream);
+            let mut line = String::new();
+            while reader.read_line(&mut line).await.unwrap_or(0) > 0 {
+                if let Some(at) = line.find("bench-message-") {
+                    let digits: String = line[at + 14..]
+                        .chars()
+                        .take_while(char::is_ascii_digit)
+                        .collect();
+                    if let Ok(index) = digits.parse::<usize>() {
+                        arrivals
+                            .lock()
+                            .await
+                            .entry(index)
+                            .or_insert_with(Instant::now);
+                    }
+                }
+                line.clear();
+            }
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let path = hook_url
+        .split_once("/webhooks/")
+        .map(|(_, rest)| format!("/webhooks/{rest}"))
+        .context("a webhook path")?;
+    let sent: Arc<Mutex<HashMap<usize, Instant>>> = Arc::default();
+    let started = Instant::now();
+    let clients = 64.min(count.max(1));
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let next = next.clone();
+        let sent = sent.clone();
+        let path = path.clone();
+        let hook_url = hook_url.to_owned();
+        tasks.push(tokio::spawn(async move {
+            let mut connection = super::Connection::open(base).await?;
+            let mut answers = Vec::new();
+            loop {
+                let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if index >= count {
+                    break;
+                }
+                let due = started + Duration::from_secs_f64(index as f64 / rate.max(1) as f64);
+                tokio::time::sleep_until(due.into()).await;
+                let params = vec![
+                    ("AccountSid".to_owned(), ACCOUNT.to_owned()),
+                    (
+                        "Body".to_owned(),
+                        format!("bench-message-{index} ¿tenéis la talla M?"),
+                    ),
+                    ("From".to_owned(), format!("+3462{:07}", index % 20_000)),
+                    ("MessageSid".to_owned(), format!("SM{index:032}")),
+                    ("To".to_owned(), "+34910000001".to_owned()),
+                ];
+                let signature =
+                    hilo_domain::conversations::twilio::signature(AUTH_TOKEN, &hook_url, &params);
+                let body = url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(params.iter())
+                    .finish();
+                let headers = format!("X-Twilio-Signature: {signature}\r\n");
+                let at = Instant::now();
+                sent.lock().await.insert(index, at);
+                let (status, answer) = connection
+                    .request_typed(
+                        "POST",
+                        &path,
+                        &headers,
+                        "application/x-www-form-urlencoded",
+                        body.as_bytes(),
+                    )
+                    .await?;
+                answers.push(at.elapsed());
+                anyhow::ensure!(
+                    status == 200,
+                    "the webhook answered {status}: {}",
+                    String::from_utf8_lossy(&answer)
+                );
+            }
+            Ok::<_, anyhow::Error>(answers)
+        }));
+    }
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.extend(task.await.context("webhook client")??);
+    }
+    let sent_rate = count as f64 / started.elapsed().as_secs_f64();
+    // The last events arrive a moment after the last answer.
+    for _ in 0..100 {
+        if arrivals.lock().await.len() >= count {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    listener.abort();
+    let arrivals = arrivals.lock().await;
+    let sent = sent.lock().await;
+    anyhow::ensure!(
+        arrivals.len() >= count,
+        "only {} of {count} messages reached the agent",
+        arrivals.len()
+    );
+    let delays: Vec<Duration> = sent
+        .iter()
+        .filter_map(|(i, at)| {
+            arrivals
+                .get(i)
+                .map(|arrived| arrived.saturating_duration_since(*at))
+        })
+        .collect();
+    Ok((sent_rate, percentiles(delays), percentiles(answers)))
+}
+
+fn percentiles(mut values: Vec<Duration>) -> Latency {
+    values.sort_unstable();
+    let at = |p: f64| {
+        values
+            .get(((values.len() as f64 * p) as usize).min(values.len().saturating_sub(1)))
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    Latency {
+        p50_ms: at(0.50),
+        p99_ms: at(0.99),
+    }
+}
+
+/// `hilo bench sockets`: opens `count` widget sockets to `addr` for `channel`, each
+/// saying hello as a new visitor and waiting for `ready`; prints a line once all are
+/// open and holds them until its standard input closes.
+pub async fn hold_sockets(
+    addr: std::net::SocketAddr,
+    channel: &str,
+    count: usize,
+) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut openers = Vec::new();
+    for _ in 0..100.min(count.max(1)) {
+        let next = next.clone();
+        let channel = channel.to_owned();
+        openers.push(tokio::spawn(async move {
+            let mut held = Vec::new();
+            loop {
+                let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if index >= count {
+                    return Ok::<_, anyhow::Error>(held);
+                }
+                held.push(open_socket(addr, &channel, index).await?);
+            }
+        }));
+    }
+    let mut held = Vec::new();
+    for opener in openers {
+        held.extend(opener.await.context("socket opener")??);
+    }
+    println!(
+        "{} open in {:.1} s",
+        held.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let mut stdin = tokio::io::stdin();
+    let mut sink = Vec::new();
+    let _ = stdin.read_to_end(&mut sink).await;
+    drop(held);
+    Ok(())
+}
+
+/// One visitor's socket, said hello on, with its `ready` read.
+async fn open_socket(
+    addr: std::net::SocketAddr,
+    channel: &str,
+    index: usize,
+) -> anyhow::Result<TcpStream> {
+    let mut stream = TcpStream::connect(addr).await?;
+    stream
+        .write_all(
+            format!(
+                "GET /widget/{channel}/socket HTTP/1.1\r\nHost: bench\r\nUpgrade: websocket\r\n\
+                 Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+                 Sec-WebSocket-Version: 13\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .await?;
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        stream.read_exact(&mut byte).await?;
+        head.push(byte[0]);
+        anyhow::ensure!(head.len() < 4096, "an upgrade answer too long");
+    }
+    anyhow::ensure!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "the socket was refused: {}",
+        String::from_utf8_lossy(&head)
+    );
+    // A client's frames are masked; a zero key leaves the text as it is.
+    let hello = format!(r#"{{"type":"hello","anonymous_id":"bench-visitor-{index}"}}"#);
+    let mut frame = vec![
+        0x81,
+        0x80 | u8::try_from(hello.len()).context("a short hello")?,
+    ];
+    frame.extend_from_slice(&[0, 0, 0, 0]);
+    frame.extend_from_slice(hello.as_bytes());
+    stream.write_all(&frame).await?;
+    let mut header = [0u8; 2];
+    stream.read_exact(&mut header).await?;
+    let length = match header[1] & 0x7f {
+        126 => {
+            let mut extended = [0u8; 2];
+            stream.read_exact(&mut extended).await?;
+            usize::from(u16::from_be_bytes(extended))
+        }
+        127 => anyhow::bail!("a ready frame too long"),
+        short => usize::from(short),
+    };
+    let mut payload = vec![0u8; length];
+    stream.read_exact(&mut payload).await?;
+    anyhow::ensure!(
+        String::from_utf8_lossy(&payload).contains("\"ready\""),
+        "no ready frame"
+    );
+    Ok(stream)
+}
