@@ -22,7 +22,9 @@ pub struct SampleInbox {
     pub now: Timestamp,
 }
 
-/// Rows per insert statement (SQLite takes at most 32,766 parameters a statement).
+/// Rows per insert statement. The statements carry their values, so they are not
+/// kept prepared (each is new; kept, they filled every connection's cache with large
+/// programs).
 const ROWS: usize = 500;
 
 /// A sample id from a kind and an index: valid UUIDs, ordered by index.
@@ -77,6 +79,7 @@ impl Store {
                 on_tx!(&mut tx, |conn| sqlx::query(sqlx::AssertSqlSafe(
                     sql.clone()
                 ))
+                .persistent(false)
                 .execute(conn)
                 .await?
                 .rows_affected());
@@ -92,9 +95,12 @@ impl Store {
                 let end = (chunk + ROWS).min(to);
                 let values: Vec<String> = (chunk..end)
                     .map(|i| {
-                        let assignee = match (i % 2, sample.agents.is_empty()) {
+                        // Half assigned, spread over the agents independently of status.
+                        let spread = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 33;
+                        let assignee = match (spread % 2, sample.agents.is_empty()) {
                             (0, false) => {
-                                format!("'{}'", sample.agents[(i / 2) % sample.agents.len()])
+                                let agent = (spread / 2) as usize % sample.agents.len();
+                                format!("'{}'", sample.agents[agent])
                             }
                             _ => "NULL".to_owned(),
                         };
@@ -117,6 +123,7 @@ impl Store {
                 on_tx!(&mut tx, |conn| sqlx::query(sqlx::AssertSqlSafe(
                     sql.clone()
                 ))
+                .persistent(false)
                 .execute(conn)
                 .await?
                 .rows_affected());
@@ -156,6 +163,7 @@ impl Store {
                     on_tx!(&mut tx, |conn| sqlx::query(sqlx::AssertSqlSafe(
                         sql.clone()
                     ))
+                    .persistent(false)
                     .execute(conn)
                     .await?
                     .rows_affected());

@@ -456,46 +456,89 @@ impl Store {
         filter: &ConversationFilter,
         page: &PageRequest,
     ) -> StoreResult<Vec<ConversationRecord>> {
-        // Each filter is a condition that holds when its parameter is empty, so one
-        // statement serves every combination; the planner uses the activity index.
-        const SQL: &str = concat!(
-            "SELECT ",
-            columns!(),
-            " FROM conversations c WHERE \
-             ($1 = '' OR c.status = $1) \
-             AND ($2 = '' OR c.assignee_id = $2) \
-             AND ($3 = 0 OR c.assignee_id IS NULL) \
-             AND ($4 = '' OR c.team_id = $4) \
-             AND ($5 = '' OR c.last_channel_id = $5 OR c.thread_channel_id = $5) \
-             AND ($6 = '' OR c.profile_id IN (SELECT id FROM profiles WHERE root_id = $6)) \
-             AND ($7 = '' OR EXISTS (SELECT 1 FROM conversation_labels l \
-                  WHERE l.conversation_id = c.id AND l.label = $7)) \
-             AND (c.last_message_at < $8 OR (c.last_message_at = $8 AND c.id < $9)) \
-             AND ($11 = 0 OR c.first_response_due_at < COALESCE(c.first_replied_at, $11) \
-                  OR c.resolution_due_at < COALESCE(c.resolved_at, $11)) \
-             ORDER BY c.last_message_at DESC, c.id DESC LIMIT $10"
-        );
-        let (before_at, before_id) = split_cursor(page);
-        let before_id = if before_id.is_empty() {
-            "~".to_owned()
+        // Only the filters given are in the statement, so the planner picks the index
+        // that serves them (a condition that holds "when its parameter is empty" hid
+        // the index: an agent's open conversations read the whole table).
+        enum Value {
+            Text(String),
+            Int(i64),
+        }
+        let mut conditions = Vec::new();
+        let mut values = Vec::new();
+        fn param(value: Value, values: &mut Vec<Value>) -> String {
+            values.push(value);
+            format!("${}", values.len())
+        }
+        if let Some(status) = filter.status {
+            let p = param(Value::Text(status.as_str().to_owned()), &mut values);
+            conditions.push(format!("c.status = {p}"));
+        }
+        if let Some(assignee) = filter.assignee {
+            let p = param(Value::Text(assignee.to_string()), &mut values);
+            conditions.push(format!("c.assignee_id = {p}"));
+        }
+        if filter.unassigned {
+            conditions.push("c.assignee_id IS NULL".to_owned());
+        }
+        if let Some(team) = &filter.team {
+            let p = param(Value::Text(team.clone()), &mut values);
+            conditions.push(format!("c.team_id = {p}"));
+        }
+        if let Some(channel) = filter.channel {
+            let p = param(Value::Text(channel.to_string()), &mut values);
+            conditions.push(format!(
+                "(c.last_channel_id = {p} OR c.thread_channel_id = {p})"
+            ));
+        }
+        if let Some(customer) = filter.customer {
+            let p = param(Value::Text(customer.to_string()), &mut values);
+            conditions.push(format!(
+                "c.profile_id IN (SELECT id FROM profiles WHERE root_id = {p})"
+            ));
+        }
+        if let Some(label) = &filter.label {
+            let p = param(Value::Text(label.clone()), &mut values);
+            conditions.push(format!(
+                "EXISTS (SELECT 1 FROM conversation_labels l WHERE l.conversation_id = c.id \
+                 AND l.label = {p})"
+            ));
+        }
+        if let Some(at) = filter.breached_at {
+            let p = param(Value::Int(at.millis()), &mut values);
+            conditions.push(format!(
+                "(c.first_response_due_at < COALESCE(c.first_replied_at, {p}) \
+                 OR c.resolution_due_at < COALESCE(c.resolved_at, {p}))"
+            ));
+        }
+        if page.after.is_some() {
+            let (before_at, before_id) = split_cursor(page);
+            let at = param(Value::Int(before_at), &mut values);
+            let id = param(Value::Text(before_id), &mut values);
+            conditions.push(format!(
+                "(c.last_message_at < {at} OR (c.last_message_at = {at} AND c.id < {id}))"
+            ));
+        }
+        let limit = param(Value::Int(i64::from(page.limit) + 1), &mut values);
+        let filters = if conditions.is_empty() {
+            String::new()
         } else {
-            before_id
+            format!("WHERE {}", conditions.join(" AND "))
         };
-        let text = |value: Option<String>| value.unwrap_or_default();
-        let rows = on_pool!(self, |pool| sqlx::query_as::<_, ConversationRow>(SQL)
-            .bind(text(filter.status.map(|s| s.as_str().to_owned())))
-            .bind(text(filter.assignee.map(|u| u.to_string())))
-            .bind(i64::from(filter.unassigned))
-            .bind(text(filter.team.clone()))
-            .bind(text(filter.channel.map(|c| c.to_string())))
-            .bind(text(filter.customer.map(|c| c.to_string())))
-            .bind(text(filter.label.clone()))
-            .bind(before_at)
-            .bind(&before_id)
-            .bind(i64::from(page.limit) + 1)
-            .bind(filter.breached_at.map_or(0, Timestamp::millis))
-            .fetch_all(pool)
-            .await?);
+        let sql = format!(
+            "SELECT {} FROM conversations c {filters} \
+             ORDER BY c.last_message_at DESC, c.id DESC LIMIT {limit}",
+            columns!()
+        );
+        let rows = on_pool!(self, |pool| {
+            let mut query = sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(sql.clone()));
+            for value in &values {
+                query = match value {
+                    Value::Text(text) => query.bind(text.clone()),
+                    Value::Int(number) => query.bind(*number),
+                };
+            }
+            query.fetch_all(pool).await?
+        });
         rows.into_iter().map(ConversationRecord::try_from).collect()
     }
 }
