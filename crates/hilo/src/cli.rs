@@ -207,6 +207,9 @@ enum BenchCommand {
         /// Webhooks a second
         #[arg(long, default_value_t = 1_000)]
         rate: usize,
+        /// Distinct numbers they come from (fewer than webhooks: mostly known customers)
+        #[arg(long, default_value_t = 20_000)]
+        senders: usize,
         /// Concurrent clients listing the inbox
         #[arg(long, default_value_t = 10)]
         clients: usize,
@@ -337,6 +340,7 @@ pub fn run() -> ExitCode {
                 sockets,
                 webhooks,
                 rate,
+                senders,
                 clients,
             } => runtime.block_on(crate::bench::conversations::conversations(
                 crate::bench::conversations::ConversationsBenchOptions {
@@ -345,6 +349,7 @@ pub fn run() -> ExitCode {
                     sockets: *sockets,
                     webhooks: *webhooks,
                     rate: *rate,
+                    senders: *senders,
                     clients: *clients,
                     database_url,
                     sqlite_cache_mib,

@@ -38,6 +38,9 @@ pub struct ConversationsBenchOptions {
     pub webhooks: usize,
     /// Webhooks a second.
     pub rate: usize,
+    /// Distinct numbers the webhooks come from (fewer than webhooks: most messages are
+    /// from customers known already).
+    pub senders: usize,
     /// Concurrent clients listing the inbox.
     pub clients: usize,
     pub database_url: Option<String>,
@@ -71,13 +74,14 @@ async fn run(options: &ConversationsBenchOptions, dir: &std::path::Path) -> anyh
     };
     println!("# hilo bench conversations\n");
     println!(
-        "engine: {} · inbox: {} conversations × {} messages · {} sockets · {} webhooks at {}/s\n",
+        "engine: {} · inbox: {} conversations × {} messages · {} sockets · {} webhooks at {}/s from {} numbers\n",
         settings.database_url.engine(),
         options.conversations,
         options.messages_per_conversation,
         options.sockets,
         options.webhooks,
         options.rate,
+        options.senders,
     );
     let running = server::start(&settings).await?;
     let base = running.addr;
@@ -115,8 +119,14 @@ async fn run(options: &ConversationsBenchOptions, dir: &std::path::Path) -> anyh
         .await?;
 
     // Live delivery of signed webhooks to a subscribed agent.
-    let (sent_rate, delivery, answers) =
-        live_delivery(base, &hook_url, options.webhooks, options.rate).await?;
+    let (sent_rate, delivery, answers) = live_delivery(
+        base,
+        &hook_url,
+        options.webhooks,
+        options.rate,
+        options.senders,
+    )
+    .await?;
     println!(
         "webhooks: {sent_rate:.0}/s signed and stored (answer p99 {:.1} ms); \
          the agent's live event after sending: p50 {:.1} ms, p99 {:.1} ms",
@@ -231,6 +241,7 @@ async fn live_delivery(
     hook_url: &str,
     count: usize,
     rate: usize,
+    senders: usize,
 ) -> anyhow::Result<(f64, Latency, Latency)> {
     let arrivals: Arc<Mutex<HashMap<usize, Instant>>> = Arc::default();
     let listener = {
@@ -296,7 +307,10 @@ async fn live_delivery(
                         "Body".to_owned(),
                         format!("bench-message-{index} ¿tenéis la talla M?"),
                     ),
-                    ("From".to_owned(), format!("+3462{:07}", index % 20_000)),
+                    (
+                        "From".to_owned(),
+                        format!("+3462{:07}", index % senders.max(1)),
+                    ),
                     ("MessageSid".to_owned(), format!("SM{index:032}")),
                     ("To".to_owned(), "+34910000001".to_owned()),
                 ];
