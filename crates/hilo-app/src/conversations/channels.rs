@@ -26,8 +26,17 @@ pub struct ChannelView {
     pub webhook_url: Option<String>,
     /// A web chat's tag for a site's pages.
     pub widget_snippet: Option<String>,
+    /// An email channel's IMAP mailbox: when it was last read, and why not, if not.
+    pub mailbox: Option<MailboxStatus>,
     pub created_at: hilo_domain::Timestamp,
     pub updated_at: hilo_domain::Timestamp,
+}
+
+/// How reading an IMAP mailbox went last.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailboxStatus {
+    pub checked_at: Option<hilo_domain::Timestamp>,
+    pub error: Option<String>,
 }
 
 /// A channel just made, with what Hilo generated for it (shown this once).
@@ -120,6 +129,7 @@ impl Channels<'_> {
             settings: channel.settings.shown(),
             webhook_url: channel.webhook_url,
             widget_snippet: self.widget_snippet(record.kind, record.id),
+            mailbox: None,
             created_at: record.created_at,
             updated_at: record.updated_at,
         })
@@ -172,11 +182,26 @@ impl Channels<'_> {
 
     pub async fn list(&self, page: &PageRequest) -> AppResult<Page<ChannelView>> {
         let rows = self.hilo.store.list_channels(page).await?;
-        let views = rows
-            .iter()
-            .map(|r| self.view(r))
-            .collect::<AppResult<Vec<_>>>()?;
+        let mut views = Vec::with_capacity(rows.len());
+        for row in &rows {
+            views.push(self.with_mailbox(self.view(row)?).await?);
+        }
         Ok(Page::from_rows(views, page.limit, |c| c.id.to_string()))
+    }
+
+    /// An email channel that reads a mailbox shows how the last reading went.
+    async fn with_mailbox(&self, mut view: ChannelView) -> AppResult<ChannelView> {
+        if view.kind == ChannelType::Email && view.settings.contains_key("imap_host") {
+            let status = self.hilo.store.mailbox_status(view.id).await?;
+            view.mailbox = Some(match status {
+                Some((checked_at, error)) => MailboxStatus { checked_at, error },
+                None => MailboxStatus {
+                    checked_at: None,
+                    error: None,
+                },
+            });
+        }
+        Ok(view)
     }
 
     pub(crate) async fn record(&self, id: ChannelId) -> AppResult<ChannelRecord> {
@@ -184,7 +209,8 @@ impl Channels<'_> {
     }
 
     pub async fn get(&self, id: ChannelId) -> AppResult<ChannelView> {
-        self.view(&self.record(id).await?)
+        let view = self.view(&self.record(id).await?)?;
+        self.with_mailbox(view).await
     }
 
     /// Renames a channel or changes its settings: the keys given replace the stored

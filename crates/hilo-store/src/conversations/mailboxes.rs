@@ -28,6 +28,23 @@ impl Store {
         rows.into_iter().map(ChannelRecord::try_from).collect()
     }
 
+    /// When the channel's mailbox was last read, and why it could not be then, if it
+    /// could not; `None` before the first attempt.
+    pub async fn mailbox_status(
+        &self,
+        channel: ChannelId,
+    ) -> StoreResult<Option<(Option<Timestamp>, Option<String>)>> {
+        const SQL: &str = "SELECT checked_at, last_error FROM mailboxes WHERE channel_id = $1";
+        let row = on_pool!(self, |pool| sqlx::query_as::<
+            _,
+            (Option<i64>, Option<String>),
+        >(SQL)
+        .bind(channel.to_string())
+        .fetch_optional(pool)
+        .await?);
+        Ok(row.map(|(at, error)| (at.map(Timestamp::from_millis), error)))
+    }
+
     /// Takes (or keeps) the right to read a channel's mailbox until `until`; `None`
     /// when another node holds it. Returns where the reading stands.
     pub async fn lease_mailbox(

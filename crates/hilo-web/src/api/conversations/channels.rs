@@ -28,7 +28,7 @@ pub fn routes() -> Router<AppState> {
 #[derive(OpenApi)]
 #[openapi(
     paths(create, list, show, update, delete),
-    components(schemas(Channel, CreatedChannelBody, NewChannel, ChannelChangeBody)),
+    components(schemas(Channel, MailboxBody, CreatedChannelBody, NewChannel, ChannelChangeBody)),
     tags((name = "conversations", description = "Channels, conversations and messages"))
 )]
 pub struct ChannelsApi;
@@ -50,8 +50,19 @@ pub struct Channel {
     /// For a web chat, the tag to paste into a site's pages (before `</body>`) to show
     /// the chat; `null` for other channels.
     pub widget_snippet: Option<String>,
+    /// For an email channel that reads an IMAP mailbox: `checked_at`, when it was last
+    /// read (`null` before the first reading), and `error`, why it could not be read
+    /// then (`null` when it was).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mailbox: Option<MailboxBody>,
     pub created_at: String,
     pub updated_at: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MailboxBody {
+    pub checked_at: Option<String>,
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -93,6 +104,10 @@ fn view(channel: ChannelView) -> Channel {
         settings: channel.settings,
         webhook_url: channel.webhook_url,
         widget_snippet: channel.widget_snippet,
+        mailbox: channel.mailbox.map(|m| MailboxBody {
+            checked_at: m.checked_at.map(|t| t.to_rfc3339()),
+            error: m.error,
+        }),
         created_at: channel.created_at.to_rfc3339(),
         updated_at: channel.updated_at.to_rfc3339(),
     }

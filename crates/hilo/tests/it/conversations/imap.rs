@@ -134,8 +134,22 @@ async fn a_mailbox_that_refuses_the_password_is_read_once_given_the_right_one(ap
     peer.append(&email("ines@example.com", "i-1@example.com", "Hola"))
         .unwrap();
     let channel = mailbox_channel(&app, &peer, "the-wrong-password").await;
+    let path = format!("/api/v1/channels/{}", channel["id"].as_str().unwrap());
+    let status = |shown: Value| shown["mailbox"].clone();
+    let before: Value = app.get(&path, &app.admin_key).await.json().await.unwrap();
+    assert_eq!(status(before), json!({"checked_at": null, "error": null}));
     assert_eq!(read(&app).await, 0);
     assert!(app.lookup("email", "ines@example.com").await.is_none());
+    // The admin sees why.
+    let failed: Value = app.get(&path, &app.admin_key).await.json().await.unwrap();
+    assert!(failed["mailbox"]["checked_at"].is_string());
+    assert!(
+        failed["mailbox"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("signing in failed"),
+        "{failed}"
+    );
     // Given the right password, it is read.
     let response = app
         .request(
@@ -149,4 +163,14 @@ async fn a_mailbox_that_refuses_the_password_is_read_once_given_the_right_one(ap
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(read(&app).await, 1);
+    let read_now: Value = app.get(&path, &app.admin_key).await.json().await.unwrap();
+    assert_eq!(read_now["mailbox"]["error"], Value::Null);
+    // The list shows it too.
+    let list: Value = app
+        .get("/api/v1/channels", &app.admin_key)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(list["data"][0].get("mailbox").is_some());
 }
