@@ -67,12 +67,7 @@ async fn assignee_changed(
 
 impl Conversations<'_> {
     pub async fn assignment_settings(&self) -> AppResult<AssignmentSettings> {
-        Ok(match self.hilo.store.setting(SETTING).await? {
-            Some(text) => serde_json::from_str(&text).map_err(|e| {
-                AppError::Internal(format!("stored assignment settings unreadable: {e}"))
-            })?,
-            None => AssignmentSettings::default(),
-        })
+        self.json_setting(SETTING).await
     }
 
     pub async fn set_assignment_settings(
@@ -80,9 +75,7 @@ impl Conversations<'_> {
         settings: AssignmentSettings,
     ) -> AppResult<AssignmentSettings> {
         let settings = settings.check()?;
-        let text = serde_json::to_string(&settings)
-            .map_err(|e| AppError::Internal(format!("cannot write assignment settings: {e}")))?;
-        self.hilo.store.put_setting(SETTING, &text).await?;
+        self.put_json_setting(SETTING, &settings).await?;
         let now = self.hilo.now();
         let mut tx = self.hilo.store.begin().await?;
         queue_assignment(&mut tx, now).await?;

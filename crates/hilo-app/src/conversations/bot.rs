@@ -26,18 +26,12 @@ const THREADS: &str = "conversations.threads";
 
 impl Conversations<'_> {
     pub async fn bot_settings(&self) -> AppResult<BotSettings> {
-        Ok(match self.hilo.store.setting(SETTING).await? {
-            Some(text) => serde_json::from_str(&text)
-                .map_err(|e| AppError::Internal(format!("stored bot settings unreadable: {e}")))?,
-            None => BotSettings::default(),
-        })
+        self.json_setting(SETTING).await
     }
 
     pub async fn set_bot_settings(&self, settings: BotSettings) -> AppResult<BotSettings> {
         let settings = settings.check()?;
-        let text = serde_json::to_string(&settings)
-            .map_err(|e| AppError::Internal(format!("cannot write bot settings: {e}")))?;
-        self.hilo.store.put_setting(SETTING, &text).await?;
+        self.put_json_setting(SETTING, &settings).await?;
         info!(
             enabled = settings.enabled,
             timeout = settings.timeout_seconds,

@@ -41,18 +41,12 @@ pub(crate) async fn queue_survey(
 
 impl Conversations<'_> {
     pub async fn csat_settings(&self) -> AppResult<CsatSettings> {
-        Ok(match self.hilo.store.setting(SETTING).await? {
-            Some(text) => serde_json::from_str(&text)
-                .map_err(|e| AppError::Internal(format!("stored CSAT settings unreadable: {e}")))?,
-            None => CsatSettings::default(),
-        })
+        self.json_setting(SETTING).await
     }
 
     pub async fn set_csat_settings(&self, settings: CsatSettings) -> AppResult<CsatSettings> {
         let settings = settings.check()?;
-        let text = serde_json::to_string(&settings)
-            .map_err(|e| AppError::Internal(format!("cannot write CSAT settings: {e}")))?;
-        self.hilo.store.put_setting(SETTING, &text).await?;
+        self.put_json_setting(SETTING, &settings).await?;
         info!(enabled = settings.enabled, "CSAT settings changed");
         Ok(settings)
     }

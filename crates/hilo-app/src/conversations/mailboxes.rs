@@ -130,32 +130,67 @@ impl Conversations<'_> {
         session: &mut Session,
         state: &mut MailboxState,
     ) -> Result<usize, ReadFailure> {
+        // The new messages' UIDs and sizes first, then each body alone: a mailbox read
+        // for the first time may hold years of mail, and one message may be huge.
         let range = format!("{}:*", state.last_uid.saturating_add(1));
-        let fetched: Vec<_> = within(async {
+        let mut uids: Vec<u32> = within(session.uid_search(format!("UID {range}")))
+            .await??
+            .into_iter()
+            // "n:*" names the last message even when it is older than n.
+            .filter(|uid| *uid > state.last_uid)
+            .collect();
+        uids.sort_unstable();
+        uids.truncate(PER_PASS);
+        let Some(last) = uids.last().copied() else {
+            return Ok(0);
+        };
+        let set = format!("{}:{last}", uids[0]);
+        let sizes: Vec<(u32, u32)> = within(async {
             session
-                .uid_fetch(&range, "(UID BODY.PEEK[])")
+                .uid_fetch(&set, "(UID RFC822.SIZE)")
                 .await?
                 .try_collect::<Vec<_>>()
                 .await
         })
-        .await??;
-        let mut messages: Vec<(u32, Vec<u8>)> = fetched
+        .await??
+        .iter()
+        .filter_map(|f| Some((f.uid?, f.size.unwrap_or(0))))
+        .filter(|(uid, _)| uids.binary_search(uid).is_ok())
+        .collect();
+        let mut messages: Vec<(u32, Option<Vec<u8>>)> = Vec::with_capacity(sizes.len());
+        for (uid, size) in sizes {
+            if size as usize > super::email::MAX_EMAIL_BYTES {
+                warn!(channel = %channel.id, uid, size, "mailbox message too large; skipped");
+                messages.push((uid, None));
+                continue;
+            }
+            let body = within(async {
+                session
+                    .uid_fetch(uid.to_string(), "(UID BODY.PEEK[])")
+                    .await?
+                    .try_collect::<Vec<_>>()
+                    .await
+            })
+            .await??
             .iter()
-            .filter_map(|f| Some((f.uid?, f.body()?.to_vec())))
-            // "n:*" names the last message even when it is older than n.
-            .filter(|(uid, _)| *uid > state.last_uid)
-            .collect();
+            .find(|f| f.uid == Some(uid))
+            .and_then(|f| f.body().map(<[u8]>::to_vec));
+            messages.push((uid, body));
+        }
         messages.sort_by_key(|(uid, _)| *uid);
         let mut stored = 0;
-        for (uid, raw) in messages.into_iter().take(PER_PASS) {
-            match self.store_email(channel, None, &raw).await {
-                Ok(Some(_)) => stored += 1,
-                Ok(None) => {}
-                Err(crate::AppError::Invalid(invalid)) => {
-                    // Not an email Hilo can read: skipped, or it would block the rest.
-                    warn!(channel = %channel.id, uid, reason = %invalid.reason, "mailbox message skipped");
+        for (uid, raw) in messages {
+            // A message too large, or gone since it was listed, is passed over.
+            if let Some(raw) = raw {
+                match self.store_email(channel, None, &raw).await {
+                    Ok(Some(_)) => stored += 1,
+                    Ok(None) => {}
+                    Err(crate::AppError::Invalid(invalid)) => {
+                        // Not an email Hilo can read: skipped, or it would block the rest.
+                        warn!(channel = %channel.id, uid, reason = %invalid.reason, "mailbox message skipped");
+                    }
+                    Err(error) => return Err(ReadFailure(error.to_string())),
                 }
-                Err(error) => return Err(ReadFailure(error.to_string())),
             }
             state.last_uid = uid;
             self.hilo

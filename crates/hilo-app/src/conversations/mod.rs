@@ -111,6 +111,28 @@ pub fn conversation_json(c: &ConversationRecord, customer: CustomerId) -> serde_
     })
 }
 
+impl Conversations<'_> {
+    /// A setting kept as JSON under `key`, or its default when never set.
+    async fn json_setting<T: serde::de::DeserializeOwned + Default>(
+        &self,
+        key: &str,
+    ) -> AppResult<T> {
+        match self.hilo.store.setting(key).await? {
+            Some(text) => serde_json::from_str(&text)
+                .map_err(|e| AppError::Internal(format!("stored {key} unreadable: {e}"))),
+            None => Ok(T::default()),
+        }
+    }
+
+    /// Keeps a setting as JSON under `key`.
+    async fn put_json_setting<T: serde::Serialize>(&self, key: &str, value: &T) -> AppResult<()> {
+        let text = serde_json::to_string(value)
+            .map_err(|e| AppError::Internal(format!("cannot write {key}: {e}")))?;
+        self.hilo.store.put_setting(key, &text).await?;
+        Ok(())
+    }
+}
+
 /// Records what happened in a customer's conversations on the change feed, in the
 /// transaction that made it happen: the webhooks part turns it into events.
 pub(crate) async fn record_change(

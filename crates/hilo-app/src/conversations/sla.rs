@@ -8,7 +8,7 @@ use hilo_store::conversations::SlaRecord;
 use tracing::info;
 
 use super::Conversations;
-use crate::{AppError, AppResult};
+use crate::AppResult;
 
 /// Where the SLA settings are kept.
 const SETTING: &str = "conversations.sla";
@@ -65,19 +65,13 @@ impl Targets {
 
 impl Conversations<'_> {
     pub async fn sla_settings(&self) -> AppResult<SlaSettings> {
-        Ok(match self.hilo.store.setting(SETTING).await? {
-            Some(text) => serde_json::from_str(&text)
-                .map_err(|e| AppError::Internal(format!("stored SLA settings unreadable: {e}")))?,
-            None => SlaSettings::default(),
-        })
+        self.json_setting(SETTING).await
     }
 
     /// Sets the targets; conversations opened from now on get them.
     pub async fn set_sla_settings(&self, settings: SlaSettings) -> AppResult<SlaSettings> {
         settings.check(zone)?;
-        let text = serde_json::to_string(&settings)
-            .map_err(|e| AppError::Internal(format!("cannot write SLA settings: {e}")))?;
-        self.hilo.store.put_setting(SETTING, &text).await?;
+        self.put_json_setting(SETTING, &settings).await?;
         info!(
             first_response = ?settings.first_response_minutes,
             resolution = ?settings.resolution_minutes,
