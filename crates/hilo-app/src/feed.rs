@@ -146,8 +146,6 @@ pub struct ChangesClaim {
     next: ChangesPosition,
     held_back: bool,
     now: Timestamp,
-    /// Held until the claim commits or is dropped (see `Hilo::write_turn`).
-    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 impl ChangesClaim {
@@ -201,8 +199,9 @@ impl Hilo {
         consumer: &'static str,
         limit: u32,
     ) -> AppResult<ChangesClaim> {
-        let turn = self.write_turn().await;
         let now = self.now();
+        // On SQLite the transaction holds the process's turn at the write lock, which
+        // the ingestion writer waits for too (`Hilo::write_turn`).
         let mut tx = self.store.begin().await?;
         let position = tx.lock_changes_cursor(consumer, now).await?;
         let mut changes = tx.changes_after(position, limit).await?;
@@ -223,7 +222,6 @@ impl Hilo {
             next,
             held_back,
             now,
-            _turn: turn,
         })
     }
 

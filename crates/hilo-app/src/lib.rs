@@ -71,6 +71,8 @@ pub struct Hilo {
     unflushed: Arc<hilo_store::collect::Unflushed>,
     write_keys: Arc<access::sources::WriteKeyCache>,
     rules: Arc<customers::identity_rules::RulesCache>,
+    /// Inbound messages waiting to be stored together.
+    arrivals: Arc<conversations::arrivals::Arrivals>,
     /// This process among the nodes, in job claims.
     node: Arc<str>,
     /// Wakes this node's job workers when it wrote jobs.
@@ -80,11 +82,6 @@ pub struct Hilo {
     webhook_sender: Arc<webhooks::delivery::Sender>,
     /// When the webhooks consumer last skipped ahead with no endpoint (clock millis).
     feed_skipped_at: Arc<std::sync::atomic::AtomicI64>,
-    /// SQLite takes one writer at a time, and its busy handler polls: a consumer of the
-    /// feed that commits and begins again at once could keep the ingestion writer
-    /// waiting for seconds. Both take turns here instead (a fair queue), so each waits
-    /// at most one turn of the other.
-    write_turn: Arc<tokio::sync::Mutex<()>>,
     /// When the ingestion writer last committed, in milliseconds after `started`
     /// (0: never): feed consumers that can wait yield to ingestion while it runs.
     ingest_committed_at: Arc<std::sync::atomic::AtomicU64>,
@@ -104,7 +101,6 @@ impl Hilo {
             live: Arc::default(),
             webhook_sender: Arc::new(webhooks::delivery::Sender::new(settings.webhook_policy)),
             feed_skipped_at: Arc::default(),
-            write_turn: Arc::default(),
             ingest_committed_at: Arc::default(),
             started: std::time::Instant::now(),
             store,
@@ -114,6 +110,7 @@ impl Hilo {
             unflushed: Arc::default(),
             write_keys: Arc::default(),
             rules: Arc::default(),
+            arrivals: Arc::default(),
         }
     }
 
@@ -125,13 +122,13 @@ impl Hilo {
         &self.store
     }
 
-    /// The next turn at writing on SQLite, where writers take turns; none is needed on
-    /// PostgreSQL.
-    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
-        match self.store {
-            Store::Sqlite(_) => Some(self.write_turn.clone().lock_owned().await),
-            Store::Postgres(_) => None,
-        }
+    /// The next turn at writing on SQLite, for the ingestion writer's own connection.
+    /// SQLite takes one writer at a time and its busy handler polls: a feed consumer
+    /// that commits and begins again at once could keep that writer waiting for
+    /// seconds. It queues with the pool's transactions instead (a fair queue), so each
+    /// waits its turn. None is needed on PostgreSQL.
+    pub(crate) async fn write_turn(&self) -> Option<hilo_store::WriteTurn> {
+        self.store.write_turn().await
     }
 
     /// Notes that the ingestion writer committed a group.

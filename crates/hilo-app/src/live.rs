@@ -50,32 +50,51 @@ impl Hilo {
     /// Sends `event` to every subscriber of every node. Call after the commit that
     /// made it true.
     pub(crate) async fn publish_live(&self, kind: &str, data: Value) {
-        let event = LiveEvent {
-            kind: kind.to_owned(),
-            data,
-        };
-        let payload = match serde_json::to_string(&event) {
-            Ok(payload) => payload,
-            Err(error) => {
-                tracing::warn!(%error, "live event not written");
-                return;
+        self.publish_live_all(vec![(kind, data)]).await;
+    }
+
+    /// Sends several events at once, in order: one statement on PostgreSQL.
+    pub(crate) async fn publish_live_all(&self, events: Vec<(&str, Value)>) {
+        let mut across = Vec::with_capacity(events.len());
+        let mut here = Vec::new();
+        for (kind, data) in events {
+            let event = LiveEvent {
+                kind: kind.to_owned(),
+                data,
+            };
+            let payload = match serde_json::to_string(&event) {
+                Ok(payload) => payload,
+                Err(error) => {
+                    tracing::warn!(%error, "live event not written");
+                    continue;
+                }
+            };
+            if payload.len() <= hilo_store::live::MAX_PAYLOAD {
+                across.push((payload, event));
+            } else {
+                if self.store.engine() == hilo_store::Engine::Postgres {
+                    tracing::warn!(
+                        kind,
+                        "live event too large for other nodes; this node's only"
+                    );
+                }
+                here.push(event);
             }
-        };
-        if payload.len() <= hilo_store::live::MAX_PAYLOAD {
-            match self.store.notify_live(&payload).await {
-                Ok(true) => return,
+        }
+        if !across.is_empty() {
+            let payloads: Vec<&str> = across.iter().map(|(p, _)| p.as_str()).collect();
+            match self.store.notify_live(&payloads).await {
+                // Every node hears them back, this one too.
+                Ok(true) => across.clear(),
                 Ok(false) => {}
                 Err(error) => {
-                    tracing::warn!(%error, kind, "live event not sent to other nodes");
+                    tracing::warn!(%error, "live events not sent to other nodes");
                 }
             }
-        } else if self.store.engine() == hilo_store::Engine::Postgres {
-            tracing::warn!(
-                kind,
-                "live event too large for other nodes; this node's only"
-            );
         }
-        let _ = self.live.sender.send(Arc::new(event));
+        for event in across.into_iter().map(|(_, e)| e).chain(here) {
+            let _ = self.live.sender.send(Arc::new(event));
+        }
     }
 }
 

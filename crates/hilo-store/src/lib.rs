@@ -19,11 +19,13 @@ pub mod live;
 pub mod settings;
 mod sql;
 pub mod tx;
+mod write_turn;
 
 use sqlx::{PgPool, SqlitePool};
 
 pub use connect::{ConnectOptions, DEFAULT_SQLITE_CACHE_MIB, DatabaseUrl, Engine};
 pub use tx::{Tx, VersionedCommit};
+pub use write_turn::WriteTurn;
 
 /// A connection pool to one of the two supported engines.
 #[derive(Clone, Debug)]

@@ -41,17 +41,21 @@ impl Store {
         }
     }
 
-    /// Sends a live event to every node (PostgreSQL); `false` on SQLite, where the
-    /// caller hands it to its own subscribers.
-    pub async fn notify_live(&self, payload: &str) -> StoreResult<bool> {
+    /// Sends live events to every node (PostgreSQL), in order, in one statement;
+    /// `false` on SQLite, where the caller hands them to its own subscribers.
+    pub async fn notify_live(&self, payloads: &[&str]) -> StoreResult<bool> {
         match self {
             Self::Sqlite(_) => Ok(false),
             Self::Postgres(pool) => {
-                sqlx::query("SELECT pg_notify($1, $2)")
-                    .bind(CHANNEL)
-                    .bind(payload)
-                    .execute(pool)
-                    .await?;
+                // Notifications of one transaction are delivered in the order sent.
+                sqlx::query(
+                    "SELECT pg_notify($1, payload) FROM unnest($2::text[]) \
+                     WITH ORDINALITY AS sent(payload, n) ORDER BY n",
+                )
+                .bind(CHANNEL)
+                .bind(payloads)
+                .execute(pool)
+                .await?;
                 Ok(true)
             }
         }

@@ -26,6 +26,26 @@ impl Store {
             .await?))
     }
 
+    /// The settings among `keys` that are set, in one read.
+    pub async fn settings(&self, keys: &[&str]) -> StoreResult<Vec<(String, String)>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks: Vec<String> = (1..=keys.len()).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "SELECT key, value FROM instance_settings WHERE key IN ({})",
+            marks.join(", ")
+        );
+        Ok(on_pool!(self, |pool| {
+            // Only numbered marks are formatted in; the keys are bound.
+            let mut query = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(sql.clone()));
+            for key in keys {
+                query = query.bind(*key);
+            }
+            query.fetch_all(pool).await?
+        }))
+    }
+
     /// Sets `key = value`, replacing what was there.
     pub async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()> {
         const SQL: &str = "INSERT INTO instance_settings (key, value) VALUES ($1, $2) \

@@ -2,11 +2,13 @@
 
 use sqlx::{Postgres, Sqlite, Transaction};
 
+use crate::write_turn::{self, WriteTurn};
 use crate::{Store, StoreResult};
 
 /// An open transaction. Dropping it without [`Tx::commit`] rolls everything back.
 pub enum Tx {
-    Sqlite(Transaction<'static, Sqlite>),
+    /// With this process's turn at the write lock; none for a read-only transaction.
+    Sqlite(Transaction<'static, Sqlite>, Option<WriteTurn>),
     Postgres(Transaction<'static, Postgres>),
 }
 
@@ -14,7 +16,7 @@ pub enum Tx {
 macro_rules! on_tx {
     ($tx:expr, |$conn:ident| $body:expr) => {
         match $tx {
-            $crate::tx::Tx::Sqlite(transaction) => {
+            $crate::tx::Tx::Sqlite(transaction, _) => {
                 let $conn: &mut sqlx::SqliteConnection = &mut *transaction;
                 $body
             }
@@ -32,9 +34,22 @@ impl Store {
         Ok(match self {
             // IMMEDIATE: take the write lock up front, so a transaction that reads and then
             // writes never fails to upgrade when another writer got in between.
-            Self::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            // The turn comes first, so no connection is held while waiting for it.
+            Self::Sqlite(pool) => {
+                let turn = write_turn::take(pool).await?;
+                Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, Some(turn))
+            }
             Self::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
+    }
+
+    /// On SQLite, this process's next turn at the write lock, for a writer outside the
+    /// pool; transactions from [`Store::begin`] take theirs themselves.
+    pub async fn write_turn(&self) -> Option<WriteTurn> {
+        match self {
+            Self::Sqlite(pool) => Some(write_turn::wait(pool).await),
+            Self::Postgres(_) => None,
+        }
     }
 }
 
@@ -67,7 +82,8 @@ impl Tx {
     /// the identity graph, and saying what the version was and is.
     pub async fn commit_versioned(self) -> StoreResult<Option<VersionedCommit>> {
         match self {
-            Self::Sqlite(tx) => {
+            // The turn is given back once the commit is on disk.
+            Self::Sqlite(tx, _turn) => {
                 tx.commit().await?;
                 Ok(None)
             }
@@ -93,7 +109,7 @@ impl Tx {
     /// On PostgreSQL, the graph version as last committed.
     pub async fn graph_version(&mut self) -> StoreResult<Option<i64>> {
         match self {
-            Self::Sqlite(_) => Ok(None),
+            Self::Sqlite(..) => Ok(None),
             Self::Postgres(tx) => Ok(Some(
                 sqlx::query_scalar("SELECT version FROM graph_version WHERE id = 1")
                     .fetch_one(&mut **tx)

@@ -231,7 +231,10 @@ async fn write_loop(hilo: Hilo, mut jobs: mpsc::Receiver<Job>, mut writer: Inges
                 Err(_) => break,
             }
         }
-        let turn = hilo.write_turn().await;
+        let turn = match writer.own_connection() {
+            true => hilo.write_turn().await,
+            false => None,
+        };
         let acks: Vec<Ack> = match hilo.store_group(&mut writer, &group).await {
             Ok(outcomes) => group
                 .into_iter()

@@ -23,7 +23,7 @@ use crate::jobs::JobFailure;
 use crate::{AppError, AppResult};
 
 /// Where the assignment settings are kept.
-const SETTING: &str = "conversations.assignment";
+pub(super) const SETTING: &str = "conversations.assignment";
 /// Most conversations given in one run of the queue.
 const PER_RUN: u32 = 500;
 

@@ -20,9 +20,14 @@ use crate::jobs::JobFailure;
 use crate::{AppError, AppResult};
 
 /// Where the bot settings are kept.
-const SETTING: &str = "conversations.bot";
+pub(super) const SETTING: &str = "conversations.bot";
 /// Where the threading choice is kept: `per_customer` (the default) or `per_channel`.
-const THREADS: &str = "conversations.threads";
+pub(super) const THREADS: &str = "conversations.threads";
+
+/// Whether the stored threading choice keeps one thread per channel.
+pub(super) fn per_channel(stored: Option<&str>) -> bool {
+    stored == Some("per_channel")
+}
 
 impl Conversations<'_> {
     pub async fn bot_settings(&self) -> AppResult<BotSettings> {
@@ -42,7 +47,9 @@ impl Conversations<'_> {
 
     /// Whether a customer gets one thread per channel instead of one in all.
     pub async fn threads_per_channel(&self) -> AppResult<bool> {
-        Ok(self.hilo.store.setting(THREADS).await?.as_deref() == Some("per_channel"))
+        Ok(per_channel(
+            self.hilo.store.setting(THREADS).await?.as_deref(),
+        ))
     }
 
     pub async fn set_threads_per_channel(&self, per_channel: bool) -> AppResult<bool> {

@@ -10,6 +10,7 @@ use hilo_store::customers::NewTimelineItem;
 use serde_json::json;
 use tracing::{info, warn};
 
+use super::arrivals::Arrival;
 use super::providers::{self, Channel, HookRequest, InboundMessage, Report, StatusUpdate};
 use super::{Conversations, timeline_channel};
 use crate::customers::linking::{self, LinkOrigin};
@@ -20,6 +21,40 @@ use crate::{AppError, AppResult};
 pub struct HookAnswer {
     pub content_type: &'static str,
     pub body: &'static str,
+}
+
+/// What an inbound message was stored as, for its request and its live event.
+#[derive(Debug)]
+pub(crate) struct Received {
+    pub conversation: ConversationId,
+    pub message: MessageId,
+    pub customer: hilo_domain::CustomerId,
+    /// Whether the message opened the conversation.
+    pub opened: bool,
+    pub status: ConversationStatus,
+    /// Whether it waits for an agent and auto-assignment is on.
+    pub queued: bool,
+    pub at: hilo_domain::Timestamp,
+    pub record: NewMessage,
+}
+
+/// How one message in a group went.
+enum Stored {
+    New(Box<Received>),
+    /// Stored by an earlier delivery; nothing was written.
+    Before,
+    /// Stored by a delivery running at the same time; this transaction wrote things
+    /// that must be rolled back.
+    AtOnce,
+}
+
+/// The settings inbound messages follow, read once per group.
+struct InboundSettings {
+    rules: hilo_domain::customers::identity::IdentityRules,
+    bot: hilo_domain::conversations::bot::BotSettings,
+    assigning: bool,
+    targets: super::sla::Targets,
+    threads_per_channel: bool,
 }
 
 /// Longest message text kept; providers' own limits are lower (WhatsApp 4,096).
@@ -90,28 +125,154 @@ impl Conversations<'_> {
 
     /// Stores a customer's message in the customer's conversation; `None` when the
     /// provider's message was stored before (providers deliver again when unsure).
+    /// Messages arriving together are stored in one transaction (`arrivals`).
     pub(crate) async fn receive_message(
         &self,
         channel: &Channel,
         message: InboundMessage,
     ) -> AppResult<Option<(ConversationId, MessageId)>> {
-        let content: String = message.content.chars().take(MAX_CONTENT).collect();
-        let rules = self.hilo.customers().identity_rules().await?;
-        let bot = self.bot_settings().await?;
-        let assigning = self.assignment_settings().await?.enabled;
-        let targets = self.sla_targets().await?;
-        let thread = self.threads_per_channel().await?.then_some(channel.id);
-        let now = self.hilo.now();
+        let received = self.hilo.store_arrival(channel, message).await?;
+        Ok(received.map(|r| (r.conversation, r.message)))
+    }
+
+    /// Stores a group of arrivals in one transaction and answers each after the
+    /// commit. If the group fails as a whole (a message delivered twice at once, a
+    /// database error), each is stored alone, so one cannot fail the others.
+    pub(crate) async fn store_group(&self, group: Vec<Arrival>) {
+        if group.len() > 1 {
+            match self.store_together(&group).await {
+                Ok(received) => {
+                    self.announce(received.iter().flatten()).await;
+                    for (arrival, received) in group.into_iter().zip(received) {
+                        let _ = arrival.answer.send(Ok(received));
+                    }
+                    return;
+                }
+                Err(error) => {
+                    warn!(%error, messages = group.len(), "inbound group failed; storing each alone");
+                }
+            }
+        }
+        for arrival in group {
+            let result = self
+                .store_together(std::slice::from_ref(&arrival))
+                .await
+                .map(|mut received| received.pop().flatten());
+            if let Ok(Some(received)) = &result {
+                self.announce([received]).await;
+            }
+            let _ = arrival.answer.send(result);
+        }
+    }
+
+    /// One transaction for `group`: each arrival stored, or `None` for one stored
+    /// before. A lone message delivered twice at once is `None` too; in a larger group
+    /// that is an error, so the group is stored again message by message.
+    async fn store_together(&self, group: &[Arrival]) -> AppResult<Vec<Option<Received>>> {
+        let settings = self.inbound_settings().await?;
         let mut tx = self.hilo.store.begin().await?;
+        let mut assignment_queued = false;
+        let mut received = Vec::with_capacity(group.len());
+        for arrival in group {
+            match self
+                .store_one(&mut tx, &settings, &arrival.channel, &arrival.message)
+                .await?
+            {
+                Stored::New(one) => {
+                    if one.queued && !assignment_queued {
+                        super::assignment::queue_assignment(&mut tx, one.at).await?;
+                        assignment_queued = true;
+                    }
+                    received.push(Some(*one));
+                }
+                Stored::Before => received.push(None),
+                Stored::AtOnce if group.len() == 1 => return Ok(vec![None]),
+                Stored::AtOnce => {
+                    return Err(AppError::Conflict(
+                        "a message of the group was stored at the same time".into(),
+                    ));
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(received)
+    }
+
+    /// The settings a group follows, in one read (the identity rules are cached).
+    async fn inbound_settings(&self) -> AppResult<InboundSettings> {
+        use super::{assignment, bot, parse_setting, sla};
+        let keys = [
+            bot::SETTING,
+            assignment::SETTING,
+            sla::SETTING,
+            bot::THREADS,
+        ];
+        let stored = self.hilo.store.settings(&keys).await?;
+        let value = |key: &str| {
+            stored
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, value)| value.as_str())
+        };
+        let assignment: hilo_domain::conversations::assignment::AssignmentSettings =
+            parse_setting(assignment::SETTING, value(assignment::SETTING))?;
+        Ok(InboundSettings {
+            rules: self.hilo.customers().identity_rules().await?,
+            bot: parse_setting(bot::SETTING, value(bot::SETTING))?,
+            assigning: assignment.enabled,
+            targets: sla::Targets::of(parse_setting(sla::SETTING, value(sla::SETTING))?),
+            threads_per_channel: bot::per_channel(value(bot::THREADS)),
+        })
+    }
+
+    /// Tells this node's waiters and live subscribers about committed messages.
+    async fn announce(&self, received: impl IntoIterator<Item = &Received>) {
+        self.hilo.feed_signal.notify_waiters();
+        let mut jobs = false;
+        let mut events = Vec::new();
+        for received in received {
+            jobs |= received.status == ConversationStatus::Bot || received.queued;
+            let record = &received.record;
+            info!(channel = ?record.channel_id.map(|c| c.to_string()), conversation = %received.conversation, message = %received.message, "message received");
+            let data = json!({
+                "conversation_id": received.conversation.to_string(),
+                "customer_id": received.customer.to_string(),
+                "new_conversation": received.opened,
+                "message": super::message_json(record),
+                "visitor_id": super::visitor_of(record),
+            });
+            events.push(("message.created", data));
+        }
+        if jobs {
+            self.hilo.jobs_written();
+        }
+        self.hilo.publish_live_all(events).await;
+    }
+
+    /// Writes one message, its conversation and its timeline item in `tx`.
+    async fn store_one(
+        &self,
+        tx: &mut hilo_store::Tx,
+        settings: &InboundSettings,
+        channel: &Channel,
+        message: &InboundMessage,
+    ) -> AppResult<Stored> {
+        let content: String = message.content.chars().take(MAX_CONTENT).collect();
+        let rules = &settings.rules;
+        let bot = settings.bot;
+        let assigning = settings.assigning;
+        let targets = &settings.targets;
+        let thread = settings.threads_per_channel.then_some(channel.id);
+        let now = self.hilo.now();
         if tx
             .provider_message_seen(channel.id, &message.provider_message_id)
             .await?
         {
-            return Ok(None);
+            return Ok(Stored::Before);
         }
         let linked = linking::link(
-            &mut tx,
-            &rules,
+            tx,
+            rules,
             &message.identifiers,
             &[],
             now,
@@ -213,7 +374,7 @@ impl Conversations<'_> {
         let stored = tx.insert_message(&record).await?;
         if !stored {
             // The same message, delivered twice at once: the other delivery stored it.
-            return Ok(None);
+            return Ok(Stored::AtOnce);
         }
         if let Some(email) = &message.email {
             tx.insert_attachments(id, &email.attachments, now).await?;
@@ -249,7 +410,7 @@ impl Conversations<'_> {
             "direction": Direction::Inbound.as_str(),
         });
         if status == ConversationStatus::Bot {
-            super::bot::watch_silence(&mut tx, conversation, id, bot, now).await?;
+            super::bot::watch_silence(tx, conversation, id, bot, now).await?;
         }
         if let (Some(rated), Some(rating)) = (rates, rating) {
             tx.rate_conversation(rated, rating, now).await?;
@@ -271,47 +432,25 @@ impl Conversations<'_> {
             .await?;
             let data = json!({"conversation_id": rated.to_string(), "status": "resolved",
                               "changed": ["csat"], "csat_rating": rating});
-            super::record_change(
-                &mut tx,
-                ChangeKind::ConversationUpdated,
-                customer,
-                data,
-                now,
-            )
-            .await?;
+            super::record_change(tx, ChangeKind::ConversationUpdated, customer, data, now).await?;
         }
         let queued =
             assigning && waiting_for_agent && rates.is_none() && status != ConversationStatus::Bot;
-        if queued {
-            super::assignment::queue_assignment(&mut tx, now).await?;
-        }
         if opened {
             let data = json!({"conversation_id": conversation.to_string(), "channel_id": channel.id.to_string(), "status": status.as_str()});
-            super::record_change(
-                &mut tx,
-                ChangeKind::ConversationCreated,
-                customer,
-                data,
-                now,
-            )
-            .await?;
+            super::record_change(tx, ChangeKind::ConversationCreated, customer, data, now).await?;
         }
-        super::record_change(&mut tx, ChangeKind::MessageCreated, customer, ids, now).await?;
-        tx.commit().await?;
-        self.hilo.feed_signal.notify_waiters();
-        if status == ConversationStatus::Bot || queued {
-            self.hilo.jobs_written();
-        }
-        info!(channel = %channel.id, conversation = %conversation, message = %id, "message received");
-        let data = json!({
-            "conversation_id": conversation.to_string(),
-            "customer_id": customer.to_string(),
-            "new_conversation": opened,
-            "message": super::message_json(&record),
-            "visitor_id": super::visitor_of(&record),
-        });
-        self.hilo.publish_live("message.created", data).await;
-        Ok(Some((conversation, id)))
+        super::record_change(tx, ChangeKind::MessageCreated, customer, ids, now).await?;
+        Ok(Stored::New(Box::new(Received {
+            conversation,
+            message: id,
+            customer,
+            opened,
+            status,
+            queued,
+            at: now,
+            record,
+        })))
     }
 
     /// Applies a delivery report to the message it is about. A report about a message

@@ -10,6 +10,7 @@
 //! provider ──status callback──▶ delivered / read / failed with the provider's reason
 //! ```
 
+pub(crate) mod arrivals;
 pub mod assignment;
 mod bot;
 pub mod calls;
@@ -117,11 +118,7 @@ impl Conversations<'_> {
         &self,
         key: &str,
     ) -> AppResult<T> {
-        match self.hilo.store.setting(key).await? {
-            Some(text) => serde_json::from_str(&text)
-                .map_err(|e| AppError::Internal(format!("stored {key} unreadable: {e}"))),
-            None => Ok(T::default()),
-        }
+        parse_setting(key, self.hilo.store.setting(key).await?.as_deref())
     }
 
     /// Keeps a setting as JSON under `key`.
@@ -130,6 +127,18 @@ impl Conversations<'_> {
             .map_err(|e| AppError::Internal(format!("cannot write {key}: {e}")))?;
         self.hilo.store.put_setting(key, &text).await?;
         Ok(())
+    }
+}
+
+/// A setting kept as JSON under `key`, or its default when not set.
+fn parse_setting<T: serde::de::DeserializeOwned + Default>(
+    key: &str,
+    stored: Option<&str>,
+) -> AppResult<T> {
+    match stored {
+        Some(text) => serde_json::from_str(text)
+            .map_err(|e| AppError::Internal(format!("stored {key} unreadable: {e}"))),
+        None => Ok(T::default()),
     }
 }
 

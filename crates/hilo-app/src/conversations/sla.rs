@@ -11,7 +11,7 @@ use super::Conversations;
 use crate::AppResult;
 
 /// Where the SLA settings are kept.
-const SETTING: &str = "conversations.sla";
+pub(super) const SETTING: &str = "conversations.sla";
 
 /// The time zone database of the system Hilo runs on.
 fn zone(name: &str) -> Option<jiff::tz::TimeZone> {
@@ -48,6 +48,12 @@ pub(crate) struct Targets {
 }
 
 impl Targets {
+    pub(crate) fn of(settings: SlaSettings) -> Self {
+        // Checked when set; a zone the system no longer knows counts all hours.
+        let schedule = settings.check(zone).ok().flatten();
+        Self { settings, schedule }
+    }
+
     /// When a conversation opened at `start` must be answered and resolved.
     pub(crate) fn due(&self, start: Timestamp) -> (Option<Timestamp>, Option<Timestamp>) {
         let due =
@@ -78,12 +84,5 @@ impl Conversations<'_> {
             "SLA settings changed"
         );
         Ok(settings)
-    }
-
-    pub(crate) async fn sla_targets(&self) -> AppResult<Targets> {
-        let settings = self.sla_settings().await?;
-        // Checked when set; a zone the system no longer knows counts all hours.
-        let schedule = settings.check(zone).ok().flatten();
-        Ok(Targets { settings, schedule })
     }
 }

@@ -221,7 +221,7 @@ impl Tx {
             " FROM conversations c WHERE c.id = $1 FOR UPDATE"
         );
         let row = match self {
-            Tx::Sqlite(conn) => {
+            Tx::Sqlite(conn, _) => {
                 sqlx::query_as::<_, ConversationRow>(SQLITE)
                     .bind(id.to_string())
                     .fetch_optional(&mut **conn)

@@ -139,7 +139,7 @@ impl Tx {
             .await?
             .rows_affected());
         let (xid, seq) = match self {
-            Self::Sqlite(tx) => {
+            Self::Sqlite(tx, _) => {
                 sqlx::query_as::<_, (i64, i64)>(SQLITE)
                     .bind(consumer)
                     .fetch_one(&mut **tx)
@@ -165,7 +165,7 @@ impl Tx {
     ) -> StoreResult<Vec<ChangeRecord>> {
         let (sqlite, postgres) = CHANGES_AFTER;
         let rows = match self {
-            Self::Sqlite(tx) => {
+            Self::Sqlite(tx, _) => {
                 sqlx::query_as::<_, ChangeRow>(sqlite)
                     .bind(after.seq)
                     .bind(i64::from(limit))
@@ -195,7 +195,7 @@ impl Tx {
             WHERE (xid, seq) > (CAST(CAST($1 AS BIGINT) AS TEXT)::xid8, $2) \
             ORDER BY xid, seq LIMIT 1) IS NOT NULL";
         match self {
-            Self::Sqlite(tx) => Ok(sqlx::query_scalar::<_, bool>(SQLITE)
+            Self::Sqlite(tx, _) => Ok(sqlx::query_scalar::<_, bool>(SQLITE)
                 .bind(after.seq)
                 .fetch_one(&mut **tx)
                 .await?),
@@ -215,7 +215,7 @@ impl Tx {
         const POSTGRES: &str = "SELECT CAST(CAST(xid AS TEXT) AS BIGINT), seq FROM changes \
             WHERE xid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY xid DESC, seq DESC LIMIT 1";
         let row: Option<(i64, Option<i64>)> = match self {
-            Self::Sqlite(tx) => sqlx::query_as(SQLITE).fetch_optional(&mut **tx).await?,
+            Self::Sqlite(tx, _) => sqlx::query_as(SQLITE).fetch_optional(&mut **tx).await?,
             Self::Postgres(tx) => sqlx::query_as::<_, (i64, i64)>(POSTGRES)
                 .fetch_optional(&mut **tx)
                 .await?

@@ -437,7 +437,7 @@ impl Tx {
     /// as they come and needs neither.
     pub(crate) async fn timeline_end(&mut self) -> StoreResult<i64> {
         match self {
-            Self::Sqlite(tx) => Ok(sqlx::query_scalar(sql::TIMELINE_END)
+            Self::Sqlite(tx, _) => Ok(sqlx::query_scalar(sql::TIMELINE_END)
                 .fetch_one(&mut **tx)
                 .await?),
             Self::Postgres(_) => Ok(0),
@@ -447,7 +447,7 @@ impl Tx {
     /// On SQLite, puts the timeline rows appended after `end` in the per-customer index's
     /// tail (see migration 0008).
     pub(crate) async fn append_tail(&mut self, end: i64) -> StoreResult<()> {
-        if let Self::Sqlite(tx) = self {
+        if let Self::Sqlite(tx, _) = self {
             sqlx::query(sql::SQLITE_APPEND_TAIL)
                 .bind(end)
                 .execute(&mut **tx)
@@ -621,7 +621,7 @@ impl Store {
             "SELECT DISTINCT l.channel FROM timeline l WHERE l.profile_id IN (SELECT id FROM tree) ORDER BY l.channel"
         );
         let (activity, channels) = match self {
-            Self::Sqlite(_) => (sql::SQLITE_ACTIVITY, sql::SQLITE_CHANNELS),
+            Self::Sqlite(..) => (sql::SQLITE_ACTIVITY, sql::SQLITE_CHANNELS),
             Self::Postgres(_) => (ACTIVITY, CHANNELS),
         };
         let (fragments, identities, counts, channels) = on_pool!(self, |pool| {
@@ -669,7 +669,7 @@ impl Store {
              AND (l.at < $2 OR (l.at = $2 AND l.seq < $3)) ORDER BY l.at DESC, l.seq DESC LIMIT $4"
         );
         let sql = match self {
-            Self::Sqlite(_) => sql::SQLITE_TIMELINE_PAGE,
+            Self::Sqlite(..) => sql::SQLITE_TIMELINE_PAGE,
             Self::Postgres(_) => SQL,
         };
         let (at, seq) = before.unwrap_or((i64::MAX, i64::MAX));
@@ -737,7 +737,7 @@ impl Store {
     /// A transaction for consistent reads (deferred on SQLite, so it takes no write lock).
     async fn begin_read(&self) -> StoreResult<Tx> {
         Ok(match self {
-            Self::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+            Self::Sqlite(pool) => Tx::Sqlite(pool.begin().await?, None),
             Self::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }

@@ -154,7 +154,7 @@ impl Tx {
         for fragment in fragments {
             let id = fragment.to_string();
             let timeline_sql = match self {
-                Tx::Sqlite(_) => ERASE_TIMELINE_SQLITE,
+                Tx::Sqlite(..) => ERASE_TIMELINE_SQLITE,
                 Tx::Postgres(_) => "DELETE FROM timeline WHERE profile_id = $1",
             };
             let counts = on_tx!(self, |conn| {
@@ -245,7 +245,7 @@ impl Tx {
                 ("timeline", Tx::Postgres(_)) => {
                     "UPDATE timeline SET body = $1 WHERE seq = CAST($2 AS BIGINT)"
                 }
-                ("timeline", Tx::Sqlite(_)) => "UPDATE timeline SET body = $1 WHERE seq = $2",
+                ("timeline", Tx::Sqlite(..)) => "UPDATE timeline SET body = $1 WHERE seq = $2",
                 _ => "UPDATE profiles SET traits = $1 WHERE id = $2",
             };
             for (id, text) in rows {

@@ -53,7 +53,7 @@ impl Tx {
     ) -> StoreResult<Vec<(CustomerId, CustomerId)>> {
         let (sqlite, postgres) = ROOTS;
         let rows: Vec<(String, String)> = match self {
-            Self::Sqlite(conn) => {
+            Self::Sqlite(conn, _) => {
                 sqlx::query_as(sqlite)
                     .bind(ids_json(ids))
                     .fetch_all(&mut **conn)
@@ -84,7 +84,7 @@ impl Tx {
             "SELECT root_id, traits FROM profiles WHERE root_id = ANY($1)";
         type Rows = (Vec<(String, String, String)>, Vec<(String, String)>);
         let (identities, traits): Rows = match self {
-            Self::Sqlite(conn) => {
+            Self::Sqlite(conn, _) => {
                 let list = ids_json(roots);
                 let identities = sqlx::query_as(IDENTITIES_SQLITE)
                     .bind(&list)
@@ -150,7 +150,7 @@ impl Tx {
             // through the driver's worker thread, and three per profile made the thread
             // hand-offs, not FTS5, most of the index's cost (and of the time the
             // ingestion writer waited for its turn).
-            Self::Sqlite(conn) => {
+            Self::Sqlite(conn, _) => {
                 let ids: Vec<CustomerId> = docs.iter().map(|(id, _)| *id).collect();
                 let list = ids_json(&ids);
                 let existing: Vec<(i64, String)> = sqlx::query_as(
@@ -223,7 +223,7 @@ impl Tx {
             return Ok(());
         }
         match self {
-            Self::Sqlite(conn) => {
+            Self::Sqlite(conn, _) => {
                 let docs: Vec<i64> = sqlx::query_scalar(
                     "DELETE FROM search_docs WHERE profile_id IN (SELECT value FROM json_each($1)) \
                      RETURNING doc",

@@ -220,7 +220,7 @@ impl Tx {
                 .execute(&mut **tx)
                 .await?;
             }
-            Self::Sqlite(_) => {
+            Self::Sqlite(..) => {
                 for row in rows {
                     self.insert_profile(row.id, row.at, row.created_by.as_deref())
                         .await?;
@@ -247,7 +247,7 @@ impl Tx {
                 .execute(&mut **tx)
                 .await?;
             }
-            Self::Sqlite(conn) => {
+            Self::Sqlite(conn, _) => {
                 for r in rows {
                     sqlx::query(sql::INSERT_IDENTITY)
                         .bind(&r.kind)
@@ -282,7 +282,7 @@ impl Tx {
                 .execute(&mut **tx)
                 .await?;
             }
-            Self::Sqlite(conn) => {
+            Self::Sqlite(conn, _) => {
                 for r in rows {
                     sqlx::query(sql::UPDATE_IDENTITY)
                         .bind(r.first_seen)
@@ -320,7 +320,7 @@ impl Tx {
                 .execute(&mut **tx)
                 .await?;
             }
-            Self::Sqlite(_) => {
+            Self::Sqlite(..) => {
                 for row in rows {
                     self.save_profile(row).await?;
                 }
@@ -347,7 +347,7 @@ impl Tx {
                 .execute(&mut **tx)
                 .await?;
             }
-            Self::Sqlite(_) => {
+            Self::Sqlite(..) => {
                 for row in rows {
                     self.record_change(row.kind, row.profile, &row.data, row.at)
                         .await?;
@@ -377,7 +377,7 @@ impl Tx {
                     found.push((parse_customer_id(&root)?, kind, first_seen));
                 }
             }
-            Self::Sqlite(_) => {
+            Self::Sqlite(..) => {
                 for root in roots {
                     for (kind, first_seen) in self.holdings(*root).await? {
                         found.push((*root, kind, first_seen));
@@ -397,7 +397,7 @@ impl Tx {
             .bind(column(ids, |r| r.to_string()))
             .fetch_all(&mut **tx)
             .await?),
-            Self::Sqlite(_) => {
+            Self::Sqlite(..) => {
                 let mut rows = Vec::new();
                 for id in ids {
                     rows.extend(self.profile(*id).await?);

@@ -144,6 +144,13 @@ impl IngestWriter {
         }
     }
 
+    /// Whether it writes on a connection of its own (SQLite), which must queue for the
+    /// process's turn at the write lock (`Store::write_turn`); through the pool, its
+    /// transactions take their turn themselves.
+    pub fn own_connection(&self) -> bool {
+        matches!(self.engine, Engine::Embedded { .. })
+    }
+
     /// Whether timeline rows wait to be moved into the per-customer index (SQLite).
     pub fn indexing_pending(&self) -> bool {
         match &self.engine {

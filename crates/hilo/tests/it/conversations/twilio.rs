@@ -5,6 +5,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::support::live::LiveClient;
 use crate::support::twilio::{ACCOUNT_SID, AUTH_TOKEN, TwilioPeer};
 use crate::support::{TestApp, error_of, on_both_engines};
 
@@ -16,6 +17,7 @@ on_both_engines!(
     a_messaging_service_pool_is_one_channel,
     whatsapp_phone_variants_are_one_customer,
     threads_can_be_kept_per_channel,
+    messages_arriving_together_are_each_stored_once,
 );
 
 /// A webhook's form fields.
@@ -674,4 +676,92 @@ async fn threads_can_be_kept_per_channel(app: TestApp) {
         StatusCode::OK
     );
     assert_eq!(conversations(&app).await.len(), 2);
+}
+
+/// A burst of webhooks at once, some delivered twice at the same moment: each message
+/// is stored once, every sender has one customer and one conversation, each is
+/// answered 200 and reaches the live stream once. Inbound messages arriving together
+/// are stored in shared transactions; a message delivered twice within one of them,
+/// or in two at once, must not be stored twice nor fail the others.
+async fn messages_arriving_together_are_each_stored_once(app: TestApp) {
+    let peer = TwilioPeer::start().await;
+    let (_channel, hook) = app.twilio_channel("twilio_sms", SHOP_SMS, &peer).await;
+    let mut live = LiveClient::connect(&app, &app.base, &app.admin_key).await;
+    const SENDERS: usize = 12;
+    const EACH: usize = 4;
+    let mut forms = Vec::new();
+    for sender in 0..SENDERS {
+        for n in 0..EACH {
+            let sid = format!("SM{:032}", sender * 100 + n);
+            let from = format!("+3461000{sender:04}");
+            let body = format!("message {n} from {sender}");
+            forms.push((sid, from, body));
+        }
+    }
+    // Every third message is delivered twice, both at once.
+    let twice: Vec<_> = forms.iter().step_by(3).cloned().collect();
+    forms.extend(twice);
+    // Signed here rather than by the `twilio` package (one process each): the
+    // signatures are not what this test is about, and other tests check them.
+    let requests = forms.iter().map(|(sid, from, body)| {
+        let params = sms(sid, from, body);
+        let owned: Vec<(String, String)> = params
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let signature = hilo_domain::conversations::twilio::signature(AUTH_TOKEN, &hook, &owned);
+        let app = &app;
+        let hook = &hook;
+        async move {
+            app.twilio_hook_signed(hook, Some(&signature), &params)
+                .await
+                .status()
+        }
+    });
+    let statuses = futures_util::future::join_all(requests).await;
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::OK),
+        "{statuses:?}"
+    );
+
+    let list = json_of(&app, "/api/v1/conversations?limit=100").await["data"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        list.len(),
+        SENDERS,
+        "one conversation per sender: {list:#?}"
+    );
+    let mut customers = std::collections::BTreeSet::new();
+    for conversation in &list {
+        assert!(customers.insert(conversation["customer_id"].to_string()));
+        let id = conversation["id"].as_str().unwrap();
+        let thread = json_of(&app, &format!("/api/v1/conversations/{id}")).await;
+        let messages = thread["messages"].as_array().unwrap();
+        assert_eq!(messages.len(), EACH, "{thread:#}");
+        let mut contents: Vec<&str> = messages
+            .iter()
+            .map(|m| m["content"].as_str().unwrap())
+            .collect();
+        contents.sort_unstable();
+        contents.dedup();
+        assert_eq!(contents.len(), EACH, "no message twice: {contents:?}");
+    }
+    for sender in 0..SENDERS {
+        assert!(
+            app.lookup("phone", &format!("+3461000{sender:04}"))
+                .await
+                .is_some()
+        );
+    }
+
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..SENDERS * EACH {
+        let event = live.next("message.created").await;
+        assert!(
+            seen.insert(event["message"]["id"].to_string()),
+            "each message once on the live stream: {event}"
+        );
+    }
 }
