@@ -67,6 +67,12 @@ pub async fn serve(
             tokio::spawn(turn_away(stream));
             continue;
         };
+        // Live streams (server-sent events, the widget's socket) write small frames one
+        // after another: with Nagle's algorithm each would wait for the reader's delayed
+        // acknowledgement of the last, up to 40 ms.
+        if let Err(error) = stream.set_nodelay(true) {
+            debug!(%peer, %error, "could not turn off Nagle's algorithm");
+        }
         let service = TowerToHyperService::new(app.clone().map_request(
             move |mut request: axum::http::Request<Incoming>| {
                 request.extensions_mut().insert(ConnectInfo(peer));
