@@ -5,7 +5,8 @@
 //!
 //! Live events are a courtesy to screens that are open: one published after a commit
 //! and lost in a crash is found by reading the API again (as a page does when its
-//! connection comes back).
+//! connection comes back). Inbound messages' events go out with the commit itself on
+//! PostgreSQL (`notify_live_in`), as notifications of that transaction.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,47 +56,80 @@ impl Hilo {
 
     /// Sends several events at once, in order: one statement on PostgreSQL.
     pub(crate) async fn publish_live_all(&self, events: Vec<(&str, Value)>) {
-        let mut across = Vec::with_capacity(events.len());
-        let mut here = Vec::new();
-        for (kind, data) in events {
-            let event = LiveEvent {
-                kind: kind.to_owned(),
-                data,
-            };
-            let payload = match serde_json::to_string(&event) {
-                Ok(payload) => payload,
-                Err(error) => {
-                    tracing::warn!(%error, "live event not written");
-                    continue;
-                }
-            };
-            if payload.len() <= hilo_store::live::MAX_PAYLOAD {
-                across.push((payload, event));
-            } else {
-                if self.store.engine() == hilo_store::Engine::Postgres {
-                    tracing::warn!(
-                        kind,
-                        "live event too large for other nodes; this node's only"
-                    );
-                }
-                here.push(event);
-            }
-        }
-        if !across.is_empty() {
-            let payloads: Vec<&str> = across.iter().map(|(p, _)| p.as_str()).collect();
+        let mut batch = self.live_batch(events);
+        if !batch.across.is_empty() {
+            let payloads: Vec<&str> = batch.across.iter().map(|(p, _)| p.as_str()).collect();
             match self.store.notify_live(&payloads).await {
                 // Every node hears them back, this one too.
-                Ok(true) => across.clear(),
+                Ok(true) => batch.across.clear(),
                 Ok(false) => {}
                 Err(error) => {
                     tracing::warn!(%error, "live events not sent to other nodes");
                 }
             }
         }
-        for event in across.into_iter().map(|(_, e)| e).chain(here) {
+        self.deliver_live(batch);
+    }
+
+    /// Events serialised for sending; those too large for a notification stay on this
+    /// node.
+    pub(crate) fn live_batch(&self, events: Vec<(&str, Value)>) -> LiveBatch {
+        let mut batch = LiveBatch::default();
+        for (kind, data) in events {
+            let event = LiveEvent {
+                kind: kind.to_owned(),
+                data,
+            };
+            match serde_json::to_string(&event) {
+                Ok(payload) if payload.len() <= hilo_store::live::MAX_PAYLOAD => {
+                    batch.across.push((payload, event));
+                }
+                Ok(_) => {
+                    if self.store.engine() == hilo_store::Engine::Postgres {
+                        tracing::warn!(
+                            kind,
+                            "live event too large for other nodes; this node's only"
+                        );
+                    }
+                    batch.here.push(event);
+                }
+                Err(error) => tracing::warn!(%error, "live event not written"),
+            }
+        }
+        batch
+    }
+
+    /// On PostgreSQL, sends the batch's notifications with `tx`: they reach every node
+    /// when it commits, and never if it rolls back.
+    pub(crate) async fn notify_live_in(
+        &self,
+        tx: &mut hilo_store::Tx,
+        batch: &mut LiveBatch,
+    ) -> crate::AppResult<()> {
+        if batch.across.is_empty() {
+            return Ok(());
+        }
+        let payloads: Vec<&str> = batch.across.iter().map(|(p, _)| p.as_str()).collect();
+        if tx.notify_live(&payloads).await? {
+            batch.across.clear();
+        }
+        Ok(())
+    }
+
+    /// Hands this node's subscribers what no notification carries: everything on
+    /// SQLite. Call after the commit.
+    pub(crate) fn deliver_live(&self, batch: LiveBatch) {
+        for event in batch.across.into_iter().map(|(_, e)| e).chain(batch.here) {
             let _ = self.live.sender.send(Arc::new(event));
         }
     }
+}
+
+/// Live events ready to send: with their notification payload, or for this node only.
+#[derive(Default)]
+pub(crate) struct LiveBatch {
+    across: Vec<(String, LiveEvent)>,
+    here: Vec<LiveEvent>,
 }
 
 /// On PostgreSQL, hears every node's events and hands them to this node's subscribers.

@@ -47,15 +47,32 @@ impl Store {
         match self {
             Self::Sqlite(_) => Ok(false),
             Self::Postgres(pool) => {
-                // Notifications of one transaction are delivered in the order sent.
-                sqlx::query(
-                    "SELECT pg_notify($1, payload) FROM unnest($2::text[]) \
-                     WITH ORDINALITY AS sent(payload, n) ORDER BY n",
-                )
-                .bind(CHANNEL)
-                .bind(payloads)
-                .execute(pool)
-                .await?;
+                sqlx::query(NOTIFY)
+                    .bind(CHANNEL)
+                    .bind(payloads)
+                    .execute(pool)
+                    .await?;
+                Ok(true)
+            }
+        }
+    }
+}
+
+/// Notifications of one transaction are delivered in the order sent.
+const NOTIFY: &str = "SELECT pg_notify($1, payload) FROM unnest($2::text[]) \
+    WITH ORDINALITY AS sent(payload, n) ORDER BY n";
+
+impl crate::Tx {
+    /// As [`Store::notify_live`], sent when this transaction commits.
+    pub async fn notify_live(&mut self, payloads: &[&str]) -> StoreResult<bool> {
+        match self {
+            Self::Sqlite(..) => Ok(false),
+            Self::Postgres(tx) => {
+                sqlx::query(NOTIFY)
+                    .bind(CHANNEL)
+                    .bind(payloads)
+                    .execute(&mut **tx)
+                    .await?;
                 Ok(true)
             }
         }

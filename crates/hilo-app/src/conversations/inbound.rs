@@ -141,8 +141,8 @@ impl Conversations<'_> {
     pub(crate) async fn store_group(&self, group: Vec<Arrival>) {
         if group.len() > 1 {
             match self.store_together(&group).await {
-                Ok(received) => {
-                    self.announce(received.iter().flatten()).await;
+                Ok((received, live)) => {
+                    self.announce(received.iter().flatten(), live);
                     for (arrival, received) in group.into_iter().zip(received) {
                         let _ = arrival.answer.send(Ok(received));
                     }
@@ -157,18 +157,23 @@ impl Conversations<'_> {
             let result = self
                 .store_together(std::slice::from_ref(&arrival))
                 .await
-                .map(|mut received| received.pop().flatten());
-            if let Ok(Some(received)) = &result {
-                self.announce([received]).await;
-            }
+                .map(|(mut received, live)| {
+                    let one = received.pop().flatten();
+                    self.announce(one.iter(), live);
+                    one
+                });
             let _ = arrival.answer.send(result);
         }
     }
 
     /// One transaction for `group`: each arrival stored, or `None` for one stored
-    /// before. A lone message delivered twice at once is `None` too; in a larger group
-    /// that is an error, so the group is stored again message by message.
-    async fn store_together(&self, group: &[Arrival]) -> AppResult<Vec<Option<Received>>> {
+    /// before, and the live events its commit sent (PostgreSQL) or this node must
+    /// deliver (SQLite). A lone message delivered twice at once is `None` too; in a
+    /// larger group that is an error, so the group is stored again message by message.
+    async fn store_together(
+        &self,
+        group: &[Arrival],
+    ) -> AppResult<(Vec<Option<Received>>, crate::live::LiveBatch)> {
         let settings = self.inbound_settings().await?;
         let mut tx = self.hilo.store.begin().await?;
         let mut assignment_queued = false;
@@ -186,7 +191,9 @@ impl Conversations<'_> {
                     received.push(Some(*one));
                 }
                 Stored::Before => received.push(None),
-                Stored::AtOnce if group.len() == 1 => return Ok(vec![None]),
+                Stored::AtOnce if group.len() == 1 => {
+                    return Ok((vec![None], crate::live::LiveBatch::default()));
+                }
                 Stored::AtOnce => {
                     return Err(AppError::Conflict(
                         "a message of the group was stored at the same time".into(),
@@ -194,8 +201,11 @@ impl Conversations<'_> {
                 }
             }
         }
+        let events = received.iter().flatten().map(live_event).collect();
+        let mut live = self.hilo.live_batch(events);
+        self.hilo.notify_live_in(&mut tx, &mut live).await?;
         tx.commit().await?;
-        Ok(received)
+        Ok((received, live))
     }
 
     /// The settings a group follows, in one read (the identity rules are cached).
@@ -226,27 +236,21 @@ impl Conversations<'_> {
     }
 
     /// Tells this node's waiters and live subscribers about committed messages.
-    async fn announce(&self, received: impl IntoIterator<Item = &Received>) {
+    fn announce<'a>(
+        &self,
+        received: impl Iterator<Item = &'a Received>,
+        live: crate::live::LiveBatch,
+    ) {
         self.hilo.feed_signal.notify_waiters();
         let mut jobs = false;
-        let mut events = Vec::new();
         for received in received {
             jobs |= received.status == ConversationStatus::Bot || received.queued;
-            let record = &received.record;
-            info!(channel = ?record.channel_id.map(|c| c.to_string()), conversation = %received.conversation, message = %received.message, "message received");
-            let data = json!({
-                "conversation_id": received.conversation.to_string(),
-                "customer_id": received.customer.to_string(),
-                "new_conversation": received.opened,
-                "message": super::message_json(record),
-                "visitor_id": super::visitor_of(record),
-            });
-            events.push(("message.created", data));
+            info!(channel = ?received.record.channel_id.map(|c| c.to_string()), conversation = %received.conversation, message = %received.message, "message received");
         }
         if jobs {
             self.hilo.jobs_written();
         }
-        self.hilo.publish_live_all(events).await;
+        self.hilo.deliver_live(live);
     }
 
     /// Writes one message, its conversation and its timeline item in `tx`.
@@ -517,6 +521,19 @@ impl Conversations<'_> {
             Err(error) => warn!(%error, "live event not made"),
         }
     }
+}
+
+/// The live event of a stored message.
+fn live_event(received: &Received) -> (&'static str, serde_json::Value) {
+    let record = &received.record;
+    let data = json!({
+        "conversation_id": received.conversation.to_string(),
+        "customer_id": received.customer.to_string(),
+        "new_conversation": received.opened,
+        "message": super::message_json(record),
+        "visitor_id": super::visitor_of(record),
+    });
+    ("message.created", data)
 }
 
 /// The first characters of a message, for the timeline.
