@@ -124,15 +124,18 @@ impl Hilo {
 
     /// The shard for a message's sender. SQLite writes one transaction at a time, so
     /// one shard; on PostgreSQL several groups are written at once, each mostly
-    /// waiting on the network for its statements.
+    /// waiting on the network for its statements, as many as half the pool's
+    /// connections (up to eight), so requests and workers keep the other half.
     fn shard_of(&self, message: &InboundMessage) -> usize {
         use std::hash::{Hash, Hasher};
         match self.store {
             hilo_store::Store::Sqlite(_) => 0,
             hilo_store::Store::Postgres(_) => {
+                let connections = usize::try_from(self.store.pool_usage().max).unwrap_or(1);
+                let shards = (connections / 2).clamp(1, SHARDS);
                 let mut hasher = std::collections::hash_map::DefaultHasher::new();
                 message.customer_address.hash(&mut hasher);
-                usize::try_from(hasher.finish() % SHARDS as u64).unwrap_or(0)
+                usize::try_from(hasher.finish() % shards as u64).unwrap_or(0)
             }
         }
     }
