@@ -51,20 +51,13 @@ impl Hilo {
     /// Sends `event` to every subscriber of every node. Call after the commit that
     /// made it true.
     pub(crate) async fn publish_live(&self, kind: &str, data: Value) {
-        self.publish_live_all(vec![(kind, data)]).await;
-    }
-
-    /// Sends several events at once, in order: one statement on PostgreSQL.
-    pub(crate) async fn publish_live_all(&self, events: Vec<(&str, Value)>) {
-        let mut batch = self.live_batch(events);
+        let mut batch = self.live_batch(vec![(kind, data)]);
         if !batch.across.is_empty() {
-            let payloads: Vec<&str> = batch.across.iter().map(|(p, _)| p.as_str()).collect();
-            match self.store.notify_live(&payloads).await {
-                // Every node hears them back, this one too.
-                Ok(true) => batch.across.clear(),
+            match self.store.notify_live(&batch.payloads()).await {
+                Ok(true) => batch.carried(),
                 Ok(false) => {}
                 Err(error) => {
-                    tracing::warn!(%error, "live events not sent to other nodes");
+                    tracing::warn!(%error, kind, "live event not sent to other nodes");
                 }
             }
         }
@@ -106,12 +99,8 @@ impl Hilo {
         tx: &mut hilo_store::Tx,
         batch: &mut LiveBatch,
     ) -> crate::AppResult<()> {
-        if batch.across.is_empty() {
-            return Ok(());
-        }
-        let payloads: Vec<&str> = batch.across.iter().map(|(p, _)| p.as_str()).collect();
-        if tx.notify_live(&payloads).await? {
-            batch.across.clear();
+        if !batch.across.is_empty() && tx.notify_live(&batch.payloads()).await? {
+            batch.carried();
         }
         Ok(())
     }
@@ -130,6 +119,21 @@ impl Hilo {
 pub(crate) struct LiveBatch {
     across: Vec<(String, LiveEvent)>,
     here: Vec<LiveEvent>,
+}
+
+impl LiveBatch {
+    fn payloads(&self) -> Vec<&str> {
+        self.across
+            .iter()
+            .map(|(payload, _)| payload.as_str())
+            .collect()
+    }
+
+    /// The notifications carry these to every node, this one too: nothing to deliver
+    /// here.
+    fn carried(&mut self) {
+        self.across.clear();
+    }
 }
 
 /// On PostgreSQL, hears every node's events and hands them to this node's subscribers.

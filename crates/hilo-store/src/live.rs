@@ -46,35 +46,30 @@ impl Store {
     pub async fn notify_live(&self, payloads: &[&str]) -> StoreResult<bool> {
         match self {
             Self::Sqlite(_) => Ok(false),
-            Self::Postgres(pool) => {
-                sqlx::query(NOTIFY)
-                    .bind(CHANNEL)
-                    .bind(payloads)
-                    .execute(pool)
-                    .await?;
-                Ok(true)
-            }
+            Self::Postgres(pool) => notify(pool, payloads).await,
         }
     }
 }
-
-/// Notifications of one transaction are delivered in the order sent.
-const NOTIFY: &str = "SELECT pg_notify($1, payload) FROM unnest($2::text[]) \
-    WITH ORDINALITY AS sent(payload, n) ORDER BY n";
 
 impl crate::Tx {
     /// As [`Store::notify_live`], sent when this transaction commits.
     pub async fn notify_live(&mut self, payloads: &[&str]) -> StoreResult<bool> {
         match self {
             Self::Sqlite(..) => Ok(false),
-            Self::Postgres(tx) => {
-                sqlx::query(NOTIFY)
-                    .bind(CHANNEL)
-                    .bind(payloads)
-                    .execute(&mut **tx)
-                    .await?;
-                Ok(true)
-            }
+            Self::Postgres(tx) => notify(&mut **tx, payloads).await,
         }
     }
+}
+
+/// Notifications of one transaction are delivered in the order sent.
+async fn notify<'e>(executor: impl sqlx::PgExecutor<'e>, payloads: &[&str]) -> StoreResult<bool> {
+    sqlx::query(
+        "SELECT pg_notify($1, payload) FROM unnest($2::text[]) \
+         WITH ORDINALITY AS sent(payload, n) ORDER BY n",
+    )
+    .bind(CHANNEL)
+    .bind(payloads)
+    .execute(executor)
+    .await?;
+    Ok(true)
 }

@@ -231,9 +231,10 @@ async fn write_loop(hilo: Hilo, mut jobs: mpsc::Receiver<Job>, mut writer: Inges
                 Err(_) => break,
             }
         }
-        let turn = match writer.own_connection() {
-            true => hilo.write_turn().await,
-            false => None,
+        let turn = if writer.own_connection() {
+            hilo.write_turn().await
+        } else {
+            None
         };
         let acks: Vec<Ack> = match hilo.store_group(&mut writer, &group).await {
             Ok(outcomes) => group

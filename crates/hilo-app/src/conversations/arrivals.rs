@@ -23,7 +23,7 @@ use crate::{AppError, AppResult, Hilo};
 
 /// Most messages stored in one transaction: enough to take a burst in a few commits,
 /// few enough that the first waits little for the last.
-pub(crate) const GROUP_LIMIT: usize = 64;
+const GROUP_LIMIT: usize = 64;
 
 /// An inbound message waiting to be stored, and whom to tell how it went.
 pub(crate) struct Arrival {

@@ -245,7 +245,8 @@ impl Conversations<'_> {
         let mut jobs = false;
         for received in received {
             jobs |= received.status == ConversationStatus::Bot || received.queued;
-            info!(channel = ?received.record.channel_id.map(|c| c.to_string()), conversation = %received.conversation, message = %received.message, "message received");
+            let channel = received.record.channel_id.map(|c| c.to_string());
+            info!(channel = channel.as_deref().unwrap_or(""), conversation = %received.conversation, message = %received.message, "message received");
         }
         if jobs {
             self.hilo.jobs_written();
