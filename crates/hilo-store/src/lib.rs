@@ -180,6 +180,20 @@ impl Store {
         Ok(())
     }
 
+    /// `VACUUM (ANALYZE)` on PostgreSQL, as autovacuum would after a bulk load: besides
+    /// the statistics, it marks the pages every transaction sees whole, so index-only
+    /// scans (the search's pairs, migration 0029) read no table rows. The same as
+    /// [`Store::refresh_statistics`] on SQLite.
+    pub async fn vacuum(&self) -> StoreResult<()> {
+        match self {
+            Self::Sqlite(_) => self.refresh_statistics().await,
+            Self::Postgres(pool) => {
+                sqlx::query("VACUUM (ANALYZE)").execute(pool).await?;
+                Ok(())
+            }
+        }
+    }
+
     pub async fn close(&self) {
         on_pool!(self, |pool| pool.close().await)
     }

@@ -287,34 +287,66 @@ impl SearchQuery {
         }
     }
 
+    /// The pairs [`SearchTier::Written`] asks for, as ranges of keys of PostgreSQL's
+    /// list of pairs (migration 0029), compared byte by byte: `(from, to)` holds every
+    /// pair `p` with `from <= p < to`. A finished pair is itself alone (nothing lies
+    /// between a text and the same text followed by U+0001), the pair being typed every
+    /// pair it starts (U+10FFFF sorts after any character a word holds). Empty for a
+    /// query without pairs.
+    pub fn pair_ranges(&self) -> Vec<(String, String)> {
+        self.pairs
+            .iter()
+            .filter(|term| term.text.contains(PAIR_JOINER))
+            .map(|term| {
+                let end = if term.prefix { '\u{10FFFF}' } else { '\u{1}' };
+                (term.text.clone(), format!("{}{end}", term.text))
+            })
+            .collect()
+    }
+
+    /// The words of [`SearchTier::Written`] in no pair ("jose garcia 612" has `612`), as
+    /// `tsquery` text; `None` when every word is in a pair.
+    pub fn unpaired_tsquery(&self) -> Option<String> {
+        let unpaired: Vec<QueryWord> = self
+            .pairs
+            .iter()
+            .filter(|term| !term.text.contains(PAIR_JOINER))
+            .cloned()
+            .collect();
+        (!unpaired.is_empty()).then(|| tsquery_of(&unpaired))
+    }
+
     /// One part of the query as PostgreSQL's `tsquery` text: `'jose' & 'garc~'`. A
     /// prefix is read as the prefix lexeme [`to_tsvector`] stores, an exact entry of
     /// the index; past [`MAX_PREFIX_LEXEME`] characters, the longest stored prefix and
     /// the word as a `:*` prefix, which then matches few entries.
     pub fn to_tsquery(&self, tier: SearchTier) -> String {
-        let all = |words: &[QueryWord]| {
-            words
-                .iter()
-                .map(|word| {
-                    if !word.prefix {
-                        return format!("'{}'", word.text);
-                    }
-                    let head: String = word.text.chars().take(MAX_PREFIX_LEXEME).collect();
-                    if head.len() == word.text.len() {
-                        format!("'{head}~'")
-                    } else {
-                        format!("'{head}~' & '{}':*", word.text)
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join(" & ")
-        };
+        let all = tsquery_of;
         match tier {
             SearchTier::Written => all(&self.pairs),
             SearchTier::Anywhere if self.pairs.is_empty() => all(&self.words),
             SearchTier::Anywhere => format!("{} & !({})", all(&self.words), all(&self.pairs)),
         }
     }
+}
+
+/// Words all required, as `tsquery` text (see [`SearchQuery::to_tsquery`]).
+fn tsquery_of(words: &[QueryWord]) -> String {
+    words
+        .iter()
+        .map(|word| {
+            if !word.prefix {
+                return format!("'{}'", word.text);
+            }
+            let head: String = word.text.chars().take(MAX_PREFIX_LEXEME).collect();
+            if head.len() == word.text.len() {
+                format!("'{head}~'")
+            } else {
+                format!("'{head}~' & '{}':*", word.text)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" & ")
 }
 
 /// Where a search's next page starts: the part of the results and the last document
@@ -673,6 +705,34 @@ mod tests {
                     *w == term.text
                 })),
             "{lopera:?}"
+        );
+    }
+
+    #[test]
+    fn pair_ranges_hold_the_finished_pairs_alone_and_every_pair_the_last_starts() {
+        let query = |text: &str| SearchQuery::parse(text).expect("query");
+        let held = |ranges: &[(String, String)], word: &str| {
+            ranges.iter().all(|(from, to)| {
+                from.as_bytes() <= word.as_bytes() && word.as_bytes() < to.as_bytes()
+            })
+        };
+        let name = query("José García Lóp").pair_ranges();
+        assert_eq!(name.len(), 2, "{name:?}");
+        let first = std::slice::from_ref(&name[0]);
+        let last = std::slice::from_ref(&name[1]);
+        assert!(held(first, "jose_garcia"));
+        assert!(!held(first, "jose_garcias") && !held(first, "jose_garci"));
+        for word in ["garcia_lop", "garcia_lopez", "garcia_lopezñ", "garcia_lop9"] {
+            assert!(held(last, word), "{word}");
+        }
+        for word in ["garcia_lo", "garcia_loq", "garcia_lpez", "garcia"] {
+            assert!(!held(last, word), "{word}");
+        }
+        assert!(query("jos").pair_ranges().is_empty());
+        assert_eq!(query("jose garcia").unpaired_tsquery(), None);
+        assert_eq!(
+            query("ana ruiz 12").unpaired_tsquery().as_deref(),
+            Some("'12~'")
         );
     }
 }

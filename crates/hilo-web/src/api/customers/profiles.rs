@@ -337,7 +337,9 @@ pub async fn lookup(
 /// typed come first (`jose garc`: the name José García; `garcía lópez, josé` too, a
 /// value's last word being followed by its first), then those holding them apart (in
 /// an email, in two traits); the first part's last page may hold fewer than `limit`,
-/// its `next_cursor` leading to the others. The index follows writes by a moment.
+/// its `next_cursor` always leading to the others, whose first page is empty when
+/// nobody holds the words apart (finding out would cost the first page the work of
+/// the second). The index follows writes by a moment.
 /// Without `q` (or with no letter or digit in it), every customer in id order.
 #[utoipa::path(get, path = "/api/v1/customers", tag = "customers",
     params(

@@ -254,6 +254,11 @@ async fn search_follows_merges_unmerges_edits_and_erasure(app: TestApp) {
     // The old name is no longer what the profile shows (the email still holds "lola").
     assert_eq!(app.found("lola flores").await, vec![lola.clone()]);
     assert_eq!(app.found("lola").await, vec![lola.clone()]);
+    // Nor are its pairs: "lola flores" finds her only with the words apart, on one
+    // page, and the new name as written.
+    assert_eq!(app.pages("lola flores", 50).await, [vec![lola.clone()]]);
+    let renamed = app.pages("dolores flo", 50).await;
+    assert_eq!(renamed[0], vec![lola.clone()], "{renamed:?}");
 
     // Another customer whose traits name Lola: found by her email until she is erased.
     let friend = json!({"userId": "u-friend", "messageId": "m5",
@@ -491,6 +496,9 @@ async fn search_lists_words_written_together_first(app: TestApp) {
         if key == "apart_in_traits" {
             traits["city"] = json!("Ruiz");
         }
+        if key == "together" {
+            traits["floor"] = json!(12);
+        }
         let response = app
             .post_json(
                 "/api/v1/customers",
@@ -530,17 +538,23 @@ async fn search_lists_words_written_together_first(app: TestApp) {
     assert_eq!(sorted(small[2].clone()), sorted(pages[1].clone()));
     // Nobody with the words together: the others on the first page, no cursor.
     assert_eq!(app.pages("rosa ana", 50).await, [set(&["apart_in_email"])]);
-    // Nobody apart either: one page, no cursor. A value's last word is followed by
-    // its first.
+    // Nobody apart: the first part's last page still leads on, to an empty page
+    // without a cursor. A value's last word is followed by its first.
     let around = app.pages("lopez ana", 50).await;
-    assert_eq!(around.len(), 1, "{around:?}");
+    assert_eq!(around.len(), 2, "{around:?}");
     assert_eq!(sorted(around[0].clone()), set(&["neither", "typed_on"]));
+    assert_eq!(around[1], Vec::<String>::new());
     assert_eq!(app.pages("ruiz zapata", 50).await, [Vec::<String>::new()]);
     // A pair longer than the longest indexed prefix still needs its whole last word:
     // "Ana Ruizón López" holds no word starting "lopera".
     assert_eq!(
         app.pages("ana ruizon lopera", 50).await,
         [Vec::<String>::new()]
+    );
+    // A word in no pair (digits) is asked of the same profiles.
+    assert_eq!(
+        app.pages("ana ruiz 12", 50).await,
+        [set(&["together"]), Vec::new()]
     );
     // The first letter of a surname typed after the name.
     assert_eq!(
