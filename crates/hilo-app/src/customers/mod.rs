@@ -6,13 +6,14 @@ pub mod linking;
 pub mod privacy;
 mod search_index;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use hilo_domain::customers::changes::ChangeKind;
 use hilo_domain::customers::identity::{Identifier, IdentifierType, IdentityRules};
 use hilo_domain::customers::search::{SearchCursor, SearchQuery, SearchTier};
 use hilo_domain::customers::timeline::ItemType;
 use hilo_domain::{CustomerId, Invalid, Principal, Timestamp};
+use hilo_store::customers::privacy::ConsentRow;
 use hilo_store::customers::{CustomerRecord, NewTimelineItem, ProfileRow, TimelineRow};
 use serde_json::{Map, Value, json};
 use tracing::{info, instrument};
@@ -131,7 +132,7 @@ impl Customers<'_> {
             // Only punctuation: nothing to find (listing everyone would surprise).
             return Ok((Vec::new(), None));
         }
-        let (ids, next) = match parsed {
+        let (ids, next, read) = match parsed {
             None => {
                 let ids = self
                     .hilo
@@ -141,7 +142,7 @@ impl Customers<'_> {
                 let more = ids.len() > limit as usize;
                 let page: Vec<CustomerId> = ids.into_iter().take(limit as usize).collect();
                 let next = more.then(|| page.last().map(ToString::to_string)).flatten();
-                (page, next)
+                (page, next, None)
             }
             Some(query) => self.search_page(&query, after, limit).await?,
         };
@@ -149,7 +150,24 @@ impl Customers<'_> {
         // one twice.
         let mut seen = BTreeSet::new();
         let page: Vec<CustomerId> = ids.into_iter().filter(|id| seen.insert(*id)).collect();
-        Ok((self.customer_views(&page).await?, next))
+        let views = match read {
+            // Read with the matches (PostgreSQL): those of this page, in its order.
+            Some(records) => {
+                let mut by_id: HashMap<CustomerId, (CustomerRecord, Vec<ConsentRow>)> = records
+                    .into_iter()
+                    .map(|(record, consents)| (record.id, (record, consents)))
+                    .collect();
+                let mut views = Vec::with_capacity(page.len());
+                for id in &page {
+                    if let Some(read) = by_id.remove(id) {
+                        views.push(view_of(read)?);
+                    }
+                }
+                views
+            }
+            None => self.customer_views(&page).await?,
+        };
+        Ok((views, next))
     }
 
     /// One page of a search's matches from the index (live profiles), and the cursor
@@ -165,7 +183,7 @@ impl Customers<'_> {
         query: &SearchQuery,
         after: Option<&str>,
         limit: u32,
-    ) -> AppResult<(Vec<CustomerId>, Option<String>)> {
+    ) -> AppResult<SearchPage> {
         let store = &self.hilo.store;
         let mut cursor = match after {
             None => SearchCursor::start(query),
@@ -175,15 +193,15 @@ impl Customers<'_> {
         let mut rows = store
             .search_customers(query, cursor.tier, cursor.after, limit)
             .await?;
-        if rows.is_empty() && cursor.tier == SearchTier::Written {
+        if rows.found.is_empty() && cursor.tier == SearchTier::Written {
             // Nobody has the words written together (any more): the others, at once.
             cursor = SearchCursor::start_of(SearchTier::Anywhere);
             rows = store
                 .search_customers(query, cursor.tier, cursor.after, limit)
                 .await?;
         }
-        let more = rows.len() > limit as usize;
-        let page: Vec<(i64, CustomerId)> = rows.into_iter().take(limit as usize).collect();
+        let more = rows.found.len() > limit as usize;
+        let page: Vec<(i64, CustomerId)> = rows.found.into_iter().take(limit as usize).collect();
         let next = match page.last() {
             Some((doc, _)) if more => Some(SearchCursor {
                 tier: cursor.tier,
@@ -201,6 +219,7 @@ impl Customers<'_> {
         Ok((
             page.into_iter().map(|(_, id)| id).collect(),
             next.map(|cursor| cursor.to_text(query)),
+            rows.customers,
         ))
     }
 
@@ -493,13 +512,24 @@ impl Customers<'_> {
             .customers(roots)
             .await?
             .into_iter()
-            .map(|(record, consents)| {
-                let mut view = assemble(record)?;
-                view.consent = privacy::consent_state(consents);
-                Ok(view)
-            })
+            .map(view_of)
             .collect()
     }
+}
+
+/// A page of search matches: the live profiles, the next cursor, and the customers
+/// when the store read them with the matches.
+type SearchPage = (
+    Vec<CustomerId>,
+    Option<String>,
+    Option<Vec<(CustomerRecord, Vec<ConsentRow>)>>,
+);
+
+/// The view of a customer read with its consent decisions.
+fn view_of((record, consents): (CustomerRecord, Vec<ConsentRow>)) -> AppResult<CustomerView> {
+    let mut view = assemble(record)?;
+    view.consent = privacy::consent_state(consents);
+    Ok(view)
 }
 
 /// Assembles the one view of a customer from its fragments.

@@ -179,18 +179,20 @@ impl Store {
 /// What a page of customers is made of, each row with the fragment it belongs to
 /// (`root` is the live profile for `fragments`, the fragment itself for the rest);
 /// identities and consents in their display order.
-struct PageRows {
+pub(crate) struct PageRows {
     fragments: Vec<Rooted<ProfileRow>>,
     identities: Vec<Rooted<IdentityRow>>,
     consents: Vec<Rooted<ConsentRow>>,
     activity: Vec<RootedActivity>,
 }
 
-/// A page's rows on PostgreSQL, in one statement: each fragment with its identities
-/// and consents as JSON and its activity. Every statement is a round trip with its
-/// own planning, and the four of the SQLite path were most of a search page's cost.
-async fn page_rows_postgres(pool: &sqlx::PgPool, roots: &[CustomerId]) -> StoreResult<PageRows> {
-    const PAGE: &str = "SELECT p.root_id AS root, p.id, p.merged_into, p.created_at, \
+/// The columns of a page of customers on PostgreSQL, one row per fragment of the live
+/// profiles `{roots}` names (an SQL expression giving their ids): the fragment, its
+/// identities and consents as JSON, its activity. Read into [`PageFragment`].
+macro_rules! postgres_page {
+    ($roots:literal) => {
+        concat!(
+            "SELECT p.root_id AS root, p.id, p.merged_into, p.created_at, \
         p.updated_at, p.traits, p.first_seen, p.last_seen, p.event_count, p.channels, \
         (SELECT json_agg(json_build_array(i.kind, i.value, i.first_seen, i.last_seen, i.sources)) \
          FROM identities i WHERE i.profile_id = p.id)::text AS identities, \
@@ -201,23 +203,41 @@ async fn page_rows_postgres(pool: &sqlx::PgPool, roots: &[CustomerId]) -> StoreR
          AS events, MIN(l.at) AS active_from, MAX(l.at) AS active_to, \
          string_agg(DISTINCT l.channel, ',') AS active_channels FROM timeline l \
          WHERE l.profile_id = p.id) a \
-        WHERE p.root_id = ANY($1) ORDER BY p.created_at, p.id";
-    #[derive(sqlx::FromRow)]
-    struct Fragment {
-        root: String,
-        #[sqlx(flatten)]
-        row: ProfileRow,
-        identities: Option<String>,
-        consents: Option<String>,
-        events: i64,
-        active_from: Option<i64>,
-        active_to: Option<i64>,
-        active_channels: Option<String>,
-    }
-    let read: Vec<Fragment> = sqlx::query_as(PAGE)
+        WHERE p.root_id IN ",
+            $roots,
+            " ORDER BY p.created_at, p.id"
+        )
+    };
+}
+pub(crate) use postgres_page;
+
+/// A row of [`postgres_page`].
+#[derive(sqlx::FromRow)]
+pub(crate) struct PageFragment {
+    root: String,
+    #[sqlx(flatten)]
+    row: ProfileRow,
+    identities: Option<String>,
+    consents: Option<String>,
+    events: i64,
+    active_from: Option<i64>,
+    active_to: Option<i64>,
+    active_channels: Option<String>,
+}
+
+/// A page's rows on PostgreSQL, in one statement. Every statement is a round trip with
+/// its own planning, and the four of the SQLite path were most of a search page's cost.
+async fn page_rows_postgres(pool: &sqlx::PgPool, roots: &[CustomerId]) -> StoreResult<PageRows> {
+    const PAGE: &str = postgres_page!("(SELECT unnest(CAST($1 AS text[])))");
+    let read: Vec<PageFragment> = sqlx::query_as(PAGE)
         .bind(roots.iter().map(ToString::to_string).collect::<Vec<_>>())
         .fetch_all(pool)
         .await?;
+    page_rows_of(read)
+}
+
+/// The page rows of [`postgres_page`]'s rows.
+pub(crate) fn page_rows_of(read: Vec<PageFragment>) -> StoreResult<PageRows> {
     let mut rows = PageRows {
         fragments: Vec::with_capacity(read.len()),
         identities: Vec::new(),
@@ -302,7 +322,10 @@ fn number_at(item: &[Value], n: usize) -> StoreResult<i64> {
 }
 
 /// Each live profile of `roots`, in their order, from its page rows.
-fn assemble_page(roots: &[CustomerId], rows: PageRows) -> Vec<(CustomerRecord, Vec<ConsentRow>)> {
+pub(crate) fn assemble_page(
+    roots: &[CustomerId],
+    rows: PageRows,
+) -> Vec<(CustomerRecord, Vec<ConsentRow>)> {
     let PageRows {
         fragments,
         identities,

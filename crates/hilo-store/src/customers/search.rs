@@ -8,10 +8,11 @@ use hilo_domain::CustomerId;
 use hilo_domain::customers::search::{PAIR_JOINER, SearchQuery, SearchTier, to_tsvector};
 use serde_json::{Map, Value};
 
-use super::many::{ROOTS, ids_json};
-use super::parse_customer_id;
+use super::many::{PageFragment, ROOTS, assemble_page, ids_json, page_rows_of, postgres_page};
+use super::privacy::ConsentRow;
+use super::{CustomerRecord, parse_customer_id};
 use crate::tx::Tx;
-use crate::{Store, StoreResult};
+use crate::{Store, StoreResult, corrupt};
 
 /// What a live profile is found by: its identifiers and each fragment's stored traits.
 #[derive(Debug, Clone)]
@@ -266,16 +267,74 @@ impl Tx {
     }
 }
 
+/// One page of one part of a search's results.
+#[derive(Debug, Default)]
+pub struct SearchRows {
+    /// `(doc, live profile)` in index order, one more than the page when there are more.
+    pub found: Vec<(i64, CustomerId)>,
+    /// The live profiles `found` names, each once, in its order, with their consent
+    /// decisions: on PostgreSQL, read in the same statement; `None` on SQLite, where
+    /// the caller reads them ([`Store::customers`]).
+    pub customers: Option<Vec<(CustomerRecord, Vec<ConsentRow>)>>,
+}
+
+/// A row of a PostgreSQL search with its page (see [`postgres_with_page`]).
+#[derive(sqlx::FromRow)]
+struct FoundFragment {
+    /// Every match as JSON `[[doc, live profile], …]`, on every row.
+    found: Option<String>,
+    #[sqlx(flatten)]
+    page: PageFragment,
+}
+
+/// `found` (a statement giving `(doc, live profile)` rows) followed by the page of the
+/// customers it names, in one statement: a search is then one round trip on
+/// PostgreSQL besides the caller's key. The matches come on every row of the page;
+/// when nothing matches there is no row.
+fn postgres_with_page(found: &str) -> String {
+    const PAGE: &str = postgres_page!("(SELECT root FROM matches)");
+    format!(
+        "WITH matches (doc, root) AS MATERIALIZED ({found}) \
+         SELECT (SELECT json_agg(json_build_array(doc, root) ORDER BY doc) FROM matches)::text \
+         AS found, page.* FROM ({PAGE}) page ORDER BY page.created_at, page.id"
+    )
+}
+
+/// The matches and customers of [`postgres_with_page`]'s rows.
+fn search_rows_of(read: Vec<FoundFragment>) -> StoreResult<SearchRows> {
+    let Some(found) = read.first().and_then(|row| row.found.clone()) else {
+        return Ok(SearchRows::default());
+    };
+    let found: Vec<(i64, String)> =
+        serde_json::from_str(&found).map_err(|e| corrupt("search matches", e))?;
+    let found: Vec<(i64, CustomerId)> = found
+        .iter()
+        .map(|(doc, id)| Ok((*doc, parse_customer_id(id)?)))
+        .collect::<StoreResult<_>>()?;
+    let mut seen = std::collections::BTreeSet::new();
+    let roots: Vec<CustomerId> = found
+        .iter()
+        .map(|(_, root)| *root)
+        .filter(|root| seen.insert(*root))
+        .collect();
+    let rows = page_rows_of(read.into_iter().map(|row| row.page).collect())?;
+    Ok(SearchRows {
+        found,
+        customers: Some(assemble_page(&roots, rows)),
+    })
+}
+
 impl Store {
     /// Profiles in one part (`tier`) of `query`'s results, in index order after
-    /// `after`: `(doc, live profile)`, one more than `limit` when there are more.
+    /// `after`, one more than `limit` when there are more; with their customers on
+    /// PostgreSQL.
     pub async fn search_customers(
         &self,
         query: &SearchQuery,
         tier: SearchTier,
         after: i64,
         limit: u32,
-    ) -> StoreResult<Vec<(i64, CustomerId)>> {
+    ) -> StoreResult<SearchRows> {
         // Each found profile's live profile comes in the same statement: the index may
         // lag a merge by a moment.
         const SQLITE: &str = "SELECT d.doc, COALESCE(p.root_id, p.id) FROM search_words w \
@@ -298,55 +357,59 @@ impl Store {
             FROM search_docs WHERE words @@ CAST($1 AS tsquery) AND doc > $2) \
             SELECT f.doc, COALESCE(p.root_id, p.id) FROM (SELECT doc, profile_id FROM found \
             ORDER BY doc LIMIT $3) f JOIN profiles p ON p.id = f.profile_id ORDER BY f.doc";
-        let rows: Vec<(i64, String)> = match self {
+        let page = i64::from(limit) + 1;
+        match self {
             Self::Sqlite(pool) => {
-                sqlx::query_as(SQLITE)
+                let rows: Vec<(i64, String)> = sqlx::query_as(SQLITE)
                     .bind(query.to_fts5(tier))
                     .bind(after)
-                    .bind(i64::from(limit) + 1)
+                    .bind(page)
                     .fetch_all(pool)
-                    .await?
+                    .await?;
+                let found = rows
+                    .iter()
+                    .map(|(doc, id)| Ok((*doc, parse_customer_id(id)?)))
+                    .collect::<StoreResult<_>>()?;
+                Ok(SearchRows {
+                    found,
+                    customers: None,
+                })
             }
             Self::Postgres(pool) if tier == SearchTier::Written => {
                 let ranges = query.pair_ranges();
                 let unpaired = query.unpaired_tsquery();
                 let sql = postgres_pairs_statement(ranges.len(), unpaired.is_some());
                 // Made of numbered placeholders alone: every value is bound.
-                let mut statement = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+                let mut statement = sqlx::query_as::<_, FoundFragment>(sqlx::AssertSqlSafe(
+                    postgres_with_page(&sql),
+                ));
                 for (from, to) in ranges {
                     statement = statement.bind(from).bind(to);
                 }
-                statement = statement.bind(after).bind(i64::from(limit) + 1);
+                statement = statement.bind(after).bind(page);
                 if let Some(words) = unpaired {
                     statement = statement.bind(words);
                 }
-                statement.fetch_all(pool).await?
+                search_rows_of(statement.fetch_all(pool).await?)
             }
             Self::Postgres(pool) => {
-                let page = i64::from(limit) + 1;
                 let tsquery = query.to_tsquery(tier);
                 let run = |sql: &'static str| {
-                    sqlx::query_as::<_, (i64, String)>(sql)
+                    sqlx::query_as::<_, FoundFragment>(sqlx::AssertSqlSafe(postgres_with_page(sql)))
                         .bind(tsquery.clone())
                         .bind(after)
                         .bind(page)
                         .fetch_all(pool)
                 };
-                let near = if query.is_broad() {
-                    run(POSTGRES_WINDOW).await?
-                } else {
-                    Vec::new()
-                };
-                if near.len() as i64 == page {
-                    near
-                } else {
-                    run(POSTGRES).await?
+                if query.is_broad() {
+                    let near = search_rows_of(run(POSTGRES_WINDOW).await?)?;
+                    if near.found.len() as i64 == page {
+                        return Ok(near);
+                    }
                 }
+                search_rows_of(run(POSTGRES).await?)
             }
-        };
-        rows.iter()
-            .map(|(doc, id)| Ok((*doc, parse_customer_id(id)?)))
-            .collect()
+        }
     }
 }
 

@@ -258,7 +258,9 @@ async fn run(
     let mut settings = Settings::with_data_dir(dir.join("data"));
     settings.listen = "127.0.0.1:0".parse()?;
     settings.admin_key = Some(hilo_domain::Secret::new(ADMIN_KEY));
-    settings.database_max_connections = 16;
+    // serve's default pool: a search reads with one statement, and on two cores more
+    // connections only add PostgreSQL backends switching in and out.
+    settings.database_max_connections = crate::config::DEFAULT_MAX_CONNECTIONS;
     settings.run_workers = true;
     settings.sqlite_cache_mib = options.sqlite_cache_mib;
     let database = match &options.database_url {
