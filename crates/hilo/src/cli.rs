@@ -302,6 +302,15 @@ pub fn run() -> ExitCode {
             .or_else(|| std::env::var("HILO_SQLITE_CACHE_MIB").ok())
             .and_then(|text| text.trim().parse().ok())
             .unwrap_or(hilo_store::DEFAULT_SQLITE_CACHE_MIB);
+        // The search and conversations benches run with serve's pool unless told.
+        let database_max_connections = cli
+            .global
+            .database_max_connections
+            .clone()
+            .or_else(|| std::env::var("HILO_DATABASE_MAX_CONNECTIONS").ok())
+            .and_then(|text| text.trim().parse().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or(crate::config::DEFAULT_MAX_CONNECTIONS);
         let filter = std::env::var("HILO_LOG").unwrap_or_else(|_| "warn".into());
         logging::init(crate::config::LogFormat::Text, &filter);
         let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -353,6 +362,7 @@ pub fn run() -> ExitCode {
                     clients: *clients,
                     database_url,
                     sqlite_cache_mib,
+                    database_max_connections,
                 },
             )),
             BenchCommand::Sockets {
@@ -373,6 +383,7 @@ pub fn run() -> ExitCode {
                     searches: *searches,
                     database_url,
                     sqlite_cache_mib,
+                    database_max_connections,
                 },
             )),
         };

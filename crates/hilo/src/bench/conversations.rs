@@ -45,6 +45,8 @@ pub struct ConversationsBenchOptions {
     pub clients: usize,
     pub database_url: Option<String>,
     pub sqlite_cache_mib: u32,
+    /// The pool's size (serve's default unless `--database-max-connections`).
+    pub database_max_connections: u32,
 }
 
 const AUTH_TOKEN: &str = "bench-auth-token-0123456789abcdef";
@@ -65,7 +67,7 @@ async fn run(options: &ConversationsBenchOptions, dir: &std::path::Path) -> anyh
     let mut settings = Settings::with_data_dir(dir.join("data"));
     settings.listen = "127.0.0.1:0".parse()?;
     settings.admin_key = Some(hilo_domain::Secret::new(ADMIN_KEY));
-    settings.database_max_connections = 16;
+    settings.database_max_connections = options.database_max_connections;
     settings.run_workers = false;
     settings.sqlite_cache_mib = options.sqlite_cache_mib;
     settings.database_url = match &options.database_url {

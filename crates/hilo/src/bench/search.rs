@@ -29,6 +29,8 @@ pub struct SearchBenchOptions {
     /// PostgreSQL server to run on; SQLite in a temporary folder when absent.
     pub database_url: Option<String>,
     pub sqlite_cache_mib: u32,
+    /// The pool's size (serve's default unless `--database-max-connections`).
+    pub database_max_connections: u32,
 }
 
 const FIRST: [&str; 40] = [
@@ -258,9 +260,9 @@ async fn run(
     let mut settings = Settings::with_data_dir(dir.join("data"));
     settings.listen = "127.0.0.1:0".parse()?;
     settings.admin_key = Some(hilo_domain::Secret::new(ADMIN_KEY));
-    // serve's default pool: a search reads with one statement, and on two cores more
-    // connections only add PostgreSQL backends switching in and out.
-    settings.database_max_connections = crate::config::DEFAULT_MAX_CONNECTIONS;
+    // serve's default pool unless told: on two cores more connections only added
+    // PostgreSQL backends switching in and out (thirteenth pass).
+    settings.database_max_connections = options.database_max_connections;
     settings.run_workers = true;
     settings.sqlite_cache_mib = options.sqlite_cache_mib;
     let database = match &options.database_url {
