@@ -1,7 +1,9 @@
-//! Many live profiles read at once, for pages of customers (search results, lists): a
-//! handful of statements for the whole page, each naming every profile, instead of a
-//! handful per profile. On SQLite every statement passes through the driver's worker
-//! thread, and a page of twenty profiles read one by one cost some 140 statements.
+//! Many live profiles read at once, for pages of customers (search results, lists):
+//! statements for the whole page, each naming every profile, instead of a handful per
+//! profile. On SQLite every statement passes through the driver's worker thread, and a
+//! page of twenty profiles read one by one cost some 140 statements: it reads a page
+//! with a statement per table. On PostgreSQL every statement is a round trip planned on
+//! its own: it reads a page in one, the identities and consents as JSON.
 
 use std::collections::HashMap;
 
@@ -40,27 +42,6 @@ struct RootedActivity {
     channels: Option<String>,
 }
 
-/// Runs a statement made by `for_each_id!` with the ids bound as each engine takes them.
-macro_rules! fetch_for_ids {
-    ($store:expr, $statements:expr, $row:ty, $ids:expr) => {{
-        let (sqlite, postgres) = $statements;
-        match $store {
-            Store::Sqlite(pool) => {
-                sqlx::query_as::<_, $row>(sqlite)
-                    .bind(ids_json($ids))
-                    .fetch_all(pool)
-                    .await?
-            }
-            Store::Postgres(pool) => {
-                sqlx::query_as::<_, $row>(postgres)
-                    .bind($ids.iter().map(ToString::to_string).collect::<Vec<_>>())
-                    .fetch_all(pool)
-                    .await?
-            }
-        }
-    }};
-}
-
 /// A list of ids as one parameter on SQLite: a JSON array, read with `json_each`.
 pub(crate) fn ids_json(ids: &[CustomerId]) -> String {
     serde_json::Value::Array(
@@ -89,91 +70,64 @@ impl Store {
         }
         let rows = match self {
             Store::Postgres(pool) => page_rows_postgres(pool, roots).await?,
-            Store::Sqlite(_) => self.page_rows_sqlite(roots).await?,
+            Store::Sqlite(pool) => page_rows_sqlite(pool, roots).await?,
         };
         Ok(assemble_page(roots, rows))
     }
+}
 
-    /// A page's rows on SQLite: a statement per table, each naming every profile.
-    async fn page_rows_sqlite(&self, roots: &[CustomerId]) -> StoreResult<PageRows> {
-        let fragments = fetch_for_ids!(
-            self,
-            for_each_id!(
-                "SELECT p.root_id AS root, p.id, p.merged_into, p.created_at, p.updated_at, \
-                 p.traits, p.first_seen, p.last_seen, p.event_count, p.channels FROM profiles p \
-                 WHERE p.root_id IN ",
-                " ORDER BY p.created_at, p.id"
-            ),
-            Rooted<ProfileRow>,
-            roots
-        );
-        // The rest is read by fragment, not by root: each statement then goes straight
-        // to its rows by `profile_id`, instead of through the root's profiles again.
-        let fragment_ids: Vec<CustomerId> = fragments
-            .iter()
-            .map(|fragment| parse_customer_id(&fragment.row.id))
-            .collect::<StoreResult<_>>()?;
-        let identities = fetch_for_ids!(
-            self,
-            for_each_id!(
-                "SELECT i.profile_id AS root, i.kind, i.value, i.profile_id, i.first_seen, \
-                 i.last_seen, i.sources FROM identities i WHERE i.profile_id IN ",
-                " ORDER BY i.first_seen, i.kind, i.value"
-            ),
-            Rooted<IdentityRow>,
-            &fragment_ids
-        );
-        let consents = fetch_for_ids!(
-            self,
-            for_each_id!(
-                "SELECT c.profile_id AS root, c.id, c.profile_id, c.channel, c.purpose, \
-                 c.granted, c.at, c.via, c.source_id, c.actor FROM consents c \
-                 WHERE c.profile_id IN ",
-                " ORDER BY c.at, c.id"
-            ),
-            Rooted<ConsentRow>,
-            &fragment_ids
-        );
-        // Activity is read from the timeline (see `Store::customer`); on SQLite through
-        // both halves of the per-customer index (migration 0008). CROSS JOIN keeps
-        // SQLite's join order: left to choose, it scanned the whole timeline with a
-        // Bloom filter instead of reading the few rows by key (20-70 ms against 0.03).
-        // One pass over each fragment's timeline gives counts, dates and channels
-        // (channel names hold no comma).
-        let activity_sql = for_each_id!(
-            "WITH tree (id) AS ",
-            ", items (seq, fragment) AS (SELECT k.seq, t.id FROM tree t \
-             CROSS JOIN timeline_by_customer k ON k.profile_id = t.id UNION SELECT x.seq, t.id FROM timeline_tail x \
-             JOIN tree t ON x.profile_id = t.id) \
-             SELECT i.fragment AS root, \
-             COALESCE(SUM(CASE WHEN l.item_type = 'event' THEN 1 ELSE 0 END), 0) \
-             AS events, MIN(l.at) AS first_seen, MAX(l.at) AS last_seen, \
-             GROUP_CONCAT(DISTINCT l.channel) AS channels \
-             FROM items i CROSS JOIN timeline l ON l.seq = i.seq GROUP BY i.fragment"
-        )
-        .0;
-        let postgres_activity = for_each_id!(
-            "SELECT l.profile_id AS root, \
-             COALESCE(SUM(CASE WHEN l.item_type = 'event' THEN 1 ELSE 0 END), 0) AS events, \
-             MIN(l.at) AS first_seen, MAX(l.at) AS last_seen, \
-             string_agg(DISTINCT l.channel, ',') AS channels FROM timeline l \
-             WHERE l.profile_id IN ",
-            " GROUP BY l.profile_id"
-        )
-        .1;
-        let activity = fetch_for_ids!(
-            self,
-            (activity_sql, postgres_activity),
-            RootedActivity,
-            &fragment_ids
-        );
-        Ok(PageRows {
-            fragments,
-            identities,
-            consents,
-            activity,
-        })
-    }
+/// A page's rows on SQLite: a statement per table, each naming every profile in a JSON
+/// array read with `json_each`.
+async fn page_rows_sqlite(pool: &sqlx::SqlitePool, roots: &[CustomerId]) -> StoreResult<PageRows> {
+    const FRAGMENTS: &str = "SELECT p.root_id AS root, p.id, p.merged_into, p.created_at, \
+        p.updated_at, p.traits, p.first_seen, p.last_seen, p.event_count, p.channels \
+        FROM profiles p WHERE p.root_id IN (SELECT value FROM json_each($1)) \
+        ORDER BY p.created_at, p.id";
+    const IDENTITIES: &str = "SELECT i.profile_id AS root, i.kind, i.value, i.profile_id, \
+        i.first_seen, i.last_seen, i.sources FROM identities i \
+        WHERE i.profile_id IN (SELECT value FROM json_each($1)) \
+        ORDER BY i.first_seen, i.kind, i.value";
+    const CONSENTS: &str = "SELECT c.profile_id AS root, c.id, c.profile_id, c.channel, \
+        c.purpose, c.granted, c.at, c.via, c.source_id, c.actor FROM consents c \
+        WHERE c.profile_id IN (SELECT value FROM json_each($1)) ORDER BY c.at, c.id";
+    // Activity is read from the timeline (see `Store::customer`) through both halves of
+    // the per-customer index (migration 0008). CROSS JOIN keeps SQLite's join order:
+    // left to choose, it scanned the whole timeline with a Bloom filter instead of
+    // reading the few rows by key (20-70 ms against 0.03). One pass over each
+    // fragment's timeline gives counts, dates and channels (channel names hold no
+    // comma).
+    const ACTIVITY: &str = "WITH tree (id) AS (SELECT value FROM json_each($1)), \
+        items (seq, fragment) AS (SELECT k.seq, t.id FROM tree t \
+        CROSS JOIN timeline_by_customer k ON k.profile_id = t.id UNION SELECT x.seq, t.id \
+        FROM timeline_tail x JOIN tree t ON x.profile_id = t.id) \
+        SELECT i.fragment AS root, \
+        COALESCE(SUM(CASE WHEN l.item_type = 'event' THEN 1 ELSE 0 END), 0) AS events, \
+        MIN(l.at) AS first_seen, MAX(l.at) AS last_seen, \
+        GROUP_CONCAT(DISTINCT l.channel) AS channels \
+        FROM items i CROSS JOIN timeline l ON l.seq = i.seq GROUP BY i.fragment";
+    let fragments: Vec<Rooted<ProfileRow>> = sqlx::query_as(FRAGMENTS)
+        .bind(ids_json(roots))
+        .fetch_all(pool)
+        .await?;
+    // The rest is read by fragment, not by root: each statement then goes straight to
+    // its rows by `profile_id`, instead of through the root's profiles again.
+    let fragment_ids: Vec<CustomerId> = fragments
+        .iter()
+        .map(|fragment| parse_customer_id(&fragment.row.id))
+        .collect::<StoreResult<_>>()?;
+    let list = ids_json(&fragment_ids);
+    let identities = sqlx::query_as(IDENTITIES)
+        .bind(&list)
+        .fetch_all(pool)
+        .await?;
+    let consents = sqlx::query_as(CONSENTS).bind(&list).fetch_all(pool).await?;
+    let activity = sqlx::query_as(ACTIVITY).bind(&list).fetch_all(pool).await?;
+    Ok(PageRows {
+        fragments,
+        identities,
+        consents,
+        activity,
+    })
 }
 
 /// What a page of customers is made of, each row with the fragment it belongs to
