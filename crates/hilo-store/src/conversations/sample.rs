@@ -1,12 +1,12 @@
 //! A large inbox written straight into the tables, for `hilo bench conversations`:
-//! customers, conversations spread over three months in every status, and their
-//! messages, made from their index (nothing is held in memory). Written in big
+//! customers with a phone number each, conversations spread over three months in every
+//! status, and their messages, made from their index (nothing is held in memory). Written in big
 //! transactions of multi-row inserts, the fastest way both engines take rows through
 //! the pool.
 
 use hilo_domain::{ChannelId, Timestamp, UserId};
 
-use crate::tx::on_tx;
+use crate::tx::{Tx, on_tx};
 use crate::{Store, StoreResult};
 
 /// What to write.
@@ -57,6 +57,16 @@ impl SampleInbox {
     }
 }
 
+/// Runs one multi-row insert of the sample in `tx`.
+async fn insert(tx: &mut Tx, sql: String) -> StoreResult<()> {
+    on_tx!(tx, |conn| sqlx::query(sqlx::AssertSqlSafe(sql))
+        .persistent(false)
+        .execute(conn)
+        .await?
+        .rows_affected());
+    Ok(())
+}
+
 impl Store {
     /// Writes the sample inbox; returns the rows written.
     pub async fn load_sample_inbox(&self, sample: &SampleInbox) -> StoreResult<usize> {
@@ -76,14 +86,25 @@ impl Store {
                     "INSERT INTO profiles (id, root_id, created_at, updated_at) VALUES {}",
                     values.join(", ")
                 );
-                on_tx!(&mut tx, |conn| sqlx::query(sqlx::AssertSqlSafe(
-                    sql.clone()
-                ))
-                .persistent(false)
-                .execute(conn)
-                .await?
-                .rows_affected());
-                written += end - chunk;
+                insert(&mut tx, sql).await?;
+                // Each customer known by a phone number, as an inbox's customers are:
+                // the identities table then has the size and statistics of one in use.
+                let phones: Vec<String> = (chunk..end)
+                    .map(|i| {
+                        format!(
+                            "('phone', '+3470{i:08}', '{}', {at}, {at})",
+                            sample.customer(i),
+                            at = sample.now.millis()
+                        )
+                    })
+                    .collect();
+                let sql = format!(
+                    "INSERT INTO identities (kind, value, profile_id, first_seen, last_seen) \
+                     VALUES {}",
+                    phones.join(", ")
+                );
+                insert(&mut tx, sql).await?;
+                written += 2 * (end - chunk);
             }
             tx.commit().await?;
         }
@@ -120,13 +141,7 @@ impl Store {
                      assignee_id, last_message_at, created_at, updated_at) VALUES {}",
                     values.join(", ")
                 );
-                on_tx!(&mut tx, |conn| sqlx::query(sqlx::AssertSqlSafe(
-                    sql.clone()
-                ))
-                .persistent(false)
-                .execute(conn)
-                .await?
-                .rows_affected());
+                insert(&mut tx, sql).await?;
                 written += end - chunk;
                 // Their messages, a minute apart, ending at the conversation's last.
                 let messages: Vec<(usize, usize)> = (chunk..end)
@@ -160,13 +175,7 @@ impl Store {
                          customer_address, author, created_at, updated_at) VALUES {}",
                         values.join(", ")
                     );
-                    on_tx!(&mut tx, |conn| sqlx::query(sqlx::AssertSqlSafe(
-                        sql.clone()
-                    ))
-                    .persistent(false)
-                    .execute(conn)
-                    .await?
-                    .rows_affected());
+                    insert(&mut tx, sql).await?;
                     written += rows.len();
                 }
             }
