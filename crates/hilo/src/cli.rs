@@ -295,22 +295,16 @@ pub fn run() -> ExitCode {
             .database_url
             .clone()
             .or_else(|| std::env::var("HILO_DATABASE_URL").ok());
-        let sqlite_cache_mib = cli
-            .global
-            .sqlite_cache_mib
-            .clone()
-            .or_else(|| std::env::var("HILO_SQLITE_CACHE_MIB").ok())
-            .and_then(|text| text.trim().parse().ok())
-            .unwrap_or(hilo_store::DEFAULT_SQLITE_CACHE_MIB);
-        // The search and conversations benches run with serve's pool unless told.
-        let database_max_connections = cli
-            .global
-            .database_max_connections
-            .clone()
-            .or_else(|| std::env::var("HILO_DATABASE_MAX_CONNECTIONS").ok())
-            .and_then(|text| text.trim().parse().ok())
-            .filter(|n| *n > 0)
-            .unwrap_or(crate::config::DEFAULT_MAX_CONNECTIONS);
+        // The pool and cache sizes as serve reads and checks them (flags, HILO_*
+        // variables, the file, defaults); the database stays the bench's own.
+        let (sqlite_cache_mib, database_max_connections) =
+            match given_settings(&cli.global, false).resolve() {
+                Ok(settings) => (settings.sqlite_cache_mib, settings.database_max_connections),
+                Err(error) => {
+                    eprintln!("hilo: {error}");
+                    return ExitCode::from(2);
+                }
+            };
         let filter = std::env::var("HILO_LOG").unwrap_or_else(|_| "warn".into());
         logging::init(crate::config::LogFormat::Text, &filter);
         let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -6,7 +6,7 @@ pub mod linking;
 pub mod privacy;
 mod search_index;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use hilo_domain::customers::changes::ChangeKind;
 use hilo_domain::customers::identity::{Identifier, IdentifierType, IdentityRules};
@@ -151,20 +151,14 @@ impl Customers<'_> {
         let mut seen = BTreeSet::new();
         let page: Vec<CustomerId> = ids.into_iter().filter(|id| seen.insert(*id)).collect();
         let views = match read {
-            // Read with the matches (PostgreSQL): those of this page, in its order.
-            Some(records) => {
-                let mut by_id: HashMap<CustomerId, (CustomerRecord, Vec<ConsentRow>)> = records
-                    .into_iter()
-                    .map(|(record, consents)| (record.id, (record, consents)))
-                    .collect();
-                let mut views = Vec::with_capacity(page.len());
-                for id in &page {
-                    if let Some(read) = by_id.remove(id) {
-                        views.push(view_of(read)?);
-                    }
-                }
-                views
-            }
+            // Read with the matches (PostgreSQL), one per live profile in the order
+            // they first appear, the page's one more match included: the page's
+            // customers are the first of them.
+            Some(records) => records
+                .into_iter()
+                .take(page.len())
+                .map(view_of)
+                .collect::<AppResult<_>>()?,
             None => self.customer_views(&page).await?,
         };
         Ok((views, next))

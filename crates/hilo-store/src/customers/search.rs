@@ -281,7 +281,7 @@ pub struct SearchRows {
 /// A row of a PostgreSQL search with its page (see [`postgres_with_page`]).
 #[derive(sqlx::FromRow)]
 struct FoundFragment {
-    /// Every match as JSON `[[doc, live profile], …]`, on every row.
+    /// Every match as JSON `[[doc, live profile], …]`, on the first row only.
     found: Option<String>,
     #[sqlx(flatten)]
     page: PageFragment,
@@ -289,14 +289,16 @@ struct FoundFragment {
 
 /// `found` (a statement giving `(doc, live profile)` rows) followed by the page of the
 /// customers it names, in one statement: a search is then one round trip on
-/// PostgreSQL besides the caller's key. The matches come on every row of the page;
-/// when nothing matches there is no row.
+/// PostgreSQL besides the caller's key. The matches come on the first row of the
+/// page; when nothing matches there is no row (nor when the profiles matched went away
+/// since the index last heard of them: the next search finds the rest).
 fn postgres_with_page(found: &str) -> String {
     const PAGE: &str = postgres_page!("(SELECT root FROM matches)");
     format!(
         "WITH matches (doc, root) AS MATERIALIZED ({found}) \
-         SELECT (SELECT json_agg(json_build_array(doc, root) ORDER BY doc) FROM matches)::text \
-         AS found, page.* FROM ({PAGE}) page ORDER BY page.created_at, page.id"
+         SELECT CASE WHEN row_number() OVER (ORDER BY page.created_at, page.id) = 1 \
+         THEN (SELECT json_agg(json_build_array(doc, root) ORDER BY doc) FROM matches)::text \
+         END AS found, page.* FROM ({PAGE}) page ORDER BY page.created_at, page.id"
     )
 }
 
