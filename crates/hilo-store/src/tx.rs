@@ -65,13 +65,18 @@ pub struct VersionedCommit {
 }
 
 /// Raises the graph version when the transaction changed the graph (migration 0010's
-/// triggers set the mark), so other writes never wait on the counter's row. The plain
-/// read sees the version as it was before this statement.
+/// triggers set the mark), so other writes never wait on a counter's row. The version
+/// is the sum of the counters (migration 0030); each connection raises its own, so
+/// commits that changed the graph on different connections do not take turns. The plain
+/// read sees the counters as they were before this statement.
 const COMMIT_GRAPH_VERSION: &str = "WITH raised AS (UPDATE graph_version \
-    SET version = version + 1 WHERE id = 1 \
+    SET version = version + 1 WHERE id = pg_backend_pid() % 16 + 1 \
     AND current_setting('hilo.graph_changed', true) = 'on' RETURNING version) \
-    SELECT (SELECT version FROM raised), \
-    (SELECT version FROM graph_version WHERE id = 1)";
+    SELECT EXISTS (SELECT 1 FROM raised), \
+    (SELECT sum(version)::bigint FROM graph_version)";
+
+/// The graph version as last committed: the sum of its counters.
+const GRAPH_VERSION: &str = "SELECT sum(version)::bigint FROM graph_version";
 
 impl Tx {
     pub async fn commit(self) -> StoreResult<()> {
@@ -88,19 +93,16 @@ impl Tx {
                 Ok(None)
             }
             Self::Postgres(mut tx) => {
-                let (raised, before): (Option<i64>, i64) = sqlx::query_as(COMMIT_GRAPH_VERSION)
+                let (raised, before): (bool, i64) = sqlx::query_as(COMMIT_GRAPH_VERSION)
                     .fetch_one(&mut *tx)
                     .await?;
                 tx.commit().await?;
-                Ok(Some(match raised {
-                    Some(current) => VersionedCommit {
-                        previous: current - 1,
-                        current,
-                    },
-                    None => VersionedCommit {
-                        previous: before,
-                        current: before,
-                    },
+                // A change committed by another writer after this statement began is
+                // not in `before`; the next read of the version counts it, so whoever
+                // kept `current` sees the difference then.
+                Ok(Some(VersionedCommit {
+                    previous: before,
+                    current: before + i64::from(raised),
                 }))
             }
         }
@@ -111,7 +113,7 @@ impl Tx {
         match self {
             Self::Sqlite(..) => Ok(None),
             Self::Postgres(tx) => Ok(Some(
-                sqlx::query_scalar("SELECT version FROM graph_version WHERE id = 1")
+                sqlx::query_scalar(GRAPH_VERSION)
                     .fetch_one(&mut **tx)
                     .await?,
             )),
