@@ -51,17 +51,7 @@ impl Store {
     }
 }
 
-impl crate::Tx {
-    /// As [`Store::notify_live`], sent when this transaction commits.
-    pub async fn notify_live(&mut self, payloads: &[&str]) -> StoreResult<bool> {
-        match self {
-            Self::Sqlite(..) => Ok(false),
-            Self::Postgres(tx) => notify(&mut **tx, payloads).await,
-        }
-    }
-}
-
-/// Notifications of one transaction are delivered in the order sent.
+/// Notifications of one statement are delivered in the order sent.
 async fn notify<'e>(executor: impl sqlx::PgExecutor<'e>, payloads: &[&str]) -> StoreResult<bool> {
     sqlx::query(
         "SELECT pg_notify($1, payload) FROM unnest($2::text[]) \

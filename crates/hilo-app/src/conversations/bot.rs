@@ -91,8 +91,7 @@ impl Conversations<'_> {
         let mut data = super::conversation_json(&view.conversation, view.customer);
         data["handoff_reason"] = json!(reason);
         self.hilo
-            .publish_live("conversation.updated", json!({"conversation": data}))
-            .await;
+            .publish_live("conversation.updated", json!({"conversation": data}));
         Ok(view)
     }
 

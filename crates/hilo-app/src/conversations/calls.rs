@@ -307,12 +307,12 @@ impl Conversations<'_> {
                     "identities": customer.identities.iter().map(|i| json!({"type": i.kind, "value": i.value})).collect::<Vec<_>>(),
                 });
             }
-            self.hilo.publish_live("call.started", data.clone()).await;
+            self.hilo.publish_live("call.started", data.clone());
         }
         if recorded.ended {
-            self.hilo.publish_live("call.ended", data).await;
+            self.hilo.publish_live("call.ended", data);
         } else if !recorded.started {
-            self.hilo.publish_live("call.updated", data).await;
+            self.hilo.publish_live("call.updated", data);
         }
     }
 }

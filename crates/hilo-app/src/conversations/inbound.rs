@@ -141,8 +141,8 @@ impl Conversations<'_> {
     pub(crate) async fn store_group(&self, group: Vec<Arrival>) {
         if group.len() > 1 {
             match self.store_together(&group).await {
-                Ok((received, live)) => {
-                    self.announce(received.iter().flatten(), live);
+                Ok(received) => {
+                    self.announce(received.iter().flatten());
                     for (arrival, received) in group.into_iter().zip(received) {
                         let _ = arrival.answer.send(Ok(received));
                     }
@@ -157,9 +157,9 @@ impl Conversations<'_> {
             let result = self
                 .store_together(std::slice::from_ref(&arrival))
                 .await
-                .map(|(mut received, live)| {
+                .map(|mut received| {
                     let one = received.pop().flatten();
-                    self.announce(one.iter(), live);
+                    self.announce(one.iter());
                     one
                 });
             let _ = arrival.answer.send(result);
@@ -167,13 +167,9 @@ impl Conversations<'_> {
     }
 
     /// One transaction for `group`: each arrival stored, or `None` for one stored
-    /// before, and the live events its commit sent (PostgreSQL) or this node must
-    /// deliver (SQLite). A lone message delivered twice at once is `None` too; in a
+    /// before. A lone message delivered twice at once is `None` too; in a
     /// larger group that is an error, so the group is stored again message by message.
-    async fn store_together(
-        &self,
-        group: &[Arrival],
-    ) -> AppResult<(Vec<Option<Received>>, crate::live::LiveBatch)> {
+    async fn store_together(&self, group: &[Arrival]) -> AppResult<Vec<Option<Received>>> {
         let settings = self.inbound_settings().await?;
         let mut tx = self.hilo.store.begin().await?;
         let mut assignment_queued = false;
@@ -192,7 +188,7 @@ impl Conversations<'_> {
                 }
                 Stored::Before => received.push(None),
                 Stored::AtOnce if group.len() == 1 => {
-                    return Ok((vec![None], crate::live::LiveBatch::default()));
+                    return Ok(vec![None]);
                 }
                 Stored::AtOnce => {
                     return Err(AppError::Conflict(
@@ -201,11 +197,8 @@ impl Conversations<'_> {
                 }
             }
         }
-        let events = received.iter().flatten().map(live_event).collect();
-        let mut live = self.hilo.live_batch(events);
-        self.hilo.notify_live_in(&mut tx, &mut live).await?;
         tx.commit().await?;
-        Ok((received, live))
+        Ok(received)
     }
 
     /// The settings a group follows, in one read (the identity rules are cached).
@@ -235,15 +228,14 @@ impl Conversations<'_> {
         })
     }
 
-    /// Tells this node's waiters and live subscribers about committed messages.
-    fn announce<'a>(
-        &self,
-        received: impl Iterator<Item = &'a Received>,
-        live: crate::live::LiveBatch,
-    ) {
+    /// Tells this node's waiters and every node's live subscribers about committed
+    /// messages.
+    fn announce<'a>(&self, received: impl Iterator<Item = &'a Received>) {
         self.hilo.feed_signal.notify_waiters();
         let mut jobs = false;
+        let mut events = Vec::new();
         for received in received {
+            events.push(live_event(received));
             jobs |= received.status == ConversationStatus::Bot || received.queued;
             let channel = received.record.channel_id.map(|c| c.to_string());
             info!(channel = channel.as_deref().unwrap_or(""), conversation = %received.conversation, message = %received.message, "message received");
@@ -251,7 +243,7 @@ impl Conversations<'_> {
         if jobs {
             self.hilo.jobs_written();
         }
-        self.hilo.deliver_live(live);
+        self.hilo.publish_live_many(events);
     }
 
     /// Writes one message, its conversation and its timeline item in `tx`.
@@ -516,7 +508,7 @@ impl Conversations<'_> {
                     "message": super::message_json(&message),
                     "visitor_id": super::visitor_of(&message),
                 });
-                self.hilo.publish_live("message.updated", data).await;
+                self.hilo.publish_live("message.updated", data);
             }
             Ok(None) => {}
             Err(error) => warn!(%error, "live event not made"),

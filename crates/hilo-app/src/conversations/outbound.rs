@@ -264,7 +264,7 @@ impl Conversations<'_> {
             "message": super::message_json(&message),
             "visitor_id": super::visitor_of(&message),
         });
-        self.hilo.publish_live("message.created", data).await;
+        self.hilo.publish_live("message.created", data);
         for user in &mentioned {
             let data = json!({
                 "user_id": user.to_string(),
@@ -272,7 +272,7 @@ impl Conversations<'_> {
                 "message_id": message.id.to_string(),
                 "author": message.author,
             });
-            self.hilo.publish_live("mention.created", data).await;
+            self.hilo.publish_live("mention.created", data);
         }
         Ok(message)
     }

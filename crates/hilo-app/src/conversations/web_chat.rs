@@ -273,7 +273,7 @@ impl Conversations<'_> {
             "visitor_id": visitor.id.to_string(),
             "who": "customer",
         });
-        self.hilo.publish_live("conversation.typing", data).await;
+        self.hilo.publish_live("conversation.typing", data);
     }
 }
 
@@ -293,7 +293,7 @@ impl Conversations<'_> {
             "who": "agent",
             "actor": by.actor(),
         });
-        self.hilo.publish_live("conversation.typing", data).await;
+        self.hilo.publish_live("conversation.typing", data);
         Ok(())
     }
 }

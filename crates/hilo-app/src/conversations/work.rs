@@ -206,8 +206,7 @@ impl Conversations<'_> {
         let mut data = super::conversation_json(&view.conversation, view.customer);
         data["labels"] = json!(view.labels);
         self.hilo
-            .publish_live("conversation.updated", json!({"conversation": data}))
-            .await;
+            .publish_live("conversation.updated", json!({"conversation": data}));
     }
 }
 

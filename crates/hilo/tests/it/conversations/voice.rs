@@ -336,4 +336,26 @@ async fn live_events_reach_every_node(app: TestApp) {
     let on_second = there.next("message.created").await;
     assert_eq!(on_first, on_second);
     assert_eq!(on_second["message"]["content"], "hola");
+    // Each node hears each event once: the node that stored the message delivers it to
+    // its own subscribers and skips its own notification.
+    let sms = [
+        ("AccountSid", ACCOUNT_SID),
+        ("Body", "adiós"),
+        ("From", ANA),
+        ("MessageSid", "SM20000000000000000000000000000006"),
+        ("SmsStatus", "received"),
+        ("To", "+34910000001"),
+    ];
+    assert_eq!(
+        app.twilio_hook(&hook, AUTH_TOKEN, &sms).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        here.next("message.created").await["message"]["content"],
+        "adiós"
+    );
+    assert_eq!(
+        there.next("message.created").await["message"]["content"],
+        "adiós"
+    );
 }
