@@ -194,6 +194,23 @@ impl Store {
         }
     }
 
+    /// Writes every changed page to the database files now (`CHECKPOINT` on PostgreSQL,
+    /// a truncating WAL checkpoint on SQLite), so what follows a bulk load does not
+    /// share the disk with the load's own write-back.
+    pub async fn checkpoint(&self) -> StoreResult<()> {
+        match self {
+            Self::Sqlite(pool) => {
+                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .execute(pool)
+                    .await?;
+            }
+            Self::Postgres(pool) => {
+                sqlx::query("CHECKPOINT").execute(pool).await?;
+            }
+        }
+        Ok(())
+    }
+
     pub async fn close(&self) {
         on_pool!(self, |pool| pool.close().await)
     }
