@@ -292,3 +292,48 @@ impl Store {
         tx.commit().await
     }
 }
+
+impl Store {
+    /// For each conversation, how many of the customer's messages came after the last
+    /// reply sent to them: what an agent has not answered yet (notes do not answer).
+    /// Conversations with none are left out.
+    pub async fn unanswered_counts(
+        &self,
+        conversations: &[ConversationId],
+    ) -> StoreResult<std::collections::HashMap<ConversationId, i64>> {
+        // Each count walks the conversation's messages by the index on
+        // (conversation_id, id), from the last reply on.
+        macro_rules! unanswered {
+            ($ids:literal) => {
+                concat!(
+                    "SELECT c.id, (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id ",
+                    "AND m.direction = 'inbound' AND m.id > COALESCE((SELECT max(o.id) FROM messages o ",
+                    "WHERE o.conversation_id = c.id AND o.direction = 'outbound'), '')) FROM ",
+                    $ids
+                )
+            };
+        }
+        if conversations.is_empty() {
+            return Ok(std::collections::HashMap::new());
+        }
+        let ids: Vec<String> = conversations.iter().map(ToString::to_string).collect();
+        let rows: Vec<(String, i64)> = match self {
+            Self::Sqlite(pool) => {
+                sqlx::query_as(unanswered!("(SELECT value AS id FROM json_each($1)) c"))
+                    .bind(serde_json::to_string(&ids).map_err(|e| corrupt("conversation ids", e))?)
+                    .fetch_all(pool)
+                    .await?
+            }
+            Self::Postgres(pool) => {
+                sqlx::query_as(unanswered!("unnest($1::text[]) AS c(id)"))
+                    .bind(&ids)
+                    .fetch_all(pool)
+                    .await?
+            }
+        };
+        rows.into_iter()
+            .filter(|(_, count)| *count > 0)
+            .map(|(id, count)| Ok((parse_id("conversation id", &id)?, count)))
+            .collect()
+    }
+}

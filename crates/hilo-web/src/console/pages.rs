@@ -1,8 +1,9 @@
-//! The console's page templates and the rows they show.
+//! The pages of signing in and the home page, and the rows they show.
 
 use askama::Template;
 use hilo_store::access::sources::SourceRecord;
 
+use super::shell::Shell;
 use super::texts::Texts;
 
 #[derive(Template)]
@@ -11,6 +12,8 @@ pub struct LoginPage {
     pub t: &'static Texts,
     pub csrf: String,
     pub email: String,
+    /// The console page to go to once signed in.
+    pub next: String,
     pub error: Option<&'static str>,
 }
 
@@ -18,9 +21,7 @@ pub struct LoginPage {
 #[template(path = "home.html")]
 pub struct HomePage {
     pub t: &'static Texts,
-    pub email: String,
-    pub role: String,
-    pub csrf: String,
+    pub shell: Shell,
     pub sources: Option<Vec<SourceRow>>,
 }
 

@@ -10,6 +10,7 @@ mod support;
 // One folder per part, one line each.
 mod access;
 mod collect;
+mod console;
 mod conversations;
 mod customers;
 mod platform;

@@ -1,6 +1,7 @@
 //! Starting servers for tests, and the helpers tests share.
 
 mod access;
+pub mod browser;
 mod collect;
 mod conversations;
 mod customers;

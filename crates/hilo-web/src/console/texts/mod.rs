@@ -2,6 +2,7 @@
 //! part's in a file of its own beside this one (`access.rs`, ...).
 
 pub mod access;
+pub mod conversations;
 
 pub struct Texts {
     pub lang: &'static str,
@@ -12,8 +13,15 @@ pub struct Texts {
     pub something_failed: &'static str,
     pub home: &'static str,
     pub welcome: &'static str,
+    pub customers: &'static str,
+    pub navigation: &'static str,
+    pub skip_to_content: &'static str,
+    pub forbidden: &'static str,
+    pub not_found: &'static str,
     /// Signing in and out, and the sources on the home page.
     pub access: access::Texts,
+    /// The inbox and conversations.
+    pub conversations: conversations::Texts,
 }
 
 pub static EN: Texts = Texts {
@@ -25,7 +33,13 @@ pub static EN: Texts = Texts {
     something_failed: "Something went wrong. Try again in a moment.",
     home: "Home",
     welcome: "Welcome to Hilo",
+    customers: "Customers",
+    navigation: "Main",
+    skip_to_content: "Skip to content",
+    forbidden: "Your role does not allow this page.",
+    not_found: "Not found.",
     access: access::EN,
+    conversations: conversations::EN,
 };
 
 pub static ES: Texts = Texts {
@@ -37,7 +51,13 @@ pub static ES: Texts = Texts {
     something_failed: "Algo ha fallado. Vuelve a intentarlo en un momento.",
     home: "Inicio",
     welcome: "Bienvenido a Hilo",
+    customers: "Clientes",
+    navigation: "Principal",
+    skip_to_content: "Ir al contenido",
+    forbidden: "Tu rol no permite ver esta página.",
+    not_found: "No encontrado.",
     access: access::ES,
+    conversations: conversations::ES,
 };
 
 impl Texts {

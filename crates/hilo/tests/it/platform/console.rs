@@ -196,6 +196,46 @@ async fn sign_in_and_out_with_safe_cookies(app: TestApp) {
         "the old cookie is dead"
     );
 
+    // A signed-out visit to a deeper page comes back to it after signing in; a `next`
+    // that leaves the console goes home instead.
+    let asked = app
+        .client
+        .get(app.url("/console/inbox?status=pending"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(asked.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        asked.headers()["location"],
+        "/console/login?next=%2Fconsole%2Finbox%3Fstatus%3Dpending"
+    );
+    for (next, lands) in [
+        (
+            "/console/inbox?status=pending",
+            "/console/inbox?status=pending",
+        ),
+        ("https://evil.example/console", "/console"),
+        ("//evil.example/console", "/console"),
+    ] {
+        let (cookie, token) = open_login(&app).await;
+        let response = app
+            .client
+            .post(app.url("/console/login"))
+            .header("cookie", format!("hilo_login_csrf={cookie}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form_encode(&[
+                ("email", "ana@example.com"),
+                ("password", PASSWORD),
+                ("csrf", &token),
+                ("next", next),
+            ]))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(response.headers()["location"], lands, "next {next}");
+    }
+
     // Wrong passwords and unknown accounts look the same.
     let wrong = submit_login(&app, "ana@example.com", "not the password").await;
     assert_eq!(wrong.status(), 401);
