@@ -824,7 +824,7 @@ async fn customer_label(state: &AppState, id: CustomerId) -> String {
     }
 }
 
-fn best_label(customer: &hilo_app::customers::CustomerView) -> String {
+pub(super) fn best_label(customer: &hilo_app::customers::CustomerView) -> String {
     let text = |key: &str| {
         customer
             .traits
@@ -857,7 +857,7 @@ fn best_label(customer: &hilo_app::customers::CustomerView) -> String {
         .unwrap_or_else(|| customer.id.to_string())
 }
 
-fn trait_text(value: &serde_json::Value) -> String {
+pub(super) fn trait_text(value: &serde_json::Value) -> String {
     match value {
         serde_json::Value::String(text) => text.clone(),
         other => other.to_string(),
@@ -869,7 +869,7 @@ fn channel_mark(kind: ChannelType) -> &'static str {
     hilo_app::conversations::timeline_channel(kind)
 }
 
-fn status_label(t: &'static Texts, status: &str) -> &'static str {
+pub(super) fn status_label(t: &'static Texts, status: &str) -> &'static str {
     let c = &t.conversations;
     match status {
         "open" => c.open,
@@ -883,7 +883,7 @@ fn status_label(t: &'static Texts, status: &str) -> &'static str {
 }
 
 /// `2026-12-07 09:30` (UTC), for lists and bubbles.
-fn short_time(at: hilo_domain::Timestamp) -> String {
+pub(super) fn short_time(at: hilo_domain::Timestamp) -> String {
     let text = at.to_rfc3339();
     text.get(..16).unwrap_or(&text).replacen('T', " ", 1)
 }

@@ -5,6 +5,7 @@
 
 mod access;
 mod conversations;
+mod customers;
 mod pages;
 mod shell;
 mod texts;
@@ -23,6 +24,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(access::routes())
         .merge(conversations::routes())
+        .merge(customers::routes())
         .route("/assets/console.css", get(stylesheet))
         .route("/assets/console.js", get(script))
 }

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod conversations;
+pub mod people;
 
 pub struct Texts {
     pub lang: &'static str,
@@ -22,6 +23,8 @@ pub struct Texts {
     pub access: access::Texts,
     /// The inbox and conversations.
     pub conversations: conversations::Texts,
+    /// Customer search and the customer 360.
+    pub people: people::Texts,
 }
 
 pub static EN: Texts = Texts {
@@ -40,6 +43,7 @@ pub static EN: Texts = Texts {
     not_found: "Not found.",
     access: access::EN,
     conversations: conversations::EN,
+    people: people::EN,
 };
 
 pub static ES: Texts = Texts {
@@ -58,6 +62,7 @@ pub static ES: Texts = Texts {
     not_found: "No encontrado.",
     access: access::ES,
     conversations: conversations::ES,
+    people: people::ES,
 };
 
 impl Texts {

@@ -146,6 +146,13 @@ impl Browser {
     }
 
     async fn command(&self, session: Option<&str>, method: &str, params: Value) -> Value {
+        let reply = self.exchange(session, method, params).await;
+        assert!(reply.get("error").is_none(), "{method}: {reply}");
+        reply["result"].clone()
+    }
+
+    /// Sends a command and returns the whole reply, an error included.
+    async fn exchange(&self, session: Option<&str>, method: &str, params: Value) -> Value {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mut message = json!({"id": id, "method": method, "params": params});
         if let Some(session) = session {
@@ -156,12 +163,10 @@ impl Browser {
         self.outgoing
             .send(message.to_string())
             .expect("DevTools connection open");
-        let reply = tokio::time::timeout(Duration::from_secs(30), answered)
+        tokio::time::timeout(Duration::from_secs(30), answered)
             .await
             .unwrap_or_else(|_| panic!("{method} answered within 30 s"))
-            .expect("an answer");
-        assert!(reply.get("error").is_none(), "{method}: {reply}");
-        reply["result"].clone()
+            .expect("an answer")
     }
 
     /// A command to the page.
@@ -169,10 +174,23 @@ impl Browser {
         self.command(Some(&self.session), method, params).await
     }
 
-    /// Loads `url` and waits until the document has loaded.
+    /// Loads `url` and waits until the new document has loaded.
     pub async fn open(&self, url: &str) {
+        self.eval("window.__hilo_old_page = true").await;
         self.send("Page.navigate", json!({"url": url})).await;
-        self.wait_until("document.readyState === 'complete' && location.href !== 'about:blank'")
+        self.wait_for_new_page().await;
+    }
+
+    /// Runs `script`, which leaves the page (a click on a link, a form sent, a reload),
+    /// and waits until the next document has loaded.
+    pub async fn follow(&self, script: &str) {
+        self.eval(&format!("window.__hilo_old_page = true; {script}; true"))
+            .await;
+        self.wait_for_new_page().await;
+    }
+
+    async fn wait_for_new_page(&self) {
+        self.wait_until("window.__hilo_old_page !== true && document.readyState === 'complete'")
             .await;
     }
 
@@ -195,13 +213,15 @@ impl Browser {
     pub async fn wait_until(&self, expression: &str) -> Duration {
         let started = Instant::now();
         loop {
-            let result = self
-                .send(
+            // While a page is being replaced, evaluating may fail: not yet, then.
+            let reply = self
+                .exchange(
+                    Some(&self.session),
                     "Runtime.evaluate",
                     json!({"expression": format!("!!({expression})"), "returnByValue": true}),
                 )
                 .await;
-            if result["result"]["value"] == json!(true) {
+            if reply["result"]["result"]["value"] == json!(true) {
                 return started.elapsed();
             }
             assert!(

@@ -1,0 +1,346 @@
+//! Customers: search by name, email, phone or any identifier, and the customer 360 —
+//! identities, traits, consent, conversations and the timeline across every channel,
+//! with filters.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use hilo_app::customers::{CustomerView, TimelineItem};
+use hilo_domain::{CustomerId, PageRequest, Permission};
+use hilo_store::conversations::ConversationFilter;
+use serde::Deserialize;
+
+use super::conversations::{best_label, short_time, status_label};
+use super::shell::{Area, Shell, Staff, failure, render};
+use super::texts::Texts;
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/customers", get(search))
+        .route("/customers/{id}", get(customer))
+}
+
+const RESULTS: u32 = 25;
+/// Timeline items read for one page of the 360, before its filters.
+const TIMELINE_READ: u32 = 200;
+
+#[derive(Deserialize)]
+struct SearchQuery {
+    q: Option<String>,
+    after: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "customers/search.html")]
+struct SearchPage {
+    t: &'static Texts,
+    shell: Shell,
+    q: String,
+    searched: bool,
+    rows: Vec<CustomerRow>,
+    next: Option<String>,
+}
+
+struct CustomerRow {
+    id: String,
+    name: String,
+    identities: String,
+    last_seen: String,
+}
+
+async fn search(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(query): Query<SearchQuery>,
+) -> Response {
+    if let Some(refused) = staff.refused_unless(Permission::ReadCustomers) {
+        return refused;
+    }
+    let t = staff.t;
+    let q = query.q.unwrap_or_default();
+    let searched = !q.trim().is_empty();
+    let (found, next) = if searched {
+        match state
+            .hilo
+            .customers()
+            .search(
+                &q,
+                query.after.as_deref().filter(|a| !a.is_empty()),
+                RESULTS,
+            )
+            .await
+        {
+            Ok(found) => found,
+            Err(error) => return failure(error, t),
+        }
+    } else {
+        (Vec::new(), None)
+    };
+    let rows = found
+        .iter()
+        .map(|c| CustomerRow {
+            id: c.id.to_string(),
+            name: best_label(c),
+            identities: c
+                .identities
+                .iter()
+                .take(4)
+                .map(|i| format!("{}: {}", i.kind, i.value))
+                .collect::<Vec<_>>()
+                .join(" · "),
+            last_seen: c.last_seen.map(short_time).unwrap_or_default(),
+        })
+        .collect();
+    let page = SearchPage {
+        t,
+        shell: staff.shell(Area::Customers),
+        next: next.map(|cursor| {
+            format!(
+                "/console/customers?q={}&after={}",
+                super::shell::encode(&q),
+                super::shell::encode(&cursor)
+            )
+        }),
+        q,
+        searched,
+        rows,
+    };
+    render(StatusCode::OK, &page)
+}
+
+#[derive(Deserialize)]
+struct TimelineQuery {
+    /// Only items of this channel (web, sms, whatsapp, email, voice, …).
+    channel: Option<String>,
+    /// Only items of this type (event, message, call, …).
+    r#type: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "customers/customer.html")]
+struct CustomerPage {
+    t: &'static Texts,
+    shell: Shell,
+    name: String,
+    identities: Vec<IdentityRow>,
+    traits: Vec<(String, String)>,
+    consent: Vec<ConsentRow>,
+    conversations: Vec<ConversationRow>,
+    timeline: Vec<TimelineRow>,
+    channels: Vec<FilterLink>,
+    types: Vec<FilterLink>,
+    merged: usize,
+}
+
+struct IdentityRow {
+    kind: String,
+    value: String,
+    first_seen: String,
+    last_seen: String,
+    sources: String,
+}
+
+struct ConsentRow {
+    channel: String,
+    purpose: String,
+    granted: bool,
+    at: String,
+    via: String,
+}
+
+struct ConversationRow {
+    id: String,
+    status_label: &'static str,
+    at: String,
+}
+
+struct TimelineRow {
+    channel: String,
+    item_type: String,
+    title: String,
+    detail: String,
+    at: String,
+    datetime: String,
+}
+
+/// A filter of the timeline, as a link: its label, its address, whether it is on.
+struct FilterLink {
+    label: String,
+    href: String,
+    current: bool,
+}
+
+async fn customer(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Query(filters): Query<TimelineQuery>,
+) -> Response {
+    if let Some(refused) = staff.refused_unless(Permission::ReadCustomers) {
+        return refused;
+    }
+    let t = staff.t;
+    let Ok(id) = id.parse::<CustomerId>() else {
+        return failure(hilo_app::AppError::NotFound, t);
+    };
+    let customers = state.hilo.customers();
+    let view = match customers.get(id).await {
+        Ok(view) => view,
+        Err(error) => return failure(error, t),
+    };
+    let (items, _) = match customers.timeline(view.id, None, TIMELINE_READ).await {
+        Ok(read) => read,
+        Err(error) => return failure(error, t),
+    };
+    let conversations = if staff.principal.allows(Permission::ReadConversations) {
+        let filter = ConversationFilter {
+            customer: Some(view.id),
+            ..ConversationFilter::default()
+        };
+        let page = PageRequest {
+            limit: 20,
+            after: None,
+        };
+        match state.hilo.conversations().list(filter, &page).await {
+            Ok(found) => found
+                .items
+                .into_iter()
+                .map(|c| ConversationRow {
+                    id: c.id.to_string(),
+                    status_label: status_label(t, c.status.as_str()),
+                    at: short_time(c.last_message_at),
+                })
+                .collect(),
+            Err(error) => return failure(error, t),
+        }
+    } else {
+        Vec::new()
+    };
+    let base = format!("/console/customers/{}", view.id);
+    let channel = filters.channel.as_deref().unwrap_or("");
+    let kind = filters.r#type.as_deref().unwrap_or("");
+    let channels = filter_links(
+        t,
+        &base,
+        "channel",
+        channel,
+        items.iter().map(|i| i.channel.as_str()),
+    );
+    let types = filter_links(
+        t,
+        &base,
+        "type",
+        kind,
+        items.iter().map(|i| i.item_type.as_str()),
+    );
+    let timeline = items
+        .iter()
+        .filter(|i| channel.is_empty() || i.channel == channel)
+        .filter(|i| kind.is_empty() || i.item_type == kind)
+        .map(timeline_row)
+        .collect();
+    let page = CustomerPage {
+        t,
+        shell: staff.shell(Area::Customers),
+        name: best_label(&view),
+        identities: identity_rows(&view),
+        traits: view
+            .traits
+            .iter()
+            .map(|(k, v)| (k.clone(), super::conversations::trait_text(v)))
+            .collect(),
+        consent: view
+            .consent
+            .iter()
+            .map(|((channel, purpose), state)| ConsentRow {
+                channel: channel.clone(),
+                purpose: purpose.clone(),
+                granted: state.granted,
+                at: short_time(state.at),
+                via: state.via.clone(),
+            })
+            .collect(),
+        conversations,
+        timeline,
+        channels,
+        types,
+        merged: view.merged_ids.len(),
+    };
+    render(StatusCode::OK, &page)
+}
+
+fn identity_rows(view: &CustomerView) -> Vec<IdentityRow> {
+    view.identities
+        .iter()
+        .map(|i| IdentityRow {
+            kind: i.kind.clone(),
+            value: i.value.clone(),
+            first_seen: short_time(i.first_seen),
+            last_seen: short_time(i.last_seen),
+            sources: i.sources.join(", "),
+        })
+        .collect()
+}
+
+/// "All" and each value seen, as links that keep the other filter out.
+fn filter_links<'a>(
+    t: &'static Texts,
+    base: &str,
+    key: &str,
+    current: &str,
+    values: impl Iterator<Item = &'a str>,
+) -> Vec<FilterLink> {
+    let mut seen: Vec<&str> = values.filter(|v| !v.is_empty()).collect();
+    seen.sort_unstable();
+    seen.dedup();
+    if !current.is_empty() && !seen.contains(&current) {
+        seen.push(current);
+    }
+    std::iter::once(FilterLink {
+        label: t.conversations.all.to_owned(),
+        href: base.to_owned(),
+        current: current.is_empty(),
+    })
+    .chain(seen.into_iter().map(|value| FilterLink {
+        label: value.to_owned(),
+        href: format!("{base}?{key}={}", super::shell::encode(value)),
+        current: value == current,
+    }))
+    .collect()
+}
+
+fn timeline_row(item: &TimelineItem) -> TimelineRow {
+    let text = |key: &str| {
+        item.body
+            .get(key)
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_owned()
+    };
+    let title = match item.item_type.as_str() {
+        "event" => item.name.clone().unwrap_or_else(|| item.kind.clone()),
+        _ => format!("{} · {}", item.item_type, item.kind),
+    };
+    let detail = match item.item_type.as_str() {
+        "message" => text("content"),
+        "event" => item
+            .body
+            .get("properties")
+            .map(|p| p.to_string())
+            .filter(|p| p != "{}" && p != "null")
+            .unwrap_or_default(),
+        _ => String::new(),
+    };
+    TimelineRow {
+        channel: item.channel.clone(),
+        item_type: item.item_type.clone(),
+        title,
+        detail: detail.chars().take(300).collect(),
+        at: short_time(item.at),
+        datetime: item.at.to_rfc3339(),
+    }
+}

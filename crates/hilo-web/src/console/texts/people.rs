@@ -1,0 +1,55 @@
+//! What the customer search and the customer 360 say.
+
+pub struct Texts {
+    pub search: &'static str,
+    pub search_label: &'static str,
+    pub search_hint: &'static str,
+    pub results: &'static str,
+    pub nobody_found: &'static str,
+    pub more: &'static str,
+    pub timeline: &'static str,
+    pub by_channel: &'static str,
+    pub by_type: &'static str,
+    pub nothing: &'static str,
+    pub consent: &'static str,
+    pub granted: &'static str,
+    pub withdrawn: &'static str,
+    pub merged: &'static str,
+    pub conversations: &'static str,
+}
+
+pub const EN: Texts = Texts {
+    search: "Search",
+    search_label: "Name, email, phone or any identifier",
+    search_hint: "Search by name, email, phone or any identifier.",
+    results: "Customers found",
+    nobody_found: "Nobody matches.",
+    more: "More customers",
+    timeline: "Timeline",
+    by_channel: "By channel",
+    by_type: "By type",
+    nothing: "Nothing here yet.",
+    consent: "Consent",
+    granted: "granted",
+    withdrawn: "withdrawn",
+    merged: "Profiles merged into this one",
+    conversations: "Conversations",
+};
+
+pub const ES: Texts = Texts {
+    search: "Buscar",
+    search_label: "Nombre, correo, teléfono o cualquier identificador",
+    search_hint: "Busca por nombre, correo, teléfono o cualquier identificador.",
+    results: "Clientes encontrados",
+    nobody_found: "No hay coincidencias.",
+    more: "Más clientes",
+    timeline: "Historial",
+    by_channel: "Por canal",
+    by_type: "Por tipo",
+    nothing: "Aún no hay nada.",
+    consent: "Consentimiento",
+    granted: "otorgado",
+    withdrawn: "retirado",
+    merged: "Perfiles fusionados en este",
+    conversations: "Conversaciones",
+};
