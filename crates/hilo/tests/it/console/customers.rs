@@ -3,51 +3,35 @@
 
 use reqwest::StatusCode;
 
-use crate::support::browser::Browser;
-use crate::support::twilio::{ACCOUNT_SID, AUTH_TOKEN, TwilioPeer};
+use super::{PASSWORD, Shop, message};
+use crate::support::twilio::AUTH_TOKEN;
 use crate::support::{TestApp, on_both_engines};
 
 on_both_engines!(the_customer_360_shows_every_channel);
 
-const PASSWORD: &str = "a long console password";
-
 async fn the_customer_360_shows_every_channel(app: TestApp) {
-    let Some(browser) = Browser::start().await else {
+    let Some(shop) = Shop::open(&app).await else {
         return;
     };
-    app.create_user("lucia@shop.example", "agent", PASSWORD)
-        .await;
-    let peer = TwilioPeer::start().await;
-    let (_, sms) = app
-        .twilio_channel("twilio_sms", "+34910000001", &peer)
-        .await;
-    let (_, whatsapp) = app
-        .twilio_channel("twilio_whatsapp", "+34910000002", &peer)
-        .await;
+    let browser = &shop.browser;
+    let (sms, whatsapp) = (&shop.sms_hook, &shop.whatsapp_hook);
     for (hook, from, to, sid, body) in [
         (
-            &whatsapp,
+            whatsapp,
             "whatsapp:+34600555666",
             "whatsapp:+34910000002",
             "SM00000000000000000000000000000011",
             "Quiero cambiar la talla",
         ),
         (
-            &sms,
+            sms,
             "+34600555666",
             "+34910000001",
             "SM00000000000000000000000000000012",
             "Os lo digo también por SMS",
         ),
     ] {
-        let form = [
-            ("AccountSid", ACCOUNT_SID),
-            ("Body", body),
-            ("From", from),
-            ("MessageSid", sid),
-            ("NumMedia", "0"),
-            ("To", to),
-        ];
+        let form = message(from, to, sid, body);
         assert_eq!(
             app.twilio_hook(hook, AUTH_TOKEN, &form).await.status(),
             StatusCode::OK
@@ -56,13 +40,7 @@ async fn the_customer_360_shows_every_channel(app: TestApp) {
     app.consume_feed().await;
 
     browser.open(&app.url("/console/customers")).await;
-    browser
-        .follow(&format!(
-            "document.querySelector('input[name=email]').value = 'lucia@shop.example';\
-             document.querySelector('input[name=password]').value = '{PASSWORD}';\
-             document.querySelector('form[action=\"/console/login\"]').submit(); true"
-        ))
-        .await;
+    shop.sign_in().await;
     browser
         .wait_until(
             "location.pathname === '/console/customers' && document.readyState === 'complete'",

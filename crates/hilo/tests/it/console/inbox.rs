@@ -6,42 +6,28 @@ use std::time::Instant;
 
 use reqwest::StatusCode;
 
-use crate::support::browser::Browser;
-use crate::support::twilio::{ACCOUNT_SID, AUTH_TOKEN, TwilioPeer};
+use super::{Shop, message};
+use crate::support::twilio::AUTH_TOKEN;
 use crate::support::{TestApp, on_both_engines};
 
 on_both_engines!(an_agent_works_the_inbox_live_in_the_browser);
 
-const PASSWORD: &str = "a long console password";
 const ANA: &str = "+34600111222";
 const LUIS: &str = "+34600333444";
 const HOSTILE: &str =
     "<img src=x onerror=\"window.__pwned=1;alert(1)\"><script>window.__pwned=1;alert(2)</script>";
 
-fn message<'a>(from: &'a str, to: &'a str, sid: &'a str, body: &'a str) -> [(&'a str, &'a str); 6] {
-    [
-        ("AccountSid", ACCOUNT_SID),
-        ("Body", body),
-        ("From", from),
-        ("MessageSid", sid),
-        ("NumMedia", "0"),
-        ("To", to),
-    ]
-}
-
 async fn an_agent_works_the_inbox_live_in_the_browser(app: TestApp) {
-    let Some(browser) = Browser::start().await else {
+    let Some(shop) = Shop::open(&app).await else {
         return;
     };
-    app.create_user("lucia@shop.example", "agent", PASSWORD)
-        .await;
-    let peer = TwilioPeer::start().await;
-    let (_, sms_hook) = app
-        .twilio_channel("twilio_sms", "+34910000001", &peer)
-        .await;
-    let (whatsapp, whatsapp_hook) = app
-        .twilio_channel("twilio_whatsapp", "+34910000002", &peer)
-        .await;
+    let Shop {
+        browser,
+        peer,
+        whatsapp,
+        sms_hook,
+        whatsapp_hook,
+    } = &shop;
     // Ana writes on WhatsApp, then by SMS: one customer, one conversation.
     let whatsapp_from = format!("whatsapp:{ANA}");
     let hooks = [
@@ -77,13 +63,7 @@ async fn an_agent_works_the_inbox_live_in_the_browser(app: TestApp) {
         .wait_until("location.pathname === '/console/login'")
         .await;
     browser.screenshot("console-sign-in").await;
-    browser
-        .follow(&format!(
-            "document.querySelector('input[name=email]').value = 'lucia@shop.example';\
-             document.querySelector('input[name=password]').value = '{PASSWORD}';\
-             document.querySelector('form[action=\"/console/login\"]').submit(); true"
-        ))
-        .await;
+    shop.sign_in().await;
     browser
         .wait_until("location.pathname === '/console/inbox' && document.readyState === 'complete'")
         .await;
@@ -111,7 +91,7 @@ async fn an_agent_works_the_inbox_live_in_the_browser(app: TestApp) {
         "¿Abrís el domingo?",
     );
     assert_eq!(
-        app.twilio_hook(&sms_hook, AUTH_TOKEN, &form).await.status(),
+        app.twilio_hook(sms_hook, AUTH_TOKEN, &form).await.status(),
         StatusCode::OK
     );
     let answered = sent.elapsed();
@@ -197,7 +177,7 @@ async fn an_agent_works_the_inbox_live_in_the_browser(app: TestApp) {
         HOSTILE,
     );
     assert_eq!(
-        app.twilio_hook(&sms_hook, AUTH_TOKEN, &form).await.status(),
+        app.twilio_hook(sms_hook, AUTH_TOKEN, &form).await.status(),
         StatusCode::OK
     );
     browser

@@ -3,3 +3,64 @@
 
 mod customers;
 mod inbox;
+
+use crate::support::TestApp;
+use crate::support::browser::Browser;
+use crate::support::twilio::{ACCOUNT_SID, TwilioPeer};
+
+const PASSWORD: &str = "a long console password";
+const AGENT: &str = "lucia@shop.example";
+
+/// A shop with an agent, an SMS number and a WhatsApp number on one Twilio peer.
+struct Shop {
+    browser: Browser,
+    peer: TwilioPeer,
+    whatsapp: String,
+    sms_hook: String,
+    whatsapp_hook: String,
+}
+
+impl Shop {
+    /// `None` when no browser can run here.
+    async fn open(app: &TestApp) -> Option<Self> {
+        let browser = Browser::start().await?;
+        app.create_user(AGENT, "agent", PASSWORD).await;
+        let peer = TwilioPeer::start().await;
+        let (_, sms_hook) = app
+            .twilio_channel("twilio_sms", "+34910000001", &peer)
+            .await;
+        let (whatsapp, whatsapp_hook) = app
+            .twilio_channel("twilio_whatsapp", "+34910000002", &peer)
+            .await;
+        Some(Self {
+            browser,
+            peer,
+            whatsapp,
+            sms_hook,
+            whatsapp_hook,
+        })
+    }
+
+    /// Signs the agent in on the sign-in page the browser is on.
+    async fn sign_in(&self) {
+        self.browser
+            .follow(&format!(
+                "document.querySelector('input[name=email]').value = '{AGENT}';\
+                 document.querySelector('input[name=password]').value = '{PASSWORD}';\
+                 document.querySelector('form[action=\"/console/login\"]').submit()"
+            ))
+            .await;
+    }
+}
+
+/// A Twilio message webhook's form.
+fn message<'a>(from: &'a str, to: &'a str, sid: &'a str, body: &'a str) -> [(&'a str, &'a str); 6] {
+    [
+        ("AccountSid", ACCOUNT_SID),
+        ("Body", body),
+        ("From", from),
+        ("MessageSid", sid),
+        ("NumMedia", "0"),
+        ("To", to),
+    ]
+}
