@@ -1,14 +1,12 @@
-// Hilo console: live updates. Pages are complete without this script; with it, a part of
-// the page that names its own address in `data-live` is fetched again from the server
-// whenever a live event concerns it, so what is shown stays rendered (and escaped) by
-// the server.
+// Hilo console: live updates, the incoming call pop-up and keyboard shortcuts. Pages are
+// complete without this script. With it, a part of the page that names its own address
+// in `data-live` is fetched again from the server whenever a live event concerns it, so
+// what is shown stays rendered (and escaped) by the server; what this script writes
+// itself goes in as text, never as markup.
 (function () {
   "use strict";
 
-  var parts = document.querySelectorAll("[data-live]");
-  if (!parts.length || !window.EventSource) {
-    return;
-  }
+  var body = document.body;
   var page = document.querySelector("[data-conversation]");
   var conversation = page ? page.getAttribute("data-conversation") : null;
 
@@ -52,7 +50,6 @@
             if (conversation && atBottom) {
               window.scrollTo(0, document.body.scrollHeight);
             }
-            document.dispatchEvent(new CustomEvent("hilo:updated", { detail: { id: fresh.id } }));
           }
         })
         .catch(function () {})
@@ -67,36 +64,157 @@
     return run;
   }
 
-  var refreshers = Array.prototype.map.call(parts, refresher);
+  var refreshers = Array.prototype.map.call(document.querySelectorAll("[data-live]"), refresher);
   function refreshAll() {
     refreshers.forEach(function (run) { run(); });
   }
 
-  function onEvent(event) {
-    var data = {};
+  function parse(event) {
     try {
-      data = JSON.parse(event.data);
+      return JSON.parse(event.data);
     } catch (ignored) {
-      return;
+      return null;
     }
-    if (conversation && conversationOf(data) !== conversation) {
+  }
+
+  function onChange(event) {
+    var data = parse(event);
+    if (!data || (conversation && conversationOf(data) !== conversation)) {
       return;
     }
     refreshAll();
   }
 
-  var source = new EventSource("/api/v1/live");
-  ["message.created", "message.updated", "conversation.updated"].forEach(function (kind) {
-    source.addEventListener(kind, onEvent);
-  });
-  // Events were missed, or the connection came back: read everything again.
-  source.addEventListener("lagged", refreshAll);
-  var opened = false;
-  source.addEventListener("open", function () {
-    if (opened) {
-      refreshAll();
+  // S1: a call coming in shows who is calling and their conversation, on any page.
+  function link(text, href) {
+    var a = document.createElement("a");
+    a.textContent = text;
+    a.href = href;
+    return a;
+  }
+
+  function dismissCall() {
+    var shown = document.getElementById("incoming-call");
+    if (shown) {
+      shown.remove();
     }
-    opened = true;
-    document.documentElement.setAttribute("data-live-connected", "true");
+  }
+
+  function onCall(event) {
+    var data = parse(event);
+    if (!data || !data.conversation_id) {
+      return;
+    }
+    dismissCall();
+    var customer = data.customer || {};
+    var who = customer.name || (data.call && data.call.from) || "";
+    var box = document.createElement("section");
+    box.id = "incoming-call";
+    box.className = "call-popup";
+    box.setAttribute("role", "alert");
+    var title = document.createElement("h2");
+    title.textContent = body.getAttribute("data-call-title") + (who ? ": " + who : "");
+    box.appendChild(title);
+    var actions = document.createElement("p");
+    actions.appendChild(link(body.getAttribute("data-call-open"), "/console/conversations/" + encodeURIComponent(data.conversation_id)));
+    if (data.customer_id) {
+      actions.appendChild(document.createTextNode(" · "));
+      actions.appendChild(link(body.getAttribute("data-call-customer"), "/console/customers/" + encodeURIComponent(data.customer_id)));
+    }
+    actions.appendChild(document.createTextNode(" "));
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "link";
+    close.textContent = body.getAttribute("data-call-dismiss");
+    close.addEventListener("click", dismissCall);
+    actions.appendChild(close);
+    box.appendChild(actions);
+    document.body.appendChild(box);
+    box.querySelector("a").focus();
+  }
+
+  if (body.getAttribute("data-live-events") === "on" && window.EventSource) {
+    var source = new EventSource("/api/v1/live");
+    ["message.created", "message.updated", "conversation.updated"].forEach(function (kind) {
+      source.addEventListener(kind, onChange);
+    });
+    source.addEventListener("call.started", onCall);
+    source.addEventListener("call.ended", function (event) {
+      var data = parse(event);
+      var shown = document.getElementById("incoming-call");
+      if (data && shown && shown.innerHTML.indexOf(encodeURIComponent(data.conversation_id)) >= 0) {
+        dismissCall();
+      }
+    });
+    // Events were missed, or the connection came back: read everything again.
+    source.addEventListener("lagged", refreshAll);
+    var opened = false;
+    source.addEventListener("open", function () {
+      if (opened) {
+        refreshAll();
+      }
+      opened = true;
+      document.documentElement.setAttribute("data-live-connected", "true");
+    });
+  }
+
+  // Keyboard shortcuts, outside text fields: g i, g c, /, r, j, k, Esc.
+  var pending = null;
+  function typing(target) {
+    var tag = target.tagName;
+    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || target.isContentEditable;
+  }
+  function moveInList(step) {
+    var links = Array.prototype.slice.call(document.querySelectorAll("#inbox-list a, .conversations a"));
+    if (!links.length) {
+      return;
+    }
+    var at = links.indexOf(document.activeElement);
+    var next = at < 0 ? 0 : Math.min(links.length - 1, Math.max(0, at + step));
+    links[next].focus();
+  }
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") {
+      dismissCall();
+      return;
+    }
+    if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) {
+      return;
+    }
+    if (pending === "g") {
+      pending = null;
+      if (event.key === "i") {
+        window.location.href = "/console/inbox";
+      } else if (event.key === "c") {
+        window.location.href = "/console/customers";
+      }
+      return;
+    }
+    var field;
+    switch (event.key) {
+      case "g":
+        pending = "g";
+        return;
+      case "/":
+        field = document.querySelector("form[role=search] input, form[role=search] select");
+        break;
+      case "r":
+        field = document.querySelector("#composer textarea");
+        break;
+      case "j":
+        moveInList(1);
+        event.preventDefault();
+        return;
+      case "k":
+        moveInList(-1);
+        event.preventDefault();
+        return;
+      default:
+        return;
+    }
+    if (field) {
+      event.preventDefault();
+      field.focus();
+    }
   });
 })();

@@ -492,6 +492,21 @@ impl Customers<'_> {
         Ok(Some(linked))
     }
 
+    /// The customers these ids belong to now (merged-away ids find the live one), read
+    /// together: for lists that name many. Ids that belong to no one (erased) are left
+    /// out; each customer comes once.
+    pub async fn many(&self, ids: &[CustomerId]) -> AppResult<Vec<CustomerView>> {
+        let mut roots = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(root) = self.hilo.store.customer_root(*id).await?
+                && !roots.contains(&root)
+            {
+                roots.push(root);
+            }
+        }
+        self.customer_views(&roots).await
+    }
+
     async fn customer_view(&self, root: CustomerId) -> AppResult<CustomerView> {
         self.customer_views(&[root])
             .await?

@@ -269,11 +269,26 @@ async fn inbox_rows(
         .into_iter()
         .collect();
     let users = user_names(state).await.map_err(|e| failure(e, t))?;
-    let mut rows = Vec::with_capacity(found.items.len());
-    for c in &found.items {
-        rows.push(InboxRow {
+    let profiles: Vec<CustomerId> = found.items.iter().map(|c| c.profile_id).collect();
+    let customers = state
+        .hilo
+        .customers()
+        .many(&profiles)
+        .await
+        .map_err(|e| failure(e, t))?;
+    // A conversation's profile may be a fragment merged into the customer since.
+    let label_of = |profile: CustomerId| {
+        customers
+            .iter()
+            .find(|c| c.id == profile || c.merged_ids.contains(&profile))
+            .map_or_else(|| profile.to_string(), best_label)
+    };
+    let rows = found
+        .items
+        .iter()
+        .map(|c| InboxRow {
             id: c.id.to_string(),
-            customer: customer_label(state, c.profile_id).await,
+            customer: label_of(c.profile_id),
             channel: c
                 .last_channel
                 .and_then(|id| channels.get(&id).cloned())
@@ -287,8 +302,8 @@ async fn inbox_rows(
             subject: c.subject.clone().unwrap_or_default(),
             at: short_time(c.last_message_at),
             unanswered: unanswered.get(&c.id).copied().unwrap_or(0),
-        });
-    }
+        })
+        .collect();
     let encoded = query.encoded();
     Ok(InboxList {
         t,
@@ -317,6 +332,8 @@ struct ConversationPage {
     statuses: Vec<Choice>,
     assignees: Vec<Choice>,
     labels: String,
+    /// When a snoozed conversation opens again, for the form (`datetime-local`, UTC).
+    snoozed_until: String,
     channels: Vec<Choice>,
     identities: Vec<(String, String)>,
     traits: Vec<(String, String)>,
@@ -420,7 +437,7 @@ async fn conversation_page(
     };
     let c = &view.conversation;
     let channel_map: HashMap<ChannelId, String> = channels.iter().cloned().collect();
-    let statuses = ["open", "pending", "resolved"]
+    let statuses = ["open", "pending", "snoozed", "resolved"]
         .into_iter()
         .map(|value| Choice {
             value: value.to_owned(),
@@ -477,6 +494,10 @@ async fn conversation_page(
         statuses,
         assignees,
         labels: view.labels.join(", "),
+        snoozed_until: c
+            .snoozed_until
+            .map(|at| at.to_rfc3339().chars().take(16).collect())
+            .unwrap_or_default(),
         channels: reply_channels,
         identities,
         traits,
@@ -670,6 +691,8 @@ struct WorkForm {
     #[serde(default)]
     csrf: String,
     status: Option<String>,
+    /// A browser's `datetime-local` (`2026-12-08T09:00`), read as UTC.
+    snoozed_until: Option<String>,
     assignee: Option<String>,
     labels: Option<String>,
 }
@@ -692,6 +715,21 @@ async fn work(
             Ok(status) => change.status = Some(status),
             Err(_) => {
                 return unprocessable(&state, &staff, &id, not_changed(), String::new()).await;
+            }
+        }
+    }
+    if change.status == Some(hilo_domain::conversations::ConversationStatus::Snoozed) {
+        let until = form.snoozed_until.as_deref().unwrap_or("").trim();
+        let text = match until.len() {
+            16 => format!("{until}:00Z"),
+            19 => format!("{until}Z"),
+            _ => until.to_owned(),
+        };
+        match hilo_domain::Timestamp::parse_rfc3339(&text) {
+            Ok(at) => change.snoozed_until = Some(at),
+            Err(_) => {
+                let notice = t.conversations.snooze_until_needed.to_owned();
+                return unprocessable(&state, &staff, &id, notice, String::new()).await;
             }
         }
     }
@@ -817,13 +855,6 @@ async fn user_names(state: &AppState) -> hilo_app::AppResult<HashMap<UserId, Str
 
 /// How a customer is called in a list: their name, else an email or a phone, else
 /// their id.
-async fn customer_label(state: &AppState, id: CustomerId) -> String {
-    match state.hilo.customers().get(id).await {
-        Ok(customer) => best_label(&customer),
-        Err(_) => id.to_string(),
-    }
-}
-
 pub(super) fn best_label(customer: &hilo_app::customers::CustomerView) -> String {
     let text = |key: &str| {
         customer

@@ -153,6 +153,7 @@ impl Staff {
             csrf: self.csrf.clone(),
             here: encode(&self.here),
             nav,
+            live: self.principal.allows(Permission::ReadConversations),
         }
     }
 }
@@ -202,6 +203,9 @@ pub struct Shell {
     /// This page, encoded for the language links' `next`.
     pub here: String,
     pub nav: Vec<NavItem>,
+    /// Whether the page listens to live events (roles that read conversations): new
+    /// messages, and incoming calls popped up on every page.
+    pub live: bool,
 }
 
 pub struct NavItem {

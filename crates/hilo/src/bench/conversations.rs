@@ -9,7 +9,9 @@
 //!   process, `hilo bench sockets`, so each process stays within its file limit and the
 //!   server's memory is measured alone);
 //! - the inbox list for an agent at scale: a large inbox written straight into the
-//!   tables, then listed by many clients with the filters agents use.
+//!   tables, then listed by many clients with the filters agents use;
+//! - the console's pages rendered on the server for a signed-in agent: the inbox, and a
+//!   conversation of 1,000 messages (sent first as webhooks from one number).
 
 use std::collections::HashMap;
 use std::process::Stdio;
@@ -256,9 +258,114 @@ async fn run(options: &ConversationsBenchOptions, dir: &std::path::Path) -> anyh
             latency.p50_ms, latency.p99_ms, options.clients
         );
     }
+    console_pages(base, &hilo, &hook_url, options.clients).await?;
     let (rss, peak) = memory();
     println!("memory: resident {rss} MB, peak {peak} MB");
     running.stop().await?;
+    Ok(())
+}
+
+/// Messages in the long conversation the console renders.
+const LONG_CONVERSATION: usize = 1_000;
+
+/// Times the console's pages as an agent's browser asks for them: the inbox, and a
+/// conversation of a thousand messages, each rendered whole on the server.
+async fn console_pages(
+    base: std::net::SocketAddr,
+    hilo: &hilo_app::Hilo,
+    hook_url: &str,
+    clients: usize,
+) -> anyhow::Result<()> {
+    let number = "+34699000001";
+    let path = hook_url
+        .split_once("/webhooks/")
+        .map(|(_, rest)| format!("/webhooks/{rest}"))
+        .context("a webhook path")?;
+    let mut connection = super::Connection::open(base).await?;
+    for index in 0..LONG_CONVERSATION {
+        let params = vec![
+            ("AccountSid".to_owned(), ACCOUNT.to_owned()),
+            (
+                "Body".to_owned(),
+                format!(
+                    "Mensaje {index} de una conversación larga: ¿me confirmáis el cambio de talla?"
+                ),
+            ),
+            ("From".to_owned(), number.to_owned()),
+            ("MessageSid".to_owned(), format!("SMlong{index:026}")),
+            ("To".to_owned(), "+34910000001".to_owned()),
+        ];
+        let signature =
+            hilo_domain::conversations::twilio::signature(AUTH_TOKEN, hook_url, &params);
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params.iter())
+            .finish();
+        let headers = format!("X-Twilio-Signature: {signature}\r\n");
+        let (status, _) = connection
+            .request_typed(
+                "POST",
+                &path,
+                &headers,
+                "application/x-www-form-urlencoded",
+                body.as_bytes(),
+            )
+            .await?;
+        anyhow::ensure!(
+            status == 200,
+            "the long conversation's webhook answered {status}"
+        );
+    }
+    let customer = hilo.customers().lookup("phone", number).await?;
+    let filter = hilo_store::conversations::ConversationFilter {
+        customer: Some(customer.id),
+        ..Default::default()
+    };
+    let page = hilo_domain::PageRequest {
+        limit: 1,
+        after: None,
+    };
+    let conversation = hilo
+        .conversations()
+        .list(filter, &page)
+        .await?
+        .items
+        .first()
+        .map(|c| c.id)
+        .context("the long conversation")?;
+    let session = hilo
+        .access()
+        .login(
+            "agent0@bench.example",
+            &hilo_domain::Secret::new("bench password 0123"),
+            "127.0.0.1",
+        )
+        .await?;
+    let cookie = format!("Cookie: hilo_session={}\r\n", session.token.expose());
+    let pages = [
+        (
+            "the inbox (open, 50 a page)",
+            "/console/inbox?status=open".to_owned(),
+        ),
+        (
+            "the inbox, everything",
+            "/console/inbox?status=all".to_owned(),
+        ),
+        (
+            "a conversation of 1,000 messages",
+            format!("/console/conversations/{conversation}"),
+        ),
+    ];
+    for (label, path) in pages {
+        let cookie = cookie.clone();
+        let (rate, latency) = drive(base, clients.min(4), 200, move |_| {
+            ("GET", path.clone(), cookie.clone(), Vec::new())
+        })
+        .await?;
+        println!(
+            "console page, {label}: {rate:.0}/s, p50 {:.1} ms, p99 {:.1} ms rendered on the server",
+            latency.p50_ms, latency.p99_ms
+        );
+    }
     Ok(())
 }
 

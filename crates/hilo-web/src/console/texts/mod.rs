@@ -25,6 +25,27 @@ pub struct Texts {
     pub conversations: conversations::Texts,
     /// Customer search and the customer 360.
     pub people: people::Texts,
+    pub calls: Calls,
+    pub shortcuts: Shortcuts,
+}
+
+/// The incoming call's pop-up.
+pub struct Calls {
+    pub incoming: &'static str,
+    pub open_conversation: &'static str,
+    pub customer: &'static str,
+    pub dismiss: &'static str,
+}
+
+/// The keyboard shortcuts' list.
+pub struct Shortcuts {
+    pub title: &'static str,
+    pub inbox: &'static str,
+    pub customers: &'static str,
+    pub search: &'static str,
+    pub reply: &'static str,
+    pub next_previous: &'static str,
+    pub dismiss: &'static str,
 }
 
 pub static EN: Texts = Texts {
@@ -44,6 +65,21 @@ pub static EN: Texts = Texts {
     access: access::EN,
     conversations: conversations::EN,
     people: people::EN,
+    calls: Calls {
+        incoming: "Incoming call",
+        open_conversation: "Open the conversation",
+        customer: "Customer",
+        dismiss: "Dismiss",
+    },
+    shortcuts: Shortcuts {
+        title: "Keyboard shortcuts",
+        inbox: "Go to the inbox",
+        customers: "Go to customers",
+        search: "Search or filter",
+        reply: "Write a reply",
+        next_previous: "Next or previous conversation in the list",
+        dismiss: "Close the call pop-up",
+    },
 };
 
 pub static ES: Texts = Texts {
@@ -63,6 +99,21 @@ pub static ES: Texts = Texts {
     access: access::ES,
     conversations: conversations::ES,
     people: people::ES,
+    calls: Calls {
+        incoming: "Llamada entrante",
+        open_conversation: "Abrir la conversación",
+        customer: "Cliente",
+        dismiss: "Cerrar",
+    },
+    shortcuts: Shortcuts {
+        title: "Atajos de teclado",
+        inbox: "Ir a la bandeja",
+        customers: "Ir a clientes",
+        search: "Buscar o filtrar",
+        reply: "Escribir una respuesta",
+        next_previous: "Conversación siguiente o anterior de la lista",
+        dismiss: "Cerrar el aviso de llamada",
+    },
 };
 
 impl Texts {
