@@ -265,6 +265,40 @@ async fn run(options: &ConversationsBenchOptions, dir: &std::path::Path) -> anyh
     Ok(())
 }
 
+/// An SMS as Twilio posts it to `hook_url`: the signature header and the form.
+fn twilio_sms(hook_url: &str, from: &str, sid: String, body: String) -> (String, String) {
+    let params = vec![
+        ("AccountSid".to_owned(), ACCOUNT.to_owned()),
+        ("Body".to_owned(), body),
+        ("From".to_owned(), from.to_owned()),
+        ("MessageSid".to_owned(), sid),
+        ("To".to_owned(), "+34910000001".to_owned()),
+    ];
+    let signature = hilo_domain::conversations::twilio::signature(AUTH_TOKEN, hook_url, &params);
+    let form = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params.iter())
+        .finish();
+    (format!("X-Twilio-Signature: {signature}\r\n"), form)
+}
+
+/// Posts a signed form; the status and the answer.
+async fn post_form(
+    connection: &mut super::Connection,
+    path: &str,
+    headers: &str,
+    form: &str,
+) -> anyhow::Result<(u16, Vec<u8>)> {
+    connection
+        .request_typed(
+            "POST",
+            path,
+            headers,
+            "application/x-www-form-urlencoded",
+            form.as_bytes(),
+        )
+        .await
+}
+
 /// Messages in the long conversation the console renders.
 const LONG_CONVERSATION: usize = 1_000;
 
@@ -283,33 +317,15 @@ async fn console_pages(
         .context("a webhook path")?;
     let mut connection = super::Connection::open(base).await?;
     for index in 0..LONG_CONVERSATION {
-        let params = vec![
-            ("AccountSid".to_owned(), ACCOUNT.to_owned()),
-            (
-                "Body".to_owned(),
-                format!(
-                    "Mensaje {index} de una conversación larga: ¿me confirmáis el cambio de talla?"
-                ),
+        let (headers, form) = twilio_sms(
+            hook_url,
+            number,
+            format!("SMlong{index:026}"),
+            format!(
+                "Mensaje {index} de una conversación larga: ¿me confirmáis el cambio de talla?"
             ),
-            ("From".to_owned(), number.to_owned()),
-            ("MessageSid".to_owned(), format!("SMlong{index:026}")),
-            ("To".to_owned(), "+34910000001".to_owned()),
-        ];
-        let signature =
-            hilo_domain::conversations::twilio::signature(AUTH_TOKEN, hook_url, &params);
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(params.iter())
-            .finish();
-        let headers = format!("X-Twilio-Signature: {signature}\r\n");
-        let (status, _) = connection
-            .request_typed(
-                "POST",
-                &path,
-                &headers,
-                "application/x-www-form-urlencoded",
-                body.as_bytes(),
-            )
-            .await?;
+        );
+        let (status, _) = post_form(&mut connection, &path, &headers, &form).await?;
         anyhow::ensure!(
             status == 200,
             "the long conversation's webhook answered {status}"
@@ -452,36 +468,15 @@ async fn live_delivery(
                 }
                 let due = started + Duration::from_secs_f64(index as f64 / rate.max(1) as f64);
                 tokio::time::sleep_until(due.into()).await;
-                let params = vec![
-                    ("AccountSid".to_owned(), ACCOUNT.to_owned()),
-                    (
-                        "Body".to_owned(),
-                        format!("bench-message-{index} ¿tenéis la talla M?"),
-                    ),
-                    (
-                        "From".to_owned(),
-                        format!("+3462{:07}", index % senders.max(1)),
-                    ),
-                    ("MessageSid".to_owned(), format!("SM{index:032}")),
-                    ("To".to_owned(), "+34910000001".to_owned()),
-                ];
-                let signature =
-                    hilo_domain::conversations::twilio::signature(AUTH_TOKEN, &hook_url, &params);
-                let body = url::form_urlencoded::Serializer::new(String::new())
-                    .extend_pairs(params.iter())
-                    .finish();
-                let headers = format!("X-Twilio-Signature: {signature}\r\n");
+                let (headers, form) = twilio_sms(
+                    &hook_url,
+                    &format!("+3462{:07}", index % senders.max(1)),
+                    format!("SM{index:032}"),
+                    format!("bench-message-{index} ¿tenéis la talla M?"),
+                );
                 let at = Instant::now();
                 sent.lock().await.insert(index, at);
-                let (status, answer) = connection
-                    .request_typed(
-                        "POST",
-                        &path,
-                        &headers,
-                        "application/x-www-form-urlencoded",
-                        body.as_bytes(),
-                    )
-                    .await?;
+                let (status, answer) = post_form(&mut connection, &path, &headers, &form).await?;
                 answers.push((index, at.elapsed()));
                 anyhow::ensure!(
                     status == 200,
