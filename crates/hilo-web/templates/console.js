@@ -158,6 +158,48 @@
     });
   }
 
+  // Canned replies: "/" and a shortcut in the reply box, then Tab, puts the reply's
+  // text in its place; the list under the box narrows as the shortcut is typed, and a
+  // click on one does the same.
+  var reply = document.querySelector("#composer textarea");
+  var cannedList = document.getElementById("canned-list");
+  if (reply && cannedList) {
+    var buttons = Array.prototype.slice.call(cannedList.querySelectorAll("[data-canned]"));
+    var typedShortcut = function () {
+      var match = /^\/(\S*)$/.exec(reply.value);
+      return match ? match[1].toLowerCase() : null;
+    };
+    var use = function (button) {
+      reply.value = button.getAttribute("data-canned");
+      buttons.forEach(function (b) { b.parentNode.hidden = false; });
+      reply.focus();
+    };
+    buttons.forEach(function (button) {
+      button.addEventListener("click", function () { use(button); });
+    });
+    reply.addEventListener("input", function () {
+      var typed = typedShortcut();
+      if (typed === null) {
+        return;
+      }
+      cannedList.parentNode.open = true;
+      buttons.forEach(function (b) {
+        b.parentNode.hidden = b.textContent.slice(1).indexOf(typed) !== 0;
+      });
+    });
+    reply.addEventListener("keydown", function (event) {
+      var typed = typedShortcut();
+      if (event.key !== "Tab" || typed === null) {
+        return;
+      }
+      var found = buttons.filter(function (b) { return b.textContent.slice(1).indexOf(typed) === 0; });
+      if (found.length) {
+        event.preventDefault();
+        use(found[0]);
+      }
+    });
+  }
+
   // Keyboard shortcuts, outside text fields: g i, g c, /, r, j, k, Esc.
   var pending = null;
   function typing(target) {

@@ -497,10 +497,8 @@ impl Customers<'_> {
     /// out; each customer comes once.
     pub async fn many(&self, ids: &[CustomerId]) -> AppResult<Vec<CustomerView>> {
         let mut roots = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(root) = self.hilo.store.customer_root(*id).await?
-                && !roots.contains(&root)
-            {
+        for (_, root) in self.hilo.store.customer_roots(ids).await? {
+            if !roots.contains(&root) {
                 roots.push(root);
             }
         }

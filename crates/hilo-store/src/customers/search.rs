@@ -46,6 +46,37 @@ async fn delete_fts_rows(
     Ok(())
 }
 
+impl Store {
+    /// The live profile each of these ids belongs to now, in one statement, for those
+    /// that still exist (an erased one has none).
+    pub async fn customer_roots(
+        &self,
+        ids: &[CustomerId],
+    ) -> StoreResult<Vec<(CustomerId, CustomerId)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (sqlite, postgres) = ROOTS;
+        let rows: Vec<(String, String)> = match self {
+            Self::Sqlite(pool) => {
+                sqlx::query_as(sqlite)
+                    .bind(ids_json(ids))
+                    .fetch_all(pool)
+                    .await?
+            }
+            Self::Postgres(pool) => {
+                sqlx::query_as(postgres)
+                    .bind(ids_text(ids))
+                    .fetch_all(pool)
+                    .await?
+            }
+        };
+        rows.iter()
+            .map(|(id, root)| Ok((parse_customer_id(id)?, parse_customer_id(root)?)))
+            .collect()
+    }
+}
+
 impl Tx {
     /// The live profile each of these fragments belongs to now, for those that still
     /// exist (an erased one has none).

@@ -339,6 +339,8 @@ struct ConversationPage {
     traits: Vec<(String, String)>,
     others: Vec<OtherConversation>,
     may_work: bool,
+    /// Canned replies, `(shortcut, text filled for this customer and agent)`.
+    canned: Vec<(String, String)>,
     notice: Option<String>,
     draft: String,
 }
@@ -435,6 +437,26 @@ async fn conversation_page(
             Err(error) => return failure(error, t),
         }
     };
+    let may_work = staff.principal.allows(Permission::WorkConversations);
+    let canned = if may_work {
+        match state
+            .hilo
+            .conversations()
+            .canned_replies("", Some(id), &staff.principal)
+            .await
+        {
+            Ok(replies) => replies
+                .into_iter()
+                .map(|c| {
+                    let text = c.rendered.unwrap_or_else(|| c.reply.content.clone());
+                    (c.reply.shortcut, text)
+                })
+                .collect(),
+            Err(error) => return failure(error, t),
+        }
+    } else {
+        Vec::new()
+    };
     let c = &view.conversation;
     let channel_map: HashMap<ChannelId, String> = channels.iter().cloned().collect();
     let statuses = ["open", "pending", "snoozed", "resolved"]
@@ -502,7 +524,8 @@ async fn conversation_page(
         identities,
         traits,
         others,
-        may_work: staff.principal.allows(Permission::WorkConversations),
+        may_work,
+        canned,
         notice,
         draft,
     };

@@ -67,6 +67,14 @@ async fn an_incoming_call_pops_up_the_caller(app: TestApp) {
         )
         .await;
     assert_eq!(browser.eval("location.pathname").await, "/console/inbox");
+    let canned = app
+        .post_json(
+            "/api/v1/canned-replies",
+            &app.admin_key,
+            &json!({"shortcut": "horario", "content": "Hola {{customer.first_name|cliente}}, abrimos de 10 a 21 h."}),
+        )
+        .await;
+    assert_eq!(canned.status(), StatusCode::CREATED);
     browser
         .open(&app.url(&format!("/console/conversations/{conversation}")))
         .await;
@@ -85,6 +93,21 @@ async fn an_incoming_call_pops_up_the_caller(app: TestApp) {
         "content",
         "the reply box has the focus"
     );
+    // A canned reply by its shortcut: "/hor" and Tab.
+    browser
+        .eval(
+            "const box = document.querySelector('#composer textarea');\
+             box.value = '/hor'; box.dispatchEvent(new Event('input'));\
+             box.dispatchEvent(new KeyboardEvent('keydown', {key: 'Tab', cancelable: true})); true",
+        )
+        .await;
+    assert_eq!(
+        browser
+            .eval("document.querySelector('#composer textarea').value")
+            .await,
+        "Hola cliente, abrimos de 10 a 21 h."
+    );
+
     // Snoozed until a date, from the same page.
     browser
         .follow(
