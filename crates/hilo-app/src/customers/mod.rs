@@ -492,6 +492,21 @@ impl Customers<'_> {
         Ok(Some(linked))
     }
 
+    /// The merges that made this customer, in force or undone, oldest first, and the
+    /// conflicts identity resolution recorded about it: its identity history.
+    pub async fn identity_history(
+        &self,
+        id: CustomerId,
+    ) -> AppResult<(
+        Vec<hilo_store::customers::MergeRow>,
+        Vec<hilo_store::customers::ConflictRow>,
+    )> {
+        let root = self.live_root(id).await?;
+        let merges = self.hilo.store.merges_of(root).await?;
+        let conflicts = self.hilo.store.conflicts_of(root).await?;
+        Ok((merges, conflicts))
+    }
+
     /// The customers these ids belong to now (merged-away ids find the live one), read
     /// together: for lists that name many. Ids that belong to no one (erased) are left
     /// out; each customer comes once.

@@ -4,17 +4,17 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
-use axum::routing::get;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 use hilo_app::customers::{CustomerView, TimelineItem};
 use hilo_domain::{CustomerId, PageRequest, Permission};
 use hilo_store::conversations::ConversationFilter;
 use serde::Deserialize;
 
 use super::conversations::{best_label, short_time, status_label};
-use super::shell::{Area, Shell, Staff, failure, render};
+use super::shell::{Area, Shell, Staff, expired, failure, render};
 use super::texts::Texts;
 use crate::AppState;
 
@@ -22,6 +22,8 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/customers", get(search))
         .route("/customers/{id}", get(customer))
+        .route("/customers/{id}/unmerge", post(unmerge))
+        .route("/customers/{id}/erase", post(erase))
 }
 
 const RESULTS: u32 = 25;
@@ -32,6 +34,8 @@ const TIMELINE_READ: u32 = 200;
 struct SearchQuery {
     q: Option<String>,
     after: Option<String>,
+    /// Set after an erasure, to say it was done.
+    erased: Option<String>,
 }
 
 #[derive(Template)]
@@ -43,6 +47,7 @@ struct SearchPage {
     searched: bool,
     rows: Vec<CustomerRow>,
     next: Option<String>,
+    notice: Option<&'static str>,
 }
 
 struct CustomerRow {
@@ -108,12 +113,15 @@ async fn search(
         q,
         searched,
         rows,
+        notice: query.erased.is_some().then_some(t.people.erased),
     };
     render(StatusCode::OK, &page)
 }
 
 #[derive(Deserialize)]
 struct TimelineQuery {
+    /// `unmerged`: say the last unmerge was done.
+    done: Option<String>,
     /// Only items of this channel (web, sms, whatsapp, email, voice, …).
     channel: Option<String>,
     /// Only items of this type (event, message, call, …).
@@ -125,6 +133,7 @@ struct TimelineQuery {
 struct CustomerPage {
     t: &'static Texts,
     shell: Shell,
+    id: String,
     name: String,
     identities: Vec<IdentityRow>,
     traits: Vec<(String, String)>,
@@ -134,6 +143,26 @@ struct CustomerPage {
     channels: Vec<FilterLink>,
     types: Vec<FilterLink>,
     merged: usize,
+    merges: Vec<MergeLine>,
+    conflicts: Vec<ConflictLine>,
+    may_unmerge: bool,
+    may_export: bool,
+    may_erase: bool,
+    export: String,
+    notice: Option<&'static str>,
+}
+
+struct MergeLine {
+    id: String,
+    identifier: String,
+    at: String,
+    undone: Option<String>,
+}
+
+struct ConflictLine {
+    reason: String,
+    identifier: String,
+    at: String,
 }
 
 struct IdentityRow {
@@ -192,6 +221,14 @@ async fn customer(
         Ok(view) => view,
         Err(error) => return failure(error, t),
     };
+    let (merges, conflicts) = if staff.principal.allows(Permission::ReadIdentityConflicts) {
+        match customers.identity_history(view.id).await {
+            Ok(history) => history,
+            Err(error) => return failure(error, t),
+        }
+    } else {
+        (Vec::new(), Vec::new())
+    };
     let (items, _) = match customers.timeline(view.id, None, TIMELINE_READ).await {
         Ok(read) => read,
         Err(error) => return failure(error, t),
@@ -246,6 +283,7 @@ async fn customer(
     let page = CustomerPage {
         t,
         shell: staff.shell(Area::Customers),
+        id: view.id.to_string(),
         name: best_label(&view),
         identities: identity_rows(&view),
         traits: view
@@ -269,6 +307,33 @@ async fn customer(
         channels,
         types,
         merged: view.merged_ids.len(),
+        merges: merges
+            .into_iter()
+            .map(|m| MergeLine {
+                identifier: format!("{}: {}", m.identifier_kind, m.identifier_value),
+                at: short_time(hilo_domain::Timestamp::from_millis(m.at)),
+                undone: m
+                    .undone_at
+                    .map(|at| short_time(hilo_domain::Timestamp::from_millis(at))),
+                id: m.id,
+            })
+            .collect(),
+        conflicts: conflicts
+            .into_iter()
+            .map(|c| ConflictLine {
+                reason: c.reason,
+                identifier: format!("{}: {}", c.identifier_kind, c.identifier_value),
+                at: short_time(hilo_domain::Timestamp::from_millis(c.at)),
+            })
+            .collect(),
+        may_unmerge: staff.principal.allows(Permission::UnmergeCustomers),
+        may_export: staff.principal.allows(Permission::ExportCustomers),
+        may_erase: staff.principal.allows(Permission::EraseCustomers),
+        export: format!("/api/v1/customers/{}/export", view.id),
+        notice: match filters.done.as_deref() {
+            Some("unmerged") => Some(t.people.unmerged),
+            _ => None,
+        },
     };
     render(StatusCode::OK, &page)
 }
@@ -342,5 +407,88 @@ fn timeline_row(item: &TimelineItem) -> TimelineRow {
         detail: detail.chars().take(300).collect(),
         at: short_time(item.at),
         datetime: item.at.to_rfc3339(),
+    }
+}
+
+#[derive(Deserialize)]
+struct UnmergeForm {
+    #[serde(default)]
+    csrf: String,
+    merge_id: Option<String>,
+}
+
+/// Undoes one merge (an admin's action); back to the customer who remains.
+async fn unmerge(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(form): Form<UnmergeForm>,
+) -> Response {
+    if let Some(refused) = staff.refused_unless(Permission::UnmergeCustomers) {
+        return refused;
+    }
+    if !staff.csrf_ok(&form.csrf) {
+        return expired(staff.t);
+    }
+    let Ok(id) = id.parse::<CustomerId>() else {
+        return failure(hilo_app::AppError::NotFound, staff.t);
+    };
+    match state
+        .hilo
+        .customers()
+        .unmerge(id, form.merge_id.as_deref(), &staff.principal)
+        .await
+    {
+        Ok(unmerged) => Redirect::to(&format!(
+            "/console/customers/{}?done=unmerged",
+            unmerged.survivor.id
+        ))
+        .into_response(),
+        Err(error) => failure(error, staff.t),
+    }
+}
+
+#[derive(Deserialize)]
+struct EraseForm {
+    #[serde(default)]
+    csrf: String,
+    /// The box that says the admin means it.
+    confirm: Option<String>,
+}
+
+/// Erases the customer for good (an admin's action, confirmed); back to the search.
+async fn erase(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(form): Form<EraseForm>,
+) -> Response {
+    if let Some(refused) = staff.refused_unless(Permission::EraseCustomers) {
+        return refused;
+    }
+    let t = staff.t;
+    if !staff.csrf_ok(&form.csrf) {
+        return expired(t);
+    }
+    let Ok(id) = id.parse::<CustomerId>() else {
+        return failure(hilo_app::AppError::NotFound, t);
+    };
+    if form.confirm.is_none() {
+        return super::shell::with_headers(
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                axum::response::Html(t.people.erase_unconfirmed),
+            )
+                .into_response(),
+        );
+    }
+    match state
+        .hilo
+        .customers()
+        .erase(id, true, &staff.principal)
+        .await
+    {
+        Ok(_) => Redirect::to("/console/customers?erased=1").into_response(),
+        Err(error) => failure(error, t),
     }
 }

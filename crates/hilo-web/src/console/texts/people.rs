@@ -16,6 +16,17 @@ pub struct Texts {
     pub withdrawn: &'static str,
     pub merged: &'static str,
     pub conversations: &'static str,
+    pub merges: &'static str,
+    pub undone: &'static str,
+    pub unmerge: &'static str,
+    pub unmerged: &'static str,
+    pub conflicts: &'static str,
+    pub privacy: &'static str,
+    pub export: &'static str,
+    pub erase: &'static str,
+    pub erase_confirm: &'static str,
+    pub erase_unconfirmed: &'static str,
+    pub erased: &'static str,
 }
 
 pub const EN: Texts = Texts {
@@ -34,6 +45,17 @@ pub const EN: Texts = Texts {
     withdrawn: "withdrawn",
     merged: "Profiles merged into this one",
     conversations: "Conversations",
+    merges: "Merge history",
+    undone: "undone",
+    unmerge: "Unmerge",
+    unmerged: "The merge was undone: both customers are back on their own.",
+    conflicts: "Conflicts identity rules recorded",
+    privacy: "Privacy",
+    export: "Export everything stored (JSON)",
+    erase: "Erase this customer",
+    erase_confirm: "I understand this erases the customer and everything stored about them, for good",
+    erase_unconfirmed: "Nothing was erased: tick the box to confirm.",
+    erased: "The customer was erased.",
 };
 
 pub const ES: Texts = Texts {
@@ -52,4 +74,15 @@ pub const ES: Texts = Texts {
     withdrawn: "retirado",
     merged: "Perfiles fusionados en este",
     conversations: "Conversaciones",
+    merges: "Historial de fusiones",
+    undone: "deshecha",
+    unmerge: "Deshacer la fusión",
+    unmerged: "La fusión se ha deshecho: los dos clientes vuelven a estar separados.",
+    conflicts: "Conflictos que registraron las reglas de identidad",
+    privacy: "Privacidad",
+    export: "Exportar todo lo guardado (JSON)",
+    erase: "Borrar este cliente",
+    erase_confirm: "Entiendo que esto borra el cliente y todo lo guardado sobre él, para siempre",
+    erase_unconfirmed: "No se ha borrado nada: marca la casilla para confirmarlo.",
+    erased: "El cliente se ha borrado.",
 };

@@ -2,12 +2,16 @@
 //! identifier, with a timeline across two channels and its filters.
 
 use reqwest::StatusCode;
+use serde_json::json;
 
 use super::{PASSWORD, Shop, message};
 use crate::support::twilio::AUTH_TOKEN;
 use crate::support::{TestApp, on_both_engines};
 
-on_both_engines!(the_customer_360_shows_every_channel);
+on_both_engines!(
+    the_customer_360_shows_every_channel,
+    admins_unmerge_and_erase_from_the_360
+);
 
 async fn the_customer_360_shows_every_channel(app: TestApp) {
     let Some(shop) = Shop::open(&app).await else {
@@ -128,4 +132,124 @@ async fn the_customer_360_shows_every_channel(app: TestApp) {
         .await
         .expect("html");
     assert!(!home.contains("/console/inbox"), "{home}");
+}
+
+/// An admin sees a customer's merge history on the 360, undoes a merge and erases a
+/// customer, each with the session's form token; an agent gets neither action.
+async fn admins_unmerge_and_erase_from_the_360(app: TestApp) {
+    let (_, web) = app.create_source("Web", "web").await;
+    let sign = json!({"userId": "u-360", "traits": {"email": "ines@example.com"},
+                      "messageId": "m1", "timestamp": "2026-11-23T08:00:00Z"});
+    assert_eq!(app.collect("/v1/identify", &web, &sign).await.status(), 200);
+    let device = json!({"anonymousId": "dev-360", "event": "Viewed", "messageId": "m2",
+                        "timestamp": "2026-11-23T08:10:00Z"});
+    assert_eq!(app.collect("/v1/track", &web, &device).await.status(), 200);
+    let bridge = json!({"anonymousId": "dev-360", "userId": "u-360", "event": "Signed In",
+                        "messageId": "m3", "timestamp": "2026-11-23T09:00:00Z"});
+    assert_eq!(app.collect("/v1/track", &web, &bridge).await.status(), 200);
+    let merged = app.lookup("anonymous_id", "dev-360").await.expect("merged");
+    let id = merged["id"].as_str().expect("id").to_owned();
+
+    app.create_user("admin@shop.example", "admin", PASSWORD)
+        .await;
+    app.create_user("lucia@shop.example", "agent", PASSWORD)
+        .await;
+    let page = |session: String, path: String| {
+        app.client
+            .get(app.url(&path))
+            .header("cookie", format!("hilo_session={session}"))
+            .send()
+    };
+    let post = |session: String, path: String, form: Vec<(&'static str, String)>| {
+        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        app.client
+            .post(app.url(&path))
+            .header("cookie", format!("hilo_session={session}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(crate::support::form_encode(&pairs))
+            .send()
+    };
+    let (agent, agent_csrf) =
+        crate::platform::console::console_session(&app, "lucia@shop.example", PASSWORD).await;
+    let seen = page(agent.clone(), format!("/console/customers/{id}"))
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        !seen.contains("/unmerge") && !seen.contains("/erase"),
+        "agents get no admin actions"
+    );
+    let refused = post(
+        agent,
+        format!("/console/customers/{id}/erase"),
+        vec![("csrf", agent_csrf), ("confirm", "yes".into())],
+    )
+    .await
+    .expect("request");
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+    let (admin, csrf) =
+        crate::platform::console::console_session(&app, "admin@shop.example", PASSWORD).await;
+    let html = page(admin.clone(), format!("/console/customers/{id}"))
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        html.contains("Merge history") && html.contains("anonymous_id: dev-360"),
+        "{html}"
+    );
+    let marker = "name=\"merge_id\" value=\"";
+    let start = html.find(marker).expect("an unmerge form") + marker.len();
+    let merge_id = html[start..]
+        .split('"')
+        .next()
+        .expect("merge id")
+        .to_owned();
+    // Without the form's token nothing happens.
+    let forged = post(
+        admin.clone(),
+        format!("/console/customers/{id}/unmerge"),
+        vec![("merge_id", merge_id.clone())],
+    )
+    .await
+    .expect("request");
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let undone = post(
+        admin.clone(),
+        format!("/console/customers/{id}/unmerge"),
+        vec![("csrf", csrf.clone()), ("merge_id", merge_id)],
+    )
+    .await
+    .expect("request");
+    assert_eq!(undone.status(), StatusCode::SEE_OTHER);
+    let apart = app
+        .lookup("anonymous_id", "dev-360")
+        .await
+        .expect("the device's own");
+    assert_ne!(apart["id"], merged["id"], "the merge is undone");
+
+    // Erasing needs the box ticked; then the customer is gone.
+    let unticked = post(
+        admin.clone(),
+        format!("/console/customers/{id}/erase"),
+        vec![("csrf", csrf.clone())],
+    )
+    .await
+    .expect("request");
+    assert_eq!(unticked.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(app.lookup("user_id", "u-360").await.is_some());
+    let erased = post(
+        admin,
+        format!("/console/customers/{id}/erase"),
+        vec![("csrf", csrf), ("confirm", "yes".into())],
+    )
+    .await
+    .expect("request");
+    assert_eq!(erased.status(), StatusCode::SEE_OTHER);
+    assert_eq!(erased.headers()["location"], "/console/customers?erased=1");
+    assert!(app.lookup("user_id", "u-360").await.is_none(), "erased");
 }
