@@ -19,7 +19,7 @@ use hilo_domain::{ChannelId, ConversationId, CustomerId, PageRequest, Permission
 use hilo_store::conversations::{ConversationFilter, MessageRecord};
 use serde::Deserialize;
 
-use super::shell::{Area, Shell, Staff, expired, failure, render};
+use super::shell::{Area, Shell, Staff, failure, render};
 use super::texts::Texts;
 use crate::AppState;
 
@@ -672,10 +672,11 @@ async fn reply(
     Path(id): Path<String>,
     Form(form): Form<ReplyForm>,
 ) -> Response {
-    let conversation = match form_target(&staff, &form.csrf, &id) {
-        Target::Conversation(conversation) => conversation,
-        Target::Refused(response) => return *response,
-    };
+    let conversation: ConversationId =
+        match staff.form_target(Permission::WorkConversations, &form.csrf, &id) {
+            Ok(conversation) => conversation,
+            Err(refused) => return *refused,
+        };
     let t = staff.t;
     let channel = match form.channel_id.as_str() {
         "" => None,
@@ -726,10 +727,11 @@ async fn work(
     Path(id): Path<String>,
     Form(form): Form<WorkForm>,
 ) -> Response {
-    let conversation = match form_target(&staff, &form.csrf, &id) {
-        Target::Conversation(conversation) => conversation,
-        Target::Refused(response) => return *response,
-    };
+    let conversation: ConversationId =
+        match staff.form_target(Permission::WorkConversations, &form.csrf, &id) {
+            Ok(conversation) => conversation,
+            Err(refused) => return *refused,
+        };
     let t = staff.t;
     let not_changed = || t.conversations.not_changed.to_owned();
     let mut change = WorkChange::default();
@@ -788,26 +790,6 @@ async fn work(
             let prefix = t.conversations.not_changed;
             refused_change(&state, &staff, &id, prefix, error, String::new()).await
         }
-    }
-}
-
-/// The conversation a form acts on, or the page that refuses it.
-enum Target {
-    Conversation(ConversationId),
-    Refused(Box<Response>),
-}
-
-/// Checks a form before anything is read: the role, the CSRF token, the id.
-fn form_target(staff: &Staff, csrf: &str, id: &str) -> Target {
-    if let Some(refused) = staff.refused_unless(Permission::WorkConversations) {
-        return Target::Refused(Box::new(refused));
-    }
-    if !staff.csrf_ok(csrf) {
-        return Target::Refused(Box::new(expired(staff.t)));
-    }
-    match id.parse::<ConversationId>() {
-        Ok(conversation) => Target::Conversation(conversation),
-        Err(_) => Target::Refused(Box::new(failure(hilo_app::AppError::NotFound, staff.t))),
     }
 }
 

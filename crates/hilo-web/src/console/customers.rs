@@ -14,7 +14,7 @@ use hilo_store::conversations::ConversationFilter;
 use serde::Deserialize;
 
 use super::conversations::{best_label, short_time, status_label};
-use super::shell::{Area, Shell, Staff, expired, failure, render};
+use super::shell::{Area, Shell, Staff, failure, render};
 use super::texts::Texts;
 use crate::AppState;
 
@@ -424,14 +424,9 @@ async fn unmerge(
     Path(id): Path<String>,
     Form(form): Form<UnmergeForm>,
 ) -> Response {
-    if let Some(refused) = staff.refused_unless(Permission::UnmergeCustomers) {
-        return refused;
-    }
-    if !staff.csrf_ok(&form.csrf) {
-        return expired(staff.t);
-    }
-    let Ok(id) = id.parse::<CustomerId>() else {
-        return failure(hilo_app::AppError::NotFound, staff.t);
+    let id: CustomerId = match staff.form_target(Permission::UnmergeCustomers, &form.csrf, &id) {
+        Ok(id) => id,
+        Err(refused) => return *refused,
     };
     match state
         .hilo
@@ -463,16 +458,11 @@ async fn erase(
     Path(id): Path<String>,
     Form(form): Form<EraseForm>,
 ) -> Response {
-    if let Some(refused) = staff.refused_unless(Permission::EraseCustomers) {
-        return refused;
-    }
-    let t = staff.t;
-    if !staff.csrf_ok(&form.csrf) {
-        return expired(t);
-    }
-    let Ok(id) = id.parse::<CustomerId>() else {
-        return failure(hilo_app::AppError::NotFound, t);
+    let id: CustomerId = match staff.form_target(Permission::EraseCustomers, &form.csrf, &id) {
+        Ok(id) => id,
+        Err(refused) => return *refused,
     };
+    let t = staff.t;
     if form.confirm.is_none() {
         return super::shell::with_headers(
             (

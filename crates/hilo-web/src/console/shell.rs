@@ -131,6 +131,25 @@ impl Staff {
             .then(|| with_headers((StatusCode::FORBIDDEN, Html(self.t.forbidden)).into_response()))
     }
 
+    /// What a form acts on (the id in its path), once the role allows `permission` and
+    /// the form's CSRF token is the session's; otherwise the page that refuses it.
+    /// Checked before anything is read.
+    pub fn form_target<T: std::str::FromStr>(
+        &self,
+        permission: Permission,
+        csrf: &str,
+        id: &str,
+    ) -> Result<T, Box<Response>> {
+        if let Some(refused) = self.refused_unless(permission) {
+            return Err(Box::new(refused));
+        }
+        if !self.csrf_ok(csrf) {
+            return Err(Box::new(expired(self.t)));
+        }
+        id.parse()
+            .map_err(|_| Box::new(failure(AppError::NotFound, self.t)))
+    }
+
     /// Whether a form's CSRF token is this session's.
     pub fn csrf_ok(&self, sent: &str) -> bool {
         hilo_domain::secret::constant_time_eq(&self.csrf, sent)
