@@ -13,6 +13,8 @@ pub struct UserRecord {
     pub name: String,
     pub role: Role,
     pub created_at: Timestamp,
+    /// The console's language they chose (`en`, `es`); `None`: their browser's.
+    pub language: Option<String>,
 }
 
 /// A live console session.
@@ -30,6 +32,7 @@ struct UserRow {
     name: String,
     role: String,
     created_at: i64,
+    language: Option<String>,
 }
 
 /// Failed console sign-ins, as [`Store::login_failures_since`] counts them.
@@ -50,6 +53,7 @@ impl TryFrom<UserRow> for UserRecord {
             name: row.name,
             role: row.role.parse().map_err(|e| corrupt("user role", e))?,
             created_at: Timestamp::from_millis(row.created_at),
+            language: row.language,
         })
     }
 }
@@ -65,7 +69,7 @@ struct UserWithSecretRow {
 macro_rules! select_users {
     ($extra:literal, $rest:literal) => {
         concat!(
-            "SELECT id, email, name, role, created_at",
+            "SELECT id, email, name, role, created_at, language",
             $extra,
             " FROM users ",
             $rest
@@ -114,6 +118,44 @@ impl Store {
             .fetch_all(pool)
             .await?);
         rows.into_iter().map(UserRecord::try_from).collect()
+    }
+
+    /// The user with this id.
+    pub async fn user(&self, id: UserId) -> StoreResult<Option<UserRecord>> {
+        const SQL: &str = select_users!("", "WHERE id = $1");
+        let row = on_pool!(self, |pool| sqlx::query_as::<_, UserRow>(SQL)
+            .bind(id.to_string())
+            .fetch_optional(pool)
+            .await?);
+        row.map(UserRecord::try_from).transpose()
+    }
+
+    /// Sets a user's language (`None`: their browser's).
+    pub async fn set_user_language(&self, id: UserId, language: Option<&str>) -> StoreResult<()> {
+        on_pool!(self, |pool| sqlx::query(
+            "UPDATE users SET language = $1 WHERE id = $2"
+        )
+        .bind(language)
+        .bind(id.to_string())
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(())
+    }
+
+    /// Gives a user another role, unless that would leave no admin: `false` then (or
+    /// when there is no such user). One statement, so two admins demoting each other
+    /// at once cannot both succeed.
+    pub async fn set_user_role(&self, id: UserId, role: Role) -> StoreResult<bool> {
+        const SQL: &str = "UPDATE users SET role = $1 WHERE id = $2 \
+            AND ($1 = 'admin' OR EXISTS (SELECT 1 FROM users o WHERE o.role = 'admin' AND o.id <> $2))";
+        let changed = on_pool!(self, |pool| sqlx::query(SQL)
+            .bind(role.as_str())
+            .bind(id.to_string())
+            .execute(pool)
+            .await?
+            .rows_affected());
+        Ok(changed == 1)
     }
 
     pub async fn count_users(&self) -> StoreResult<i64> {
@@ -191,7 +233,7 @@ impl Store {
         token_hash: &str,
         now: Timestamp,
     ) -> StoreResult<Option<SessionRecord>> {
-        const SQL: &str = "SELECT u.id, u.email, u.name, u.role, u.created_at, \
+        const SQL: &str = "SELECT u.id, u.email, u.name, u.role, u.created_at, u.language, \
             s.csrf_token AS secret, s.expires_at \
             FROM sessions s JOIN users u ON u.id = s.user_id \
             WHERE s.token_hash = $1 AND s.expires_at > $2";

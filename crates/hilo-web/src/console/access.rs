@@ -191,8 +191,20 @@ async fn set_language(
     State(state): State<AppState>,
     Path(code): Path<String>,
     Query(query): Query<NextQuery>,
+    headers: HeaderMap,
 ) -> Response {
     let texts = super::texts::Texts::for_preference(&code);
+    // A signed-in user's choice is theirs on every browser from now on.
+    if let Some(token) = cookie(&headers, SESSION_COOKIE)
+        && let Ok(Some(session)) = state.hilo.access().session(token).await
+        && let Err(error) = state
+            .hilo
+            .access()
+            .set_language(session.user.id, Some(texts.lang))
+            .await
+    {
+        return failure(error, texts);
+    }
     let mut response = Redirect::to(safe_next(query.next.as_deref())).into_response();
     set_cookie(
         &mut response,

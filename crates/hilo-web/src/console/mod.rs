@@ -4,6 +4,8 @@
 //! updates by fetching the server's own fragments again.
 
 mod access;
+mod account;
+mod admin;
 mod conversations;
 mod customers;
 mod pages;
@@ -23,6 +25,8 @@ const SCRIPT: &str = include_str!("../../templates/console.js");
 pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(access::routes())
+        .merge(account::routes())
+        .merge(admin::routes())
         .merge(conversations::routes())
         .merge(customers::routes())
         .route("/assets/console.css", get(stylesheet))

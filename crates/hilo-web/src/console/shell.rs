@@ -105,7 +105,12 @@ impl FromRequestParts<AppState> for Staff {
         };
         match state.hilo.access().session(token).await {
             Ok(Some(session)) => Ok(Staff {
-                t,
+                // The user's own choice of language, else the cookie's or browser's.
+                t: session
+                    .user
+                    .language
+                    .as_deref()
+                    .map_or(t, Texts::for_preference),
                 principal: Principal::User {
                     id: session.user.id,
                     email: session.user.email.clone(),
@@ -140,14 +145,18 @@ impl Staff {
         csrf: &str,
         id: &str,
     ) -> Result<T, Box<Response>> {
-        if let Some(refused) = self.refused_unless(permission) {
+        if let Some(refused) = self.refused_form(permission, csrf) {
             return Err(Box::new(refused));
-        }
-        if !self.csrf_ok(csrf) {
-            return Err(Box::new(expired(self.t)));
         }
         id.parse()
             .map_err(|_| Box::new(failure(AppError::NotFound, self.t)))
+    }
+
+    /// The page that refuses a form when the role does not allow `permission` or its
+    /// CSRF token is not the session's.
+    pub fn refused_form(&self, permission: Permission, csrf: &str) -> Option<Response> {
+        self.refused_unless(permission)
+            .or_else(|| (!self.csrf_ok(csrf)).then(|| expired(self.t)))
     }
 
     /// Whether a form's CSRF token is this session's.
@@ -184,16 +193,25 @@ pub enum Area {
     Home,
     Inbox,
     Customers,
+    Admin,
+    Account,
 }
 
 impl Area {
-    const ALL: [Area; 3] = [Area::Home, Area::Inbox, Area::Customers];
+    const ALL: [Area; 5] = [
+        Area::Home,
+        Area::Inbox,
+        Area::Customers,
+        Area::Admin,
+        Area::Account,
+    ];
 
     fn permission(self) -> Permission {
         match self {
-            Area::Home => Permission::ReadOwnIdentity,
+            Area::Home | Area::Account => Permission::ReadOwnIdentity,
             Area::Inbox => Permission::ReadConversations,
             Area::Customers => Permission::ReadCustomers,
+            Area::Admin => Permission::ManageUsers,
         }
     }
 
@@ -202,6 +220,8 @@ impl Area {
             Area::Home => "/console",
             Area::Inbox => "/console/inbox",
             Area::Customers => "/console/customers",
+            Area::Admin => "/console/admin/users",
+            Area::Account => "/console/account",
         }
     }
 
@@ -210,6 +230,8 @@ impl Area {
             Area::Home => t.home,
             Area::Inbox => t.conversations.inbox,
             Area::Customers => t.customers,
+            Area::Admin => t.admin.title,
+            Area::Account => t.account.title,
         }
     }
 }

@@ -2,6 +2,8 @@
 //! part's in a file of its own beside this one (`access.rs`, ...).
 
 pub mod access;
+pub mod account;
+pub mod admin;
 pub mod conversations;
 pub mod people;
 
@@ -25,6 +27,8 @@ pub struct Texts {
     pub conversations: conversations::Texts,
     /// Customer search and the customer 360.
     pub people: people::Texts,
+    pub account: account::Texts,
+    pub admin: admin::Texts,
     pub calls: Calls,
     pub shortcuts: Shortcuts,
 }
@@ -65,6 +69,8 @@ pub static EN: Texts = Texts {
     access: access::EN,
     conversations: conversations::EN,
     people: people::EN,
+    account: account::EN,
+    admin: admin::EN,
     calls: Calls {
         incoming: "Incoming call",
         open_conversation: "Open the conversation",
@@ -99,6 +105,8 @@ pub static ES: Texts = Texts {
     access: access::ES,
     conversations: conversations::ES,
     people: people::ES,
+    account: account::ES,
+    admin: admin::ES,
     calls: Calls {
         incoming: "Llamada entrante",
         open_conversation: "Abrir la conversación",

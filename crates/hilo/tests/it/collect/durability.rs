@@ -79,7 +79,11 @@ async fn kill_during_ingestion(
     let mut acknowledged = BTreeSet::new();
     let mut next = 0usize;
     for round in 0..3 {
+        // How many the sender has had acknowledged so far: the kill waits for the first,
+        // so a busy machine cannot make a round end before anything was taken.
+        let progress = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let sender = {
+            let progress = progress.clone();
             let client = client.clone();
             let base = base.clone();
             let write_key = write_key.clone();
@@ -113,7 +117,10 @@ async fn kill_during_ingestion(
                     for (ids, request) in requests {
                         sent += ids.len();
                         match request.await {
-                            Ok(response) if response.status() == 200 => acked.extend(ids),
+                            Ok(response) if response.status() == 200 => {
+                                progress.fetch_add(ids.len(), std::sync::atomic::Ordering::SeqCst);
+                                acked.extend(ids);
+                            }
                             _ => failed = true,
                         }
                     }
@@ -124,7 +131,15 @@ async fn kill_during_ingestion(
                 (acked, sent)
             })
         };
-        tokio::time::sleep(Duration::from_millis(400 + round * 150)).await;
+        let started = std::time::Instant::now();
+        while progress.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "round {round}: nothing acknowledged within a minute"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(200 + round * 150)).await;
         server.kill().expect("SIGKILL");
         let _ = server.wait();
         let (acked, sent) = sender.await.expect("sender");

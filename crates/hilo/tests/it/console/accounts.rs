@@ -1,0 +1,279 @@
+//! Console accounts: an admin invites a user with a one-time link that sets the
+//! password, changes roles (never leaving no admin); a user changes their password and
+//! language.
+
+use reqwest::{Response, StatusCode};
+
+use super::PASSWORD;
+use crate::platform::console::console_session;
+use crate::support::{TestApp, form_encode, on_both_engines};
+
+on_both_engines!(
+    admins_invite_users_and_change_roles,
+    users_change_their_password_and_language
+);
+
+async fn get(app: &TestApp, session: &str, path: &str) -> Response {
+    app.client
+        .get(app.url(path))
+        .header("cookie", format!("hilo_session={session}"))
+        .header("accept-language", "en-US")
+        .send()
+        .await
+        .expect("request")
+}
+
+async fn post(app: &TestApp, session: Option<&str>, path: &str, form: &[(&str, &str)]) -> Response {
+    let mut request = app
+        .client
+        .post(app.url(path))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept-language", "en-US")
+        .body(form_encode(form));
+    if let Some(session) = session {
+        request = request.header("cookie", format!("hilo_session={session}"));
+    }
+    request.send().await.expect("request")
+}
+
+async fn admins_invite_users_and_change_roles(app: TestApp) {
+    app.create_user("admin@shop.example", "admin", PASSWORD)
+        .await;
+    app.create_user("lucia@shop.example", "agent", PASSWORD)
+        .await;
+    let (agent, agent_csrf) = console_session(&app, "lucia@shop.example", PASSWORD).await;
+    assert_eq!(
+        get(&app, &agent, "/console/admin/users").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let invite = [
+        ("email", "nuevo@shop.example"),
+        ("name", "Nuevo"),
+        ("role", "agent"),
+    ];
+    let mut refused = invite.to_vec();
+    refused.push(("csrf", &agent_csrf));
+    assert_eq!(
+        post(&app, Some(&agent), "/console/admin/users", &refused)
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+
+    let (admin, csrf) = console_session(&app, "admin@shop.example", PASSWORD).await;
+    let page = get(&app, &admin, "/console/admin/users").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(
+        page.text()
+            .await
+            .expect("html")
+            .contains("lucia@shop.example")
+    );
+    // Without the form's token nothing is made.
+    assert_eq!(
+        post(&app, Some(&admin), "/console/admin/users", &invite)
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    let mut sent = invite.to_vec();
+    sent.push(("csrf", &csrf));
+    let made = post(&app, Some(&admin), "/console/admin/users", &sent).await;
+    assert_eq!(made.status(), StatusCode::CREATED);
+    let html = made.text().await.expect("html");
+    let start = html
+        .find("/console/invitations/")
+        .expect("the link, shown once");
+    let link = html[start..].split('"').next().expect("link").to_owned();
+    assert!(
+        !get(&app, &admin, "/console/admin/users")
+            .await
+            .text()
+            .await
+            .expect("html")
+            .contains(&link),
+        "shown only once"
+    );
+
+    // The invitee sets a password with the link, once; no session is needed.
+    let form = app
+        .client
+        .get(app.url(&link))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(form.status(), StatusCode::OK);
+    assert!(
+        form.text()
+            .await
+            .expect("html")
+            .contains("nuevo@shop.example")
+    );
+    let chosen = "a brand new password";
+    let differ = choose(&app, &link, chosen, "another one entirely").await;
+    assert_eq!(differ, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        choose(&app, &link, "short", "short").await,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        choose(&app, &link, chosen, chosen).await,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        choose(&app, &link, chosen, chosen).await,
+        StatusCode::NOT_FOUND,
+        "a link works once"
+    );
+    let (newcomer, _) = console_session(&app, "nuevo@shop.example", "a brand new password").await;
+    assert_eq!(
+        get(&app, &newcomer, "/console/inbox").await.status(),
+        StatusCode::OK
+    );
+
+    // Roles: the newcomer becomes a marketer and loses the inbox; the last admin stays one.
+    let html = get(&app, &admin, "/console/admin/users")
+        .await
+        .text()
+        .await
+        .expect("html");
+    let id_of = |email: &str| {
+        let row = html.find(email).expect("listed");
+        let marker = "/console/admin/users/";
+        let start = html[row..].find(marker).expect("role form") + row + marker.len();
+        html[start..].split('/').next().expect("id").to_owned()
+    };
+    let newcomer_id = id_of("nuevo@shop.example");
+    let admin_id = id_of("admin@shop.example");
+    let changed = post(
+        &app,
+        Some(&admin),
+        &format!("/console/admin/users/{newcomer_id}/role"),
+        &[("csrf", &csrf), ("role", "marketer")],
+    )
+    .await;
+    assert_eq!(changed.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        get(&app, &newcomer, "/console/inbox").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let last = post(
+        &app,
+        Some(&admin),
+        &format!("/console/admin/users/{admin_id}/role"),
+        &[("csrf", &csrf), ("role", "agent")],
+    )
+    .await;
+    assert_eq!(last.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        get(&app, &admin, "/console/admin/users").await.status(),
+        StatusCode::OK,
+        "still an admin"
+    );
+}
+
+async fn users_change_their_password_and_language(app: TestApp) {
+    app.create_user("lucia@shop.example", "agent", PASSWORD)
+        .await;
+    let (session, csrf) = console_session(&app, "lucia@shop.example", PASSWORD).await;
+    let home = get(&app, &session, "/console")
+        .await
+        .text()
+        .await
+        .expect("html");
+    assert!(home.contains("Inbox"), "English, as the browser asks");
+
+    // Spanish, chosen in the account, wins over the browser's English.
+    let chosen = post(
+        &app,
+        Some(&session),
+        "/console/account",
+        &[("csrf", &csrf), ("change", "language"), ("language", "es")],
+    )
+    .await;
+    assert_eq!(chosen.status(), StatusCode::SEE_OTHER);
+    let home = get(&app, &session, "/console")
+        .await
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        home.contains("Bandeja") && home.contains("lang=\"es\""),
+        "{home}"
+    );
+    let bad = post(
+        &app,
+        Some(&session),
+        "/console/account",
+        &[("csrf", &csrf), ("change", "language"), ("language", "fr")],
+    )
+    .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The password: the current one must be right; then every session ends.
+    let wrong = post(
+        &app,
+        Some(&session),
+        "/console/account",
+        &[
+            ("csrf", &csrf),
+            ("change", "password"),
+            ("current_password", "not the password"),
+            ("new_password", "a better password 2026"),
+        ],
+    )
+    .await;
+    assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let forged = post(
+        &app,
+        Some(&session),
+        "/console/account",
+        &[
+            ("change", "password"),
+            ("current_password", PASSWORD),
+            ("new_password", "a better password 2026"),
+        ],
+    )
+    .await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let changed = post(
+        &app,
+        Some(&session),
+        "/console/account",
+        &[
+            ("csrf", &csrf),
+            ("change", "password"),
+            ("current_password", PASSWORD),
+            ("new_password", "a better password 2026"),
+        ],
+    )
+    .await;
+    assert_eq!(changed.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        get(&app, &session, "/console").await.status(),
+        StatusCode::SEE_OTHER,
+        "signed out"
+    );
+    let (session, _) = console_session(&app, "lucia@shop.example", "a better password 2026").await;
+    assert!(
+        get(&app, &session, "/console")
+            .await
+            .text()
+            .await
+            .expect("html")
+            .contains("Bandeja"),
+        "the language is the user's"
+    );
+}
+
+/// Sends an invitation's form; the status it answers.
+async fn choose(app: &TestApp, link: &str, password: &str, repeat: &str) -> StatusCode {
+    post(
+        app,
+        None,
+        link,
+        &[("password", password), ("repeat", repeat)],
+    )
+    .await
+    .status()
+}
