@@ -6,6 +6,7 @@
 mod access;
 mod account;
 mod admin;
+mod admin_channels;
 mod conversations;
 mod customers;
 mod pages;
@@ -27,6 +28,7 @@ pub fn routes() -> Router<AppState> {
         .merge(access::routes())
         .merge(account::routes())
         .merge(admin::routes())
+        .merge(admin_channels::routes())
         .merge(conversations::routes())
         .merge(customers::routes())
         .route("/assets/console.css", get(stylesheet))

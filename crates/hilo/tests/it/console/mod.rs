@@ -2,6 +2,7 @@
 //! another channel, hostile message bodies, both languages and a tablet's width.
 
 mod accounts;
+mod admin;
 mod calls;
 mod customers;
 mod inbox;

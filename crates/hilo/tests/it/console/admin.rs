@@ -1,0 +1,141 @@
+//! Administration of channels from the console: created with the provider's own
+//! setting names, credentials never shown back in full, the webhook URL to copy,
+//! changed and deleted; other roles get none of it.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use super::PASSWORD;
+use crate::platform::console::console_session;
+use crate::support::{TestApp, form_encode, on_both_engines};
+
+on_both_engines!(admins_manage_channels_in_the_console);
+
+const TOKEN: &str = "twilio-secret-auth-token-0123456789";
+
+async fn admins_manage_channels_in_the_console(app: TestApp) {
+    app.create_user("admin@shop.example", "admin", PASSWORD)
+        .await;
+    app.create_user("lucia@shop.example", "agent", PASSWORD)
+        .await;
+    let send = |session: String, path: String, form: Vec<(&'static str, String)>| {
+        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        app.client
+            .post(app.url(&path))
+            .header("cookie", format!("hilo_session={session}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form_encode(&pairs))
+            .send()
+    };
+    let (agent, agent_csrf) = console_session(&app, "lucia@shop.example", PASSWORD).await;
+    let page = app
+        .client
+        .get(app.url("/console/admin/channels"))
+        .header("cookie", format!("hilo_session={agent}"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(page.status(), StatusCode::FORBIDDEN);
+    let settings = format!(
+        "account_sid = AC0123456789abcdef0123456789abcdef\nauth_token = {TOKEN}\nphone_number = +34910000009"
+    );
+    let form = |csrf: &str| {
+        vec![
+            ("csrf", csrf.to_owned()),
+            ("kind", "twilio_sms".to_owned()),
+            ("name", "Tienda SMS".to_owned()),
+            ("settings", settings.clone()),
+        ]
+    };
+    let refused = send(agent, "/console/admin/channels".into(), form(&agent_csrf))
+        .await
+        .expect("request");
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+    let (admin, csrf) = console_session(&app, "admin@shop.example", PASSWORD).await;
+    // A line that is not key = value, and settings the provider needs left out.
+    for settings in ["no equals sign", ""] {
+        let form = vec![
+            ("csrf", csrf.clone()),
+            ("kind", "twilio_sms".to_owned()),
+            ("name", "x".to_owned()),
+            ("settings", settings.to_owned()),
+        ];
+        let refused = send(admin.clone(), "/console/admin/channels".into(), form)
+            .await
+            .expect("request");
+        assert_eq!(
+            refused.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{settings:?}"
+        );
+    }
+    let made = send(admin.clone(), "/console/admin/channels".into(), form(&csrf))
+        .await
+        .expect("request");
+    assert_eq!(made.status(), StatusCode::CREATED);
+    let html = made.text().await.expect("html");
+    assert!(
+        html.contains("Tienda SMS") && html.contains("/webhooks/twilio/"),
+        "the webhook URL to copy"
+    );
+    assert!(
+        !html.contains(TOKEN),
+        "credentials are never shown back in full"
+    );
+
+    let listed: Value = app
+        .get("/api/v1/channels", &app.admin_key)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let channel = listed["data"]
+        .as_array()
+        .and_then(|all| all.iter().find(|c| c["name"] == "Tienda SMS"))
+        .expect("the channel exists")
+        .clone();
+    let id = channel["id"].as_str().expect("id").to_owned();
+
+    let renamed = send(
+        admin.clone(),
+        format!("/console/admin/channels/{id}"),
+        vec![
+            ("csrf", csrf.clone()),
+            ("name", "Tienda Sol".into()),
+            ("settings", String::new()),
+        ],
+    )
+    .await
+    .expect("request");
+    assert_eq!(renamed.status(), StatusCode::SEE_OTHER);
+    let shown: Value = app
+        .get(&format!("/api/v1/channels/{id}"), &app.admin_key)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(shown["name"], "Tienda Sol");
+    let forged = send(
+        admin.clone(),
+        format!("/console/admin/channels/{id}/delete"),
+        Vec::new(),
+    )
+    .await
+    .expect("request");
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let deleted = send(
+        admin,
+        format!("/console/admin/channels/{id}/delete"),
+        vec![("csrf", csrf)],
+    )
+    .await
+    .expect("request");
+    assert_eq!(deleted.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.get(&format!("/api/v1/channels/{id}"), &app.admin_key)
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+}
