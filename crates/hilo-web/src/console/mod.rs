@@ -7,6 +7,7 @@ mod access;
 mod account;
 mod admin;
 mod admin_channels;
+mod admin_operations;
 mod conversations;
 mod customers;
 mod pages;
@@ -29,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .merge(account::routes())
         .merge(admin::routes())
         .merge(admin_channels::routes())
+        .merge(admin_operations::routes())
         .merge(conversations::routes())
         .merge(customers::routes())
         .route("/assets/console.css", get(stylesheet))

@@ -2,39 +2,16 @@
 //! password, changes roles (never leaving no admin); a user changes their password and
 //! language.
 
-use reqwest::{Response, StatusCode};
+use reqwest::StatusCode;
 
-use super::PASSWORD;
+use super::{PASSWORD, page, send};
 use crate::platform::console::console_session;
-use crate::support::{TestApp, form_encode, on_both_engines};
+use crate::support::{TestApp, on_both_engines};
 
 on_both_engines!(
     admins_invite_users_and_change_roles,
     users_change_their_password_and_language
 );
-
-async fn get(app: &TestApp, session: &str, path: &str) -> Response {
-    app.client
-        .get(app.url(path))
-        .header("cookie", format!("hilo_session={session}"))
-        .header("accept-language", "en-US")
-        .send()
-        .await
-        .expect("request")
-}
-
-async fn post(app: &TestApp, session: Option<&str>, path: &str, form: &[(&str, &str)]) -> Response {
-    let mut request = app
-        .client
-        .post(app.url(path))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("accept-language", "en-US")
-        .body(form_encode(form));
-    if let Some(session) = session {
-        request = request.header("cookie", format!("hilo_session={session}"));
-    }
-    request.send().await.expect("request")
-}
 
 async fn admins_invite_users_and_change_roles(app: TestApp) {
     app.create_user("admin@shop.example", "admin", PASSWORD)
@@ -43,7 +20,7 @@ async fn admins_invite_users_and_change_roles(app: TestApp) {
         .await;
     let (agent, agent_csrf) = console_session(&app, "lucia@shop.example", PASSWORD).await;
     assert_eq!(
-        get(&app, &agent, "/console/admin/users").await.status(),
+        page(&app, &agent, "/console/admin/users").await.status(),
         StatusCode::FORBIDDEN
     );
     let invite = [
@@ -54,31 +31,32 @@ async fn admins_invite_users_and_change_roles(app: TestApp) {
     let mut refused = invite.to_vec();
     refused.push(("csrf", &agent_csrf));
     assert_eq!(
-        post(&app, Some(&agent), "/console/admin/users", &refused)
+        send(&app, Some(&agent), "/console/admin/users", &refused)
             .await
             .status(),
         StatusCode::FORBIDDEN
     );
 
     let (admin, csrf) = console_session(&app, "admin@shop.example", PASSWORD).await;
-    let page = get(&app, &admin, "/console/admin/users").await;
-    assert_eq!(page.status(), StatusCode::OK);
+    let users = page(&app, &admin, "/console/admin/users").await;
+    assert_eq!(users.status(), StatusCode::OK);
     assert!(
-        page.text()
+        users
+            .text()
             .await
             .expect("html")
             .contains("lucia@shop.example")
     );
     // Without the form's token nothing is made.
     assert_eq!(
-        post(&app, Some(&admin), "/console/admin/users", &invite)
+        send(&app, Some(&admin), "/console/admin/users", &invite)
             .await
             .status(),
         StatusCode::FORBIDDEN
     );
     let mut sent = invite.to_vec();
     sent.push(("csrf", &csrf));
-    let made = post(&app, Some(&admin), "/console/admin/users", &sent).await;
+    let made = send(&app, Some(&admin), "/console/admin/users", &sent).await;
     assert_eq!(made.status(), StatusCode::CREATED);
     let html = made.text().await.expect("html");
     let start = html
@@ -86,7 +64,7 @@ async fn admins_invite_users_and_change_roles(app: TestApp) {
         .expect("the link, shown once");
     let link = html[start..].split('"').next().expect("link").to_owned();
     assert!(
-        !get(&app, &admin, "/console/admin/users")
+        !page(&app, &admin, "/console/admin/users")
             .await
             .text()
             .await
@@ -127,12 +105,12 @@ async fn admins_invite_users_and_change_roles(app: TestApp) {
     );
     let (newcomer, _) = console_session(&app, "nuevo@shop.example", "a brand new password").await;
     assert_eq!(
-        get(&app, &newcomer, "/console/inbox").await.status(),
+        page(&app, &newcomer, "/console/inbox").await.status(),
         StatusCode::OK
     );
 
     // Roles: the newcomer becomes a marketer and loses the inbox; the last admin stays one.
-    let html = get(&app, &admin, "/console/admin/users")
+    let html = page(&app, &admin, "/console/admin/users")
         .await
         .text()
         .await
@@ -145,7 +123,7 @@ async fn admins_invite_users_and_change_roles(app: TestApp) {
     };
     let newcomer_id = id_of("nuevo@shop.example");
     let admin_id = id_of("admin@shop.example");
-    let changed = post(
+    let changed = send(
         &app,
         Some(&admin),
         &format!("/console/admin/users/{newcomer_id}/role"),
@@ -154,10 +132,10 @@ async fn admins_invite_users_and_change_roles(app: TestApp) {
     .await;
     assert_eq!(changed.status(), StatusCode::SEE_OTHER);
     assert_eq!(
-        get(&app, &newcomer, "/console/inbox").await.status(),
+        page(&app, &newcomer, "/console/inbox").await.status(),
         StatusCode::FORBIDDEN
     );
-    let last = post(
+    let last = send(
         &app,
         Some(&admin),
         &format!("/console/admin/users/{admin_id}/role"),
@@ -166,7 +144,7 @@ async fn admins_invite_users_and_change_roles(app: TestApp) {
     .await;
     assert_eq!(last.status(), StatusCode::CONFLICT);
     assert_eq!(
-        get(&app, &admin, "/console/admin/users").await.status(),
+        page(&app, &admin, "/console/admin/users").await.status(),
         StatusCode::OK,
         "still an admin"
     );
@@ -176,7 +154,7 @@ async fn users_change_their_password_and_language(app: TestApp) {
     app.create_user("lucia@shop.example", "agent", PASSWORD)
         .await;
     let (session, csrf) = console_session(&app, "lucia@shop.example", PASSWORD).await;
-    let home = get(&app, &session, "/console")
+    let home = page(&app, &session, "/console")
         .await
         .text()
         .await
@@ -184,7 +162,7 @@ async fn users_change_their_password_and_language(app: TestApp) {
     assert!(home.contains("Inbox"), "English, as the browser asks");
 
     // Spanish, chosen in the account, wins over the browser's English.
-    let chosen = post(
+    let chosen = send(
         &app,
         Some(&session),
         "/console/account",
@@ -192,7 +170,7 @@ async fn users_change_their_password_and_language(app: TestApp) {
     )
     .await;
     assert_eq!(chosen.status(), StatusCode::SEE_OTHER);
-    let home = get(&app, &session, "/console")
+    let home = page(&app, &session, "/console")
         .await
         .text()
         .await
@@ -201,7 +179,7 @@ async fn users_change_their_password_and_language(app: TestApp) {
         home.contains("Bandeja") && home.contains("lang=\"es\""),
         "{home}"
     );
-    let bad = post(
+    let bad = send(
         &app,
         Some(&session),
         "/console/account",
@@ -211,7 +189,7 @@ async fn users_change_their_password_and_language(app: TestApp) {
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
     // The password: the current one must be right; then every session ends.
-    let wrong = post(
+    let wrong = send(
         &app,
         Some(&session),
         "/console/account",
@@ -224,7 +202,7 @@ async fn users_change_their_password_and_language(app: TestApp) {
     )
     .await;
     assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let forged = post(
+    let forged = send(
         &app,
         Some(&session),
         "/console/account",
@@ -236,7 +214,7 @@ async fn users_change_their_password_and_language(app: TestApp) {
     )
     .await;
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
-    let changed = post(
+    let changed = send(
         &app,
         Some(&session),
         "/console/account",
@@ -250,13 +228,13 @@ async fn users_change_their_password_and_language(app: TestApp) {
     .await;
     assert_eq!(changed.status(), StatusCode::SEE_OTHER);
     assert_eq!(
-        get(&app, &session, "/console").await.status(),
+        page(&app, &session, "/console").await.status(),
         StatusCode::SEE_OTHER,
         "signed out"
     );
     let (session, _) = console_session(&app, "lucia@shop.example", "a better password 2026").await;
     assert!(
-        get(&app, &session, "/console")
+        page(&app, &session, "/console")
             .await
             .text()
             .await
@@ -268,7 +246,7 @@ async fn users_change_their_password_and_language(app: TestApp) {
 
 /// Sends an invitation's form; the status it answers.
 async fn choose(app: &TestApp, link: &str, password: &str, repeat: &str) -> StatusCode {
-    post(
+    send(
         app,
         None,
         link,

@@ -9,7 +9,10 @@ use super::PASSWORD;
 use crate::platform::console::console_session;
 use crate::support::{TestApp, form_encode, on_both_engines};
 
-on_both_engines!(admins_manage_channels_in_the_console);
+on_both_engines!(
+    admins_manage_channels_in_the_console,
+    admins_retry_dead_jobs_and_read_webhook_deliveries
+);
 
 const TOKEN: &str = "twilio-secret-auth-token-0123456789";
 
@@ -138,4 +141,107 @@ async fn admins_manage_channels_in_the_console(app: TestApp) {
             .status(),
         StatusCode::NOT_FOUND
     );
+}
+
+/// Dead jobs are listed with their error and retried from the console; the webhooks'
+/// page lists endpoints with their delivery log; neither is open to other roles.
+async fn admins_retry_dead_jobs_and_read_webhook_deliveries(app: TestApp) {
+    app.create_user("admin@shop.example", "admin", PASSWORD)
+        .await;
+    app.create_user("lucia@shop.example", "agent", PASSWORD)
+        .await;
+    let mut tx = app.store().begin().await.expect("begin");
+    crate::platform::jobs::enqueue(&mut tx, &app, None).await;
+    tx.commit().await.expect("commit");
+    assert_eq!(
+        app.step_workers().await,
+        1,
+        "the delivery dies: its message is gone"
+    );
+
+    let (agent, _) = console_session(&app, "lucia@shop.example", PASSWORD).await;
+    for path in ["/console/admin/jobs", "/console/admin/webhooks"] {
+        let page = app
+            .client
+            .get(app.url(path))
+            .header("cookie", format!("hilo_session={agent}"))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(page.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+
+    let (admin, csrf) = console_session(&app, "admin@shop.example", PASSWORD).await;
+    let read = |path: &'static str| {
+        app.client
+            .get(app.url(path))
+            .header("cookie", format!("hilo_session={admin}"))
+            .send()
+    };
+    let html = read("/console/admin/jobs")
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        html.contains("webhook.delivery") && html.contains("deleted"),
+        "{html}"
+    );
+    let marker = "/console/admin/jobs/";
+    let start = html.find(marker).expect("a retry form") + marker.len();
+    let id = html[start..].split('/').next().expect("job id").to_owned();
+    let retried = app
+        .client
+        .post(app.url(&format!("/console/admin/jobs/{id}/retry")))
+        .header("cookie", format!("hilo_session={admin}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form_encode(&[("csrf", &csrf)]))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(retried.status(), StatusCode::SEE_OTHER);
+    let pending: Value = app
+        .get("/api/v1/jobs?status=pending", &app.admin_key)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(pending["data"][0]["id"], id.as_str(), "back in the queue");
+
+    let hooks = read("/console/admin/webhooks").await.expect("request");
+    assert_eq!(hooks.status(), StatusCode::OK);
+    assert!(
+        hooks
+            .text()
+            .await
+            .expect("html")
+            .contains("POST /api/v1/webhooks")
+    );
+
+    // An endpoint's deliveries, as they were answered.
+    let receiver = crate::support::receiver::Receiver::start().await;
+    let (endpoint, _) = app
+        .create_webhook(&receiver.url, &["customer.created"])
+        .await;
+    let test = app
+        .post_json(
+            &format!("/api/v1/webhooks/{endpoint}/test"),
+            &app.admin_key,
+            &serde_json::json!({}),
+        )
+        .await;
+    assert!(test.status().is_success(), "{}", test.status());
+    while app.step_workers().await > 0 {}
+    let html = read("/console/admin/webhooks")
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        html.contains(&receiver.url) && html.contains("webhook.test"),
+        "{html}"
+    );
+    assert!(html.contains("<td>200</td>"), "{html}");
 }

@@ -7,9 +7,11 @@ mod calls;
 mod customers;
 mod inbox;
 
-use crate::support::TestApp;
+use reqwest::Response;
+
 use crate::support::browser::Browser;
 use crate::support::twilio::{ACCOUNT_SID, TwilioPeer};
+use crate::support::{TestApp, form_encode};
 
 const PASSWORD: &str = "a long console password";
 const AGENT: &str = "lucia@shop.example";
@@ -66,4 +68,29 @@ fn message<'a>(from: &'a str, to: &'a str, sid: &'a str, body: &'a str) -> [(&'a
         ("NumMedia", "0"),
         ("To", to),
     ]
+}
+
+/// A console page read with a session, as an English-speaking browser asks.
+async fn page(app: &TestApp, session: &str, path: &str) -> Response {
+    app.client
+        .get(app.url(path))
+        .header("cookie", format!("hilo_session={session}"))
+        .header("accept-language", "en-US")
+        .send()
+        .await
+        .expect("request")
+}
+
+/// A form sent with a session (or none), as a browser sends it.
+async fn send(app: &TestApp, session: Option<&str>, path: &str, form: &[(&str, &str)]) -> Response {
+    let mut request = app
+        .client
+        .post(app.url(path))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept-language", "en-US")
+        .body(form_encode(form));
+    if let Some(session) = session {
+        request = request.header("cookie", format!("hilo_session={session}"));
+    }
+    request.send().await.expect("request")
 }

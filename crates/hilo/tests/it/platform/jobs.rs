@@ -15,7 +15,7 @@ on_both_engines!(
     a_job_is_written_with_its_cause_or_not_at_all,
 );
 
-async fn enqueue(
+pub(crate) async fn enqueue(
     tx: &mut hilo_store::Tx,
     app: &TestApp,
     key: Option<&str>,

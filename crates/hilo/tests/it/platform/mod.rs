@@ -3,7 +3,7 @@
 
 mod binary;
 pub(crate) mod console;
-mod jobs;
+pub(crate) mod jobs;
 mod limits;
 mod migrations;
 mod ops;
