@@ -7,6 +7,7 @@ mod access;
 mod account;
 mod admin;
 mod admin_channels;
+mod admin_keys;
 mod admin_operations;
 mod conversations;
 mod customers;
@@ -30,6 +31,7 @@ pub fn routes() -> Router<AppState> {
         .merge(account::routes())
         .merge(admin::routes())
         .merge(admin_channels::routes())
+        .merge(admin_keys::routes())
         .merge(admin_operations::routes())
         .merge(conversations::routes())
         .merge(customers::routes())

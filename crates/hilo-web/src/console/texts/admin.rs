@@ -45,6 +45,12 @@ pub struct Texts {
     pub attempts: &'static str,
     pub last_error: &'static str,
     pub retry: &'static str,
+    pub keys: &'static str,
+    pub api_keys: &'static str,
+    pub prefix: &'static str,
+    pub last_used: &'static str,
+    pub revoked: &'static str,
+    pub revoke: &'static str,
 }
 
 pub const EN: Texts = Texts {
@@ -92,6 +98,12 @@ pub const EN: Texts = Texts {
     attempts: "Attempts",
     last_error: "Last error",
     retry: "Retry",
+    keys: "Keys and sources",
+    api_keys: "API keys",
+    prefix: "Begins with",
+    last_used: "Last used",
+    revoked: "Revoked",
+    revoke: "Revoke",
 };
 
 pub const ES: Texts = Texts {
@@ -139,4 +151,10 @@ pub const ES: Texts = Texts {
     attempts: "Intentos",
     last_error: "Último error",
     retry: "Reintentar",
+    keys: "Claves y orígenes",
+    api_keys: "Claves de API",
+    prefix: "Empieza por",
+    last_used: "Último uso",
+    revoked: "Revocada",
+    revoke: "Revocar",
 };

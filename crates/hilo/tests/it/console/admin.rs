@@ -11,7 +11,8 @@ use crate::support::{TestApp, form_encode, on_both_engines};
 
 on_both_engines!(
     admins_manage_channels_in_the_console,
-    admins_retry_dead_jobs_and_read_webhook_deliveries
+    admins_retry_dead_jobs_and_read_webhook_deliveries,
+    admins_make_and_revoke_keys
 );
 
 const TOKEN: &str = "twilio-secret-auth-token-0123456789";
@@ -31,13 +32,7 @@ async fn admins_manage_channels_in_the_console(app: TestApp) {
             .send()
     };
     let (agent, agent_csrf) = console_session(&app, "lucia@shop.example", PASSWORD).await;
-    let page = app
-        .client
-        .get(app.url("/console/admin/channels"))
-        .header("cookie", format!("hilo_session={agent}"))
-        .send()
-        .await
-        .expect("request");
+    let page = super::page(&app, &agent, "/console/admin/channels").await;
     assert_eq!(page.status(), StatusCode::FORBIDDEN);
     let settings = format!(
         "account_sid = AC0123456789abcdef0123456789abcdef\nauth_token = {TOKEN}\nphone_number = +34910000009"
@@ -161,13 +156,7 @@ async fn admins_retry_dead_jobs_and_read_webhook_deliveries(app: TestApp) {
 
     let (agent, _) = console_session(&app, "lucia@shop.example", PASSWORD).await;
     for path in ["/console/admin/jobs", "/console/admin/webhooks"] {
-        let page = app
-            .client
-            .get(app.url(path))
-            .header("cookie", format!("hilo_session={agent}"))
-            .send()
-            .await
-            .expect("request");
+        let page = super::page(&app, &agent, path).await;
         assert_eq!(page.status(), StatusCode::FORBIDDEN, "{path}");
     }
 
@@ -191,15 +180,13 @@ async fn admins_retry_dead_jobs_and_read_webhook_deliveries(app: TestApp) {
     let marker = "/console/admin/jobs/";
     let start = html.find(marker).expect("a retry form") + marker.len();
     let id = html[start..].split('/').next().expect("job id").to_owned();
-    let retried = app
-        .client
-        .post(app.url(&format!("/console/admin/jobs/{id}/retry")))
-        .header("cookie", format!("hilo_session={admin}"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form_encode(&[("csrf", &csrf)]))
-        .send()
-        .await
-        .expect("request");
+    let retried = super::send(
+        &app,
+        Some(&admin),
+        &format!("/console/admin/jobs/{id}/retry"),
+        &[("csrf", &csrf)],
+    )
+    .await;
     assert_eq!(retried.status(), StatusCode::SEE_OTHER);
     let pending: Value = app
         .get("/api/v1/jobs?status=pending", &app.admin_key)
@@ -244,4 +231,95 @@ async fn admins_retry_dead_jobs_and_read_webhook_deliveries(app: TestApp) {
         "{html}"
     );
     assert!(html.contains("<td>200</td>"), "{html}");
+}
+
+/// API keys and write keys made from the console work at once and are shown once;
+/// revoking a key and deleting a source stop them.
+async fn admins_make_and_revoke_keys(app: TestApp) {
+    app.create_user("admin@shop.example", "admin", PASSWORD)
+        .await;
+    let (admin, csrf) = console_session(&app, "admin@shop.example", PASSWORD).await;
+    let make = |form: Vec<(&'static str, &'static str)>| {
+        let mut form: Vec<(&str, &str)> = form;
+        form.push(("csrf", &csrf));
+        let body = form_encode(&form);
+        app.client
+            .post(app.url("/console/admin/keys"))
+            .header("cookie", format!("hilo_session={admin}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    let secret_of = |html: &str| {
+        let marker = "id=\"new-secret\"";
+        let at = html.find(marker).expect("the secret, shown once");
+        let before = &html[..at];
+        let start = before.rfind("value=\"").expect("value") + 7;
+        before[start..]
+            .split('"')
+            .next()
+            .expect("secret")
+            .to_owned()
+    };
+    let made = make(vec![
+        ("what", "key"),
+        ("name", "BI export"),
+        ("role", "read_only"),
+    ])
+    .await
+    .expect("request");
+    assert_eq!(made.status(), StatusCode::CREATED);
+    let key = secret_of(&made.text().await.expect("html"));
+    assert_eq!(app.get("/api/v1/me", &key).await.status(), StatusCode::OK);
+    let bad = make(vec![("what", "key"), ("name", "x"), ("role", "emperor")])
+        .await
+        .expect("request");
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    let made = make(vec![
+        ("what", "source"),
+        ("name", "Kiosco Sol"),
+        ("channel", "kiosk"),
+    ])
+    .await
+    .expect("request");
+    assert_eq!(made.status(), StatusCode::CREATED);
+    let write_key = secret_of(&made.text().await.expect("html"));
+    let event = serde_json::json!({"userId": "u-kiosk", "event": "Viewed", "messageId": "k1"});
+    assert_eq!(
+        app.collect("/v1/track", &write_key, &event).await.status(),
+        200
+    );
+
+    let page = super::page(&app, &admin, "/console/admin/keys")
+        .await
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        !page.contains(&key) && !page.contains(&write_key),
+        "shown only when made"
+    );
+    // The action on the row that names it (the tests' own admin key is listed too).
+    let action = |name: &str, marker: &str| {
+        let row = page.find(name).expect("listed");
+        let start = page[row..].find(marker).expect("an action") + row;
+        page[start..].split('"').next().expect("action").to_owned()
+    };
+    for path in [
+        action("BI export", "/console/admin/keys/"),
+        action("Kiosco Sol", "/console/admin/sources/"),
+    ] {
+        let done = super::send(&app, Some(&admin), &path, &[("csrf", &csrf)]).await;
+        assert_eq!(done.status(), StatusCode::SEE_OTHER, "{path}");
+    }
+    assert_eq!(
+        app.get("/api/v1/me", &key).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let event = serde_json::json!({"userId": "u-kiosk", "event": "Viewed", "messageId": "k2"});
+    assert_eq!(
+        app.collect("/v1/track", &write_key, &event).await.status(),
+        401
+    );
 }
