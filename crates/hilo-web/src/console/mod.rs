@@ -6,6 +6,7 @@
 mod access;
 mod account;
 mod admin;
+mod admin_canned;
 mod admin_channels;
 mod admin_keys;
 mod admin_operations;
@@ -30,6 +31,7 @@ pub fn routes() -> Router<AppState> {
         .merge(access::routes())
         .merge(account::routes())
         .merge(admin::routes())
+        .merge(admin_canned::routes())
         .merge(admin_channels::routes())
         .merge(admin_keys::routes())
         .merge(admin_operations::routes())

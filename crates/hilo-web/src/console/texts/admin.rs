@@ -51,6 +51,10 @@ pub struct Texts {
     pub last_used: &'static str,
     pub revoked: &'static str,
     pub revoke: &'static str,
+    pub canned: &'static str,
+    pub shortcut: &'static str,
+    pub text: &'static str,
+    pub canned_hint: &'static str,
 }
 
 pub const EN: Texts = Texts {
@@ -104,6 +108,10 @@ pub const EN: Texts = Texts {
     last_used: "Last used",
     revoked: "Revoked",
     revoke: "Revoke",
+    canned: "Canned replies",
+    shortcut: "Shortcut",
+    text: "Text",
+    canned_hint: "Agents type / and the shortcut in the reply box. Placeholders: {{customer.first_name}}, {{customer.name}}, {{customer.email}}, {{customer.phone}}, {{customer.traits.KEY}}, {{agent.name}}; a default after a bar: {{customer.first_name|cliente}}.",
 };
 
 pub const ES: Texts = Texts {
@@ -157,4 +165,8 @@ pub const ES: Texts = Texts {
     last_used: "Último uso",
     revoked: "Revocada",
     revoke: "Revocar",
+    canned: "Respuestas guardadas",
+    shortcut: "Atajo",
+    text: "Texto",
+    canned_hint: "Los agentes escriben / y el atajo en la caja de respuesta. Marcadores: {{customer.first_name}}, {{customer.name}}, {{customer.email}}, {{customer.phone}}, {{customer.traits.CLAVE}}, {{agent.name}}; un valor por defecto tras una barra: {{customer.first_name|cliente}}.",
 };

@@ -12,7 +12,8 @@ use crate::support::{TestApp, form_encode, on_both_engines};
 on_both_engines!(
     admins_manage_channels_in_the_console,
     admins_retry_dead_jobs_and_read_webhook_deliveries,
-    admins_make_and_revoke_keys
+    admins_make_and_revoke_keys,
+    admins_manage_canned_replies
 );
 
 const TOKEN: &str = "twilio-secret-auth-token-0123456789";
@@ -322,4 +323,75 @@ async fn admins_make_and_revoke_keys(app: TestApp) {
         app.collect("/v1/track", &write_key, &event).await.status(),
         401
     );
+}
+
+/// Canned replies are made and deleted from the console; a bad shortcut is refused
+/// with the reason; agents use them but do not manage them.
+async fn admins_manage_canned_replies(app: TestApp) {
+    app.create_user("admin@shop.example", "admin", PASSWORD)
+        .await;
+    app.create_user("lucia@shop.example", "agent", PASSWORD)
+        .await;
+    let (agent, agent_csrf) = console_session(&app, "lucia@shop.example", PASSWORD).await;
+    assert_eq!(
+        super::page(&app, &agent, "/console/admin/canned")
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    let form = [
+        ("shortcut", "/horario"),
+        ("content", "Abrimos de 10 a 21 h."),
+    ];
+    let mut refused = form.to_vec();
+    refused.push(("csrf", &agent_csrf));
+    assert_eq!(
+        super::send(&app, Some(&agent), "/console/admin/canned", &refused)
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+
+    let (admin, csrf) = console_session(&app, "admin@shop.example", PASSWORD).await;
+    let bad = [
+        ("csrf", csrf.as_str()),
+        ("shortcut", "no spaces allowed"),
+        ("content", "x"),
+    ];
+    let answer = super::send(&app, Some(&admin), "/console/admin/canned", &bad).await;
+    assert_eq!(answer.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(answer.text().await.expect("html").contains("shortcut"));
+    let mut good = form.to_vec();
+    good.push(("csrf", &csrf));
+    let made = super::send(&app, Some(&admin), "/console/admin/canned", &good).await;
+    assert_eq!(made.status(), StatusCode::SEE_OTHER);
+    let listed: Value = app
+        .get("/api/v1/canned-replies", &app.admin_key)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(listed["data"][0]["shortcut"], "horario");
+    let id = listed["data"][0]["id"].as_str().expect("id").to_owned();
+    let html = super::page(&app, &admin, "/console/admin/canned")
+        .await
+        .text()
+        .await
+        .expect("html");
+    assert!(html.contains("/horario") && html.contains("Abrimos de 10 a 21 h."));
+    let deleted = super::send(
+        &app,
+        Some(&admin),
+        &format!("/console/admin/canned/{id}/delete"),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(deleted.status(), StatusCode::SEE_OTHER);
+    let listed: Value = app
+        .get("/api/v1/canned-replies", &app.admin_key)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(listed["data"].as_array().map(Vec::len), Some(0));
 }

@@ -112,6 +112,11 @@ async fn an_agent_works_the_inbox_live_in_the_browser(app: TestApp) {
         shown.as_secs_f64() * 1e3
     );
     browser.screenshot("console-inbox").await;
+    // The inbox's first paint, as the browser measured it (reported, not asserted).
+    let paint = browser
+        .eval("(performance.getEntriesByName('first-contentful-paint')[0] || {}).startTime || null")
+        .await;
+    eprintln!("inbox first contentful paint: {paint} ms after navigation");
 
     // The agent opens Ana's conversation: both channels in one thread.
     browser
