@@ -10,6 +10,7 @@ mod admin_canned;
 mod admin_channels;
 mod admin_keys;
 mod admin_operations;
+mod admin_settings;
 mod conversations;
 mod customers;
 mod pages;
@@ -35,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .merge(admin_channels::routes())
         .merge(admin_keys::routes())
         .merge(admin_operations::routes())
+        .merge(admin_settings::routes())
         .merge(conversations::routes())
         .merge(customers::routes())
         .route("/assets/console.css", get(stylesheet))

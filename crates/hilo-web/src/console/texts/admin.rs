@@ -55,6 +55,13 @@ pub struct Texts {
     pub shortcut: &'static str,
     pub text: &'static str,
     pub canned_hint: &'static str,
+    pub settings_title: &'static str,
+    pub identity_rules: &'static str,
+    pub identity_rules_help: &'static str,
+    pub sla: &'static str,
+    pub sla_help: &'static str,
+    pub assignment: &'static str,
+    pub assignment_help: &'static str,
 }
 
 pub const EN: Texts = Texts {
@@ -112,6 +119,13 @@ pub const EN: Texts = Texts {
     shortcut: "Shortcut",
     text: "Text",
     canned_hint: "Agents type / and the shortcut in the reply box. Placeholders: {{customer.first_name}}, {{customer.name}}, {{customer.email}}, {{customer.phone}}, {{customer.traits.KEY}}, {{agent.name}}; a default after a bar: {{customer.first_name|cliente}}.",
+    settings_title: "Rules",
+    identity_rules: "Identity rules",
+    identity_rules_help: "How many identifiers of each type a customer may hold, and which types are trusted most; they apply to what arrives from now on.",
+    sla: "Service levels and business hours",
+    sla_help: "first_response_minutes and resolution_minutes for conversations opened from now on, counted within business_hours when given: {\"time_zone\": \"Europe/Madrid\", \"days\": {\"mon\": [[\"09:00\", \"14:00\"]]}}.",
+    assignment: "Auto-assignment",
+    assignment_help: "enabled, and the strategy (round_robin or least_loaded) by which open conversations are given to online agents with room.",
 };
 
 pub const ES: Texts = Texts {
@@ -169,4 +183,11 @@ pub const ES: Texts = Texts {
     shortcut: "Atajo",
     text: "Texto",
     canned_hint: "Los agentes escriben / y el atajo en la caja de respuesta. Marcadores: {{customer.first_name}}, {{customer.name}}, {{customer.email}}, {{customer.phone}}, {{customer.traits.CLAVE}}, {{agent.name}}; un valor por defecto tras una barra: {{customer.first_name|cliente}}.",
+    settings_title: "Reglas",
+    identity_rules: "Reglas de identidad",
+    identity_rules_help: "Cuántos identificadores de cada tipo puede tener un cliente y en qué tipos se confía más; se aplican a lo que llegue desde ahora.",
+    sla: "Niveles de servicio y horario comercial",
+    sla_help: "first_response_minutes y resolution_minutes para las conversaciones que se abran desde ahora, contados dentro de business_hours si se indica: {\"time_zone\": \"Europe/Madrid\", \"days\": {\"mon\": [[\"09:00\", \"14:00\"]]}}.",
+    assignment: "Asignación automática",
+    assignment_help: "enabled, y la estrategia (round_robin o least_loaded) con la que las conversaciones abiertas se dan a los agentes conectados con hueco.",
 };

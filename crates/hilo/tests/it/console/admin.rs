@@ -13,7 +13,8 @@ on_both_engines!(
     admins_manage_channels_in_the_console,
     admins_retry_dead_jobs_and_read_webhook_deliveries,
     admins_make_and_revoke_keys,
-    admins_manage_canned_replies
+    admins_manage_canned_replies,
+    admins_edit_rules_as_documents
 );
 
 const TOKEN: &str = "twilio-secret-auth-token-0123456789";
@@ -394,4 +395,71 @@ async fn admins_manage_canned_replies(app: TestApp) {
         .await
         .expect("json");
     assert_eq!(listed["data"].as_array().map(Vec::len), Some(0));
+}
+
+/// The rules Hilo works by, edited as their JSON documents: a document that does not
+/// hold is refused with the reason and the draft kept; a good one takes effect.
+async fn admins_edit_rules_as_documents(app: TestApp) {
+    app.create_user("admin@shop.example", "admin", PASSWORD)
+        .await;
+    let (admin, csrf) = console_session(&app, "admin@shop.example", PASSWORD).await;
+    let page = super::page(&app, &admin, "/console/admin/settings").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.expect("html");
+    assert!(
+        html.contains("default_limit") && html.contains("round_robin"),
+        "{html}"
+    );
+
+    let save = |name: &'static str, json: &'static str| {
+        let path = format!("/console/admin/settings/{name}");
+        let (app, admin, csrf) = (&app, admin.clone(), csrf.clone());
+        async move {
+            let answer =
+                super::send(app, Some(&admin), &path, &[("csrf", &csrf), ("json", json)]).await;
+            (answer.status(), answer.text().await.expect("body"))
+        }
+    };
+    let app = &app;
+    let read = |path: &'static str| async move {
+        app.get(path, &app.admin_key)
+            .await
+            .json::<Value>()
+            .await
+            .expect("json")
+    };
+
+    let sla = r#"{"first_response_minutes": 30, "resolution_minutes": 480,
+                  "business_hours": {"time_zone": "Europe/Madrid",
+                                     "days": {"mon": [["09:00", "14:00"]]}}}"#;
+    assert_eq!(save("sla", sla).await.0, StatusCode::SEE_OTHER);
+    let shown = read("/api/v1/sla").await;
+    assert_eq!(shown["first_response_minutes"], 30);
+    assert_eq!(shown["business_hours"]["time_zone"], "Europe/Madrid");
+
+    let wrong = r#"{"first_response_minutes": 30, "business_hours": {"time_zone": "Mars/Olympus", "days": {}}}"#;
+    let (status, html) = save("sla", wrong).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("Mars/Olympus"), "the draft is kept");
+    let shown = read("/api/v1/sla").await;
+    assert_eq!(
+        shown["business_hours"]["time_zone"], "Europe/Madrid",
+        "nothing changed"
+    );
+
+    assert_eq!(
+        save("assignment", "{not json").await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let on = r#"{"enabled": true, "strategy": "least_loaded"}"#;
+    assert_eq!(save("assignment", on).await.0, StatusCode::SEE_OTHER);
+    assert_eq!(read("/api/v1/assignment").await["strategy"], "least_loaded");
+    let forged = super::send(
+        app,
+        Some(&admin),
+        "/console/admin/settings/assignment",
+        &[("json", r#"{"enabled": false}"#)],
+    )
+    .await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
 }
