@@ -14,6 +14,7 @@ use axum::routing::{get, post};
 use hilo_app::conversations::{ConversationView, Reply};
 use hilo_domain::conversations::ChannelType;
 use hilo_domain::conversations::Direction;
+use hilo_domain::conversations::assignment::Availability;
 use hilo_domain::conversations::work::WorkChange;
 use hilo_domain::{ChannelId, ConversationId, CustomerId, PageRequest, Permission, UserId};
 use hilo_store::conversations::{ConversationFilter, MessageRecord};
@@ -27,6 +28,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/inbox", get(inbox))
         .route("/inbox/list", get(inbox_list))
+        .route("/inbox/availability", post(set_availability))
         .route("/conversations/{id}", get(conversation))
         .route("/conversations/{id}/thread", get(thread))
         .route("/conversations/{id}/reply", post(reply))
@@ -115,6 +117,8 @@ struct InboxPage {
     assignees: Vec<Choice>,
     channels: Vec<Choice>,
     label: String,
+    /// The user's own availability, when they answer customers.
+    availability: Option<Vec<Choice>>,
 }
 
 #[derive(Template)]
@@ -197,9 +201,27 @@ async fn inbox(
         label: name,
     }))
     .collect();
+    let availability = match state.hilo.conversations().agents().await {
+        Ok(agents) => agents.into_iter().find(|a| a.user == staff.user).map(|me| {
+            [
+                ("online", t.conversations.online),
+                ("busy", t.conversations.busy),
+                ("offline", t.conversations.offline),
+            ]
+            .into_iter()
+            .map(|(value, label)| Choice {
+                value: value.to_owned(),
+                label: label.to_owned(),
+                selected: availability_name(me.availability) == value,
+            })
+            .collect()
+        }),
+        Err(error) => return failure(error, t),
+    };
     let page = InboxPage {
         t,
         shell: staff.shell(Area::Inbox),
+        availability,
         list,
         statuses,
         assignees,
@@ -651,6 +673,53 @@ fn message_row(
             .filter(|_| m.direction == Direction::Outbound),
         at: short_time(m.created_at),
         datetime: m.created_at.to_rfc3339(),
+    }
+}
+
+fn availability_name(availability: Availability) -> &'static str {
+    match availability {
+        Availability::Online => "online",
+        Availability::Busy => "busy",
+        Availability::Offline => "offline",
+    }
+}
+
+#[derive(Deserialize)]
+struct AvailabilityForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    availability: String,
+}
+
+/// An agent says whether they take conversations now; going offline gives theirs back
+/// to the queue.
+async fn set_availability(
+    State(state): State<AppState>,
+    staff: Staff,
+    Form(form): Form<AvailabilityForm>,
+) -> Response {
+    if let Some(refused) = staff.refused_form(Permission::WorkConversations, &form.csrf) {
+        return refused;
+    }
+    let availability = match form.availability.as_str() {
+        "online" => Availability::Online,
+        "busy" => Availability::Busy,
+        "offline" => Availability::Offline,
+        _ => return failure(hilo_app::AppError::NotFound, staff.t),
+    };
+    let change = hilo_app::conversations::assignment::AgentChange {
+        availability: Some(availability),
+        capacity: None,
+    };
+    match state
+        .hilo
+        .conversations()
+        .change_agent(staff.user, change, &staff.principal)
+        .await
+    {
+        Ok(_) => Redirect::to("/console/inbox").into_response(),
+        Err(error) => failure(error, staff.t),
     }
 }
 

@@ -10,7 +10,8 @@ use crate::support::{TestApp, on_both_engines};
 
 on_both_engines!(
     admins_invite_users_and_change_roles,
-    users_change_their_password_and_language
+    users_change_their_password_and_language,
+    agents_set_their_availability
 );
 
 async fn admins_invite_users_and_change_roles(app: TestApp) {
@@ -254,4 +255,50 @@ async fn choose(app: &TestApp, link: &str, password: &str, repeat: &str) -> Stat
     )
     .await
     .status()
+}
+
+/// An agent sets their own availability from the inbox; the queue sees it.
+async fn agents_set_their_availability(app: TestApp) {
+    app.create_user("lucia@shop.example", "agent", PASSWORD)
+        .await;
+    let (session, csrf) = console_session(&app, "lucia@shop.example", PASSWORD).await;
+    let inbox = page(&app, &session, "/console/inbox")
+        .await
+        .text()
+        .await
+        .expect("html");
+    assert!(inbox.contains("name=\"availability\""), "{inbox}");
+    for (availability, expected) in [
+        ("busy", StatusCode::SEE_OTHER),
+        ("nonsense", StatusCode::NOT_FOUND),
+    ] {
+        let sent = send(
+            &app,
+            Some(&session),
+            "/console/inbox/availability",
+            &[("csrf", &csrf), ("availability", availability)],
+        )
+        .await;
+        assert_eq!(sent.status(), expected, "{availability}");
+    }
+    let agents: serde_json::Value = app
+        .get("/api/v1/agents", &app.admin_key)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let me = agents["data"]
+        .as_array()
+        .and_then(|all| all.iter().find(|a| a["email"] == "lucia@shop.example"))
+        .expect("listed")
+        .clone();
+    assert_eq!(me["availability"], "busy");
+    let forged = send(
+        &app,
+        Some(&session),
+        "/console/inbox/availability",
+        &[("availability", "offline")],
+    )
+    .await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
 }
