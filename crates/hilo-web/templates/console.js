@@ -111,6 +111,7 @@
     var box = document.createElement("section");
     box.id = "incoming-call";
     box.className = "call-popup";
+    box.setAttribute("data-conversation", data.conversation_id);
     box.setAttribute("role", "alert");
     var title = document.createElement("h2");
     title.textContent = body.getAttribute("data-call-title") + (who ? ": " + who : "");
@@ -142,7 +143,7 @@
     source.addEventListener("call.ended", function (event) {
       var data = parse(event);
       var shown = document.getElementById("incoming-call");
-      if (data && shown && shown.innerHTML.indexOf(encodeURIComponent(data.conversation_id)) >= 0) {
+      if (data && shown && shown.getAttribute("data-conversation") === data.conversation_id) {
         dismissCall();
       }
     });

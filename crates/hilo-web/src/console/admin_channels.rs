@@ -222,12 +222,6 @@ async fn refused(state: &AppState, staff: &Staff, error: AppError) -> Response {
         )
         .await
     } else {
-        failure_of(api, staff.t)
+        super::shell::failure_page(api, staff.t)
     }
-}
-
-fn failure_of(api: crate::ApiError, t: &'static Texts) -> Response {
-    super::shell::with_headers(
-        (api.status, axum::response::Html(t.something_failed)).into_response(),
-    )
 }

@@ -159,13 +159,13 @@ async fn inbox(
         return refused;
     }
     let t = staff.t;
-    let list = match inbox_rows(&state, &staff, &query).await {
-        Ok(list) => list,
-        Err(response) => return response,
-    };
     let channels = match channel_names(&state).await {
         Ok(channels) => channels,
         Err(error) => return failure(error, t),
+    };
+    let list = match inbox_rows(&state, &staff, &query, &channels).await {
+        Ok(list) => list,
+        Err(response) => return response,
     };
     let status = query.status();
     let statuses = ["open", "pending", "snoozed", "resolved", "bot", "all"]
@@ -239,16 +239,22 @@ async fn inbox_list(
     if let Some(refused) = staff.refused_unless(Permission::ReadConversations) {
         return refused;
     }
-    match inbox_rows(&state, &staff, &query).await {
+    let channels = match channel_names(&state).await {
+        Ok(channels) => channels,
+        Err(error) => return failure(error, staff.t),
+    };
+    match inbox_rows(&state, &staff, &query, &channels).await {
         Ok(list) => render(StatusCode::OK, &list),
         Err(response) => response,
     }
 }
 
+/// The list's rows; `channels` are every channel's name, read by the caller.
 async fn inbox_rows(
     state: &AppState,
     staff: &Staff,
     query: &InboxQuery,
+    channels: &[(ChannelId, String)],
 ) -> Result<InboxList, Response> {
     let t = staff.t;
     let Some(filter) = query.filter(staff.user) else {
@@ -285,11 +291,7 @@ async fn inbox_rows(
         .unanswered_counts(&ids)
         .await
         .map_err(|e| failure(e.into(), t))?;
-    let channels: HashMap<ChannelId, String> = channel_names(state)
-        .await
-        .map_err(|e| failure(e, t))?
-        .into_iter()
-        .collect();
+    let channels: HashMap<ChannelId, String> = channels.iter().cloned().collect();
     let users = user_names(state).await.map_err(|e| failure(e, t))?;
     let profiles: Vec<CustomerId> = found.items.iter().map(|c| c.profile_id).collect();
     let customers = state
@@ -481,8 +483,12 @@ async fn conversation_page(
     };
     let c = &view.conversation;
     let channel_map: HashMap<ChannelId, String> = channels.iter().cloned().collect();
+    // A conversation with the bot keeps that status unless the agent picks another:
+    // the form sends the status with every change.
+    let bot = (c.status == hilo_domain::conversations::ConversationStatus::Bot).then_some("bot");
     let statuses = ["open", "pending", "snoozed", "resolved"]
         .into_iter()
+        .chain(bot)
         .map(|value| Choice {
             value: value.to_owned(),
             label: status_label(t, value).to_owned(),
@@ -890,9 +896,7 @@ async fn refused_change(
         let notice = format!("{prefix} {}", api.message);
         conversation_page(state, staff, id, api.status, Some(notice), draft).await
     } else {
-        super::shell::with_headers(
-            (api.status, axum::response::Html(staff.t.something_failed)).into_response(),
-        )
+        super::shell::failure_page(api, staff.t)
     }
 }
 

@@ -287,11 +287,14 @@ pub fn with_headers(mut response: Response) -> Response {
 
 /// What a failed use case shows: its status, and a sentence that gives nothing away.
 pub fn failure(error: AppError, t: &'static Texts) -> Response {
-    let api = crate::ApiError::from(error);
+    failure_page(crate::ApiError::from(error), t)
+}
+
+/// [`failure`] for an error already mapped to its HTTP answer.
+pub fn failure_page(api: crate::ApiError, t: &'static Texts) -> Response {
     let text = match api.status {
         StatusCode::NOT_FOUND => t.not_found,
         StatusCode::FORBIDDEN => t.forbidden,
-        status if status.is_client_error() => t.something_failed,
         _ => t.something_failed,
     };
     with_headers((api.status, Html(text)).into_response())

@@ -11,7 +11,8 @@ use crate::support::{TestApp, on_both_engines};
 on_both_engines!(
     admins_invite_users_and_change_roles,
     users_change_their_password_and_language,
-    agents_set_their_availability
+    agents_set_their_availability,
+    a_label_change_leaves_a_bot_conversation_with_the_bot
 );
 
 async fn admins_invite_users_and_change_roles(app: TestApp) {
@@ -301,4 +302,70 @@ async fn agents_set_their_availability(app: TestApp) {
     )
     .await;
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+}
+
+/// The conversation form sends its status with every change: a conversation with the
+/// bot offers "bot" as its status, so changing its labels leaves it with the bot.
+async fn a_label_change_leaves_a_bot_conversation_with_the_bot(app: TestApp) {
+    use crate::support::twilio::{AUTH_TOKEN, TwilioPeer};
+    app.create_user("lucia@shop.example", "agent", PASSWORD)
+        .await;
+    let bot = app
+        .request(reqwest::Method::PUT, "/api/v1/bot", Some(&app.admin_key))
+        .json(&serde_json::json!({"enabled": true, "timeout_seconds": 600}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(bot.status(), StatusCode::OK);
+    let peer = TwilioPeer::start().await;
+    let (_, hook) = app
+        .twilio_channel("twilio_sms", "+34910000001", &peer)
+        .await;
+    let form = super::message(
+        "+34600123123",
+        "+34910000001",
+        "SM00000000000000000000000000000099",
+        "Hola",
+    );
+    assert_eq!(
+        app.twilio_hook(&hook, AUTH_TOKEN, &form).await.status(),
+        StatusCode::OK
+    );
+    let conversation = app.conversations_of("phone", "+34600123123").await[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+
+    let (session, csrf) = console_session(&app, "lucia@shop.example", PASSWORD).await;
+    let path = format!("/console/conversations/{conversation}");
+    let html = page(&app, &session, &path)
+        .await
+        .text()
+        .await
+        .expect("html");
+    assert!(html.contains("<option value=\"bot\" selected>"), "{html}");
+    let sent = send(
+        &app,
+        Some(&session),
+        &format!("{path}/work"),
+        &[
+            ("csrf", &csrf),
+            ("status", "bot"),
+            ("assignee", ""),
+            ("labels", "talla"),
+        ],
+    )
+    .await;
+    assert_eq!(sent.status(), StatusCode::SEE_OTHER);
+    let shown: serde_json::Value = app
+        .get(
+            &format!("/api/v1/conversations/{conversation}"),
+            &app.admin_key,
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(shown["status"], "bot");
+    assert_eq!(shown["labels"][0], "talla");
 }
