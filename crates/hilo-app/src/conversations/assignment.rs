@@ -7,7 +7,7 @@
 //! `conversation.assign` job in its own transaction; the job runs the queue.
 
 use hilo_domain::conversations::assignment::{
-    self, AssignmentSettings, Availability, Candidate, check_capacity,
+    self, AssignmentSettings, Availability, Candidate, Waiting, check_capacity,
 };
 use hilo_domain::customers::changes::ChangeKind;
 use hilo_domain::jobs::JobKind;
@@ -184,6 +184,16 @@ impl Conversations<'_> {
                 open: a.open,
                 capacity: a.capacity.unwrap_or(settings.default_capacity),
                 last_assigned_at: a.last_assigned_at,
+            })
+            .collect();
+        let teams = tx.team_members().await?;
+        let waiting: Vec<Waiting> = waiting
+            .into_iter()
+            .map(|(conversation, team)| Waiting {
+                conversation,
+                team: team
+                    .and_then(|name| teams.get(&name).cloned())
+                    .filter(|members| !members.is_empty()),
             })
             .collect();
         let given = assignment::plan(&waiting, candidates, settings.strategy, now);

@@ -25,6 +25,7 @@ pub mod moves;
 mod outbound;
 pub mod providers;
 pub mod sla;
+pub mod teams;
 pub mod web_chat;
 mod work;
 

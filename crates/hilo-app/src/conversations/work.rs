@@ -50,6 +50,14 @@ impl Conversations<'_> {
             labels,
         };
         let (next, audit) = work::plan(&state, change, now)?;
+        if let Some(team) = &next.team
+            && next.team != state.team
+            && !tx.team_exists(team).await?
+        {
+            return Err(
+                Invalid::new("team", "is not a team: create it under /api/v1/teams").into(),
+            );
+        }
         let updated = ConversationRecord {
             status: next.status,
             snoozed_until: next.snoozed_until,

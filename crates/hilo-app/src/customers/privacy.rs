@@ -93,6 +93,12 @@ impl Customers<'_> {
         Ok(consent_state(self.hilo.store.consents_of(root).await?))
     }
 
+    /// Every consent decision of a customer (any of its ids), oldest first.
+    pub async fn consent_history(&self, id: CustomerId) -> AppResult<Vec<ConsentRow>> {
+        let root = self.live_root(id).await?;
+        Ok(self.hilo.store.consents_of(root).await?)
+    }
+
     /// Everything Hilo holds about a customer, as one JSON document.
     pub async fn export(&self, id: CustomerId) -> AppResult<Value> {
         let view = self.get(id).await?;

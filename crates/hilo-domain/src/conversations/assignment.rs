@@ -125,34 +125,56 @@ pub struct Candidate {
     pub last_assigned_at: Option<Timestamp>,
 }
 
+/// A conversation waiting for an agent, and who may take it: a team's members when it
+/// is given to a team that has members, else anyone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiting {
+    pub conversation: ConversationId,
+    pub team: Option<Vec<UserId>>,
+}
+
+impl Waiting {
+    pub fn anyone(conversation: ConversationId) -> Self {
+        Self {
+            conversation,
+            team: None,
+        }
+    }
+}
+
 /// Gives the waiting conversations (oldest first) to agents, as far as there is room:
-/// only online agents under capacity, each conversation once.
+/// only online agents under capacity, each conversation once, a team's conversation
+/// only to its members (it waits while they are all full).
 pub fn plan(
-    waiting: &[ConversationId],
+    waiting: &[Waiting],
     mut candidates: Vec<Candidate>,
     strategy: Strategy,
     now: Timestamp,
 ) -> Vec<(ConversationId, UserId)> {
     let mut out = Vec::new();
-    for conversation in waiting {
-        let Some(chosen) = choose(&candidates, strategy) else {
+    for entry in waiting {
+        if choose(&candidates, strategy, None).is_none() {
             break;
+        }
+        let Some(chosen) = choose(&candidates, strategy, entry.team.as_deref()) else {
+            continue;
         };
         let agent = &mut candidates[chosen];
         agent.open += 1;
         // A millisecond apart, so turns taken in one plan keep their order.
         agent.last_assigned_at = Some(now.plus_millis(out.len() as i64));
-        out.push((*conversation, agent.user));
+        out.push((entry.conversation, agent.user));
     }
     out
 }
 
-/// The index of the agent to give the next conversation to.
-fn choose(candidates: &[Candidate], strategy: Strategy) -> Option<usize> {
-    let free = candidates
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.availability == Availability::Online && c.open < c.capacity);
+/// The index of the agent to give the next conversation to, among `team` when given.
+fn choose(candidates: &[Candidate], strategy: Strategy, team: Option<&[UserId]>) -> Option<usize> {
+    let free = candidates.iter().enumerate().filter(|(_, c)| {
+        c.availability == Availability::Online
+            && c.open < c.capacity
+            && team.is_none_or(|members| members.contains(&c.user))
+    });
     match strategy {
         // `None` (never given one) sorts first; then the longest ago; ids settle ties.
         Strategy::RoundRobin => free
@@ -184,7 +206,9 @@ mod tests {
     #[test]
     fn round_robin_takes_turns_and_least_loaded_evens_out() {
         let now = Timestamp::from_millis(10_000);
-        let waiting: Vec<ConversationId> = (0..4).map(|_| ConversationId::generate()).collect();
+        let waiting: Vec<Waiting> = (0..4)
+            .map(|_| Waiting::anyone(ConversationId::generate()))
+            .collect();
         let a = agent(5, 10, Some(1_000), Availability::Online);
         let b = agent(0, 10, Some(2_000), Availability::Online);
         let busy = agent(0, 10, None, Availability::Busy);
@@ -205,7 +229,9 @@ mod tests {
     #[test]
     fn nobody_is_given_more_than_their_capacity() {
         let now = Timestamp::from_millis(10_000);
-        let waiting: Vec<ConversationId> = (0..5).map(|_| ConversationId::generate()).collect();
+        let waiting: Vec<Waiting> = (0..5)
+            .map(|_| Waiting::anyone(ConversationId::generate()))
+            .collect();
         let full = agent(3, 3, None, Availability::Online);
         let room = agent(1, 2, None, Availability::Online);
         let given = plan(
@@ -214,7 +240,40 @@ mod tests {
             Strategy::LeastLoaded,
             now,
         );
-        assert_eq!(given, vec![(waiting[0], room.user)]);
+        assert_eq!(given, vec![(waiting[0].conversation, room.user)]);
+    }
+
+    #[test]
+    fn a_teams_conversation_goes_to_its_members_or_waits() {
+        let now = Timestamp::from_millis(10_000);
+        let member = agent(1, 2, None, Availability::Online);
+        let other = agent(0, 10, None, Availability::Online);
+        let team = Some(vec![member.user]);
+        let waiting = vec![
+            Waiting {
+                conversation: ConversationId::generate(),
+                team: team.clone(),
+            },
+            Waiting {
+                conversation: ConversationId::generate(),
+                team: team.clone(),
+            },
+            Waiting::anyone(ConversationId::generate()),
+        ];
+        let given = plan(
+            &waiting,
+            vec![member.clone(), other.clone()],
+            Strategy::LeastLoaded,
+            now,
+        );
+        // The member has room for one; the team's second waits; anyone's goes on.
+        assert_eq!(
+            given,
+            vec![
+                (waiting[0].conversation, member.user),
+                (waiting[2].conversation, other.user)
+            ]
+        );
     }
 
     proptest! {
@@ -231,7 +290,7 @@ mod tests {
                     agent(*open, *capacity, *last, availability)
                 })
                 .collect();
-            let ids: Vec<ConversationId> = (0..waiting).map(|_| ConversationId::generate()).collect();
+            let ids: Vec<Waiting> = (0..waiting).map(|_| Waiting::anyone(ConversationId::generate())).collect();
             let strategy = if least { Strategy::LeastLoaded } else { Strategy::RoundRobin };
             let given = plan(&ids, candidates.clone(), strategy, Timestamp::from_millis(1_000));
             let room: u32 = candidates
@@ -241,7 +300,7 @@ mod tests {
                 .sum();
             prop_assert_eq!(given.len(), waiting.min(room as usize));
             for (i, (conversation, _)) in given.iter().enumerate() {
-                prop_assert_eq!(*conversation, ids[i]);
+                prop_assert_eq!(*conversation, ids[i].conversation);
             }
             for candidate in &candidates {
                 let got = given.iter().filter(|(_, u)| *u == candidate.user).count() as u32;

@@ -8,9 +8,8 @@ use crate::{Invalid, Timestamp, UserId};
 
 /// Most labels on one conversation.
 pub const MAX_LABELS: usize = 20;
-/// Longest label and team name.
+/// Longest label.
 pub const MAX_LABEL: usize = 50;
-pub const MAX_TEAM: usize = 100;
 
 /// What a conversation holds that agents change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,14 +88,7 @@ pub fn plan(
 }
 
 fn check_team(team: &str) -> Result<String, Invalid> {
-    let team = team.trim();
-    if team.is_empty() || team.chars().count() > MAX_TEAM || team.chars().any(char::is_control) {
-        return Err(Invalid::new(
-            "team",
-            format!("must be 1 to {MAX_TEAM} characters, without control characters"),
-        ));
-    }
-    Ok(team.to_owned())
+    super::team::check_name("team", team)
 }
 
 /// Labels lower-cased, each once, in the order given.

@@ -62,7 +62,7 @@ const AGENTS: &str = "SELECT u.id, u.email, u.name, u.role, a.availability, a.ca
     c.assignee_id = u.id AND c.status IN ('open', 'pending')) AS open \
     FROM users u LEFT JOIN agents a ON a.user_id = u.id \
     WHERE u.role IN ('admin', 'agent') ORDER BY u.email";
-const WAITING: &str = "SELECT id FROM conversations WHERE status = 'open' \
+const WAITING: &str = "SELECT id, team_id FROM conversations WHERE status = 'open' \
     AND assignee_id IS NULL ORDER BY created_at, id LIMIT $1";
 /// The advisory lock that lets one transaction at a time run the queue on PostgreSQL
 /// (SQLite's write lock does it there): two runs reading the same loads at once would
@@ -99,14 +99,19 @@ impl Tx {
         rows.into_iter().map(AgentRecord::try_from).collect()
     }
 
-    /// Open conversations nobody has, oldest first.
-    pub async fn waiting_conversations(&mut self, limit: u32) -> StoreResult<Vec<ConversationId>> {
-        let ids = on_tx!(self, |conn| sqlx::query_scalar::<_, String>(WAITING)
-            .bind(i64::from(limit))
-            .fetch_all(conn)
-            .await?);
-        ids.iter()
-            .map(|id| parse_id("conversation id", id))
+    /// Open conversations nobody has, oldest first, with their team.
+    pub async fn waiting_conversations(
+        &mut self,
+        limit: u32,
+    ) -> StoreResult<Vec<(ConversationId, Option<String>)>> {
+        let rows = on_tx!(self, |conn| sqlx::query_as::<_, (String, Option<String>)>(
+            WAITING
+        )
+        .bind(i64::from(limit))
+        .fetch_all(conn)
+        .await?);
+        rows.into_iter()
+            .map(|(id, team)| Ok((parse_id("conversation id", &id)?, team)))
             .collect()
     }
 

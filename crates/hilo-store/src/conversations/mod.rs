@@ -12,6 +12,7 @@ mod moves;
 mod privacy;
 mod sample;
 mod sla;
+mod teams;
 mod threads;
 mod visitors;
 
@@ -27,6 +28,7 @@ pub use moves::MoveRecord;
 pub use privacy::ErasedConversations;
 pub use sample::SampleInbox;
 pub use sla::SlaRecord;
+pub use teams::TeamRecord;
 pub use threads::{ConversationEvent, ConversationFilter, ConversationRecord, cursor_of};
 pub use visitors::{NewVisitor, VisitorRecord};
 

@@ -1,7 +1,7 @@
 //! Conversations: one thread per customer (or per customer and channel), found by the
 //! customer's fragments so merges and unmerges carry them along.
 
-use hilo_domain::conversations::ConversationStatus;
+use hilo_domain::conversations::{ConversationStatus, search};
 use hilo_domain::{ChannelId, ConversationId, CustomerId, PageRequest, Timestamp, UserId};
 
 use super::parse_id;
@@ -40,6 +40,9 @@ pub struct ConversationFilter {
     pub label: Option<String>,
     /// Only those whose first response or resolution target was missed by this time.
     pub breached_at: Option<Timestamp>,
+    /// Only those with a message holding every one of these words (each as a prefix;
+    /// `hilo_domain::conversations::search::words` makes them).
+    pub words: Option<Vec<String>>,
 }
 
 /// One entry of a conversation's audit trail.
@@ -509,6 +512,26 @@ impl Store {
                 "(c.first_response_due_at < COALESCE(c.first_replied_at, {p}) \
                  OR c.resolution_due_at < COALESCE(c.resolved_at, {p}))"
             ));
+        }
+        if let Some(words) = &filter.words {
+            // The full-text index of each engine (migration 0033).
+            conditions.push(match self {
+                Store::Sqlite(_) => {
+                    let p = param(Value::Text(search::fts5_query(words)), &mut values);
+                    format!(
+                        "c.id IN (SELECT m.conversation_id FROM messages m WHERE m.rowid IN \
+                         (SELECT rowid FROM message_search WHERE message_search MATCH {p}))"
+                    )
+                }
+                Store::Postgres(_) => {
+                    let p = param(Value::Text(search::tsquery(words)), &mut values);
+                    format!(
+                        "c.id IN (SELECT m.conversation_id FROM messages m WHERE \
+                         to_tsvector('simple', left(m.content, 100000)) @@ \
+                         to_tsquery('simple', {p}))"
+                    )
+                }
+            });
         }
         if page.after.is_some() {
             let (before_at, before_id) = split_cursor(page);

@@ -15,6 +15,7 @@ use hilo_app::conversations::{ConversationView, Reply};
 use hilo_domain::conversations::ChannelType;
 use hilo_domain::conversations::Direction;
 use hilo_domain::conversations::assignment::Availability;
+use hilo_domain::conversations::search;
 use hilo_domain::conversations::work::WorkChange;
 use hilo_domain::{ChannelId, ConversationId, CustomerId, PageRequest, Permission, UserId};
 use hilo_store::conversations::{ConversationFilter, MessageRecord};
@@ -46,7 +47,10 @@ struct InboxQuery {
     /// `me`, `unassigned`, or empty for anyone.
     assignee: Option<String>,
     channel: Option<String>,
+    team: Option<String>,
     label: Option<String>,
+    /// Words the conversations' messages hold.
+    q: Option<String>,
     after: Option<String>,
 }
 
@@ -80,12 +84,21 @@ impl InboxQuery {
             .map(str::trim)
             .filter(|l| !l.is_empty())
             .map(str::to_lowercase);
+        let team = self
+            .team
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned);
+        let words = search::typed_words(self.q.as_deref().unwrap_or(""));
         Some(ConversationFilter {
             status,
             assignee,
             unassigned,
             channel,
+            team,
             label,
+            words: (!words.is_empty()).then_some(words),
             ..ConversationFilter::default()
         })
     }
@@ -97,7 +110,9 @@ impl InboxQuery {
         for (key, value) in [
             ("assignee", &self.assignee),
             ("channel", &self.channel),
+            ("team", &self.team),
             ("label", &self.label),
+            ("q", &self.q),
         ] {
             if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
                 query.append_pair(key, value);
@@ -116,7 +131,9 @@ struct InboxPage {
     statuses: Vec<Choice>,
     assignees: Vec<Choice>,
     channels: Vec<Choice>,
+    teams: Vec<Choice>,
     label: String,
+    q: String,
     /// The user's own availability, when they answer customers.
     availability: Option<Vec<Choice>>,
 }
@@ -201,6 +218,21 @@ async fn inbox(
         label: name,
     }))
     .collect();
+    let team = query.team.as_deref().unwrap_or("");
+    let teams = match state.hilo.conversations().teams().await {
+        Ok(teams) => std::iter::once(Choice {
+            value: String::new(),
+            label: t.conversations.every_team.to_owned(),
+            selected: team.is_empty(),
+        })
+        .chain(teams.into_iter().map(|found| Choice {
+            selected: found.name == team,
+            value: found.name.clone(),
+            label: found.name,
+        }))
+        .collect(),
+        Err(error) => return failure(error, t),
+    };
     let availability = match state.hilo.conversations().agents().await {
         Ok(agents) => agents.into_iter().find(|a| a.user == staff.user).map(|me| {
             [
@@ -226,7 +258,9 @@ async fn inbox(
         statuses,
         assignees,
         channels,
+        teams,
         label: query.label.clone().unwrap_or_default(),
+        q: query.q.clone().unwrap_or_default(),
     };
     render(StatusCode::OK, &page)
 }
@@ -355,12 +389,15 @@ struct ConversationPage {
     status_label: &'static str,
     statuses: Vec<Choice>,
     assignees: Vec<Choice>,
+    teams: Vec<Choice>,
     labels: String,
     /// When a snoozed conversation opens again, for the form (`datetime-local`, UTC).
     snoozed_until: String,
     channels: Vec<Choice>,
     identities: Vec<(String, String)>,
     traits: Vec<(String, String)>,
+    /// The current consent: `(channel · purpose, granted)`.
+    consent: Vec<(String, bool)>,
     others: Vec<OtherConversation>,
     may_work: bool,
     /// Canned replies, `(shortcut, text filled for this customer and agent)`.
@@ -437,6 +474,10 @@ async fn conversation_page(
         Ok(users) => users,
         Err(error) => return failure(error, t),
     };
+    let team_names: Vec<String> = match state.hilo.conversations().teams().await {
+        Ok(teams) => teams.into_iter().map(|team| team.name).collect(),
+        Err(error) => return failure(error, t),
+    };
     let customer = state.hilo.customers().get(view.customer).await.ok();
     let others = {
         let filter = ConversationFilter {
@@ -507,6 +548,23 @@ async fn conversation_page(
         label: name.clone(),
         selected: c.assignee == Some(*user),
     }));
+    let mut teams = vec![Choice {
+        value: String::new(),
+        label: t.conversations.no_team.to_owned(),
+        selected: c.team.is_none(),
+    }];
+    let mut team_names = team_names;
+    // A team given before teams were kept (or since deleted) stays choosable.
+    if let Some(current) = &c.team
+        && !team_names.contains(current)
+    {
+        team_names.push(current.clone());
+    }
+    teams.extend(team_names.into_iter().map(|name| Choice {
+        selected: c.team.as_deref() == Some(name.as_str()),
+        value: name.clone(),
+        label: name,
+    }));
     let reply_channels = channels
         .iter()
         .map(|(channel, name)| Choice {
@@ -515,6 +573,18 @@ async fn conversation_page(
             selected: c.last_channel == Some(*channel),
         })
         .collect();
+    let consent = customer
+        .as_ref()
+        .map(|customer| {
+            customer
+                .consent
+                .iter()
+                .map(|((channel, purpose), state)| {
+                    (format!("{channel} · {purpose}"), state.granted)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let (identities, traits, customer_name) = match &customer {
         Some(customer) => (
             customer
@@ -543,6 +613,7 @@ async fn conversation_page(
         status_label: status_label(t, c.status.as_str()),
         statuses,
         assignees,
+        teams,
         labels: view.labels.join(", "),
         snoozed_until: c
             .snoozed_until
@@ -551,6 +622,7 @@ async fn conversation_page(
         channels: reply_channels,
         identities,
         traits,
+        consent,
         others,
         may_work,
         canned,
@@ -793,6 +865,7 @@ struct WorkForm {
     /// A browser's `datetime-local` (`2026-12-08T09:00`), read as UTC.
     snoozed_until: Option<String>,
     assignee: Option<String>,
+    team: Option<String>,
     labels: Option<String>,
 }
 
@@ -843,6 +916,13 @@ async fn work(
                 }
             },
         });
+    }
+    if let Some(team) = &form.team {
+        change.team = Some(
+            Some(team.trim())
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned),
+        );
     }
     if let Some(labels) = &form.labels {
         change.labels = Some(

@@ -126,6 +126,8 @@ struct TimelineQuery {
     channel: Option<String>,
     /// Only items of this type (event, message, call, …).
     r#type: Option<String>,
+    /// Older items: the cursor the previous page ended with.
+    before: Option<String>,
 }
 
 #[derive(Template)]
@@ -138,8 +140,14 @@ struct CustomerPage {
     identities: Vec<IdentityRow>,
     traits: Vec<(String, String)>,
     consent: Vec<ConsentRow>,
+    /// Every consent decision, newest first.
+    consent_history: Vec<ConsentRow>,
     conversations: Vec<ConversationRow>,
     timeline: Vec<TimelineRow>,
+    /// The next, older page of the timeline, with the same filters.
+    older: Option<String>,
+    /// The newest page again, when this one is older.
+    newest: Option<String>,
     channels: Vec<FilterLink>,
     types: Vec<FilterLink>,
     merged: usize,
@@ -229,8 +237,26 @@ async fn customer(
     } else {
         (Vec::new(), Vec::new())
     };
-    let (items, _) = match customers.timeline(view.id, None, TIMELINE_READ).await {
+    let before = filters.before.as_deref().filter(|b| !b.is_empty());
+    let (items, next) = match customers.timeline(view.id, before, TIMELINE_READ).await {
         Ok(read) => read,
+        Err(error) => return failure(error, t),
+    };
+    let consent_history = match customers.consent_history(view.id).await {
+        Ok(history) => history
+            .into_iter()
+            .rev()
+            .map(|c| ConsentRow {
+                granted: c.granted != 0,
+                at: short_time(hilo_domain::Timestamp::from_millis(c.at)),
+                via: match c.actor {
+                    Some(actor) => format!("{} · {actor}", c.via),
+                    None => c.via,
+                },
+                channel: c.channel,
+                purpose: c.purpose,
+            })
+            .collect(),
         Err(error) => return failure(error, t),
     };
     let conversations = if staff.principal.allows(Permission::ReadConversations) {
@@ -280,6 +306,25 @@ async fn customer(
         .filter(|i| kind.is_empty() || i.item_type == kind)
         .map(timeline_row)
         .collect();
+    let with_filters = |before: Option<&str>| {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        for (key, value) in [("channel", channel), ("type", kind)] {
+            if !value.is_empty() {
+                query.append_pair(key, value);
+            }
+        }
+        if let Some(before) = before {
+            query.append_pair("before", before);
+        }
+        let query = query.finish();
+        if query.is_empty() {
+            base.clone()
+        } else {
+            format!("{base}?{query}")
+        }
+    };
+    let older = next.as_deref().map(|next| with_filters(Some(next)));
+    let newest = before.map(|_| with_filters(None));
     let page = CustomerPage {
         t,
         shell: staff.shell(Area::Customers),
@@ -302,8 +347,11 @@ async fn customer(
                 via: state.via.clone(),
             })
             .collect(),
+        consent_history,
         conversations,
         timeline,
+        older,
+        newest,
         channels,
         types,
         merged: view.merged_ids.len(),

@@ -11,6 +11,7 @@ mod admin_channels;
 mod admin_keys;
 mod admin_operations;
 mod admin_settings;
+mod admin_teams;
 mod conversations;
 mod customers;
 mod pages;
@@ -33,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .merge(account::routes())
         .merge(admin::routes())
         .merge(admin_canned::routes())
+        .merge(admin_teams::routes())
         .merge(admin_channels::routes())
         .merge(admin_keys::routes())
         .merge(admin_operations::routes())

@@ -1,5 +1,5 @@
-//! `/api/v1/channels` and `/api/v1/conversations`: the channels customers write on,
-//! for admins, and the inbox, for the people who answer.
+//! `/api/v1/channels`, `/api/v1/conversations` and `/api/v1/teams`: the channels
+//! customers write on, for admins, and the inbox, for the people who answer.
 
 mod agents;
 mod attachments;
@@ -10,6 +10,7 @@ mod channels;
 mod csat;
 mod moves;
 mod sla;
+mod teams;
 mod threads;
 
 use axum::Router;
@@ -28,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .merge(csat::routes())
         .merge(moves::routes())
         .merge(sla::routes())
+        .merge(teams::routes())
         .merge(threads::routes())
 }
 
@@ -55,6 +57,7 @@ impl ConversationsApi {
         doc.merge(canned::CannedApi::openapi());
         doc.merge(csat::CsatApi::openapi());
         doc.merge(sla::SlaApi::openapi());
+        doc.merge(teams::TeamsApi::openapi());
         channels::describe_settings(&mut doc);
         doc
     }

@@ -252,6 +252,10 @@ pub struct InboxFilters {
     /// `true`: only those that missed their first response or resolution target.
     #[param(required = false, value_type = bool)]
     pub sla_breached: Option<String>,
+    /// Only those with a message (notes too) holding every word of this text, each
+    /// word as a prefix: up to 200 characters and 8 words, at least one letter or digit.
+    #[param(required = false, value_type = String, min_length = 1, max_length = 200)]
+    pub q: Option<String>,
 }
 
 fn id_param<T: std::str::FromStr>(
@@ -295,7 +299,12 @@ fn filters(
         Some("true") => true,
         Some(_) => return Err(Invalid::new("sla_breached", "must be true or false").into()),
     };
+    let words = params
+        .get("q")
+        .map(|text| hilo_domain::conversations::search::words(text))
+        .transpose()?;
     Ok(ConversationFilter {
+        words,
         breached_at: breached.then_some(now),
         label,
         status,

@@ -10,7 +10,8 @@ use crate::support::{TestApp, on_both_engines};
 
 on_both_engines!(
     the_customer_360_shows_every_channel,
-    admins_unmerge_and_erase_from_the_360
+    admins_unmerge_and_erase_from_the_360,
+    the_360_pages_its_timeline_and_lists_every_consent_decision
 );
 
 async fn the_customer_360_shows_every_channel(app: TestApp) {
@@ -252,4 +253,83 @@ async fn admins_unmerge_and_erase_from_the_360(app: TestApp) {
     assert_eq!(erased.status(), StatusCode::SEE_OTHER);
     assert_eq!(erased.headers()["location"], "/console/customers?erased=1");
     assert!(app.lookup("user_id", "u-360").await.is_none(), "erased");
+}
+
+/// A customer with more than a page of timeline: the 360 links to the older items, with
+/// the filters kept, and lists every consent decision, newest first.
+async fn the_360_pages_its_timeline_and_lists_every_consent_decision(app: TestApp) {
+    let (_, write_key) = app.create_source("Web", "web").await;
+    let events: Vec<serde_json::Value> = (0..205)
+        .map(|n| {
+            json!({"type": "track", "userId": "cliente-7", "event": format!("Viewed Product {n}"),
+                   "messageId": format!("m-{n}"),
+                   "timestamp": format!("2026-11-01T10:{:02}:{:02}Z", n / 60, n % 60)})
+        })
+        .collect();
+    let response = app
+        .collect("/v1/batch", &write_key, &json!({"batch": events}))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    app.consume_feed().await;
+    let customer = app.lookup("user_id", "cliente-7").await.expect("customer");
+    let id = customer["id"].as_str().expect("id").to_owned();
+    for (granted, via) in [(true, "web"), (false, "call_center")] {
+        let response = app
+            .post_json(
+                &format!("/api/v1/customers/{id}/consent"),
+                &app.admin_key,
+                &json!({"via": via, "changes": [{"channel": "email", "purpose": "marketing", "granted": granted}]}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    app.create_user("admin@shop.example", "admin", PASSWORD)
+        .await;
+    let (admin, _) =
+        crate::platform::console::console_session(&app, "admin@shop.example", PASSWORD).await;
+
+    let html = super::page(&app, &admin, &format!("/console/customers/{id}?type=event"))
+        .await
+        .text()
+        .await
+        .expect("html");
+    assert!(html.contains("Viewed Product 204") && !html.contains("Viewed Product 0<"));
+    let older = html
+        .split("href=\"")
+        .map(|rest| rest.split('"').next().unwrap_or(""))
+        .find(|href| href.contains("before="))
+        .expect("a link to older items")
+        .replace("&#38;", "&");
+    assert!(older.contains("type=event"), "the filter is kept: {older}");
+    // Every decision, newest first, and the current state once.
+    let history = html
+        .split("id=\"consent-history\"")
+        .nth(1)
+        .expect("the consent history");
+    let withdrawn = history.find("call_center").expect("the withdrawal");
+    let granted = history.find("\">web").expect("the grant");
+    assert!(withdrawn < granted, "newest first");
+
+    let html = super::page(&app, &admin, &older)
+        .await
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        html.contains("Viewed Product 0<"),
+        "the oldest items are on the older page"
+    );
+    assert!(!html.contains("Viewed Product 204"));
+    assert!(!html.contains("before="), "nothing older");
+    assert!(
+        html.contains(&format!("/console/customers/{id}?type=event\"")),
+        "a way back"
+    );
+    let bad = super::page(
+        &app,
+        &admin,
+        &format!("/console/customers/{id}?before=nonsense"),
+    )
+    .await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
 }

@@ -18,7 +18,8 @@ on_both_engines!(
 
 const PASSWORD: &str = "a long password 1";
 
-async fn sms(app: &TestApp, hook: &str, n: u32) {
+/// An SMS from the `n`th customer's number.
+pub(super) async fn sms(app: &TestApp, hook: &str, n: u32) {
     let from = format!("+3460000{n:04}");
     let sid = format!("SM{n:032}");
     let params = [

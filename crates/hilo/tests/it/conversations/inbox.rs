@@ -10,12 +10,17 @@ use crate::support::{TestApp, error_of, on_both_engines};
 on_both_engines!(
     agents_assign_label_snooze_and_resolve_with_an_audit_trail,
     the_inbox_is_for_the_roles_that_answer_customers,
+    conversations_are_found_by_the_words_of_their_messages,
 );
 
 async fn sms_from(app: &TestApp, hook: &str, sid: &str, from: &str) {
+    sms_saying(app, hook, sid, from, "hola").await;
+}
+
+async fn sms_saying(app: &TestApp, hook: &str, sid: &str, from: &str, body: &str) {
     let params = [
         ("AccountSid", ACCOUNT_SID),
-        ("Body", "hola"),
+        ("Body", body),
         ("From", from),
         ("MessageSid", sid),
         ("SmsStatus", "received"),
@@ -92,6 +97,17 @@ async fn agents_assign_label_snooze_and_resolve_with_an_audit_trail(app: TestApp
         .unwrap()
         .to_owned();
 
+    let response = app
+        .request(
+            Method::PUT,
+            "/api/v1/teams/Tienda%20Sol",
+            Some(&app.admin_key),
+        )
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
     let response = patch(
         &app,
         &conversation,
@@ -341,4 +357,91 @@ async fn the_inbox_is_for_the_roles_that_answer_customers(app: TestApp) {
             .await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
     }
+}
+
+async fn conversations_are_found_by_the_words_of_their_messages(app: TestApp) {
+    let peer = TwilioPeer::start().await;
+    let (_, hook) = app
+        .twilio_channel("twilio_sms", "+34910000001", &peer)
+        .await;
+    sms_saying(
+        &app,
+        &hook,
+        "SM20000000000000000000000000000001",
+        "+34600111222",
+        "¿Dónde está mi pedido 4521? Las zapatillas rojas no llegan",
+    )
+    .await;
+    sms_saying(
+        &app,
+        &hook,
+        "SM20000000000000000000000000000002",
+        "+34600333444",
+        "Quiero cambiar la talla de las zapatillas",
+    )
+    .await;
+    let ana = app.lookup("phone", "+34600111222").await.unwrap();
+    let customer_of = |rows: Vec<Value>| {
+        rows.iter()
+            .map(|c| c["customer_id"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    // Every word, in any case, each as a prefix; symbols are not syntax.
+    assert_eq!(list(&app, "?q=zapatillas").await.len(), 2);
+    assert_eq!(
+        customer_of(list(&app, "?q=PEDIDO%204521").await),
+        [ana["id"].as_str().unwrap()]
+    );
+    assert_eq!(
+        customer_of(list(&app, "?q=zapa%20roj").await),
+        [ana["id"].as_str().unwrap()]
+    );
+    assert_eq!(list(&app, "?q=rojas%22%20%2A%28").await.len(), 1);
+    assert_eq!(list(&app, "?q=talla%20rojas").await.len(), 0);
+    assert_eq!(list(&app, "?q=zapatillas&status=resolved").await.len(), 0);
+
+    // An agent's reply and a private note are found too.
+    let conversation = list(&app, "?q=talla").await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let response = app
+        .post_json(
+            &format!("/api/v1/conversations/{conversation}/messages"),
+            &app.admin_key,
+            &json!({"content": "Nota: cliente frecuente", "private": true}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(
+        list(&app, "?q=frecuente").await[0]["id"],
+        conversation.as_str()
+    );
+
+    for query in ["?q=", "?q=%2A%2A%2A", &format!("?q={}", "x".repeat(201))] {
+        let response = app
+            .get(&format!("/api/v1/conversations{query}"), &app.admin_key)
+            .await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{query}");
+        assert_eq!(error_of(response).await.1.as_deref(), Some("q"));
+    }
+    let nine = "?q=a%20b%20c%20d%20e%20f%20g%20h%20i";
+    let response = app
+        .get(&format!("/api/v1/conversations{nine}"), &app.admin_key)
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+
+    // Erased, she is no longer found by her words.
+    let response = app
+        .request(
+            Method::POST,
+            &format!("/api/v1/customers/{}/erase", ana["id"].as_str().unwrap()),
+            Some(&app.admin_key),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(list(&app, "?q=rojas").await.len(), 0);
+    assert_eq!(list(&app, "?q=zapatillas").await.len(), 1);
 }

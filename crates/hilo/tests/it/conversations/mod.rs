@@ -15,6 +15,7 @@ mod meta;
 mod moves;
 mod privacy;
 mod sla;
+mod teams;
 mod twilio;
 mod voice;
 mod web_chat;

@@ -68,6 +68,13 @@ async fn an_erased_customer_leaves_nothing_in_conversations(app: TestApp) {
     let call: Value = response.json().await.unwrap();
     let conversation = call["conversation_id"].as_str().unwrap().to_owned();
     let response = app
+        .request(Method::PUT, "/api/v1/teams/Sol", Some(&app.admin_key))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let response = app
         .request(
             Method::PATCH,
             &format!("/api/v1/conversations/{conversation}"),

@@ -46,4 +46,22 @@ impl TestApp {
             .await;
         assert_eq!(response.status(), StatusCode::CREATED);
     }
+    /// A console user's id, by email.
+    pub async fn user_id(&self, email: &str) -> String {
+        let users: Value = self
+            .get("/api/v1/users", &self.admin_key)
+            .await
+            .json()
+            .await
+            .expect("json");
+        users["data"]
+            .as_array()
+            .expect("users")
+            .iter()
+            .find(|u| u["email"] == email)
+            .expect("user")["id"]
+            .as_str()
+            .expect("id")
+            .to_owned()
+    }
 }
