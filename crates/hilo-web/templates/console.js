@@ -134,30 +134,101 @@
     box.querySelector("a").focus();
   }
 
-  if (body.getAttribute("data-live-events") === "on" && window.EventSource) {
-    var source = new EventSource("/api/v1/live");
-    ["message.created", "message.updated", "conversation.updated"].forEach(function (kind) {
-      source.addEventListener(kind, onChange);
-    });
-    source.addEventListener("call.started", onCall);
-    source.addEventListener("call.ended", function (event) {
+  // Live events. A browser opens at most six connections to one server over HTTP/1.1,
+  // and each stream holds one: with a stream per tab, the seventh console tab would
+  // wait. So the tabs of one browser share one stream: the tab holding the "hilo-live"
+  // lock reads it and passes each event on over a BroadcastChannel; when that tab
+  // goes, another takes the lock and opens the stream again. (Without locks — an
+  // address that is neither HTTPS nor this machine — each tab reads its own.)
+  var handlers = {
+    "message.created": onChange,
+    "message.updated": onChange,
+    "conversation.updated": onChange,
+    "call.started": onCall,
+    "call.ended": function (event) {
       var data = parse(event);
       var shown = document.getElementById("incoming-call");
       if (data && shown && shown.getAttribute("data-conversation") === data.conversation_id) {
         dismissCall();
       }
-    });
-    // Events were missed, or the connection came back: read everything again.
-    source.addEventListener("lagged", refreshAll);
-    var opened = false;
-    source.addEventListener("open", function () {
-      if (opened) {
+    },
+    // Events were missed: read everything again.
+    "lagged": refreshAll,
+    // The stream opened; after the first time (a reconnection, or this tab taking
+    // over from one that closed), events may have been missed.
+    "open": function () {
+      if (liveBefore) {
         refreshAll();
       }
-      opened = true;
+      liveBefore = true;
       document.documentElement.setAttribute("data-live-connected", "true");
+    },
+    // Another tab's stream was open already when this one joined.
+    "connected": function () {
+      if (!liveBefore) {
+        liveBefore = true;
+        document.documentElement.setAttribute("data-live-connected", "true");
+      }
+    }
+  };
+  var liveBefore = false;
+  var kinds = Object.keys(handlers);
+  function deliver(kind, data) {
+    if (handlers[kind]) {
+      handlers[kind]({ data: data });
+    }
+  }
+
+  function readStream(channel) {
+    return new Promise(function (release) {
+      var source = new EventSource("/api/v1/live");
+      kinds.forEach(function (kind) {
+        source.addEventListener(kind, function (event) {
+          deliver(kind, event.data);
+          if (channel) {
+            channel.postMessage({ kind: kind, data: event.data });
+          }
+        });
+      });
+      // A page left (or kept for the back button) lets the stream and the lock go.
+      window.addEventListener("pagehide", function () {
+        source.close();
+        release();
+      });
     });
   }
+
+  if (body.getAttribute("data-live-events") === "on" && window.EventSource) {
+    var channel = window.BroadcastChannel ? new BroadcastChannel("hilo-live") : null;
+    if (channel && navigator.locks) {
+      var leading = false;
+      channel.onmessage = function (message) {
+        var kind = message.data && message.data.kind;
+        if (kind === "hello") {
+          // A new tab: tell it whether the stream is open.
+          if (leading && liveBefore) {
+            channel.postMessage({ kind: "connected", data: "" });
+          }
+        } else if (!leading) {
+          deliver(kind, message.data.data);
+        }
+      };
+      navigator.locks.request("hilo-live", function () {
+        leading = true;
+        return readStream(channel);
+      });
+      channel.postMessage({ kind: "hello" });
+      window.addEventListener("pagehide", function () { channel.close(); });
+    } else {
+      readStream(null);
+    }
+  }
+  // Back from the back-forward cache: its stream was closed when it was left.
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted && body.getAttribute("data-live-events") === "on") {
+      window.location.reload();
+    }
+  });
 
   // Canned replies: "/" and a shortcut in the reply box, then Tab, puts the reply's
   // text in its place; the list under the box narrows as the shortcut is typed, and a

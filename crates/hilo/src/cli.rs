@@ -213,6 +213,10 @@ enum BenchCommand {
         /// Concurrent clients listing the inbox
         #[arg(long, default_value_t = 10)]
         clients: usize,
+        /// A Chromium to open the console in: the inbox's first paint and a live
+        /// update's arrival, as an agent's browser sees them
+        #[arg(long)]
+        chromium: Option<std::path::PathBuf>,
     },
     /// Holds web chat sockets open for `bench conversations` (a process of its own).
     #[command(hide = true)]
@@ -345,6 +349,7 @@ pub fn run() -> ExitCode {
                 rate,
                 senders,
                 clients,
+                chromium,
             } => runtime.block_on(crate::bench::conversations::conversations(
                 crate::bench::conversations::ConversationsBenchOptions {
                     conversations: *conversations,
@@ -354,6 +359,7 @@ pub fn run() -> ExitCode {
                     rate: *rate,
                     senders: *senders,
                     clients: *clients,
+                    chromium: chromium.clone(),
                     database_url,
                     sqlite_cache_mib,
                     database_max_connections,

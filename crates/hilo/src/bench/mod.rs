@@ -21,6 +21,7 @@ use tokio::net::TcpStream;
 use crate::config::Settings;
 use crate::server;
 
+mod browser;
 pub mod conversations;
 pub mod search;
 

@@ -10,7 +10,10 @@ use super::{Shop, message};
 use crate::support::twilio::AUTH_TOKEN;
 use crate::support::{TestApp, on_both_engines};
 
-on_both_engines!(an_agent_works_the_inbox_live_in_the_browser);
+on_both_engines!(
+    an_agent_works_the_inbox_live_in_the_browser,
+    many_console_tabs_share_one_live_stream
+);
 
 const ANA: &str = "+34600111222";
 const LUIS: &str = "+34600333444";
@@ -234,4 +237,63 @@ async fn an_agent_works_the_inbox_live_in_the_browser(app: TestApp) {
         browser.screenshot(name).await;
     }
     assert!(browser.dialogs().await.is_empty());
+}
+
+/// Tabs beyond the six connections a browser opens to one server all load and all
+/// update live: the tabs share one stream, and when the tab reading it closes another
+/// takes over.
+async fn many_console_tabs_share_one_live_stream(app: TestApp) {
+    let Some(shop) = Shop::open(&app).await else {
+        return;
+    };
+    let browser = &shop.browser;
+    browser.open(&app.url("/console/inbox")).await;
+    shop.sign_in().await;
+    browser
+        .wait_until("location.pathname === '/console/inbox' && document.readyState === 'complete'")
+        .await;
+    let mut tabs = Vec::new();
+    for _ in 0..8 {
+        let tab = browser.open_tab(&app.url("/console/inbox")).await;
+        browser
+            .wait_until_in(
+                &tab,
+                "document.readyState === 'complete' && \
+                 document.documentElement.getAttribute('data-live-connected') === 'true'",
+            )
+            .await;
+        tabs.push(tab);
+    }
+    let arrives = |n: u32, number: &'static str| {
+        let app = &app;
+        let hook = shop.sms_hook.clone();
+        async move {
+            let sid = format!("SM{n:032}");
+            let form = message(number, "+34910000001", &sid, "¿Abrís el domingo?");
+            assert_eq!(
+                app.twilio_hook(&hook, AUTH_TOKEN, &form).await.status(),
+                StatusCode::OK
+            );
+        }
+    };
+    arrives(51, LUIS).await;
+    for tab in tabs.iter().chain(std::iter::once(&String::new())) {
+        let check = format!("document.getElementById('inbox-list').innerText.includes('{LUIS}')");
+        if tab.is_empty() {
+            browser.wait_until(&check).await;
+        } else {
+            browser.wait_until_in(tab, &check).await;
+        }
+    }
+    // The first tab, which holds the stream, goes: another takes it over.
+    browser.open("about:blank").await;
+    arrives(52, ANA).await;
+    for tab in &tabs {
+        browser
+            .wait_until_in(
+                tab,
+                &format!("document.getElementById('inbox-list').innerText.includes('{ANA}')"),
+            )
+            .await;
+    }
 }

@@ -196,8 +196,14 @@ impl Browser {
 
     /// The value of a JavaScript expression in the page (promises awaited).
     pub async fn eval(&self, expression: &str) -> Value {
+        self.eval_in(&self.session, expression).await
+    }
+
+    /// The value of a JavaScript expression in a tab (promises awaited).
+    pub async fn eval_in(&self, tab: &str, expression: &str) -> Value {
         let result = self
-            .send(
+            .command(
+                Some(tab),
                 "Runtime.evaluate",
                 json!({"expression": expression, "returnByValue": true, "awaitPromise": true}),
             )
@@ -211,12 +217,17 @@ impl Browser {
 
     /// Waits up to 10 s for an expression to be true; how long it took.
     pub async fn wait_until(&self, expression: &str) -> Duration {
+        self.wait_until_in(&self.session, expression).await
+    }
+
+    /// Waits up to 10 s for an expression to be true in a tab; how long it took.
+    pub async fn wait_until_in(&self, tab: &str, expression: &str) -> Duration {
         let started = Instant::now();
         loop {
             // While a page is being replaced, evaluating may fail: not yet, then.
             let reply = self
                 .exchange(
-                    Some(&self.session),
+                    Some(tab),
                     "Runtime.evaluate",
                     json!({"expression": format!("!!({expression})"), "returnByValue": true}),
                 )
@@ -231,6 +242,22 @@ impl Browser {
             );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+    }
+
+    /// Opens another tab on `url`; its session, for `eval_in` and `wait_until_in`.
+    pub async fn open_tab(&self, url: &str) -> String {
+        let target = self
+            .command(None, "Target.createTarget", json!({"url": url}))
+            .await;
+        let target = target["targetId"].as_str().expect("target id").to_owned();
+        let attached = self
+            .command(
+                None,
+                "Target.attachToTarget",
+                json!({"targetId": target, "flatten": true}),
+            )
+            .await;
+        attached["sessionId"].as_str().expect("session").to_owned()
     }
 
     /// The page's visible text.
