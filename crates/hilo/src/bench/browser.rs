@@ -156,6 +156,12 @@ impl Chromium {
 async fn connect(endpoint: &str) -> anyhow::Result<TcpStream> {
     let rest = endpoint.strip_prefix("ws://").context("a ws:// endpoint")?;
     let (host, path) = rest.split_once('/').context("an endpoint path")?;
+    open_websocket(host, path).await
+}
+
+/// Opens a WebSocket to `/path` on `host` (an address and port): the upgrade asked for
+/// and its `101` read.
+pub(super) async fn open_websocket(host: &str, path: &str) -> anyhow::Result<TcpStream> {
     let mut stream = TcpStream::connect(host).await?;
     stream.set_nodelay(true)?;
     stream
@@ -177,7 +183,7 @@ async fn connect(endpoint: &str) -> anyhow::Result<TcpStream> {
     }
     anyhow::ensure!(
         head.starts_with(b"HTTP/1.1 101"),
-        "DevTools refused the socket: {}",
+        "the socket was refused: {}",
         String::from_utf8_lossy(&head)
     );
     Ok(stream)

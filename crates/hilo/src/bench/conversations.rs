@@ -725,29 +725,9 @@ async fn open_socket(
     channel: &str,
     index: usize,
 ) -> anyhow::Result<TcpStream> {
-    let mut stream = TcpStream::connect(addr).await?;
-    stream
-        .write_all(
-            format!(
-                "GET /widget/{channel}/socket HTTP/1.1\r\nHost: bench\r\nUpgrade: websocket\r\n\
-                 Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-                 Sec-WebSocket-Version: 13\r\n\r\n"
-            )
-            .as_bytes(),
-        )
-        .await?;
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        let mut byte = [0u8; 1];
-        stream.read_exact(&mut byte).await?;
-        head.push(byte[0]);
-        anyhow::ensure!(head.len() < 4096, "an upgrade answer too long");
-    }
-    anyhow::ensure!(
-        head.starts_with(b"HTTP/1.1 101"),
-        "the socket was refused: {}",
-        String::from_utf8_lossy(&head)
-    );
+    let mut stream =
+        super::browser::open_websocket(&addr.to_string(), &format!("widget/{channel}/socket"))
+            .await?;
     // A client's frames are masked; a zero key leaves the text as it is.
     let hello = format!(r#"{{"type":"hello","anonymous_id":"bench-visitor-{index}"}}"#);
     let mut frame = vec![
