@@ -1,6 +1,7 @@
 //! The application's errors: what went wrong in terms a caller can act on.
 
 use hilo_domain::Invalid;
+use hilo_domain::conversations::ChannelType;
 use hilo_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -13,6 +14,10 @@ pub enum AppError {
     /// The thing already exists (a user with this email, say).
     #[error("{0}")]
     Conflict(String),
+    /// A reply the channel cannot carry now; a conflict to the API, and said in the
+    /// agent's language by the console.
+    #[error(transparent)]
+    ReplyRefused(#[from] ReplyRefusal),
     /// Wrong or missing credentials.
     #[error("invalid credentials")]
     Unauthenticated,
@@ -46,3 +51,19 @@ impl From<getrandom::Error> for AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+/// Why a reply cannot go out on the channel asked for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplyRefusal {
+    #[error("the conversation has no channel to reply on: name one")]
+    NoChannel,
+    #[error("replies on {0} channels are not sent by Hilo")]
+    NotSentByHilo(ChannelType),
+    #[error("the customer has no address on this {0} channel")]
+    NoAddress(ChannelType),
+    #[error(
+        "outside WhatsApp's 24-hour customer service window: the customer has not written \
+         on this channel in the last 24 hours, so only an approved template may be sent"
+    )]
+    OutsideWhatsappWindow,
+}

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use hilo_store::Store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use error::{AppError, AppResult};
+pub use error::{AppError, AppResult, ReplyRefusal};
 
 /// Settings the use cases read.
 #[derive(Debug, Clone)]

@@ -3,7 +3,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use hilo_app::AppError;
+use hilo_app::{AppError, ReplyRefusal};
 use hilo_domain::Invalid;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -200,6 +200,11 @@ impl From<AppError> for ApiError {
             AppError::Invalid(invalid) => invalid.into(),
             AppError::NotFound => Self::not_found(),
             AppError::Conflict(message) => Self::new(ErrorCode::Conflict, message),
+            // The channel asked for is the caller's to change; the customer's state is not.
+            AppError::ReplyRefused(
+                refusal @ (ReplyRefusal::NoChannel | ReplyRefusal::NotSentByHilo(_)),
+            ) => Self::invalid("channel_id", refusal.to_string()),
+            AppError::ReplyRefused(refusal) => Self::new(ErrorCode::Conflict, refusal.to_string()),
             AppError::Unauthenticated => Self::unauthorized(),
             AppError::Forbidden => Self::forbidden(),
             AppError::RateLimited { retry_after_secs } => Self {

@@ -2,7 +2,7 @@
 //! customers — Ana's WhatsApp chat this morning and her call this afternoon (S1), and
 //! Carlos's SMS about a late order. The channels point at no real provider, so a reply
 //! from the demo is stored and then fails with the reason, as it would against a
-//! provider that cannot be reached.
+//! provider that cannot be reached. The demo's agent is in the Gran Vía store's team.
 
 use hilo_domain::conversations::call::CallStatus;
 use hilo_domain::customers::identity::{Identifier, IdentifierType};
@@ -116,6 +116,21 @@ impl Hilo {
             .await?;
         conversations
             .record_call(&phone, &call(CallStatus::Completed, Some(95)))
+            .await?;
+        // The store's team, with the demo's agents in it.
+        let members: Vec<_> = conversations
+            .agents()
+            .await?
+            .into_iter()
+            .filter(|agent| agent.role == "agent")
+            .map(|agent| agent.user)
+            .collect();
+        conversations
+            .put_team(
+                "Tienda Gran Vía",
+                "Mostrador de la tienda de Gran Vía / The Gran Vía store's counter",
+                &members,
+            )
             .await?;
         tracing::info!("demo conversations loaded");
         Ok(())

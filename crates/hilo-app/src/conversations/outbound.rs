@@ -17,7 +17,7 @@ use tracing::{info, warn};
 use super::providers::{self, Outgoing};
 use super::{Conversations, timeline_channel};
 use crate::jobs::JobFailure;
-use crate::{AppError, AppResult};
+use crate::{AppError, AppResult, ReplyRefusal};
 
 /// WhatsApp's customer-service window: free text only this long after the customer's
 /// last message on the channel.
@@ -108,12 +108,7 @@ impl Conversations<'_> {
             let channel_id = reply
                 .channel
                 .or(view.conversation.last_channel)
-                .ok_or_else(|| {
-                    Invalid::new(
-                        "channel_id",
-                        "the conversation has no channel to reply on: name one",
-                    )
-                })?;
+                .ok_or(ReplyRefusal::NoChannel)?;
             let record = self
                 .hilo
                 .store
@@ -122,12 +117,7 @@ impl Conversations<'_> {
                 .ok_or_else(|| Invalid::new("channel_id", "is not a channel"))?;
             let provider = providers::provider_for(record.kind)
                 .filter(|_| record.kind != ChannelType::Voice)
-                .ok_or_else(|| {
-                    Invalid::new(
-                        "channel_id",
-                        format!("replies on {} channels are not sent by Hilo", record.kind),
-                    )
-                })?;
+                .ok_or(ReplyRefusal::NotSentByHilo(record.kind))?;
             let channel = self.hilo.channels().open(&record)?;
             let address = if record.kind == ChannelType::WebChat {
                 // A visitor is reached where they last wrote from.
@@ -139,12 +129,7 @@ impl Conversations<'_> {
                 let identifiers = self.identifiers_of(customer).await?;
                 provider.address_of(&channel, &identifiers)
             };
-            let address = address.ok_or_else(|| {
-                AppError::Conflict(format!(
-                    "the customer has no address on this {} channel",
-                    record.kind
-                ))
-            })?;
+            let address = address.ok_or(ReplyRefusal::NoAddress(record.kind))?;
             if let Some(template) = &reply.template {
                 template.check(record.kind)?;
             } else if matches!(
@@ -157,12 +142,7 @@ impl Conversations<'_> {
                     .last_inbound_on(customer, channel_id)
                     .await?;
                 if last.is_none_or(|at| now.millis() - at.millis() > WHATSAPP_WINDOW_MILLIS) {
-                    return Err(AppError::Conflict(
-                        "outside WhatsApp's 24-hour customer service window: the customer \
-                         has not written on this channel in the last 24 hours, so only an \
-                         approved template may be sent"
-                            .into(),
-                    ));
+                    return Err(ReplyRefusal::OutsideWhatsappWindow.into());
                 }
             }
             if record.kind == ChannelType::Email {

@@ -6,6 +6,7 @@ mod canned;
 mod channels;
 mod csat;
 mod email;
+mod listing;
 mod mailboxes;
 pub(crate) mod messages;
 mod moves;

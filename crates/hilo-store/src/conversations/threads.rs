@@ -1,7 +1,7 @@
 //! Conversations: one thread per customer (or per customer and channel), found by the
 //! customer's fragments so merges and unmerges carry them along.
 
-use hilo_domain::conversations::{ConversationStatus, search};
+use hilo_domain::conversations::ConversationStatus;
 use hilo_domain::{ChannelId, ConversationId, CustomerId, PageRequest, Timestamp, UserId};
 
 use super::parse_id;
@@ -56,7 +56,7 @@ pub struct ConversationEvent {
 }
 
 #[derive(sqlx::FromRow)]
-struct ConversationRow {
+pub(super) struct ConversationRow {
     id: String,
     profile_id: String,
     status: String,
@@ -108,9 +108,10 @@ macro_rules! columns {
          c.team_id, c.subject, c.snoozed_until, c.last_message_at, c.created_at, c.updated_at"
     };
 }
+pub(super) use columns;
 
 /// A page of the inbox's cursor: the last row's activity time and id.
-fn split_cursor(page: &PageRequest) -> (i64, String) {
+pub(super) fn split_cursor(page: &PageRequest) -> (i64, String) {
     page.after
         .as_ref()
         .and_then(|c| {
@@ -450,118 +451,5 @@ impl Store {
             .fetch_optional(pool)
             .await?);
         row.map(ConversationRecord::try_from).transpose()
-    }
-
-    /// Conversations the filter lets through, most recent activity first; one more
-    /// than the page holds, so the caller knows whether another follows.
-    pub async fn list_conversations(
-        &self,
-        filter: &ConversationFilter,
-        page: &PageRequest,
-    ) -> StoreResult<Vec<ConversationRecord>> {
-        // Only the filters given are in the statement, so the planner picks the index
-        // that serves them (a condition that holds "when its parameter is empty" hid
-        // the index: an agent's open conversations read the whole table).
-        enum Value {
-            Text(String),
-            Int(i64),
-        }
-        let mut conditions = Vec::new();
-        let mut values = Vec::new();
-        fn param(value: Value, values: &mut Vec<Value>) -> String {
-            values.push(value);
-            format!("${}", values.len())
-        }
-        if let Some(status) = filter.status {
-            let p = param(Value::Text(status.as_str().to_owned()), &mut values);
-            conditions.push(format!("c.status = {p}"));
-        }
-        if let Some(assignee) = filter.assignee {
-            let p = param(Value::Text(assignee.to_string()), &mut values);
-            conditions.push(format!("c.assignee_id = {p}"));
-        }
-        if filter.unassigned {
-            conditions.push("c.assignee_id IS NULL".to_owned());
-        }
-        if let Some(team) = &filter.team {
-            let p = param(Value::Text(team.clone()), &mut values);
-            conditions.push(format!("c.team_id = {p}"));
-        }
-        if let Some(channel) = filter.channel {
-            let p = param(Value::Text(channel.to_string()), &mut values);
-            conditions.push(format!(
-                "(c.last_channel_id = {p} OR c.thread_channel_id = {p})"
-            ));
-        }
-        if let Some(customer) = filter.customer {
-            let p = param(Value::Text(customer.to_string()), &mut values);
-            conditions.push(format!(
-                "c.profile_id IN (SELECT id FROM profiles WHERE root_id = {p})"
-            ));
-        }
-        if let Some(label) = &filter.label {
-            let p = param(Value::Text(label.clone()), &mut values);
-            conditions.push(format!(
-                "EXISTS (SELECT 1 FROM conversation_labels l WHERE l.conversation_id = c.id \
-                 AND l.label = {p})"
-            ));
-        }
-        if let Some(at) = filter.breached_at {
-            let p = param(Value::Int(at.millis()), &mut values);
-            conditions.push(format!(
-                "(c.first_response_due_at < COALESCE(c.first_replied_at, {p}) \
-                 OR c.resolution_due_at < COALESCE(c.resolved_at, {p}))"
-            ));
-        }
-        if let Some(words) = &filter.words {
-            // The full-text index of each engine (migration 0033).
-            conditions.push(match self {
-                Store::Sqlite(_) => {
-                    let p = param(Value::Text(search::fts5_query(words)), &mut values);
-                    format!(
-                        "c.id IN (SELECT m.conversation_id FROM messages m WHERE m.rowid IN \
-                         (SELECT rowid FROM message_search WHERE message_search MATCH {p}))"
-                    )
-                }
-                Store::Postgres(_) => {
-                    let p = param(Value::Text(search::tsquery(words)), &mut values);
-                    format!(
-                        "c.id IN (SELECT m.conversation_id FROM messages m WHERE \
-                         to_tsvector('simple', left(m.content, 100000)) @@ \
-                         to_tsquery('simple', {p}))"
-                    )
-                }
-            });
-        }
-        if page.after.is_some() {
-            let (before_at, before_id) = split_cursor(page);
-            let at = param(Value::Int(before_at), &mut values);
-            let id = param(Value::Text(before_id), &mut values);
-            conditions.push(format!(
-                "(c.last_message_at < {at} OR (c.last_message_at = {at} AND c.id < {id}))"
-            ));
-        }
-        let limit = param(Value::Int(i64::from(page.limit) + 1), &mut values);
-        let filters = if conditions.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", conditions.join(" AND "))
-        };
-        let sql = format!(
-            "SELECT {} FROM conversations c {filters} \
-             ORDER BY c.last_message_at DESC, c.id DESC LIMIT {limit}",
-            columns!()
-        );
-        let rows = on_pool!(self, |pool| {
-            let mut query = sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(sql.clone()));
-            for value in &values {
-                query = match value {
-                    Value::Text(text) => query.bind(text.clone()),
-                    Value::Int(number) => query.bind(*number),
-                };
-            }
-            query.fetch_all(pool).await?
-        });
-        rows.into_iter().map(ConversationRecord::try_from).collect()
     }
 }

@@ -971,13 +971,31 @@ async fn refused_change(
     error: hilo_app::AppError,
     draft: String,
 ) -> Response {
+    let reason = refusal_text(staff.t, &error);
     let api = crate::ApiError::from(error);
     if api.status.is_client_error() && api.status != StatusCode::NOT_FOUND {
-        let notice = format!("{prefix} {}", api.message);
+        let notice = format!("{prefix} {}", reason.unwrap_or(&api.message));
         conversation_page(state, staff, id, api.status, Some(notice), draft).await
     } else {
         super::shell::failure_page(api, staff.t)
     }
+}
+
+/// What the agent is told, in their language, for the refusals they meet most.
+fn refusal_text(t: &'static Texts, error: &hilo_app::AppError) -> Option<&'static str> {
+    use hilo_app::{AppError, ReplyRefusal};
+    let texts = &t.conversations;
+    Some(match error {
+        AppError::ReplyRefused(ReplyRefusal::NoChannel) => texts.refused_no_channel,
+        AppError::ReplyRefused(ReplyRefusal::NotSentByHilo(_)) => texts.refused_not_sent_by_hilo,
+        AppError::ReplyRefused(ReplyRefusal::NoAddress(_)) => texts.refused_no_address,
+        AppError::ReplyRefused(ReplyRefusal::OutsideWhatsappWindow) => {
+            texts.refused_whatsapp_window
+        }
+        AppError::Invalid(invalid) if invalid.field == "content" => texts.refused_length,
+        AppError::Invalid(invalid) if invalid.field == "team" => texts.refused_team,
+        _ => return None,
+    })
 }
 
 /// Every channel's name, in the order they were made.

@@ -6,6 +6,7 @@ mod admin;
 mod calls;
 mod customers;
 mod inbox;
+mod replies;
 mod teams;
 
 use reqwest::Response;

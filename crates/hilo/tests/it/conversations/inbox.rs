@@ -11,6 +11,7 @@ on_both_engines!(
     agents_assign_label_snooze_and_resolve_with_an_audit_trail,
     the_inbox_is_for_the_roles_that_answer_customers,
     conversations_are_found_by_the_words_of_their_messages,
+    a_rare_word_is_found_beyond_the_newest_conversations,
 );
 
 async fn sms_from(app: &TestApp, hook: &str, sid: &str, from: &str) {
@@ -444,4 +445,66 @@ async fn conversations_are_found_by_the_words_of_their_messages(app: TestApp) {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(list(&app, "?q=rojas").await.len(), 0);
     assert_eq!(list(&app, "?q=zapatillas").await.len(), 1);
+}
+
+/// Beyond the newest thousand conversations a search reaches through the full-text
+/// index; a word in every message is found among the newest.
+async fn a_rare_word_is_found_beyond_the_newest_conversations(app: TestApp) {
+    let peer = TwilioPeer::start().await;
+    let (channel, _) = app
+        .twilio_channel("twilio_sms", "+34910000001", &peer)
+        .await;
+    app.create_user("lucia@shop.example", "agent", "a long password 1")
+        .await;
+    let lucia = app.user_id("lucia@shop.example").await;
+    // Conversation n says "… de la conversación n: ¿tenéis la talla M en tienda?"; the
+    // newest has the highest n.
+    app.store()
+        .load_sample_inbox(&hilo_store::conversations::SampleInbox {
+            customers: 100,
+            conversations: 1_200,
+            messages_per_conversation: 1,
+            channel: channel.parse().unwrap(),
+            agents: vec![lucia.parse().unwrap()],
+            now: app.hilo().now(),
+        })
+        .await
+        .unwrap();
+    // "42" begins 42 (among the oldest) and 420 to 429 (among the newest thousand).
+    let found = list(&app, "?q=42&limit=50").await;
+    assert_eq!(found.len(), 11);
+    assert_eq!(
+        found[10]["id"], "01900000-0002-7000-8000-00000000002a",
+        "conversation 42, the oldest of them, last"
+    );
+    let common = list(&app, "?q=talla%20tienda&limit=50").await;
+    assert_eq!(common.len(), 50);
+    assert_eq!(
+        common[0]["id"], "01900000-0002-7000-8000-0000000004af",
+        "conversation 1199, the newest, first"
+    );
+    // The next page goes on where the first ended.
+    let body: Value = app
+        .get("/api/v1/conversations?q=talla&limit=50", &app.admin_key)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let next = body["next_cursor"]
+        .as_str()
+        .expect("a next page")
+        .to_owned();
+    let body: Value = app
+        .get(
+            &format!("/api/v1/conversations?q=talla&limit=50&cursor={next}"),
+            &app.admin_key,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        body["data"][0]["id"],
+        "01900000-0002-7000-8000-00000000047d"
+    );
 }

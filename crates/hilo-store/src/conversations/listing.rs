@@ -1,0 +1,256 @@
+//! The inbox's list: conversations a filter lets through, most recent activity first,
+//! and the same searched by the words of their messages.
+//!
+//! A search must be quick both for a word in every message ("pedido") and for one in a
+//! handful (an order number), and one plan does not serve both: walking the newest
+//! conversations and checking each finds a common word at once and a rare one only
+//! after reading the whole inbox; the full-text index finds a rare word at once and a
+//! common one only after collecting millions of matches. So on PostgreSQL the newest
+//! conversations the other filters let through are checked first (at most
+//! `PROBE` of them), and only when they hold less than a page is the index asked, for
+//! the newest `HITS` messages holding the words. SQLite's index gives its matches
+//! newest first and stops at `HITS`, so it is asked directly. A word in more than
+//! `HITS` messages that also misses the newest conversations finds the conversations
+//! of its newest `HITS` messages.
+
+use hilo_domain::PageRequest;
+use hilo_domain::conversations::search;
+
+use super::threads::{
+    ConversationFilter, ConversationRecord, ConversationRow, columns, split_cursor,
+};
+use crate::{Store, StoreResult};
+
+/// Newest conversations checked one by one before the index is asked.
+const PROBE: i64 = 1_000;
+/// Newest matching messages the index gives.
+const HITS: i64 = 10_000;
+
+enum Value {
+    Text(String),
+    Int(i64),
+}
+
+/// A statement's conditions and their parameters, numbered as they are added.
+#[derive(Default)]
+struct Conditions {
+    sql: Vec<String>,
+    values: Vec<Value>,
+}
+
+impl Conditions {
+    fn param(&mut self, value: Value) -> String {
+        self.values.push(value);
+        format!("${}", self.values.len())
+    }
+
+    fn clause(&self) -> String {
+        if self.sql.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", self.sql.join(" AND "))
+        }
+    }
+
+    /// Everything but the words: only the filters given are in the statement, so the
+    /// planner picks the index that serves them (a condition that holds "when its
+    /// parameter is empty" hid the index: an agent's open conversations read the whole
+    /// table).
+    fn of(filter: &ConversationFilter, page: &PageRequest) -> Self {
+        let mut c = Self::default();
+        if let Some(status) = filter.status {
+            let p = c.param(Value::Text(status.as_str().to_owned()));
+            c.sql.push(format!("c.status = {p}"));
+        }
+        if let Some(assignee) = filter.assignee {
+            let p = c.param(Value::Text(assignee.to_string()));
+            c.sql.push(format!("c.assignee_id = {p}"));
+        }
+        if filter.unassigned {
+            c.sql.push("c.assignee_id IS NULL".to_owned());
+        }
+        if let Some(team) = &filter.team {
+            let p = c.param(Value::Text(team.clone()));
+            c.sql.push(format!("c.team_id = {p}"));
+        }
+        if let Some(channel) = filter.channel {
+            let p = c.param(Value::Text(channel.to_string()));
+            c.sql.push(format!(
+                "(c.last_channel_id = {p} OR c.thread_channel_id = {p})"
+            ));
+        }
+        if let Some(customer) = filter.customer {
+            let p = c.param(Value::Text(customer.to_string()));
+            c.sql.push(format!(
+                "c.profile_id IN (SELECT id FROM profiles WHERE root_id = {p})"
+            ));
+        }
+        if let Some(label) = &filter.label {
+            let p = c.param(Value::Text(label.clone()));
+            c.sql.push(format!(
+                "EXISTS (SELECT 1 FROM conversation_labels l WHERE l.conversation_id = c.id \
+                 AND l.label = {p})"
+            ));
+        }
+        if let Some(at) = filter.breached_at {
+            let p = c.param(Value::Int(at.millis()));
+            c.sql.push(format!(
+                "(c.first_response_due_at < COALESCE(c.first_replied_at, {p}) \
+                 OR c.resolution_due_at < COALESCE(c.resolved_at, {p}))"
+            ));
+        }
+        if page.after.is_some() {
+            let (before_at, before_id) = split_cursor(page);
+            let at = c.param(Value::Int(before_at));
+            let id = c.param(Value::Text(before_id));
+            c.sql.push(format!(
+                "(c.last_message_at < {at} OR (c.last_message_at = {at} AND c.id < {id}))"
+            ));
+        }
+        c
+    }
+}
+
+const NEWEST: &str = "ORDER BY c.last_message_at DESC, c.id DESC";
+
+impl Store {
+    /// Conversations the filter lets through, most recent activity first; one more
+    /// than the page holds, so the caller knows whether another follows.
+    pub async fn list_conversations(
+        &self,
+        filter: &ConversationFilter,
+        page: &PageRequest,
+    ) -> StoreResult<Vec<ConversationRecord>> {
+        let mut c = Conditions::of(filter, page);
+        let Some(words) = &filter.words else {
+            let limit = c.param(Value::Int(i64::from(page.limit) + 1));
+            let sql = format!(
+                "SELECT {} FROM conversations c {} {NEWEST} LIMIT {limit}",
+                columns!(),
+                c.clause()
+            );
+            return self.conversations_of(&sql, &c.values, false).await;
+        };
+        match self {
+            Store::Sqlite(_) => {
+                let query = c.param(Value::Text(search::fts5_query(words)));
+                c.sql.push(format!(
+                    "c.id IN (SELECT m.conversation_id FROM messages m WHERE m.rowid IN \
+                     (SELECT rowid FROM message_search WHERE message_search MATCH {query} \
+                     ORDER BY rowid DESC LIMIT {HITS}))"
+                ));
+                let limit = c.param(Value::Int(i64::from(page.limit) + 1));
+                let sql = format!(
+                    "SELECT {} FROM conversations c {} {NEWEST} LIMIT {limit}",
+                    columns!(),
+                    c.clause()
+                );
+                self.conversations_of(&sql, &c.values, false).await
+            }
+            Store::Postgres(_) => self.search_postgres(c, words, page).await,
+        }
+    }
+
+    async fn search_postgres(
+        &self,
+        mut c: Conditions,
+        words: &[String],
+        page: &PageRequest,
+    ) -> StoreResult<Vec<ConversationRecord>> {
+        let wanted = i64::from(page.limit) + 1;
+        let filters = c.values.len();
+        let query = c.param(Value::Text(search::tsquery(words)));
+        let matches = format!(
+            "to_tsvector('simple', left(m.content, 100000)) @@ to_tsquery('simple', {query})"
+        );
+        let limit = c.param(Value::Int(wanted));
+        // The newest conversations, each checked.
+        let probe = format!(
+            "SELECT {cols} FROM (SELECT c.* FROM conversations c {clause} {NEWEST} \
+             LIMIT {PROBE}) c WHERE EXISTS (SELECT 1 FROM messages m WHERE \
+             m.conversation_id = c.id AND {matches}) {NEWEST} LIMIT {limit}",
+            cols = columns!(),
+            clause = c.clause(),
+        );
+        let found = self.conversations_of(&probe, &c.values, true).await?;
+        if found.len() as i64 == wanted {
+            return Ok(found);
+        }
+        // Fewer candidates than were checked: every one was, and `found` is all there is.
+        let candidates = format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM conversations c {} LIMIT {PROBE}) candidates",
+            c.clause()
+        );
+        if let Store::Postgres(pool) = self {
+            let mut count = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(candidates));
+            for value in &c.values[..filters] {
+                count = match value {
+                    Value::Text(text) => count.bind(text.clone()),
+                    Value::Int(number) => count.bind(*number),
+                };
+            }
+            if count.fetch_one(pool).await? < PROBE {
+                return Ok(found);
+            }
+        }
+        // The index, for the newest matching messages (`OFFSET 0` keeps the planner from
+        // walking every message newest first instead).
+        c.sql.push(format!(
+            "c.id IN (SELECT conversation_id FROM (SELECT m.id, m.conversation_id FROM \
+             messages m WHERE {matches} OFFSET 0) hits ORDER BY id DESC LIMIT {HITS})"
+        ));
+        let sql = format!(
+            "SELECT {} FROM conversations c {} {NEWEST} LIMIT {limit}",
+            columns!(),
+            c.clause()
+        );
+        self.conversations_of(&sql, &c.values, true).await
+    }
+
+    /// Runs a list's statement. `serial`: on PostgreSQL, without parallel workers,
+    /// whose start costs more than these reads of a few thousand rows.
+    async fn conversations_of(
+        &self,
+        sql: &str,
+        values: &[Value],
+        serial: bool,
+    ) -> StoreResult<Vec<ConversationRecord>> {
+        macro_rules! bound {
+            ($query:expr) => {{
+                let mut query = $query;
+                for value in values {
+                    query = match value {
+                        Value::Text(text) => query.bind(text.clone()),
+                        Value::Int(number) => query.bind(*number),
+                    };
+                }
+                query
+            }};
+        }
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        let rows = match self {
+            Store::Sqlite(pool) => {
+                bound!(sqlx::query_as::<_, ConversationRow>(sql))
+                    .fetch_all(pool)
+                    .await?
+            }
+            Store::Postgres(pool) if serial => {
+                let mut tx = pool.begin().await?;
+                sqlx::query("SET LOCAL max_parallel_workers_per_gather = 0")
+                    .execute(&mut *tx)
+                    .await?;
+                let rows = bound!(sqlx::query_as::<_, ConversationRow>(sql))
+                    .fetch_all(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                rows
+            }
+            Store::Postgres(pool) => {
+                bound!(sqlx::query_as::<_, ConversationRow>(sql))
+                    .fetch_all(pool)
+                    .await?
+            }
+        };
+        rows.into_iter().map(ConversationRecord::try_from).collect()
+    }
+}
