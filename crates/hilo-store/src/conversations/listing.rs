@@ -8,7 +8,8 @@
 //! common one only after collecting millions of matches. So on PostgreSQL the newest
 //! conversations the other filters let through are checked first (at most
 //! `PROBE` of them), and only when they hold less than a page is the index asked, for
-//! the newest `HITS` messages holding the words. SQLite's index gives its matches
+//! the newest `HITS` messages holding the words, whose conversations are then read by
+//! id. SQLite's index gives its matches
 //! newest first and stops at `HITS`, so it is asked directly. A word in more than
 //! `HITS` messages that also misses the newest conversations finds the conversations
 //! of its newest `HITS` messages.
@@ -147,16 +148,17 @@ impl Store {
                 );
                 self.conversations_of(&sql, &c.values, false).await
             }
-            Store::Postgres(_) => self.search_postgres(c, words, page).await,
+            Store::Postgres(_) => self.search_postgres(filter, words, page).await,
         }
     }
 
     async fn search_postgres(
         &self,
-        mut c: Conditions,
+        filter: &ConversationFilter,
         words: &[String],
         page: &PageRequest,
     ) -> StoreResult<Vec<ConversationRecord>> {
+        let mut c = Conditions::of(filter, page);
         let wanted = i64::from(page.limit) + 1;
         let filters = c.values.len();
         let query = c.param(Value::Text(search::tsquery(words)));
@@ -194,11 +196,36 @@ impl Store {
             }
         }
         // The index, for the newest matching messages (`OFFSET 0` keeps the planner from
-        // walking every message newest first instead).
+        // walking every message newest first instead); then their conversations by id,
+        // so the filters are not checked over the whole inbox for a handful of matches.
+        let hits = format!(
+            "SELECT conversation_id FROM (SELECT m.id, m.conversation_id FROM messages m \
+             WHERE to_tsvector('simple', left(m.content, 100000)) @@ to_tsquery('simple', $1) \
+             OFFSET 0) hits ORDER BY id DESC LIMIT {HITS}"
+        );
+        let Store::Postgres(pool) = self else {
+            return Ok(found);
+        };
+        let mut tx = pool.begin().await?;
+        sqlx::query("SET LOCAL max_parallel_workers_per_gather = 0")
+            .execute(&mut *tx)
+            .await?;
+        let mut ids = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(hits))
+            .bind(search::tsquery(words))
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.is_empty() {
+            return Ok(found);
+        }
+        let mut c = Conditions::of(filter, page);
+        let ids = c.param(Value::Text(serde_json::Value::from(ids).to_string()));
         c.sql.push(format!(
-            "c.id IN (SELECT conversation_id FROM (SELECT m.id, m.conversation_id FROM \
-             messages m WHERE {matches} OFFSET 0) hits ORDER BY id DESC LIMIT {HITS})"
+            "c.id IN (SELECT jsonb_array_elements_text({ids}::jsonb))"
         ));
+        let limit = c.param(Value::Int(wanted));
         let sql = format!(
             "SELECT {} FROM conversations c {} {NEWEST} LIMIT {limit}",
             columns!(),
