@@ -1,7 +1,6 @@
 //! Teams: admins make them and name their members; agents give conversations to them,
 //! and auto-assignment gives a team's conversations to its members.
 
-use hilo_domain::Invalid;
 use hilo_domain::UserId;
 use hilo_domain::conversations::team;
 use hilo_store::conversations::TeamRecord;
@@ -39,9 +38,11 @@ impl Conversations<'_> {
             .iter()
             .find(|m| !agents.iter().any(|a| a.user == **m))
         {
-            return Err(
-                Invalid::new("members", format!("{stranger} is not an agent or admin")).into(),
-            );
+            // A well-formed id of someone who does not answer customers: the request is
+            // right, the state is not (another role, or gone).
+            return Err(AppError::Conflict(format!(
+                "members: {stranger} is not an agent or admin"
+            )));
         }
         let now = self.hilo.now();
         let mut record = TeamRecord {

@@ -59,7 +59,12 @@ async fn teams_page(
     let agents: Vec<(UserId, String)> = agents
         .into_iter()
         .map(|a| {
-            let name = if a.name.is_empty() { a.email } else { a.name };
+            // Two people may share a name; the address tells them apart.
+            let name = if a.name.is_empty() {
+                a.email
+            } else {
+                format!("{} · {}", a.name, a.email)
+            };
             (a.user, name)
         })
         .collect();

@@ -24,7 +24,7 @@ pub fn routes() -> Router<AppState> {
 #[derive(OpenApi)]
 #[openapi(
     paths(list, show, put, delete),
-    components(schemas(Team, TeamList, TeamBody))
+    components(schemas(Team, TeamList, TeamBody, MemberId))
 )]
 pub struct TeamsApi;
 
@@ -53,9 +53,18 @@ pub struct TeamBody {
     pub description: String,
     /// User ids of agents or admins, at most 500.
     #[serde(default)]
-    #[schema(max_items = 500, value_type = Vec<String>)]
-    pub members: Vec<String>,
+    #[schema(max_items = 500)]
+    pub members: Vec<MemberId>,
 }
+
+/// A user's id, as the API writes ids.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(transparent)]
+#[schema(
+    value_type = String,
+    pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)]
+pub struct MemberId(String);
 
 fn view(team: TeamRecord) -> Team {
     Team {
@@ -111,7 +120,7 @@ pub async fn show(
 ///
 /// Admins only. The name is 1 to 100 characters without control characters; the body
 /// replaces the description and the members (201 when the team is new, 200 when it
-/// was replaced). A member who is not an agent or admin is a 400 naming `members`.
+/// was replaced). A member id that is not an agent's or admin's is a 409.
 #[utoipa::path(put, path = "/api/v1/teams/{name}", tag = "conversations",
     params(("name" = String, Path, description = "The team's name, 1 to 100 characters")),
     request_body = TeamBody,
@@ -121,6 +130,7 @@ pub async fn show(
         (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody),
         (status = 413, body = ErrorBody),
         (status = 415, body = ErrorBody),
     ),
@@ -136,7 +146,7 @@ pub async fn put(
     let members = body
         .members
         .iter()
-        .map(|id| super::id_field::<UserId>("members", id))
+        .map(|MemberId(id)| super::id_field::<UserId>("members", id))
         .collect::<Result<Vec<_>, _>>()?;
     let (team, created) = state
         .hilo

@@ -111,8 +111,8 @@ async fn admins_keep_teams_and_agents_give_conversations_to_them(app: TestApp) {
 
     // Only agents and admins are members; only admins write teams; agents read them.
     let response = put_team(&app, &app.admin_key, "Soporte", json!({"members": [ines]})).await;
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(error_of(response).await.1.as_deref(), Some("members"));
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert_eq!(error_of(response).await.0, "conflict");
     let response = put_team(
         &app,
         &app.admin_key,
