@@ -1,0 +1,5 @@
+//! Commerce: money, one inventory across every location, and the rules of carts,
+//! orders, pickups, returns and coupons that need no I/O.
+
+pub mod inventory;
+pub mod money;
