@@ -2,4 +2,5 @@
 //! orders, pickups, returns and coupons that need no I/O.
 
 pub mod inventory;
+pub mod location;
 pub mod money;
