@@ -68,6 +68,18 @@ impl SealingKey {
         crate::secret::digest_hex(&digest)[..16].to_owned()
     }
 
+    /// A digest of `text` under this key, for `purpose`: what is kept of a short code
+    /// (a pickup code), which a plain hash would not protect from being guessed
+    /// offline from a copy of the database.
+    pub fn keyed_digest(&self, purpose: &str, text: &str) -> String {
+        let mut mac = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(&self.key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(purpose.as_bytes());
+        mac.update(&[0]);
+        mac.update(text.as_bytes());
+        crate::secret::digest_hex(&mac.finalize().into_bytes())
+    }
+
     fn aead(&self) -> LessSafeKey {
         let unbound = UnboundKey::new(&AES_256_GCM, &self.key)
             .unwrap_or_else(|_| unreachable!("the key has AES-256's length"));

@@ -1,6 +1,7 @@
 //! Commerce: money, one inventory across every location, and the rules of carts,
 //! orders, pickups, returns and coupons that need no I/O.
 
+pub mod codes;
 pub mod inventory;
 pub mod location;
 pub mod money;
