@@ -163,7 +163,7 @@ impl Store {
         let filters = c.values.len();
         let query = c.param(Value::Text(search::tsquery(words)));
         let matches = format!(
-            "to_tsvector('simple', left(m.content, 100000)) @@ to_tsquery('simple', {query})"
+            "to_tsvector('simple', hilo_fold(left(m.content, 100000))) @@ to_tsquery('simple', {query})"
         );
         let limit = c.param(Value::Int(wanted));
         // The newest conversations, each checked.
@@ -200,7 +200,7 @@ impl Store {
         // so the filters are not checked over the whole inbox for a handful of matches.
         let hits = format!(
             "SELECT conversation_id FROM (SELECT m.id, m.conversation_id FROM messages m \
-             WHERE to_tsvector('simple', left(m.content, 100000)) @@ to_tsquery('simple', $1) \
+             WHERE to_tsvector('simple', hilo_fold(left(m.content, 100000))) @@ to_tsquery('simple', $1) \
              OFFSET 0) hits ORDER BY id DESC LIMIT {HITS}"
         );
         let Store::Postgres(pool) = self else {
