@@ -57,6 +57,15 @@ fn split(text: &str) -> Vec<String> {
     words
 }
 
+/// Whether `text` holds every word, each as the beginning of one of its words: the
+/// indexes' match, checked here over a few thousand messages.
+pub fn holds(words: &[String], text: &str) -> bool {
+    let own = split(text);
+    words
+        .iter()
+        .all(|word| own.iter().any(|w| w.starts_with(word.as_str())))
+}
+
 /// A letter without its accent, as both engines' indexes keep it (SQLite's
 /// `remove_diacritics`, PostgreSQL's `hilo_fold`, migration 0033).
 fn fold(c: char) -> char {
@@ -109,6 +118,18 @@ mod tests {
         assert!(words(&"word ".repeat(50)).is_err());
         assert_eq!(typed_words(&many.join(" ")).len(), MAX_WORDS);
         assert!(typed_words("¿?").is_empty());
+    }
+
+    #[test]
+    fn a_text_holds_words_as_the_indexes_match_them() {
+        let text = "¿Dónde está mi pedido 4521? Las zapatillas";
+        assert!(holds(&words("donde zapa").unwrap(), text));
+        assert!(holds(&words("PEDIDO 452").unwrap(), text));
+        assert!(
+            !holds(&words("illas").unwrap(), text),
+            "a prefix, not any part"
+        );
+        assert!(!holds(&words("pedido talla").unwrap(), text), "every word");
     }
 
     #[test]

@@ -5,12 +5,12 @@
 //! handful (an order number), and one plan does not serve both: walking the newest
 //! conversations and checking each finds a common word at once and a rare one only
 //! after reading the whole inbox; the full-text index finds a rare word at once and a
-//! common one only after collecting millions of matches. So on PostgreSQL the newest
-//! conversations the other filters let through are checked first (at most
-//! `PROBE` of them), and only when they hold less than a page is the index asked, for
-//! the newest `HITS` messages holding the words, whose conversations are then read by
-//! id. SQLite's index gives its matches
-//! newest first and stops at `HITS`, so it is asked directly. A word in more than
+//! common one only after collecting millions of matches. So the newest conversations
+//! the other filters let through are checked first (at most `PROBE` of them: on
+//! PostgreSQL by the statement, on SQLite here, since FTS5 answers each prefix by
+//! merging every match of it), and only when they hold less than a page is the index
+//! asked, for the newest `HITS` messages holding the words, whose conversations are
+//! then read by id (PostgreSQL) or by the index's rowids (SQLite). A word in more than
 //! `HITS` messages that also misses the newest conversations finds the conversations
 //! of its newest `HITS` messages.
 
@@ -133,23 +133,69 @@ impl Store {
             return self.conversations_of(&sql, &c.values, false).await;
         };
         match self {
-            Store::Sqlite(_) => {
-                let query = c.param(Value::Text(search::fts5_query(words)));
-                c.sql.push(format!(
-                    "c.id IN (SELECT m.conversation_id FROM messages m WHERE m.rowid IN \
-                     (SELECT rowid FROM message_search WHERE message_search MATCH {query} \
-                     ORDER BY rowid DESC LIMIT {HITS}))"
-                ));
-                let limit = c.param(Value::Int(i64::from(page.limit) + 1));
-                let sql = format!(
-                    "SELECT {} FROM conversations c {} {NEWEST} LIMIT {limit}",
-                    columns!(),
-                    c.clause()
-                );
-                self.conversations_of(&sql, &c.values, false).await
-            }
+            Store::Sqlite(_) => self.search_sqlite(filter, words, page).await,
             Store::Postgres(_) => self.search_postgres(filter, words, page).await,
         }
+    }
+
+    async fn search_sqlite(
+        &self,
+        filter: &ConversationFilter,
+        words: &[String],
+        page: &PageRequest,
+    ) -> StoreResult<Vec<ConversationRecord>> {
+        let Store::Sqlite(pool) = self else {
+            return Ok(Vec::new());
+        };
+        let wanted = usize::try_from(page.limit)
+            .unwrap_or(usize::MAX)
+            .saturating_add(1);
+        // The newest conversations, their messages read and checked here: FTS5 answers a
+        // prefix by merging every match of it, which for a word in every message is the
+        // whole index.
+        let mut c = Conditions::of(filter, page);
+        let candidates = format!(
+            "SELECT {} FROM conversations c {} {NEWEST} LIMIT {PROBE}",
+            columns!(),
+            c.clause()
+        );
+        let candidates = self.conversations_of(&candidates, &c.values, false).await?;
+        let ids: Vec<String> = candidates.iter().map(|c| c.id.to_string()).collect();
+        let texts: Vec<(String, String)> = sqlx::query_as(
+            "SELECT conversation_id, content FROM messages WHERE conversation_id IN \
+             (SELECT value FROM json_each($1))",
+        )
+        .bind(serde_json::Value::from(ids).to_string())
+        .fetch_all(pool)
+        .await?;
+        let holding: std::collections::HashSet<&str> = texts
+            .iter()
+            .filter(|(_, content)| search::holds(words, content))
+            .map(|(id, _)| id.as_str())
+            .collect();
+        let exhausted = (candidates.len() as i64) < PROBE;
+        let found: Vec<ConversationRecord> = candidates
+            .into_iter()
+            .filter(|c| holding.contains(c.id.to_string().as_str()))
+            .take(wanted)
+            .collect();
+        if found.len() == wanted || exhausted {
+            return Ok(found);
+        }
+        // Rarer words: the index's newest matches.
+        let query = c.param(Value::Text(search::fts5_query(words)));
+        c.sql.push(format!(
+            "c.id IN (SELECT m.conversation_id FROM messages m WHERE m.rowid IN \
+             (SELECT rowid FROM message_search WHERE message_search MATCH {query} \
+             ORDER BY rowid DESC LIMIT {HITS}))"
+        ));
+        let limit = c.param(Value::Int(i64::from(page.limit) + 1));
+        let sql = format!(
+            "SELECT {} FROM conversations c {} {NEWEST} LIMIT {limit}",
+            columns!(),
+            c.clause()
+        );
+        self.conversations_of(&sql, &c.values, false).await
     }
 
     async fn search_postgres(
