@@ -94,6 +94,9 @@ pub enum Refused {
     /// Taken more than is on the shelf, beyond what is promised.
     #[error("only {free} on hand that is not promised")]
     NotOnHand { free: i64 },
+    /// Counted fewer than are promised: those reservations are let go first.
+    #[error("{reserved} are promised to orders; release what cannot be served first")]
+    CountBelowReserved { reserved: i64 },
 }
 
 /// Plans one change of `level` by `quantity` units for `reason` (for `Counted`, the
@@ -149,7 +152,9 @@ pub fn plan(level: &Level, reason: Reason, quantity: i64) -> Result<Movement, Re
             // A count below what is promised would promise units that are gone: those
             // reservations are let go first.
             if quantity < level.reserved {
-                return Err(Refused::NotOnHand { free: quantity });
+                return Err(Refused::CountBelowReserved {
+                    reserved: level.reserved,
+                });
             }
             (quantity - level.on_hand, 0)
         }
@@ -228,7 +233,10 @@ mod tests {
         };
         let counted = level.apply(&plan(&level, Reason::Counted, 7).unwrap());
         assert_eq!(counted.on_hand, 7);
-        assert!(plan(&level, Reason::Counted, 3).is_err());
+        assert_eq!(
+            plan(&level, Reason::Counted, 3),
+            Err(Refused::CountBelowReserved { reserved: 4 })
+        );
         let empty = Level::default();
         assert_eq!(
             empty.apply(&plan(&empty, Reason::Counted, 0).unwrap()),

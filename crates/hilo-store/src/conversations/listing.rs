@@ -114,6 +114,26 @@ impl Conditions {
 
 const NEWEST: &str = "ORDER BY c.last_message_at DESC, c.id DESC";
 
+/// Whether message `m` holds the words of the `tsquery` parameter `param`, as the index
+/// of migration 0033 reads them.
+fn postgres_match(param: &str) -> String {
+    format!(
+        "to_tsvector('simple', hilo_fold(left(m.content, 100000))) @@ to_tsquery('simple', {param})"
+    )
+}
+
+/// A transaction for reading without parallel workers, whose start costs more than
+/// these reads of a few thousand rows.
+async fn serial_read(
+    pool: &sqlx::PgPool,
+) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET LOCAL max_parallel_workers_per_gather = 0")
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
+}
+
 impl Store {
     /// Conversations the filter lets through, most recent activity first; one more
     /// than the page holds, so the caller knows whether another follows.
@@ -122,8 +142,8 @@ impl Store {
         filter: &ConversationFilter,
         page: &PageRequest,
     ) -> StoreResult<Vec<ConversationRecord>> {
-        let mut c = Conditions::of(filter, page);
         let Some(words) = &filter.words else {
+            let mut c = Conditions::of(filter, page);
             let limit = c.param(Value::Int(i64::from(page.limit) + 1));
             let sql = format!(
                 "SELECT {} FROM conversations c {} {NEWEST} LIMIT {limit}",
@@ -204,13 +224,13 @@ impl Store {
         words: &[String],
         page: &PageRequest,
     ) -> StoreResult<Vec<ConversationRecord>> {
+        let Store::Postgres(pool) = self else {
+            return Ok(Vec::new());
+        };
         let mut c = Conditions::of(filter, page);
         let wanted = i64::from(page.limit) + 1;
         let filters = c.values.len();
         let query = c.param(Value::Text(search::tsquery(words)));
-        let matches = format!(
-            "to_tsvector('simple', hilo_fold(left(m.content, 100000))) @@ to_tsquery('simple', {query})"
-        );
         let limit = c.param(Value::Int(wanted));
         // The newest conversations, each checked.
         let probe = format!(
@@ -219,6 +239,7 @@ impl Store {
              m.conversation_id = c.id AND {matches}) {NEWEST} LIMIT {limit}",
             cols = columns!(),
             clause = c.clause(),
+            matches = postgres_match(&query),
         );
         let found = self.conversations_of(&probe, &c.values, true).await?;
         if found.len() as i64 == wanted {
@@ -229,33 +250,25 @@ impl Store {
             "SELECT COUNT(*) FROM (SELECT 1 FROM conversations c {} LIMIT {PROBE}) candidates",
             c.clause()
         );
-        if let Store::Postgres(pool) = self {
-            let mut count = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(candidates));
-            for value in &c.values[..filters] {
-                count = match value {
-                    Value::Text(text) => count.bind(text.clone()),
-                    Value::Int(number) => count.bind(*number),
-                };
-            }
-            if count.fetch_one(pool).await? < PROBE {
-                return Ok(found);
-            }
+        let mut count = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(candidates));
+        for value in &c.values[..filters] {
+            count = match value {
+                Value::Text(text) => count.bind(text.clone()),
+                Value::Int(number) => count.bind(*number),
+            };
+        }
+        if count.fetch_one(pool).await? < PROBE {
+            return Ok(found);
         }
         // The index, for the newest matching messages (`OFFSET 0` keeps the planner from
         // walking every message newest first instead); then their conversations by id,
         // so the filters are not checked over the whole inbox for a handful of matches.
         let hits = format!(
             "SELECT conversation_id FROM (SELECT m.id, m.conversation_id FROM messages m \
-             WHERE to_tsvector('simple', hilo_fold(left(m.content, 100000))) @@ to_tsquery('simple', $1) \
-             OFFSET 0) hits ORDER BY id DESC LIMIT {HITS}"
+             WHERE {} OFFSET 0) hits ORDER BY id DESC LIMIT {HITS}",
+            postgres_match("$1")
         );
-        let Store::Postgres(pool) = self else {
-            return Ok(found);
-        };
-        let mut tx = pool.begin().await?;
-        sqlx::query("SET LOCAL max_parallel_workers_per_gather = 0")
-            .execute(&mut *tx)
-            .await?;
+        let mut tx = serial_read(pool).await?;
         let mut ids = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(hits))
             .bind(search::tsquery(words))
             .fetch_all(&mut *tx)
@@ -308,10 +321,7 @@ impl Store {
                     .await?
             }
             Store::Postgres(pool) if serial => {
-                let mut tx = pool.begin().await?;
-                sqlx::query("SET LOCAL max_parallel_workers_per_gather = 0")
-                    .execute(&mut *tx)
-                    .await?;
+                let mut tx = serial_read(pool).await?;
                 let rows = bound!(sqlx::query_as::<_, ConversationRow>(sql))
                     .fetch_all(&mut *tx)
                     .await?;

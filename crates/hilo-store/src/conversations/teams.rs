@@ -62,7 +62,21 @@ impl Store {
     }
 
     pub async fn team(&self, name: &str) -> StoreResult<Option<TeamRecord>> {
-        Ok(self.teams().await?.into_iter().find(|t| t.name == name))
+        let (rows, pairs) = on_pool!(self, |pool| (
+            sqlx::query_as::<_, TeamRow>(
+                "SELECT name, description, created_at, updated_at FROM teams WHERE name = $1"
+            )
+            .bind(name)
+            .fetch_all(pool)
+            .await?,
+            sqlx::query_as::<_, (String, String)>(
+                "SELECT team, user_id FROM team_members WHERE team = $1 ORDER BY user_id"
+            )
+            .bind(name)
+            .fetch_all(pool)
+            .await?
+        ));
+        Ok(teams_of(rows, &pairs)?.pop())
     }
 
     /// Writes a team and its members in one transaction; when it was first made, and
