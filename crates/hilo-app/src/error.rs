@@ -18,6 +18,10 @@ pub enum AppError {
     /// agent's language by the console.
     #[error(transparent)]
     ReplyRefused(#[from] ReplyRefusal),
+    /// An order line asks for more than can be promised: `line` is its index in the
+    /// request, `available` how many units could be.
+    #[error("lines[{line}]: only {available} available")]
+    OutOfStock { line: usize, available: i64 },
     /// Wrong or missing credentials.
     #[error("invalid credentials")]
     Unauthenticated,

@@ -82,6 +82,23 @@ typed_id!(
     VisitorId
 );
 
+typed_id!(
+    /// A store or a warehouse.
+    LocationId
+);
+typed_id!(
+    /// A product of the catalogue; its variants are known by their SKUs.
+    ProductId
+);
+typed_id!(
+    /// An order, from any channel.
+    OrderId
+);
+typed_id!(
+    /// One part of an order that reaches the customer one way from one location.
+    FulfillmentId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

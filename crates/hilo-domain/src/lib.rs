@@ -17,6 +17,7 @@ pub mod webhooks;
 
 // What every part shares.
 pub mod email;
+pub mod hours;
 pub mod ids;
 pub mod invalid;
 pub mod jobs;
@@ -29,8 +30,8 @@ pub use access::{Permission, Principal, Role};
 pub use collect::channel::SourceChannel;
 pub use email::EmailAddress;
 pub use ids::{
-    ApiKeyId, ChannelId, ConversationId, CustomerId, JobId, MessageId, SourceId, UserId, VisitorId,
-    WebhookId,
+    ApiKeyId, ChannelId, ConversationId, CustomerId, FulfillmentId, JobId, LocationId, MessageId,
+    OrderId, ProductId, SourceId, UserId, VisitorId, WebhookId,
 };
 pub use invalid::Invalid;
 pub use page::{Cursor, Page, PageRequest};

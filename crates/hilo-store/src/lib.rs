@@ -8,6 +8,7 @@
 // The parts, one line each.
 pub mod access;
 pub mod collect;
+pub mod commerce;
 pub mod conversations;
 pub mod customers;
 pub mod webhooks;

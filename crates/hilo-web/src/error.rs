@@ -46,10 +46,13 @@ pub enum ErrorCode {
     Unavailable,
     /// the collection API's writer is saturated; retry after Retry-After.
     Overloaded,
+    /// an order line asks for more than can be promised; `field` names the line and
+    /// `available` how many can be.
+    OutOfStock,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 17] = [
+    pub const ALL: [ErrorCode; 18] = [
         Self::InvalidRequest,
         Self::InvalidMessage,
         Self::Unauthorized,
@@ -67,6 +70,7 @@ impl ErrorCode {
         Self::Internal,
         Self::Unavailable,
         Self::Overloaded,
+        Self::OutOfStock,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -88,6 +92,7 @@ impl ErrorCode {
             Self::Internal => "internal",
             Self::Unavailable => "unavailable",
             Self::Overloaded => "overloaded",
+            Self::OutOfStock => "out_of_stock",
         }
     }
 
@@ -110,6 +115,7 @@ impl ErrorCode {
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            Self::OutOfStock => StatusCode::CONFLICT,
         }
     }
 }
@@ -122,6 +128,8 @@ pub struct ApiError {
     pub message: String,
     pub field: Option<String>,
     pub retry_after_secs: Option<u64>,
+    /// With `out_of_stock`: how many units of the line can be promised.
+    pub available: Option<i64>,
 }
 
 /// The body of every error response.
@@ -139,6 +147,9 @@ pub struct ErrorDetail {
     /// The request field at fault, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// With `out_of_stock`: how many units of the line named by `field` can be promised.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub available: Option<i64>,
 }
 
 impl ApiError {
@@ -149,6 +160,7 @@ impl ApiError {
             message: message.into(),
             field: None,
             retry_after_secs: None,
+            available: None,
         }
     }
 
@@ -205,6 +217,14 @@ impl From<AppError> for ApiError {
                 refusal @ (ReplyRefusal::NoChannel | ReplyRefusal::NotSentByHilo(_)),
             ) => Self::invalid("channel_id", refusal.to_string()),
             AppError::ReplyRefused(refusal) => Self::new(ErrorCode::Conflict, refusal.to_string()),
+            AppError::OutOfStock { line, available } => Self {
+                field: Some(format!("lines[{line}]")),
+                available: Some(available),
+                ..Self::new(
+                    ErrorCode::OutOfStock,
+                    format!("lines[{line}]: only {available} available"),
+                )
+            },
             AppError::Unauthenticated => Self::unauthorized(),
             AppError::Forbidden => Self::forbidden(),
             AppError::RateLimited { retry_after_secs } => Self {
@@ -243,6 +263,7 @@ impl IntoResponse for ApiError {
                 code: self.code.to_owned(),
                 message: self.message,
                 field: self.field,
+                available: self.available,
             },
         };
         let mut response = (self.status, axum::Json(body)).into_response();

@@ -67,6 +67,20 @@ impl JsonBody {
         parse(&bytes)
     }
 
+    /// The body as `T`, with its JSON written canonically (keys sorted, no spaces), so
+    /// two requests can be told the same whatever their spacing and key order.
+    pub fn parse_canonical<T: DeserializeOwned>(self) -> Result<(T, String), ApiError> {
+        let bytes = self.bytes?;
+        if !self.is_json || self.encoded {
+            return Err(unsupported());
+        }
+        let value: T = parse(&bytes)?;
+        let canonical = serde_json::from_slice::<serde_json::Value>(&bytes)
+            .map(|v| v.to_string())
+            .unwrap_or_default();
+        Ok((value, canonical))
+    }
+
     /// An optional body as `T`: `None` when it is left out (empty, blank or `null`,
     /// whatever the content type); otherwise exactly as [`JsonBody::parse`].
     pub fn parse_optional<T: DeserializeOwned>(self) -> Result<Option<T>, ApiError> {
@@ -107,6 +121,36 @@ pub fn optional_whole_number<'de, D: serde::Deserializer<'de>>(
             .map(Some)
             .ok_or_else(|| serde::de::Error::custom("a whole number of 0 or more")),
     }
+}
+
+/// A signed whole number written as JSON writes numbers (`-3` or `-3.0`), within ±2^53
+/// where every whole number is exact, for `#[serde(deserialize_with)]`.
+pub fn integer<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    use serde::Deserialize;
+    let number = f64::deserialize(deserializer)?;
+    exact_integer(number).ok_or_else(|| serde::de::Error::custom("a whole number"))
+}
+
+/// As [`integer`], or `null`.
+pub fn optional_integer<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<i64>, D::Error> {
+    use serde::Deserialize;
+    match Option::<f64>::deserialize(deserializer)? {
+        None => Ok(None),
+        Some(number) => exact_integer(number)
+            .map(Some)
+            .ok_or_else(|| serde::de::Error::custom("a whole number")),
+    }
+}
+
+fn exact_integer(number: f64) -> Option<i64> {
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    if number.fract() != 0.0 || !(-EXACT..=EXACT).contains(&number) {
+        return None;
+    }
+    #[expect(clippy::cast_possible_truncation, reason = "whole and within ±2^53")]
+    Some(number as i64)
 }
 
 /// `number` as a `u32` when it is one exactly.

@@ -80,6 +80,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     // The parts, one line each.
     doc.merge(api::access::AccessApi::openapi());
     doc.merge(api::conversations::ConversationsApi::openapi());
+    doc.merge(api::commerce::CommerceApi::openapi());
     doc.merge(api::customers::CustomersApi::openapi());
     doc.merge(api::jobs::JobsApi::openapi());
     doc.merge(api::live::LiveApi::openapi());

@@ -16,6 +16,17 @@ pub const LANGUAGES: [&str; 2] = ["en", "es"];
 /// How long an invitation link works.
 pub const INVITATION_TTL_MS: i64 = 7 * 24 * 60 * 60 * 1000;
 
+/// Console users are people; the storefront role is for the shop's backend's API keys.
+fn people_role(role: Role) -> Result<(), Invalid> {
+    if role == Role::Storefront {
+        return Err(Invalid::new(
+            "role",
+            "storefront is for API keys: a console user is admin, agent, marketer, store or read_only",
+        ));
+    }
+    Ok(())
+}
+
 impl Access<'_> {
     #[instrument(skip_all, fields(role = %role))]
     pub async fn create_user(
@@ -26,6 +37,7 @@ impl Access<'_> {
         password: &Secret,
     ) -> AppResult<UserRecord> {
         let email: EmailAddress = email.parse()?;
+        people_role(role)?;
         let name = name.trim();
         if name.chars().count() > 200 {
             return Err(Invalid::new("name", "must have at most 200 characters").into());
@@ -118,6 +130,7 @@ impl Access<'_> {
     /// Gives a user another role. The last admin cannot stop being one (409).
     #[instrument(skip_all, fields(user_id = %user, role = %role))]
     pub async fn change_role(&self, user: UserId, role: Role) -> AppResult<UserRecord> {
+        people_role(role)?;
         if self.hilo.store.user(user).await?.is_none() {
             return Err(AppError::NotFound);
         }

@@ -16,15 +16,18 @@ pub enum Role {
     Marketer,
     Store,
     ReadOnly,
+    /// The shop's own backend and apps, acting for customers (API keys only).
+    Storefront,
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
+    pub const ALL: [Role; 6] = [
         Self::Admin,
         Self::Agent,
         Self::Marketer,
         Self::Store,
         Self::ReadOnly,
+        Self::Storefront,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -34,6 +37,7 @@ impl Role {
             Self::Marketer => "marketer",
             Self::Store => "store",
             Self::ReadOnly => "read_only",
+            Self::Storefront => "storefront",
         }
     }
 
@@ -65,6 +69,23 @@ impl Role {
             ReadConversations | WorkConversations => matches!(self, Self::Admin | Self::Agent),
             // Events come in through a source's write key, never through a role.
             SendEvents => false,
+            // The catalogue and stock levels hold nothing personal.
+            ReadCatalogue => true,
+            ManageCatalogue => self == Self::Admin,
+            // Receiving, counting, writing off and moving stock: the stores' staff.
+            ManageInventory => matches!(self, Self::Admin | Self::Store),
+            // Carts, wish lists and orders for a customer: the shop's backend, the
+            // people who serve customers, and admins.
+            ReadOrders | ShopForCustomers => matches!(
+                self,
+                Self::Admin | Self::Agent | Self::Store | Self::Storefront
+            ),
+            // A pickup code is the customer's to show: the shop that shows it to them
+            // reads it, store staff only ever check one.
+            ReadPickupCodes => matches!(self, Self::Admin | Self::Storefront),
+            // The store's desk: marking orders ready, handing them over, taking returns.
+            WorkStoreDesk => matches!(self, Self::Admin | Self::Store),
+            ManagePromotions => matches!(self, Self::Admin | Self::Marketer),
         }
     }
 }
@@ -85,7 +106,7 @@ impl FromStr for Role {
             .ok_or_else(|| {
                 Invalid::new(
                     "role",
-                    "must be one of admin, agent, marketer, store, read_only",
+                    "must be one of admin, agent, marketer, store, read_only, storefront",
                 )
             })
     }
@@ -120,6 +141,22 @@ pub enum Permission {
     WorkConversations,
     /// Send events to the collection API.
     SendEvents,
+    /// Read products, locations, stock and availability.
+    ReadCatalogue,
+    /// Create and change products and locations.
+    ManageCatalogue,
+    /// Change stock levels (received, counted, damaged, transferred).
+    ManageInventory,
+    /// Read customers' carts, wish lists and orders.
+    ReadOrders,
+    /// Change carts and wish lists, place, change and cancel orders, start returns.
+    ShopForCustomers,
+    /// See an order's pickup code.
+    ReadPickupCodes,
+    /// Mark orders ready, hand them over, receive returns.
+    WorkStoreDesk,
+    /// Create promotions and issue coupons.
+    ManagePromotions,
 }
 
 /// An authenticated caller.
@@ -186,6 +223,17 @@ mod tests {
         assert!(principal.allows(Permission::SendEvents));
         assert!(!principal.allows(Permission::ReadOwnIdentity));
         assert!(!principal.allows(Permission::ReadSources));
+    }
+
+    #[test]
+    fn store_staff_check_pickup_codes_and_never_read_them() {
+        assert!(Role::Store.allows(Permission::WorkStoreDesk));
+        assert!(!Role::Store.allows(Permission::ReadPickupCodes));
+        assert!(Role::Storefront.allows(Permission::ReadPickupCodes));
+        assert!(!Role::Storefront.allows(Permission::WorkStoreDesk));
+        assert!(Role::Storefront.allows(Permission::ShopForCustomers));
+        assert!(!Role::ReadOnly.allows(Permission::ReadOrders));
+        assert!(!Role::Storefront.allows(Permission::ManageInventory));
     }
 
     #[test]

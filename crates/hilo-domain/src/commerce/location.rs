@@ -1,17 +1,87 @@
 //! Locations: stores and warehouses, where they are and what they offer, and how far a
 //! customer is from each.
 
+use std::collections::BTreeMap;
 use std::str::FromStr;
 
+use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 
+use super::catalogue::check_text;
 use crate::Invalid;
+use crate::hours::Schedule;
+
+/// Longest preparation time, in minutes (a week).
+pub const MAX_PREP_MINUTES: u32 = 10_080;
+
+/// A location as given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocationInput {
+    pub name: String,
+    pub kind: LocationKind,
+    pub address: String,
+    pub point: Point,
+    pub timezone: String,
+    /// `{"mon": [["09:00", "21:00"]], …}`; empty: always open.
+    pub opening_hours: BTreeMap<String, Vec<[String; 2]>>,
+    pub offers: Vec<Offer>,
+    pub pickup_prep_minutes: u32,
+    pub priority: i64,
+}
+
+impl LocationInput {
+    /// Checks the input and reads its opening hours (`None`: always open); `zone` finds
+    /// a time zone by its name. Offers come back sorted, each once.
+    pub fn check(
+        mut self,
+        zone: impl Fn(&str) -> Option<TimeZone>,
+    ) -> Result<(Self, Option<Schedule>), Invalid> {
+        self.name = check_text("name", &self.name, 200, true)?;
+        self.address = check_text("address", &self.address, 500, false)?;
+        if self.pickup_prep_minutes > MAX_PREP_MINUTES {
+            return Err(Invalid::new(
+                "pickup_prep_minutes",
+                format!("must be from 0 to {MAX_PREP_MINUTES}"),
+            ));
+        }
+        if !(-1_000..=1_000).contains(&self.priority) {
+            return Err(Invalid::new("priority", "must be from -1000 to 1000"));
+        }
+        if zone(&self.timezone).is_none() {
+            return Err(Invalid::new(
+                "timezone",
+                "is not a time zone: use an IANA name such as Europe/Madrid",
+            ));
+        }
+        let schedule = if self.opening_hours.is_empty() {
+            None
+        } else {
+            Some(Schedule::read(
+                ("timezone", &self.timezone),
+                ("opening_hours", &self.opening_hours),
+                zone,
+            )?)
+        };
+        self.offers.sort_unstable();
+        self.offers.dedup();
+        Ok((self, schedule))
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LocationKind {
     Store,
     Warehouse,
+}
+
+impl LocationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Store => "store",
+            Self::Warehouse => "warehouse",
+        }
+    }
 }
 
 impl FromStr for LocationKind {
@@ -36,6 +106,16 @@ pub enum Offer {
     Ship,
     /// Returns are taken here.
     Returns,
+}
+
+impl Offer {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pickup => "pickup",
+            Self::Ship => "ship",
+            Self::Returns => "returns",
+        }
+    }
 }
 
 impl FromStr for Offer {

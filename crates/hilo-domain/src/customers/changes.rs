@@ -28,10 +28,16 @@ pub enum ChangeKind {
     MessageUpdated,
     CallStarted,
     CallEnded,
+    // The customer's orders (the commerce part), named after Segment's e-commerce
+    // events: the data holds ids, states and amounts.
+    OrderCompleted,
+    OrderUpdated,
+    OrderCancelled,
+    OrderRefunded,
 }
 
 impl ChangeKind {
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 17] = [
         Self::ProfileCreated,
         Self::ProfileTraits,
         Self::ProfileMerged,
@@ -45,6 +51,10 @@ impl ChangeKind {
         Self::MessageUpdated,
         Self::CallStarted,
         Self::CallEnded,
+        Self::OrderCompleted,
+        Self::OrderUpdated,
+        Self::OrderCancelled,
+        Self::OrderRefunded,
     ];
 
     /// Whether the profile itself changed (what it is found by, what it shows), as
@@ -77,6 +87,10 @@ impl ChangeKind {
             Self::MessageUpdated => "message.updated",
             Self::CallStarted => "call.started",
             Self::CallEnded => "call.ended",
+            Self::OrderCompleted => "order.completed",
+            Self::OrderUpdated => "order.updated",
+            Self::OrderCancelled => "order.cancelled",
+            Self::OrderRefunded => "order.refunded",
         }
     }
 }

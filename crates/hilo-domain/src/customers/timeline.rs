@@ -14,10 +14,20 @@ pub enum ItemType {
     Message,
     /// A customer's rating of a conversation (its `kind`: `csat`).
     Survey,
+    /// Shopping: carts, wish lists, orders and returns (its `kind`: `cart`, `wishlist`,
+    /// `order`, `return`), named after Segment's e-commerce events (`Product Added`,
+    /// `Order Completed`, …) so an order placed in Hilo reads as one a shop reported.
+    Commerce,
 }
 
 impl ItemType {
-    pub const ALL: [Self; 4] = [Self::Event, Self::Staff, Self::Message, Self::Survey];
+    pub const ALL: [Self; 5] = [
+        Self::Event,
+        Self::Staff,
+        Self::Message,
+        Self::Survey,
+        Self::Commerce,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -25,6 +35,7 @@ impl ItemType {
             Self::Staff => "staff",
             Self::Message => "message",
             Self::Survey => "survey",
+            Self::Commerce => "commerce",
         }
     }
 }

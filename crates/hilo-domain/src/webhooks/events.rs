@@ -24,13 +24,18 @@ pub enum EventType {
     MessageUpdated,
     CallStarted,
     CallEnded,
+    /// An order was placed (Segment's `Order Completed`: the checkout is complete).
+    OrderCompleted,
+    OrderUpdated,
+    OrderCancelled,
+    OrderRefunded,
     /// Sent by `POST /api/v1/webhooks/{id}/test` to that endpoint only, whatever it
     /// subscribed to.
     WebhookTest,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 13] = [
+    pub const ALL: [EventType; 17] = [
         Self::CustomerCreated,
         Self::CustomerUpdated,
         Self::CustomerMerged,
@@ -43,6 +48,10 @@ impl EventType {
         Self::MessageUpdated,
         Self::CallStarted,
         Self::CallEnded,
+        Self::OrderCompleted,
+        Self::OrderUpdated,
+        Self::OrderCancelled,
+        Self::OrderRefunded,
         Self::WebhookTest,
     ];
 
@@ -60,6 +69,10 @@ impl EventType {
             Self::MessageUpdated => "message.updated",
             Self::CallStarted => "call.started",
             Self::CallEnded => "call.ended",
+            Self::OrderCompleted => "order.completed",
+            Self::OrderUpdated => "order.updated",
+            Self::OrderCancelled => "order.cancelled",
+            Self::OrderRefunded => "order.refunded",
             Self::WebhookTest => "webhook.test",
         }
     }
@@ -157,6 +170,32 @@ pub fn event_of_change(
                 ChangeKind::MessageUpdated => EventType::MessageUpdated,
                 ChangeKind::CallStarted => EventType::CallStarted,
                 _ => EventType::CallEnded,
+            }
+        }
+        // Orders: ids, states and amounts; the receiver reads lines and addresses
+        // through the API.
+        ChangeKind::OrderCompleted
+        | ChangeKind::OrderUpdated
+        | ChangeKind::OrderCancelled
+        | ChangeKind::OrderRefunded => {
+            for field in [
+                "order_id",
+                "number",
+                "status",
+                "channel",
+                "total",
+                "currency",
+                "changed",
+                "fulfillment_id",
+                "location_id",
+            ] {
+                copy(&mut out, field, field);
+            }
+            match kind {
+                ChangeKind::OrderCompleted => EventType::OrderCompleted,
+                ChangeKind::OrderUpdated => EventType::OrderUpdated,
+                ChangeKind::OrderCancelled => EventType::OrderCancelled,
+                _ => EventType::OrderRefunded,
             }
         }
     };

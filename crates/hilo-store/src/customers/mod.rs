@@ -735,7 +735,7 @@ impl Store {
     }
 
     /// A transaction for consistent reads (deferred on SQLite, so it takes no write lock).
-    async fn begin_read(&self) -> StoreResult<Tx> {
+    pub(crate) async fn begin_read(&self) -> StoreResult<Tx> {
         Ok(match self {
             Self::Sqlite(pool) => Tx::Sqlite(pool.begin().await?, None),
             Self::Postgres(pool) => Tx::Postgres(pool.begin().await?),

@@ -2,6 +2,7 @@
 
 // The parts, one line each: each offers `routes()` and an `OpenApi` of its own.
 pub mod access;
+pub mod commerce;
 pub mod conversations;
 pub mod customers;
 pub mod jobs;
@@ -25,11 +26,24 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/openapi.json", get(crate::openapi::serve))
         .merge(access::routes())
+        .merge(commerce::routes())
         .merge(conversations::routes())
         .merge(customers::routes())
         .merge(jobs::routes())
         .merge(live::routes())
         .merge(webhooks::routes())
+}
+
+/// An id given in a body or a query, written as the API writes ids (hyphenated, 36
+/// characters); 400 naming `field` otherwise.
+pub(crate) fn id_field<T: std::str::FromStr>(
+    field: &str,
+    text: &str,
+) -> Result<T, crate::ApiError> {
+    (text.len() == 36 && text.chars().filter(|c| *c == '-').count() == 4)
+        .then(|| text.parse::<T>().ok())
+        .flatten()
+        .ok_or_else(|| hilo_domain::Invalid::new(field, "is not a valid id").into())
 }
 
 /// `limit` and `cursor` query parameters of every list endpoint.

@@ -88,7 +88,11 @@ async fn users_page(
         t: staff.t,
         shell: staff.shell(Area::Admin),
         users,
-        roles: Role::ALL.iter().map(|r| r.as_str()).collect(),
+        roles: Role::ALL
+            .iter()
+            .filter(|r| **r != Role::Storefront)
+            .map(|r| r.as_str())
+            .collect(),
         invitation,
         notice,
     };

@@ -10,6 +10,7 @@ mod support;
 // One folder per part, one line each.
 mod access;
 mod collect;
+mod commerce;
 mod console;
 mod conversations;
 mod customers;

@@ -3,6 +3,7 @@
 mod access;
 pub mod browser;
 mod collect;
+mod commerce;
 mod conversations;
 mod customers;
 pub mod imap;

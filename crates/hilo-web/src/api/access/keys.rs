@@ -17,7 +17,7 @@ use crate::{ApiError, AppState};
 pub struct ApiKey {
     pub id: String,
     pub name: String,
-    /// admin, agent, marketer, store or read_only.
+    /// admin, agent, marketer, store, read_only or storefront (the shop's backend).
     pub role: String,
     /// The first characters of the key, to tell keys apart.
     pub prefix: String,
@@ -45,8 +45,8 @@ pub struct NewApiKey {
         pattern = "^[^\\x00-\\x1F\\x7F-\\x9F]*[^\\s\\x00-\\x1F\\x7F-\\x9F][^\\x00-\\x1F\\x7F-\\x9F]*$"
     )]
     pub name: String,
-    /// admin, agent, marketer, store or read_only.
-    #[schema(pattern = "^(admin|agent|marketer|store|read_only)$")]
+    /// admin, agent, marketer, store, read_only or storefront (the shop's backend).
+    #[schema(pattern = "^(admin|agent|marketer|store|read_only|storefront)$")]
     pub role: String,
 }
 

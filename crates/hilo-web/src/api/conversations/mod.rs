@@ -33,14 +33,7 @@ pub fn routes() -> Router<AppState> {
         .merge(threads::routes())
 }
 
-/// An id given in a body or a query, written as the API writes ids (hyphenated, 36
-/// characters); 400 naming `field` otherwise.
-fn id_field<T: std::str::FromStr>(field: &str, text: &str) -> Result<T, crate::ApiError> {
-    (text.len() == 36 && text.chars().filter(|c| *c == '-').count() == 4)
-        .then(|| text.parse::<T>().ok())
-        .flatten()
-        .ok_or_else(|| hilo_domain::Invalid::new(field, "is not a valid id").into())
-}
+use super::id_field;
 
 /// The part's document: both halves, with the channel settings stated per type.
 pub struct ConversationsApi;

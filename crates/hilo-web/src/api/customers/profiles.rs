@@ -69,7 +69,7 @@ pub struct Timeline {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TimelineEntry {
     pub id: String,
-    /// `event` now; conversations, orders and messages as those parts land.
+    /// event, staff, message, survey or commerce (carts, wish lists, orders).
     #[serde(rename = "type")]
     pub item_type: String,
     /// For events: identify, track, page, screen, group or alias.

@@ -1,0 +1,728 @@
+//! Orders from any channel: stock reserved in the same transaction as the order, from
+//! the location its fulfilment names or the ones the allocation plan chooses; cancelled
+//! from any channel with every reservation given back exactly once.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use hilo_domain::commerce::allocation::{self, Candidate};
+use hilo_domain::commerce::catalogue::check_sku;
+use hilo_domain::commerce::inventory::{self, Movement, Reason};
+use hilo_domain::commerce::location::{Offer, Point};
+use hilo_domain::commerce::money::{Currency, Money};
+use hilo_domain::commerce::order::{
+    FulfillmentKind, FulfillmentStatus, MAX_LINES, MAX_QUANTITY, OrderChannel, OrderStatus,
+    order_status,
+};
+use hilo_domain::customers::changes::ChangeKind;
+use hilo_domain::customers::timeline::ItemType;
+use hilo_domain::{CustomerId, FulfillmentId, Invalid, LocationId, OrderId, Principal};
+use hilo_store::StoreError;
+use hilo_store::commerce::{
+    FulfillmentRecord, NewMovement, NewOrder, OrderLineRecord, OrderRecord, ReservationRecord,
+    VariantRecord,
+};
+use hilo_store::customers::NewTimelineItem;
+use serde::Serialize;
+use serde_json::{Value, json};
+use tracing::info;
+
+use super::{Commerce, CustomerRef, ListKind};
+use crate::{AppError, AppResult};
+
+/// A line as asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineRequest {
+    pub sku: String,
+    pub quantity: i64,
+}
+
+/// Where a shipment goes, as given (checked by the API's schema and here).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ShipAddress {
+    pub name: String,
+    pub line1: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub line2: String,
+    pub city: String,
+    pub postal_code: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub region: String,
+    pub country: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lat: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lng: Option<f64>,
+}
+
+/// How the order reaches the customer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FulfillmentRequest {
+    /// Collected at this store.
+    Pickup(LocationId),
+    /// Kept at this store, paid there.
+    Reserve(LocationId),
+    /// Taken at this store's counter now (a point-of-sale sale).
+    Counter(LocationId),
+    /// Sent to an address, from this location or the ones allocation chooses.
+    Ship {
+        address: Box<ShipAddress>,
+        from: Option<LocationId>,
+    },
+}
+
+/// An order as asked for.
+#[derive(Debug, Clone)]
+pub struct OrderRequest {
+    pub customer: CustomerRef,
+    pub channel: OrderChannel,
+    /// `None`: the customer's cart, which the order empties.
+    pub lines: Option<Vec<LineRequest>>,
+    pub fulfillment: FulfillmentRequest,
+    pub currency: Option<Currency>,
+    /// An external payment reference, or `{"type": "pay_at_pickup"}`, as given.
+    pub payment: Option<Value>,
+    /// The staff member who placed it for the customer, when one did.
+    pub staff: Option<String>,
+    pub idempotency_key: Option<String>,
+    /// A digest of the request, to tell a retry from another request with the same key.
+    pub request_digest: String,
+}
+
+/// An order with the live customer it belongs to now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderView {
+    pub record: OrderRecord,
+    pub customer_id: CustomerId,
+}
+
+/// An order placed, or the one a retry with the same idempotency key placed before.
+#[derive(Debug, Clone)]
+pub struct Placed {
+    pub order: OrderView,
+    pub replayed: bool,
+}
+
+const PENDING: [&str; 4] = ["placed", "allocated", "picking", "ready_for_pickup"];
+
+impl Commerce<'_> {
+    pub async fn order(&self, id: OrderId) -> AppResult<OrderView> {
+        let record = self.hilo.store.order(id).await?.ok_or(AppError::NotFound)?;
+        self.view_of(record).await
+    }
+
+    async fn view_of(&self, record: OrderRecord) -> AppResult<OrderView> {
+        let customer_id = self
+            .hilo
+            .store
+            .customer_root(record.profile_id)
+            .await?
+            .unwrap_or(record.profile_id);
+        Ok(OrderView {
+            record,
+            customer_id,
+        })
+    }
+
+    /// A customer's orders on every channel, newest first.
+    pub async fn orders_of(
+        &self,
+        who: &CustomerRef,
+        before: Option<OrderId>,
+        limit: u32,
+    ) -> AppResult<Vec<OrderView>> {
+        let Some(root) = self.find_customer(who).await? else {
+            return Ok(Vec::new());
+        };
+        let records = self.hilo.store.orders_of(root, before, limit).await?;
+        Ok(records
+            .into_iter()
+            .map(|record| OrderView {
+                record,
+                customer_id: root,
+            })
+            .collect())
+    }
+
+    /// Places an order: its lines priced, its stock reserved (or, at a counter, sold) in
+    /// the same transaction, its fulfilments allocated, the customer's timeline and the
+    /// change feed told. A retry with the same idempotency key returns the first order.
+    pub async fn place_order(&self, request: OrderRequest, by: &Principal) -> AppResult<Placed> {
+        let scoped_key = request
+            .idempotency_key
+            .as_ref()
+            .map(|key| format!("{}\n{key}", by.actor()));
+        if let Some(key) = &scoped_key
+            && let Some(placed) = self.replay(key, &request.request_digest).await?
+        {
+            return Ok(placed);
+        }
+        let channel = request.channel.as_str();
+        let root = self
+            .customer_for_writing(&request.customer, channel, by)
+            .await?;
+        let from_cart = request.lines.is_none();
+        let lines = match &request.lines {
+            Some(lines) => lines.clone(),
+            None => self
+                .hilo
+                .store
+                .cart_lines(root, ListKind::Cart.as_str())
+                .await?
+                .into_iter()
+                .map(|l| LineRequest {
+                    sku: l.sku,
+                    quantity: l.quantity,
+                })
+                .collect(),
+        };
+        let field = if from_cart { "from_cart" } else { "lines" };
+        check_lines(field, &lines)?;
+        let skus: Vec<String> = lines.iter().map(|l| l.sku.clone()).collect();
+        let variants = self.hilo.store.variants(&skus).await?;
+        let priced = price_lines(&lines, &variants, request.currency)?;
+        let (kind, candidates, split, ship_address) = self.candidates(&request.fulfillment).await?;
+        let subtotal = priced.total;
+        let payment = request.payment.as_ref().map(Value::to_string);
+        let actor = by.actor();
+        let now = self.hilo.now();
+        let order_id = OrderId::generate();
+        let currency = subtotal.currency.to_string();
+        let wanted: Vec<(String, i64)> =
+            lines.iter().map(|l| (l.sku.clone(), l.quantity)).collect();
+
+        let mut tx = self.hilo.store.begin().await?;
+        // What each candidate can promise now, as this transaction sees it.
+        let levels = tx.levels_of(&skus).await?;
+        let mut ranked: Vec<Candidate> = candidates
+            .iter()
+            .map(|(location, preferred, distance, priority)| Candidate {
+                location: location.to_string(),
+                preferred: *preferred,
+                distance_km: *distance,
+                priority: *priority,
+                available: levels
+                    .iter()
+                    .filter(|l| l.location_id == *location)
+                    .map(|l| {
+                        let level = l.level;
+                        let can = if kind == FulfillmentKind::Counter {
+                            // At the counter the customer holds the goods: all that
+                            // is on the shelf unpromised, safety stock included.
+                            level.on_hand - level.reserved
+                        } else {
+                            level.available()
+                        };
+                        (l.sku.clone(), can)
+                    })
+                    .collect(),
+            })
+            .collect();
+        allocation::rank(&mut ranked);
+        let plan = allocation::plan(&wanted, &ranked, split).map_err(|s| AppError::OutOfStock {
+            line: s.line,
+            available: s.available,
+        })?;
+        // One fulfilment per location the plan draws from.
+        let mut fulfilments: BTreeMap<String, FulfillmentId> = BTreeMap::new();
+        for a in &plan {
+            fulfilments
+                .entry(a.location.clone())
+                .or_insert_with(FulfillmentId::generate);
+        }
+        let status = if kind == FulfillmentKind::Counter {
+            OrderStatus::Completed
+        } else {
+            OrderStatus::Open
+        };
+        let inserted = tx
+            .insert_order(&NewOrder {
+                id: order_id,
+                profile_id: root,
+                channel,
+                actor: &actor,
+                staff: request.staff.as_deref(),
+                status: status.as_str(),
+                currency: &currency,
+                subtotal: subtotal.amount,
+                discount: 0,
+                total: subtotal.amount,
+                coupon_code: None,
+                payment: payment.as_deref(),
+                idempotency_key: scoped_key.as_deref(),
+                request_digest: Some(&request.request_digest),
+                at: now,
+            })
+            .await;
+        let number = match inserted {
+            Ok(number) => number,
+            // The same key's first request committed while this one was on its way.
+            Err(StoreError::Conflict) if scoped_key.is_some() => {
+                drop(tx);
+                let key = scoped_key.as_deref().unwrap_or_default();
+                return self
+                    .replay(key, &request.request_digest)
+                    .await?
+                    .ok_or_else(|| AppError::Conflict("the order is being placed".into()));
+            }
+            Err(other) => return Err(other.into()),
+        };
+        for (index, line) in priced.lines.iter().enumerate() {
+            tx.insert_order_line(
+                order_id,
+                &OrderLineRecord {
+                    line_no: index as i64,
+                    sku: line.0.sku.clone(),
+                    name: line.1.clone(),
+                    quantity: line.0.quantity,
+                    unit_price: line.2.amount,
+                },
+            )
+            .await?;
+        }
+        let fulfilment_status = if kind == FulfillmentKind::Counter {
+            FulfillmentStatus::Collected
+        } else {
+            FulfillmentStatus::Allocated
+        };
+        for (location, id) in &fulfilments {
+            tx.insert_fulfillment(&FulfillmentRecord {
+                id: *id,
+                order_id,
+                kind: kind.as_str().to_owned(),
+                location_id: Some(
+                    location.parse().map_err(|_| {
+                        AppError::Internal("a candidate's id is a location id".into())
+                    })?,
+                ),
+                ship_address: ship_address.clone(),
+                status: fulfilment_status.as_str().to_owned(),
+                created_at: now,
+                updated_at: now,
+            })
+            .await?;
+        }
+        // Levels are touched in (SKU, location) order, the same in every transaction,
+        // so two orders never wait on each other's rows in opposite orders.
+        let mut takes: Vec<&allocation::Allocation> = plan.iter().collect();
+        takes.sort_by(|a, b| {
+            (&wanted[a.line].0, &a.location).cmp(&(&wanted[b.line].0, &b.location))
+        });
+        for take in takes {
+            let sku = &wanted[take.line].0;
+            let location: LocationId = take
+                .location
+                .parse()
+                .map_err(|_| AppError::Internal("a candidate's id is a location id".into()))?;
+            let fulfilment = fulfilments[&take.location];
+            let movement = NewMovement {
+                sku,
+                location_id: location,
+                movement: Movement {
+                    reason: Reason::Reserved,
+                    on_hand: 0,
+                    reserved: take.quantity,
+                },
+                actor: &actor,
+                order_id: Some(order_id),
+                note: "",
+                at: now,
+            };
+            let state = if kind == FulfillmentKind::Counter {
+                let level = tx.lock_level(sku, location).await?;
+                let sold = inventory::plan(&level, Reason::SoldAtCounter, take.quantity).map_err(
+                    |_| AppError::OutOfStock {
+                        line: take.line,
+                        available: (level.on_hand - level.reserved).max(0),
+                    },
+                )?;
+                tx.apply_movement(&NewMovement {
+                    movement: sold,
+                    ..movement
+                })
+                .await?;
+                "sold"
+            } else {
+                if !tx.reserve(&movement).await? {
+                    // Another checkout took it since the levels were read.
+                    let level = tx.lock_level(sku, location).await?;
+                    return Err(AppError::OutOfStock {
+                        line: take.line,
+                        available: level.available(),
+                    });
+                }
+                "held"
+            };
+            tx.insert_reservation(&ReservationRecord {
+                order_id,
+                line_no: take.line as i64,
+                fulfillment_id: fulfilment,
+                sku: sku.clone(),
+                location_id: location,
+                quantity: take.quantity,
+                state: state.to_owned(),
+            })
+            .await?;
+        }
+        let detail = json!({"fulfillments": fulfilments.values().map(ToString::to_string).collect::<Vec<_>>()});
+        tx.record_order_history(
+            order_id,
+            None,
+            "placed",
+            &actor,
+            channel,
+            &detail.to_string(),
+            now,
+        )
+        .await?;
+        if from_cart {
+            tx.clear_cart(root, ListKind::Cart.as_str()).await?;
+        }
+        let products: Vec<Value> = priced
+            .lines
+            .iter()
+            .map(|(line, name, price)| {
+                json!({"sku": line.sku, "name": name, "quantity": line.quantity, "price": price.amount})
+            })
+            .collect();
+        let body = json!({"order_id": order_id.to_string(), "number": number.to_string(),
+            "total": subtotal.amount, "currency": currency, "products": products})
+        .to_string();
+        tx.append_timeline(&NewTimelineItem {
+            profile_id: root,
+            item_type: ItemType::Commerce,
+            kind: "order",
+            name: Some("Order Completed"),
+            channel,
+            source_id: None,
+            message_id: None,
+            at: now,
+            received_at: now,
+            body: &body,
+        })
+        .await?;
+        let change = json!({"order_id": order_id.to_string(), "number": number.to_string(),
+            "status": status.as_str(), "channel": channel, "total": subtotal.amount,
+            "currency": currency});
+        tx.record_change(ChangeKind::OrderCompleted, root, &change.to_string(), now)
+            .await?;
+        tx.commit().await?;
+        self.hilo.feed_signal.notify_waiters();
+        info!(order = %order_id, number, channel, lines = lines.len(), "order placed");
+        Ok(Placed {
+            order: self.order(order_id).await?,
+            replayed: false,
+        })
+    }
+
+    async fn replay(&self, key: &str, digest: &str) -> AppResult<Option<Placed>> {
+        let Some(record) = self.hilo.store.order_by_idempotency_key(key).await? else {
+            return Ok(None);
+        };
+        if record.request_digest.as_deref() != Some(digest) {
+            return Err(AppError::Conflict(
+                "Idempotency-Key: this key placed an order with another request".into(),
+            ));
+        }
+        Ok(Some(Placed {
+            order: self.view_of(record).await?,
+            replayed: true,
+        }))
+    }
+
+    /// The locations that may serve a fulfilment, as (id, preferred, distance,
+    /// priority); whether the plan may split; the shipping address as stored.
+    #[allow(clippy::type_complexity)]
+    async fn candidates(
+        &self,
+        request: &FulfillmentRequest,
+    ) -> AppResult<(
+        FulfillmentKind,
+        Vec<(LocationId, bool, Option<f64>, i64)>,
+        bool,
+        Option<String>,
+    )> {
+        let field = "fulfillment.location_id";
+        let at_store = |location: LocationId, kind: FulfillmentKind| async move {
+            let found = self.hilo.store.location(location).await?;
+            let Some(found) = found else {
+                return Err(AppError::from(Invalid::new(field, "no such location")));
+            };
+            if kind != FulfillmentKind::Counter && !found.offers(Offer::Pickup) {
+                return Err(Invalid::new(field, "this location does not offer pickup").into());
+            }
+            Ok((
+                kind,
+                vec![(location, true, None, found.priority)],
+                false,
+                None,
+            ))
+        };
+        match request {
+            FulfillmentRequest::Pickup(location) => {
+                at_store(*location, FulfillmentKind::Pickup).await
+            }
+            FulfillmentRequest::Reserve(location) => {
+                at_store(*location, FulfillmentKind::Reserve).await
+            }
+            FulfillmentRequest::Counter(location) => {
+                at_store(*location, FulfillmentKind::Counter).await
+            }
+            FulfillmentRequest::Ship { address, from } => {
+                let address = check_address(address)?;
+                let to = match (address.lat, address.lng) {
+                    (Some(lat), Some(lng)) => Some(Point::new(lat, lng).map_err(|e| {
+                        let f = format!("fulfillment.address.{}", e.field);
+                        e.in_field(f)
+                    })?),
+                    _ => None,
+                };
+                let locations = self.hilo.store.locations().await?;
+                let mut candidates = Vec::new();
+                for location in locations.iter().filter(|l| l.offers(Offer::Ship)) {
+                    if from.is_some_and(|f| f != location.id) {
+                        continue;
+                    }
+                    let distance = to.map(|p| p.distance_km(&location.point));
+                    candidates.push((location.id, false, distance, location.priority));
+                }
+                if let Some(from) = from
+                    && candidates.is_empty()
+                {
+                    let known = locations.iter().any(|l| l.id == *from);
+                    return Err(Invalid::new(
+                        "fulfillment.from_location_id",
+                        if known {
+                            "this location does not ship"
+                        } else {
+                            "no such location"
+                        },
+                    )
+                    .into());
+                }
+                let stored = serde_json::to_string(&address).ok();
+                Ok((FulfillmentKind::Ship, candidates, true, stored))
+            }
+        }
+    }
+
+    /// Cancels what is left of an order: every fulfilment not yet handed over, its
+    /// reservations given back exactly once however many cancellations race.
+    pub async fn cancel_order(
+        &self,
+        id: OrderId,
+        channel: &str,
+        reason: &str,
+        by: &Principal,
+    ) -> AppResult<OrderView> {
+        let channel = channel_name(channel)?;
+        let reason = hilo_domain::commerce::catalogue::check_text("reason", reason, 500, false)?;
+        let actor = by.actor();
+        let now = self.hilo.now();
+        let mut tx = self.hilo.store.begin().await?;
+        let order = tx.order(id).await?.ok_or(AppError::NotFound)?;
+        let mut cancelled = Vec::new();
+        for fulfilment in &order.fulfillments {
+            if tx
+                .move_fulfillment(fulfilment.id, &PENDING, "cancelled", now)
+                .await?
+            {
+                cancelled.push(fulfilment.id);
+                release(&mut tx, fulfilment.id, &actor, id, now).await?;
+                tx.record_order_history(
+                    id,
+                    Some(fulfilment.id),
+                    "cancelled",
+                    &actor,
+                    channel,
+                    &json!({"reason": reason}).to_string(),
+                    now,
+                )
+                .await?;
+            }
+        }
+        if cancelled.is_empty() {
+            return Err(AppError::Conflict(format!(
+                "order {} has nothing left to cancel: it is {}",
+                order.number, order.status
+            )));
+        }
+        let after = tx.order(id).await?.ok_or(AppError::NotFound)?;
+        let statuses: Vec<FulfillmentStatus> = after
+            .fulfillments
+            .iter()
+            .filter_map(|f| f.status.parse().ok())
+            .collect();
+        let status = order_status(&statuses);
+        tx.set_order_status(id, status.as_str(), now).await?;
+        let root = tx.root_of(order.profile_id).await?;
+        let (kind, name) = if status == OrderStatus::Cancelled {
+            (ChangeKind::OrderCancelled, "Order Cancelled")
+        } else {
+            (ChangeKind::OrderUpdated, "Order Updated")
+        };
+        let body = json!({"order_id": id.to_string(), "number": order.number.to_string(),
+            "reason": reason, "fulfillments": cancelled.iter().map(ToString::to_string).collect::<Vec<_>>()})
+        .to_string();
+        tx.append_timeline(&NewTimelineItem {
+            profile_id: root,
+            item_type: ItemType::Commerce,
+            kind: "order",
+            name: Some(name),
+            channel,
+            source_id: None,
+            message_id: None,
+            at: now,
+            received_at: now,
+            body: &body,
+        })
+        .await?;
+        let change = json!({"order_id": id.to_string(), "number": order.number.to_string(),
+            "status": status.as_str(), "channel": channel, "total": order.total,
+            "currency": order.currency, "changed": ["fulfillments"]});
+        tx.record_change(kind, root, &change.to_string(), now)
+            .await?;
+        tx.commit().await?;
+        self.hilo.feed_signal.notify_waiters();
+        info!(order = %id, fulfilments = cancelled.len(), "order cancelled");
+        self.order(id).await
+    }
+}
+
+/// Gives back a fulfilment's reservations still held: each leaves `held` once, so a
+/// second cancellation finds nothing to give back.
+async fn release(
+    tx: &mut hilo_store::Tx,
+    fulfilment: FulfillmentId,
+    actor: &str,
+    order: OrderId,
+    now: hilo_domain::Timestamp,
+) -> AppResult<()> {
+    for held in tx.settle_reservations(fulfilment, "released").await? {
+        let level = tx.lock_level(&held.sku, held.location_id).await?;
+        let movement = inventory::plan(&level, Reason::Released, held.quantity)
+            .map_err(|r| AppError::Internal(format!("a held reservation: {r}")))?;
+        tx.apply_movement(&NewMovement {
+            sku: &held.sku,
+            location_id: held.location_id,
+            movement,
+            actor,
+            order_id: Some(order),
+            note: "",
+            at: now,
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+fn channel_name(channel: &str) -> Result<&str, Invalid> {
+    channel.parse::<OrderChannel>().map(OrderChannel::as_str)
+}
+
+fn check_lines(field: &str, lines: &[LineRequest]) -> Result<(), Invalid> {
+    if lines.is_empty() {
+        return Err(Invalid::new(
+            field,
+            if field == "from_cart" {
+                "the cart is empty"
+            } else {
+                "name at least one line"
+            },
+        ));
+    }
+    if lines.len() > MAX_LINES {
+        return Err(Invalid::new(field, format!("at most {MAX_LINES} lines")));
+    }
+    let mut seen = BTreeSet::new();
+    for (i, line) in lines.iter().enumerate() {
+        check_sku(&format!("lines[{i}].sku"), &line.sku)?;
+        if !(1..=MAX_QUANTITY).contains(&line.quantity) {
+            return Err(Invalid::new(
+                format!("lines[{i}].quantity"),
+                format!("must be from 1 to {MAX_QUANTITY}"),
+            ));
+        }
+        if !seen.insert(line.sku.as_str()) {
+            return Err(Invalid::new(
+                format!("lines[{i}].sku"),
+                "appears on another line: one line per SKU",
+            ));
+        }
+    }
+    Ok(())
+}
+
+struct Priced<'a> {
+    lines: Vec<(&'a LineRequest, String, Money)>,
+    total: Money,
+}
+
+/// Each line's name and unit price in the order's currency (given, or the first
+/// line's main one), and the total.
+fn price_lines<'a>(
+    lines: &'a [LineRequest],
+    variants: &[VariantRecord],
+    currency: Option<Currency>,
+) -> Result<Priced<'a>, Invalid> {
+    let mut priced = Vec::with_capacity(lines.len());
+    let mut currency = currency;
+    let mut total: Option<Money> = None;
+    for (i, line) in lines.iter().enumerate() {
+        let field = format!("lines[{i}].sku");
+        let Some(variant) = variants.iter().find(|v| v.sku == line.sku) else {
+            return Err(Invalid::new(field, "no product has this SKU"));
+        };
+        let wanted = match currency {
+            Some(c) => c,
+            None => {
+                let main = variant
+                    .prices
+                    .first()
+                    .ok_or_else(|| Invalid::new(field.clone(), "has no price"))?
+                    .currency;
+                currency = Some(main);
+                main
+            }
+        };
+        let price = variant
+            .price_in(wanted)
+            .ok_or_else(|| Invalid::new(field.clone(), format!("has no price in {wanted}")))?;
+        let quantity = u32::try_from(line.quantity).unwrap_or(0);
+        let amount = price
+            .times(quantity)
+            .and_then(|a| total.map_or(Ok(a), |t| t.plus(a)))
+            .map_err(|e| Invalid::new("lines", e.to_string()))?;
+        total = Some(amount);
+        priced.push((line, variant.name_es.clone(), price));
+    }
+    let total = total.ok_or_else(|| Invalid::new("lines", "name at least one line"))?;
+    Ok(Priced {
+        lines: priced,
+        total,
+    })
+}
+
+fn check_address(address: &ShipAddress) -> Result<ShipAddress, Invalid> {
+    use hilo_domain::commerce::catalogue::check_text;
+    let f = |name: &str| format!("fulfillment.address.{name}");
+    Ok(ShipAddress {
+        name: check_text(&f("name"), &address.name, 200, true)?,
+        line1: check_text(&f("line1"), &address.line1, 200, true)?,
+        line2: check_text(&f("line2"), &address.line2, 200, false)?,
+        city: check_text(&f("city"), &address.city, 100, true)?,
+        postal_code: check_text(&f("postal_code"), &address.postal_code, 20, true)?,
+        region: check_text(&f("region"), &address.region, 100, false)?,
+        country: {
+            let country = address.country.trim().to_ascii_uppercase();
+            if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
+                return Err(Invalid::new(
+                    f("country"),
+                    "is an ISO 3166 alpha-2 code (ES)",
+                ));
+            }
+            country
+        },
+        lat: address.lat,
+        lng: address.lng,
+    })
+}

@@ -1,0 +1,28 @@
+//! Commerce's storage (migration 0034): locations, the catalogue, one inventory across
+//! every location, carts and wish lists, orders with their fulfilments and
+//! reservations.
+
+mod carts;
+mod catalogue;
+mod inventory;
+mod locations;
+mod orders;
+
+pub use carts::CartLine;
+pub use catalogue::{ProductRecord, VariantRecord};
+pub use inventory::{LevelRecord, MovementRecord, NewMovement};
+pub use locations::LocationRecord;
+pub use orders::{
+    FulfillmentRecord, HistoryRecord, NewOrder, OrderLineRecord, OrderRecord, ReservationRecord,
+};
+
+fn parse<T: std::str::FromStr>(what: &'static str, text: &str) -> crate::StoreResult<T>
+where
+    T::Err: std::fmt::Display,
+{
+    text.parse().map_err(|e| crate::corrupt(what, e))
+}
+
+fn json<T: serde::de::DeserializeOwned>(what: &'static str, text: &str) -> crate::StoreResult<T> {
+    serde_json::from_str(text).map_err(|e| crate::corrupt(what, e))
+}

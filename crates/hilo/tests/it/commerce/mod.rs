@@ -1,0 +1,7 @@
+//! Commerce: locations, the catalogue and one inventory; carts that follow the
+//! customer; orders from any channel with their reservations; racing checkouts.
+
+mod carts;
+mod catalogue;
+mod orders;
+mod racing;
