@@ -143,6 +143,7 @@ impl Hilo {
             JobKind::ConversationBotTimeout => self.conversations().bot_timeout(job).await,
             JobKind::ConversationAssign => self.conversations().assign_job().await,
             JobKind::ConversationCsat => self.conversations().survey_job(job).await,
+            JobKind::CommercePickupExpiry => self.commerce().expire_pickup(job).await,
         }
     }
 
@@ -154,7 +155,8 @@ impl Hilo {
             JobKind::ConversationWake
             | JobKind::ConversationBotTimeout
             | JobKind::ConversationAssign
-            | JobKind::ConversationCsat => Ok(()),
+            | JobKind::ConversationCsat
+            | JobKind::CommercePickupExpiry => Ok(()),
         }
     }
 

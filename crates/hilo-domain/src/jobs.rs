@@ -22,16 +22,19 @@ pub enum JobKind {
     ConversationAssign,
     /// Ask the customer to rate a resolved conversation (conversations).
     ConversationCsat,
+    /// Cancel and restock a pickup nobody collected in time (commerce).
+    CommercePickupExpiry,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 6] = [
+    pub const ALL: [JobKind; 7] = [
         Self::WebhookDelivery,
         Self::ConversationSend,
         Self::ConversationWake,
         Self::ConversationBotTimeout,
         Self::ConversationAssign,
         Self::ConversationCsat,
+        Self::CommercePickupExpiry,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -42,6 +45,7 @@ impl JobKind {
             Self::ConversationBotTimeout => "conversation.bot_timeout",
             Self::ConversationAssign => "conversation.assign",
             Self::ConversationCsat => "conversation.csat",
+            Self::CommercePickupExpiry => "commerce.pickup_expiry",
         }
     }
 
@@ -62,7 +66,8 @@ impl JobKind {
             Self::ConversationWake
             | Self::ConversationBotTimeout
             | Self::ConversationAssign
-            | Self::ConversationCsat => RetrySchedule::Fixed(&[60_000; 10]),
+            | Self::ConversationCsat
+            | Self::CommercePickupExpiry => RetrySchedule::Fixed(&[60_000; 10]),
         }
     }
 }

@@ -6,6 +6,8 @@ mod catalogue;
 mod inventory;
 mod locations;
 mod orders;
+mod pickups;
+mod returns;
 
 use hilo_domain::customers::identity::{Identifier, IdentifierType};
 use hilo_domain::{CustomerId, Invalid, Principal};
@@ -15,6 +17,8 @@ pub use carts::{CartView, LineChange, ListKind};
 pub use catalogue::ProductInput;
 pub use inventory::{Availability, StockChange};
 pub use orders::{FulfillmentRequest, LineRequest, OrderRequest, OrderView, Placed, ShipAddress};
+pub use pickups::{PickupCode, QR_PREFIX, Step};
+pub use returns::{Exchange, Receipt, ReturnRequest, ReturnView, ReturnedBy};
 
 use crate::{AppError, AppResult, Hilo};
 

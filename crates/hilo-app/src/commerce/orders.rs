@@ -102,7 +102,7 @@ pub struct Placed {
     pub replayed: bool,
 }
 
-const PENDING: [&str; 4] = ["placed", "allocated", "picking", "ready_for_pickup"];
+pub(super) const PENDING: [&str; 4] = ["placed", "allocated", "picking", "ready_for_pickup"];
 
 impl Commerce<'_> {
     pub async fn order(&self, id: OrderId) -> AppResult<OrderView> {
@@ -298,6 +298,9 @@ impl Commerce<'_> {
                 status: fulfilment_status.as_str().to_owned(),
                 created_at: now,
                 updated_at: now,
+                code_seed: None,
+                code_expires_at: None,
+                collected_by: None,
             })
             .await?;
         }
@@ -546,41 +549,9 @@ impl Commerce<'_> {
                 order.number, order.status
             )));
         }
-        let after = tx.order(id).await?.ok_or(AppError::NotFound)?;
-        let statuses: Vec<FulfillmentStatus> = after
-            .fulfillments
-            .iter()
-            .filter_map(|f| f.status.parse().ok())
-            .collect();
-        let status = order_status(&statuses);
-        tx.set_order_status(id, status.as_str(), now).await?;
-        let root = tx.root_of(order.profile_id).await?;
-        let (kind, name) = if status == OrderStatus::Cancelled {
-            (ChangeKind::OrderCancelled, "Order Cancelled")
-        } else {
-            (ChangeKind::OrderUpdated, "Order Updated")
-        };
-        let body = json!({"order_id": id.to_string(), "number": order.number.to_string(),
-            "reason": reason, "fulfillments": cancelled.iter().map(ToString::to_string).collect::<Vec<_>>()})
-        .to_string();
-        tx.append_timeline(&NewTimelineItem {
-            profile_id: root,
-            item_type: ItemType::Commerce,
-            kind: "order",
-            name: Some(name),
-            channel,
-            source_id: None,
-            message_id: None,
-            at: now,
-            received_at: now,
-            body: &body,
-        })
-        .await?;
-        let change = json!({"order_id": id.to_string(), "number": order.number.to_string(),
-            "status": status.as_str(), "channel": channel, "total": order.total,
-            "currency": order.currency, "changed": ["fulfillments"]});
-        tx.record_change(kind, root, &change.to_string(), now)
-            .await?;
+        let detail = json!({"reason": reason,
+            "fulfillments": cancelled.iter().map(ToString::to_string).collect::<Vec<_>>()});
+        settle_order(&mut tx, &order, channel, detail, now).await?;
         tx.commit().await?;
         self.hilo.feed_signal.notify_waiters();
         info!(order = %id, fulfilments = cancelled.len(), "order cancelled");
@@ -588,9 +559,59 @@ impl Commerce<'_> {
     }
 }
 
+/// After a fulfilment moved: the order's status from its fulfilments', a timeline item
+/// (`Order Cancelled` when the whole order is, `Order Updated` otherwise) and the change
+/// webhooks carry. `order` is the order as it was before.
+pub(super) async fn settle_order(
+    tx: &mut hilo_store::Tx,
+    order: &OrderRecord,
+    channel: &str,
+    detail: Value,
+    now: hilo_domain::Timestamp,
+) -> AppResult<OrderStatus> {
+    let after = tx.order(order.id).await?.ok_or(AppError::NotFound)?;
+    let statuses: Vec<FulfillmentStatus> = after
+        .fulfillments
+        .iter()
+        .filter_map(|f| f.status.parse().ok())
+        .collect();
+    let status = order_status(&statuses);
+    tx.set_order_status(order.id, status.as_str(), now).await?;
+    let root = tx.root_of(order.profile_id).await?;
+    let (kind, name) = if status == OrderStatus::Cancelled {
+        (ChangeKind::OrderCancelled, "Order Cancelled")
+    } else {
+        (ChangeKind::OrderUpdated, "Order Updated")
+    };
+    let mut body = json!({"order_id": order.id.to_string(), "number": order.number.to_string(),
+        "status": status.as_str()});
+    if let (Some(body), Value::Object(detail)) = (body.as_object_mut(), detail) {
+        body.extend(detail);
+    }
+    tx.append_timeline(&NewTimelineItem {
+        profile_id: root,
+        item_type: ItemType::Commerce,
+        kind: "order",
+        name: Some(name),
+        channel,
+        source_id: None,
+        message_id: None,
+        at: now,
+        received_at: now,
+        body: &body.to_string(),
+    })
+    .await?;
+    let change = json!({"order_id": order.id.to_string(), "number": order.number.to_string(),
+        "status": status.as_str(), "channel": channel, "total": order.total,
+        "currency": order.currency, "changed": ["fulfillments"]});
+    tx.record_change(kind, root, &change.to_string(), now)
+        .await?;
+    Ok(status)
+}
+
 /// Gives back a fulfilment's reservations still held: each leaves `held` once, so a
 /// second cancellation finds nothing to give back.
-async fn release(
+pub(super) async fn release(
     tx: &mut hilo_store::Tx,
     fulfilment: FulfillmentId,
     actor: &str,
@@ -615,7 +636,7 @@ async fn release(
     Ok(())
 }
 
-fn channel_name(channel: &str) -> Result<&str, Invalid> {
+pub(super) fn channel_name(channel: &str) -> Result<&str, Invalid> {
     channel.parse::<OrderChannel>().map(OrderChannel::as_str)
 }
 

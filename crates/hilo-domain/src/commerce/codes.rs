@@ -1,8 +1,9 @@
 //! Short codes a person reads out or types at a desk — pickup codes, return codes:
-//! random, from an alphabet without look-alikes (no 0/O, 1/I/L), shown in two groups,
-//! and kept only as a keyed digest bound to what they are for (an order's fulfilment
-//! at one store), so a copy of the database neither shows them nor lets them be guessed
-//! offline, and a code read out at another store checks as wrong there.
+//! from an alphabet without look-alikes (no 0/O, 1/I/L), shown in two groups. The
+//! database keeps a keyed digest of the code (to find it when it is typed) and a random
+//! seed; the code itself is derived from the seed under the node's secret key, so the
+//! shop's backend can be shown it again while a copy of the database shows nothing and
+//! lets nothing be guessed offline.
 
 use crate::Secret;
 use crate::sealing::SealingKey;
@@ -47,6 +48,29 @@ pub fn display(code: &str) -> String {
         Some(head) if code.len() == LENGTH => format!("{head}-{}", &code[LENGTH / 2..]),
         _ => code.to_owned(),
     }
+}
+
+/// The code a seed stands for under `key`, for `purpose`: ten symbols taken from a
+/// keyed digest (128 bits read as a number in base 31: every symbol as likely as any
+/// other, to within 2^-80).
+pub fn derive(key: &SealingKey, purpose: &str, seed: &str) -> String {
+    let hex = key.keyed_digest(purpose, seed);
+    let mut number = u128::from_str_radix(&hex[..32], 16).unwrap_or_default();
+    let base = ALPHABET.len() as u128;
+    (0..LENGTH)
+        .map(|_| {
+            let symbol = ALPHABET[usize::try_from(number % base).unwrap_or(0)];
+            number /= base;
+            char::from(symbol)
+        })
+        .collect()
+}
+
+/// A fresh random seed for [`derive`].
+pub fn seed() -> Result<String, getrandom::Error> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// What is stored for a code: its keyed digest, bound to what it is for.
@@ -96,6 +120,22 @@ mod tests {
         assert_ne!(at_sol, digest(&key, "fulfilment-1@gran-via", "ABCDEFGHJK"));
         assert_ne!(at_sol, digest(&other, "fulfilment-1@sol", "ABCDEFGHJK"));
         assert!(!at_sol.contains("ABCDEFGHJK"));
+    }
+
+    #[test]
+    fn a_seed_gives_one_code_under_one_key() {
+        let key = SealingKey::from_text(&SealingKey::generate_text().unwrap()).unwrap();
+        let other = SealingKey::from_text(&SealingKey::generate_text().unwrap()).unwrap();
+        let seed = seed().unwrap();
+        let code = derive(&key, "pickup", &seed);
+        assert_eq!(normalize(&code).as_deref(), Some(code.as_str()));
+        assert_eq!(code, derive(&key, "pickup", &seed));
+        assert_ne!(code, derive(&other, "pickup", &seed));
+        assert_ne!(code, derive(&key, "return", &seed));
+        let codes: HashSet<String> = (0..500)
+            .map(|i| derive(&key, "pickup", &i.to_string()))
+            .collect();
+        assert_eq!(codes.len(), 500);
     }
 
     proptest! {

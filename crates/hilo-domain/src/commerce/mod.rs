@@ -8,3 +8,5 @@ pub mod inventory;
 pub mod location;
 pub mod money;
 pub mod order;
+pub mod policy;
+pub mod returns;

@@ -7,6 +7,7 @@ mod catalogue;
 mod inventory;
 mod locations;
 mod orders;
+mod returns;
 
 pub use carts::CartLine;
 pub use catalogue::{ProductRecord, VariantRecord};
@@ -15,6 +16,7 @@ pub use locations::LocationRecord;
 pub use orders::{
     FulfillmentRecord, HistoryRecord, NewOrder, OrderLineRecord, OrderRecord, ReservationRecord,
 };
+pub use returns::{ReturnLine, ReturnRecord};
 
 fn parse<T: std::str::FromStr>(what: &'static str, text: &str) -> crate::StoreResult<T>
 where

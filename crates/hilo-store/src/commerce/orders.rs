@@ -72,6 +72,11 @@ pub struct FulfillmentRecord {
     pub status: String,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// The seed a ready pickup's code is derived from (never the code).
+    pub code_seed: Option<String>,
+    pub code_expires_at: Option<Timestamp>,
+    /// Who collected it, when someone other than the customer did.
+    pub collected_by: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,7 +128,37 @@ type FulfillmentRow = (
     String,
     i64,
     i64,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
 );
+
+macro_rules! fulfillments {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, order_id, kind, location_id, ship_address, status, created_at, \
+             updated_at, code_seed, code_expires_at, collected_by FROM fulfillments ",
+            $rest
+        )
+    };
+}
+
+fn fulfillment(row: FulfillmentRow) -> StoreResult<FulfillmentRecord> {
+    let (id, order, kind, location, address, status, created, updated, seed, expires, by) = row;
+    Ok(FulfillmentRecord {
+        id: parse("fulfillment id", &id)?,
+        order_id: parse("order id", &order)?,
+        kind,
+        location_id: location.map(|l| parse("location id", &l)).transpose()?,
+        ship_address: address,
+        status,
+        created_at: Timestamp::from_millis(created),
+        updated_at: Timestamp::from_millis(updated),
+        code_seed: seed,
+        code_expires_at: expires.map(Timestamp::from_millis),
+        collected_by: by,
+    })
+}
 type ReservationRow = (String, i64, String, String, String, i64, String);
 
 macro_rules! orders {
@@ -302,24 +337,15 @@ impl Tx {
             )
             .collect();
         let fulfillments = on_tx!(self, |conn| sqlx::query_as::<_, FulfillmentRow>(
-            "SELECT id, order_id, kind, location_id, ship_address, status, created_at, \
-             updated_at FROM fulfillments WHERE order_id = $1 ORDER BY id"
+            fulfillments!("WHERE order_id = $1 ORDER BY id")
         )
         .bind(&key)
         .fetch_all(conn)
         .await?);
-        for (fid, oid, kind, location, address, status, created, updated) in fulfillments {
-            order.fulfillments.push(FulfillmentRecord {
-                id: parse("fulfillment id", &fid)?,
-                order_id: parse("order id", &oid)?,
-                kind,
-                location_id: location.map(|l| parse("location id", &l)).transpose()?,
-                ship_address: address,
-                status,
-                created_at: Timestamp::from_millis(created),
-                updated_at: Timestamp::from_millis(updated),
-            });
-        }
+        order.fulfillments = fulfillments
+            .into_iter()
+            .map(fulfillment)
+            .collect::<StoreResult<_>>()?;
         let reservations = on_tx!(self, |conn| sqlx::query_as::<_, ReservationRow>(
             reservations!("WHERE order_id = $1 ORDER BY line_no, location_id")
         )
@@ -500,6 +526,92 @@ impl Tx {
             }
         }
         Ok(moved == 1)
+    }
+
+    /// Keeps a ready pickup's code (its digest and seed) and when it expires.
+    pub async fn issue_code(
+        &mut self,
+        id: FulfillmentId,
+        digest: &str,
+        seed: &str,
+        expires_at: Timestamp,
+    ) -> StoreResult<()> {
+        on_tx!(self, |conn| sqlx::query(
+            "UPDATE fulfillments SET code_digest = $2, code_seed = $3, code_expires_at = $4 \
+             WHERE id = $1"
+        )
+        .bind(id.to_string())
+        .bind(digest)
+        .bind(seed)
+        .bind(expires_at.millis())
+        .execute(conn)
+        .await?
+        .rows_affected());
+        Ok(())
+    }
+
+    /// The fulfilment a code's digest finds, locked on PostgreSQL until the transaction
+    /// ends (so two desks cannot hand one order over twice).
+    pub async fn fulfillment_by_code(
+        &mut self,
+        digest: &str,
+    ) -> StoreResult<Option<FulfillmentRecord>> {
+        let sql = match self {
+            Tx::Sqlite(..) => fulfillments!("WHERE code_digest = $1"),
+            Tx::Postgres(_) => fulfillments!("WHERE code_digest = $1 FOR UPDATE"),
+        };
+        let row = on_tx!(self, |conn| sqlx::query_as::<_, FulfillmentRow>(sql)
+            .bind(digest)
+            .fetch_optional(conn)
+            .await?);
+        row.map(fulfillment).transpose()
+    }
+
+    /// Records who collected a fulfilment for the customer.
+    pub async fn set_collected_by(&mut self, id: FulfillmentId, by: &str) -> StoreResult<()> {
+        on_tx!(self, |conn| sqlx::query(
+            "UPDATE fulfillments SET collected_by = $2 WHERE id = $1"
+        )
+        .bind(id.to_string())
+        .bind(by)
+        .execute(conn)
+        .await?
+        .rows_affected());
+        Ok(())
+    }
+
+    /// Records a wrong code typed at a location's desk, and says how many were typed
+    /// there since `since` (this one included).
+    pub async fn wrong_code(
+        &mut self,
+        location: LocationId,
+        at: Timestamp,
+        since: Timestamp,
+    ) -> StoreResult<i64> {
+        on_tx!(self, |conn| sqlx::query(
+            "INSERT INTO pickup_attempts (location_id, at) VALUES ($1, $2)"
+        )
+        .bind(location.to_string())
+        .bind(at.millis())
+        .execute(conn)
+        .await?
+        .rows_affected());
+        self.wrong_codes_since(location, since).await
+    }
+
+    /// Wrong codes typed at a location's desk since `since`.
+    pub async fn wrong_codes_since(
+        &mut self,
+        location: LocationId,
+        since: Timestamp,
+    ) -> StoreResult<i64> {
+        Ok(on_tx!(self, |conn| sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM pickup_attempts WHERE location_id = $1 AND at >= $2"
+        )
+        .bind(location.to_string())
+        .bind(since.millis())
+        .fetch_one(conn)
+        .await?))
     }
 
     pub async fn set_order_status(

@@ -5,6 +5,7 @@ mod inventory;
 mod locations;
 mod orders;
 mod products;
+mod returns;
 
 use axum::Router;
 use hilo_domain::commerce::money::{Currency, Money};
@@ -21,6 +22,7 @@ pub fn routes() -> Router<AppState> {
         .merge(locations::routes())
         .merge(orders::routes())
         .merge(products::routes())
+        .merge(returns::routes())
 }
 
 /// The part's document.
@@ -33,6 +35,7 @@ impl CommerceApi {
         doc.merge(inventory::InventoryApi::openapi());
         doc.merge(carts::CartsApi::openapi());
         doc.merge(orders::OrdersApi::openapi());
+        doc.merge(returns::ReturnsApi::openapi());
         doc
     }
 }

@@ -7,7 +7,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use hilo_app::commerce::{FulfillmentRequest, LineRequest, OrderRequest, OrderView, ShipAddress};
+use hilo_app::commerce::{
+    FulfillmentRequest, LineRequest, OrderRequest, OrderView, ShipAddress, Step,
+};
 use hilo_domain::commerce::order::OrderChannel;
 use hilo_domain::{Invalid, OrderId, Permission};
 use serde::{Deserialize, Serialize};
@@ -26,6 +28,12 @@ pub fn routes() -> Router<AppState> {
         .route("/orders", post(place))
         .route("/orders/{id}", get(show))
         .route("/orders/{id}/cancel", post(cancel))
+        .route(
+            "/orders/{id}/fulfillments/{fulfillment_id}/{step}",
+            post(advance),
+        )
+        .route("/pickups/collect", post(collect))
+        .route("/commerce/settings", get(settings).put(put_settings))
         .route("/customers/{id}/orders", get(of_customer))
 }
 
@@ -100,6 +108,17 @@ pub struct Fulfillment {
     pub address: Option<Value>,
     /// What it carries, from that location.
     pub lines: Vec<FulfillmentLine>,
+    /// While it waits at the desk: the code the customer shows, for the shop's backend
+    /// (`storefront` keys) and admins only; store staff check codes and never read them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pickup_code: Option<String>,
+    /// What a QR code of the pickup code carries; the desk takes it as the code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pickup_qr: Option<String>,
+    /// When an uncollected pickup is cancelled and restocked.
+    pub pickup_expires_at: Option<String>,
+    /// Who collected it for the customer, when someone else did.
+    pub collected_by: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -243,7 +262,8 @@ fn amount(value: i64, currency: &str) -> Amount {
     }
 }
 
-pub fn view(order: OrderView) -> Order {
+/// An order as the caller may see it: with pickup codes when `codes` is given.
+pub fn view(order: OrderView, codes: Option<&hilo_app::commerce::Commerce<'_>>) -> Order {
     let o = order.record;
     let c = o.currency.as_str();
     Order {
@@ -284,6 +304,13 @@ pub fn view(order: OrderView) -> Order {
                         quantity: r.quantity,
                     })
                     .collect(),
+                pickup_code: codes.and_then(|c| c.pickup_code(f)).map(|c| c.code),
+                pickup_qr: codes.and_then(|c| c.pickup_code(f)).map(|c| c.qr_payload),
+                pickup_expires_at: f
+                    .code_expires_at
+                    .filter(|_| f.status == "ready_for_pickup")
+                    .map(|t| t.to_rfc3339()),
+                collected_by: f.collected_by.clone(),
             })
             .collect(),
         subtotal: amount(o.subtotal, c),
@@ -419,49 +446,7 @@ pub async fn place(
         ),
         (None, true) => None,
     };
-    let f = body.fulfillment;
-    let location = |f: &FulfillmentBody| -> Result<_, ApiError> {
-        let text = f
-            .location_id
-            .as_deref()
-            .ok_or_else(|| Invalid::new("fulfillment.location_id", "is required for this type"))?;
-        id_field("fulfillment.location_id", text)
-    };
-    let fulfillment = match f.kind.as_str() {
-        "pickup" => FulfillmentRequest::Pickup(location(&f)?),
-        "reserve" => FulfillmentRequest::Reserve(location(&f)?),
-        "counter" => FulfillmentRequest::Counter(location(&f)?),
-        "ship" => {
-            let a = f
-                .address
-                .ok_or_else(|| Invalid::new("fulfillment.address", "is required to ship"))?;
-            FulfillmentRequest::Ship {
-                address: Box::new(ShipAddress {
-                    name: a.name,
-                    line1: a.line1,
-                    line2: a.line2,
-                    city: a.city,
-                    postal_code: a.postal_code,
-                    region: a.region,
-                    country: a.country,
-                    lat: a.lat,
-                    lng: a.lng,
-                }),
-                from: f
-                    .from_location_id
-                    .as_deref()
-                    .map(|t| id_field("fulfillment.from_location_id", t))
-                    .transpose()?,
-            }
-        }
-        _ => {
-            return Err(Invalid::new(
-                "fulfillment.type",
-                "must be pickup, reserve, counter or ship",
-            )
-            .into());
-        }
-    };
+    let fulfillment = fulfillment_of(body.fulfillment)?;
     let currency = body
         .currency
         .as_deref()
@@ -495,13 +480,63 @@ pub async fn place(
             &caller.0,
         )
         .await?;
-    let mut response = (StatusCode::CREATED, Json(view(placed.order))).into_response();
+    let codes = caller
+        .0
+        .allows(Permission::ReadPickupCodes)
+        .then_some(&commerce);
+    let mut response = (StatusCode::CREATED, Json(view(placed.order, codes))).into_response();
     if placed.replayed {
         response
             .headers_mut()
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     Ok(response)
+}
+
+/// How an order reaches the customer, as the API takes it.
+pub(super) fn fulfillment_of(f: FulfillmentBody) -> Result<FulfillmentRequest, ApiError> {
+    let location = |f: &FulfillmentBody| -> Result<_, ApiError> {
+        let text = f
+            .location_id
+            .as_deref()
+            .ok_or_else(|| Invalid::new("fulfillment.location_id", "is required for this type"))?;
+        id_field("fulfillment.location_id", text)
+    };
+    Ok(match f.kind.as_str() {
+        "pickup" => FulfillmentRequest::Pickup(location(&f)?),
+        "reserve" => FulfillmentRequest::Reserve(location(&f)?),
+        "counter" => FulfillmentRequest::Counter(location(&f)?),
+        "ship" => {
+            let a = f
+                .address
+                .ok_or_else(|| Invalid::new("fulfillment.address", "is required to ship"))?;
+            FulfillmentRequest::Ship {
+                address: Box::new(ShipAddress {
+                    name: a.name,
+                    line1: a.line1,
+                    line2: a.line2,
+                    city: a.city,
+                    postal_code: a.postal_code,
+                    region: a.region,
+                    country: a.country,
+                    lat: a.lat,
+                    lng: a.lng,
+                }),
+                from: f
+                    .from_location_id
+                    .as_deref()
+                    .map(|t| id_field("fulfillment.from_location_id", t))
+                    .transpose()?,
+            }
+        }
+        _ => {
+            return Err(Invalid::new(
+                "fulfillment.type",
+                "must be pickup, reserve, counter or ship",
+            )
+            .into());
+        }
+    })
 }
 
 /// Get an order
@@ -520,7 +555,9 @@ pub async fn show(
     id: IdPath<OrderId>,
 ) -> Result<Json<Order>, ApiError> {
     caller.require(Permission::ReadOrders)?;
-    Ok(Json(view(state.hilo.commerce().order(id.id()?).await?)))
+    let commerce = state.hilo.commerce();
+    let order = commerce.order(id.id()?).await?;
+    Ok(Json(view(order, codes_for(&caller, &commerce))))
 }
 
 /// Cancel an order
@@ -551,12 +588,11 @@ pub async fn cancel(
     caller.require(Permission::ShopForCustomers)?;
     let id = id.id()?;
     let body: CancelBody = json.parse()?;
-    let order = state
-        .hilo
-        .commerce()
+    let commerce = state.hilo.commerce();
+    let order = commerce
         .cancel_order(id, &body.channel, &body.reason, &caller.0)
         .await?;
-    Ok(Json(view(order)))
+    Ok(Json(view(order, codes_for(&caller, &commerce))))
 }
 
 /// A customer's orders
@@ -596,7 +632,213 @@ pub async fn of_customer(
         .then(|| orders.last().map(|o| o.record.id.to_string()))
         .flatten();
     Ok(Json(OrderList {
-        data: orders.into_iter().map(view).collect(),
+        data: orders
+            .into_iter()
+            .map(|o| view(o, codes_for(&caller, &commerce)))
+            .collect(),
         next_before,
+    }))
+}
+
+/// The commerce service when the caller may read pickup codes.
+fn codes_for<'a>(
+    caller: &Caller,
+    commerce: &'a hilo_app::commerce::Commerce<'a>,
+) -> Option<&'a hilo_app::commerce::Commerce<'a>> {
+    caller
+        .0
+        .allows(Permission::ReadPickupCodes)
+        .then_some(commerce)
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepBody {
+    /// Where the step was reported: an order channel, or `server` (the default) for a
+    /// warehouse's or carrier's system.
+    #[serde(default)]
+    #[schema(
+        pattern = "^(web|app|pos|kiosk|call_center|voice_assistant|live_event|store_tablet|server)$"
+    )]
+    pub channel: Option<String>,
+}
+
+/// Move a fulfilment on
+///
+/// `step` is `picking`, `ready` (a pickup or reservation waits at the desk: its pickup
+/// code is issued, and expires after the settings' `pickup_expiry_days`, when the
+/// order is cancelled and restocked), `ship` (the reserved stock leaves) or `deliver`.
+/// A step its state does not allow is a 409. Admins and store staff.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/fulfillments/{fulfillment_id}/{step}", tag = "commerce",
+    params(
+        ("id" = String, Path, description = "The order's id"),
+        ("fulfillment_id" = String, Path, description = "The fulfilment's id"),
+        ("step" = String, Path, pattern = "^(picking|ready|ship|deliver)$", description = "picking, ready, ship or deliver"),
+    ),
+    request_body(content = Option<StepBody>, description = "Optional"),
+    responses(
+        (status = 200, body = Order),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody),
+        (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn advance(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((order, fulfilment, step)): Path<(String, String, String)>,
+    json: JsonBody,
+) -> Result<Json<Order>, ApiError> {
+    caller.require(Permission::WorkStoreDesk)?;
+    let (Ok(order), Ok(fulfilment)) = (order.parse(), fulfilment.parse()) else {
+        return Err(ApiError::not_found());
+    };
+    let step = match step.as_str() {
+        "picking" => Step::Picking,
+        "ready" => Step::Ready,
+        "ship" => Step::Shipped,
+        "deliver" => Step::Delivered,
+        _ => return Err(ApiError::not_found()),
+    };
+    let body: StepBody = json.parse_optional()?.unwrap_or_default();
+    let commerce = state.hilo.commerce();
+    let channel = body.channel.as_deref().unwrap_or("server");
+    let order = commerce
+        .advance(order, fulfilment, step, channel, &caller.0)
+        .await?;
+    Ok(Json(view(order, codes_for(&caller, &commerce))))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CollectBody {
+    /// The desk's store.
+    #[schema(format = "uuid")]
+    pub location_id: String,
+    /// As the customer shows it: `ABCDE-FGHJK` (any case, spaces and dashes aside) or
+    /// the QR code's `HILO-PICKUP:…`.
+    #[schema(min_length = 1, max_length = 100)]
+    pub code: String,
+    /// Who collects it, when not the customer.
+    #[serde(default)]
+    #[schema(
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u0008\\u000B-\\u001F\\u007F-\\u009F]*$"
+    )]
+    pub collected_by: Option<String>,
+}
+
+/// Hand an order over at the pickup desk
+///
+/// Store staff (and admins) type or scan the customer's code: the ready pickup it is for
+/// is collected, its stock leaves the shelf, and the order comes back (without any
+/// code: staff check codes, never read them). A code that is not ten letters and
+/// digits is a 400; one no pickup waits for, a pickup for another store, an expired or
+/// already used code are 409s saying which; after 10 wrong codes in 15 minutes a desk
+/// gets 429 with `Retry-After`.
+#[utoipa::path(post, path = "/api/v1/pickups/collect", tag = "commerce",
+    request_body = CollectBody,
+    responses(
+        (status = 200, body = Order),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody),
+        (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody),
+        (status = 429, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn collect(
+    State(state): State<AppState>,
+    caller: Caller,
+    json: JsonBody,
+) -> Result<Json<Order>, ApiError> {
+    caller.require(Permission::WorkStoreDesk)?;
+    let body: CollectBody = json.parse()?;
+    let location = id_field("location_id", &body.location_id)?;
+    let commerce = state.hilo.commerce();
+    let order = commerce
+        .collect(
+            location,
+            &body.code,
+            body.collected_by.as_deref(),
+            &caller.0,
+        )
+        .await?;
+    Ok(Json(view(order, codes_for(&caller, &commerce))))
+}
+
+/// Commerce settings.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Days a ready pickup waits before it is cancelled and restocked (1 to 90; 7).
+    #[serde(deserialize_with = "crate::json::whole_number")]
+    #[schema(minimum = 1, maximum = 90)]
+    pub pickup_expiry_days: u32,
+    /// Days after an order that its items may be returned (0 to 365; 30).
+    #[serde(deserialize_with = "crate::json::whole_number")]
+    #[schema(minimum = 0, maximum = 365)]
+    pub return_window_days: u32,
+}
+
+/// Commerce settings
+#[utoipa::path(get, path = "/api/v1/commerce/settings", tag = "commerce",
+    responses(
+        (status = 200, body = Settings),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn settings(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Settings>, ApiError> {
+    caller.require(Permission::ManageCatalogue)?;
+    let s = state.hilo.commerce().settings().await?;
+    Ok(Json(Settings {
+        pickup_expiry_days: s.pickup_expiry_days,
+        return_window_days: s.return_window_days,
+    }))
+}
+
+/// Change commerce settings
+///
+/// Admins only. A new pickup expiry applies to pickups made ready from then on.
+#[utoipa::path(put, path = "/api/v1/commerce/settings", tag = "commerce",
+    request_body = Settings,
+    responses(
+        (status = 200, body = Settings),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn put_settings(
+    State(state): State<AppState>,
+    caller: Caller,
+    json: JsonBody,
+) -> Result<Json<Settings>, ApiError> {
+    caller.require(Permission::ManageCatalogue)?;
+    let body: Settings = json.parse()?;
+    let s = state
+        .hilo
+        .commerce()
+        .set_settings(hilo_domain::commerce::policy::CommerceSettings {
+            pickup_expiry_days: body.pickup_expiry_days,
+            return_window_days: body.return_window_days,
+        })
+        .await?;
+    Ok(Json(Settings {
+        pickup_expiry_days: s.pickup_expiry_days,
+        return_window_days: s.return_window_days,
     }))
 }

@@ -4,4 +4,6 @@
 mod carts;
 mod catalogue;
 mod orders;
+mod pickups;
 mod racing;
+mod returns;
