@@ -27,6 +27,7 @@ macro_rules! tree_items {
         )
     };
 }
+pub(crate) use tree_items;
 
 /// A live customer's event count, first and last time, on SQLite.
 pub const SQLITE_ACTIVITY: &str = tree_items!(

@@ -50,6 +50,7 @@ impl Commerce<'_> {
                     prices: v.prices,
                     name_es: name_es.clone(),
                     name_en: name_en.clone(),
+                    categories: categories.clone(),
                 })
                 .collect(),
             name_es,

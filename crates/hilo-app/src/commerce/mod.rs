@@ -7,6 +7,7 @@ mod inventory;
 mod locations;
 mod orders;
 mod pickups;
+mod promotions;
 mod returns;
 
 use hilo_domain::customers::identity::{Identifier, IdentifierType};
@@ -18,6 +19,7 @@ pub use catalogue::ProductInput;
 pub use inventory::{Availability, StockChange};
 pub use orders::{FulfillmentRequest, LineRequest, OrderRequest, OrderView, Placed, ShipAddress};
 pub use pickups::{PickupCode, QR_PREFIX, Step};
+pub use promotions::PromotionInput;
 pub use returns::{Exchange, Receipt, ReturnRequest, ReturnView, ReturnedBy};
 
 use crate::{AppError, AppResult, Hilo};

@@ -13,6 +13,7 @@ use hilo_domain::commerce::order::{
     FulfillmentKind, FulfillmentStatus, MAX_LINES, MAX_QUANTITY, OrderChannel, OrderStatus,
     order_status,
 };
+use hilo_domain::commerce::promotion::Line;
 use hilo_domain::customers::changes::ChangeKind;
 use hilo_domain::customers::timeline::ItemType;
 use hilo_domain::{CustomerId, FulfillmentId, Invalid, LocationId, OrderId, Principal};
@@ -26,6 +27,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tracing::info;
 
+use super::promotions::redeem;
 use super::{Commerce, CustomerRef, ListKind};
 use crate::{AppError, AppResult};
 
@@ -83,6 +85,8 @@ pub struct OrderRequest {
     pub payment: Option<Value>,
     /// The staff member who placed it for the customer, when one did.
     pub staff: Option<String>,
+    /// A promotion's shared code or a coupon, redeemed with the order.
+    pub coupon_code: Option<String>,
     pub idempotency_key: Option<String>,
     /// A digest of the request, to tell a retry from another request with the same key.
     pub request_digest: String,
@@ -366,6 +370,56 @@ impl Commerce<'_> {
             })
             .await?;
         }
+        // The code after the stock: every transaction takes level rows before a
+        // promotion's row (a cancellation too), so none waits on another crosswise.
+        let mut total = subtotal;
+        if let Some(typed) = request.coupon_code.as_deref() {
+            let lines: Vec<Line> = priced
+                .lines
+                .iter()
+                .map(|(line, _, price)| Line {
+                    sku: line.sku.clone(),
+                    categories: variants
+                        .iter()
+                        .find(|v| v.sku == line.sku)
+                        .map(|v| v.categories.clone())
+                        .unwrap_or_default(),
+                    total: price
+                        .times(u32::try_from(line.quantity).unwrap_or(0))
+                        .unwrap_or(*price),
+                })
+                .collect();
+            let redeemed = redeem(
+                &mut tx,
+                typed,
+                root,
+                &lines,
+                subtotal.currency,
+                order_id,
+                now,
+            )
+            .await?;
+            total = Money::new(
+                subtotal.amount - redeemed.discount.amount,
+                subtotal.currency,
+            );
+            tx.set_order_totals(
+                order_id,
+                redeemed.discount.amount,
+                total.amount,
+                &redeemed.code,
+            )
+            .await?;
+            tx.insert_redemption(
+                order_id,
+                &redeemed.promotion,
+                redeemed.coupon.as_deref(),
+                root,
+                redeemed.discount.amount,
+                now,
+            )
+            .await?;
+        }
         let detail = json!({"fulfillments": fulfilments.values().map(ToString::to_string).collect::<Vec<_>>()});
         tx.record_order_history(
             order_id,
@@ -388,7 +442,8 @@ impl Commerce<'_> {
             })
             .collect();
         let body = json!({"order_id": order_id.to_string(), "number": number.to_string(),
-            "total": subtotal.amount, "currency": currency, "products": products})
+            "total": total.amount, "discount": subtotal.amount - total.amount,
+            "coupon": request.coupon_code, "currency": currency, "products": products})
         .to_string();
         tx.append_timeline(&NewTimelineItem {
             profile_id: root,
@@ -404,7 +459,7 @@ impl Commerce<'_> {
         })
         .await?;
         let change = json!({"order_id": order_id.to_string(), "number": number.to_string(),
-            "status": status.as_str(), "channel": channel, "total": subtotal.amount,
+            "status": status.as_str(), "channel": channel, "total": total.amount,
             "currency": currency});
         tx.record_change(ChangeKind::OrderCompleted, root, &change.to_string(), now)
             .await?;
@@ -577,6 +632,10 @@ pub(super) async fn settle_order(
         .collect();
     let status = order_status(&statuses);
     tx.set_order_status(order.id, status.as_str(), now).await?;
+    if status == OrderStatus::Cancelled {
+        // Its coupon may be used again, its promotion counts one fewer: once.
+        tx.revert_redemptions(order.id, now).await?;
+    }
     let root = tx.root_of(order.profile_id).await?;
     let (kind, name) = if status == OrderStatus::Cancelled {
         (ChangeKind::OrderCancelled, "Order Cancelled")

@@ -247,6 +247,7 @@ impl Commerce<'_> {
                     currency: order.currency.parse().ok(),
                     payment: None,
                     staff: None,
+                    coupon_code: None,
                     idempotency_key: None,
                     request_digest: String::new(),
                 };

@@ -9,4 +9,5 @@ pub mod location;
 pub mod money;
 pub mod order;
 pub mod policy;
+pub mod promotion;
 pub mod returns;

@@ -36,6 +36,8 @@ pub struct VariantRecord {
     /// The product's names, for lines and lists.
     pub name_es: String,
     pub name_en: String,
+    /// The product's categories, for promotions.
+    pub categories: Vec<String>,
 }
 
 impl VariantRecord {
@@ -45,7 +47,16 @@ impl VariantRecord {
 }
 
 type ProductRow = (String, String, String, String, String, String, i64, i64);
-type VariantRow = (String, String, String, String, String, String, String);
+type VariantRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+);
 
 macro_rules! products {
     ($rest:literal) => {
@@ -61,7 +72,7 @@ macro_rules! variants {
     ($rest:literal) => {
         concat!(
             "SELECT v.sku, v.product_id, v.attributes, v.images, v.prices, \
-    p.name_es, p.name_en FROM variants v JOIN products p ON p.id = v.product_id",
+    p.name_es, p.name_en, p.categories FROM variants v JOIN products p ON p.id = v.product_id",
             " ",
             $rest
         )
@@ -69,7 +80,7 @@ macro_rules! variants {
 }
 
 fn variant(row: VariantRow) -> StoreResult<VariantRecord> {
-    let (sku, product, attributes, images, prices, name_es, name_en) = row;
+    let (sku, product, attributes, images, prices, name_es, name_en, categories) = row;
     Ok(VariantRecord {
         sku,
         product_id: parse("product id", &product)?,
@@ -78,6 +89,7 @@ fn variant(row: VariantRow) -> StoreResult<VariantRecord> {
         prices: json("variant prices", &prices)?,
         name_es,
         name_en,
+        categories: json("product categories", &categories)?,
     })
 }
 

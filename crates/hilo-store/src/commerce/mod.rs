@@ -7,6 +7,7 @@ mod catalogue;
 mod inventory;
 mod locations;
 mod orders;
+mod promotions;
 mod returns;
 
 pub use carts::CartLine;
@@ -16,6 +17,7 @@ pub use locations::LocationRecord;
 pub use orders::{
     FulfillmentRecord, HistoryRecord, NewOrder, OrderLineRecord, OrderRecord, ReservationRecord,
 };
+pub use promotions::{CouponRecord, PromotionRecord};
 pub use returns::{ReturnLine, ReturnRecord};
 
 fn parse<T: std::str::FromStr>(what: &'static str, text: &str) -> crate::StoreResult<T>

@@ -614,6 +614,27 @@ impl Tx {
         .await?))
     }
 
+    /// Sets an order's discount and total once its code is redeemed.
+    pub async fn set_order_totals(
+        &mut self,
+        id: OrderId,
+        discount: i64,
+        total: i64,
+        coupon_code: &str,
+    ) -> StoreResult<()> {
+        on_tx!(self, |conn| sqlx::query(
+            "UPDATE orders SET discount = $2, total = $3, coupon_code = $4 WHERE id = $1"
+        )
+        .bind(id.to_string())
+        .bind(discount)
+        .bind(total)
+        .bind(coupon_code)
+        .execute(conn)
+        .await?
+        .rows_affected());
+        Ok(())
+    }
+
     pub async fn set_order_status(
         &mut self,
         id: OrderId,

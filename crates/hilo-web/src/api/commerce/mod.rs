@@ -5,6 +5,7 @@ mod inventory;
 mod locations;
 mod orders;
 mod products;
+mod promotions;
 mod returns;
 
 use axum::Router;
@@ -22,6 +23,7 @@ pub fn routes() -> Router<AppState> {
         .merge(locations::routes())
         .merge(orders::routes())
         .merge(products::routes())
+        .merge(promotions::routes())
         .merge(returns::routes())
 }
 
@@ -36,6 +38,7 @@ impl CommerceApi {
         doc.merge(carts::CartsApi::openapi());
         doc.merge(orders::OrdersApi::openapi());
         doc.merge(returns::ReturnsApi::openapi());
+        doc.merge(promotions::PromotionsApi::openapi());
         doc
     }
 }

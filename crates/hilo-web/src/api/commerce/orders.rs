@@ -72,6 +72,8 @@ pub struct Order {
     pub subtotal: Amount,
     pub discount: Amount,
     pub total: Amount,
+    /// The code redeemed with it.
+    pub coupon_code: Option<String>,
     /// As given when it was placed.
     #[schema(value_type = Option<Object>)]
     pub payment: Option<Value>,
@@ -178,6 +180,13 @@ pub struct OrderBody {
     #[serde(default)]
     #[schema(max_length = 200)]
     pub staff: Option<String>,
+    /// A promotion's shared code or a coupon; redeemed with the order, atomically, on
+    /// every channel. An unknown code is a 400; one that does not apply (used, fully
+    /// redeemed, another customer's, for new customers only, a minimum spend, out of its
+    /// dates) is a 409 saying why.
+    #[serde(default)]
+    #[schema(max_length = 40)]
+    pub coupon_code: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -316,6 +325,7 @@ pub fn view(order: OrderView, codes: Option<&hilo_app::commerce::Commerce<'_>>) 
         subtotal: amount(o.subtotal, c),
         discount: amount(o.discount, c),
         total: amount(o.total, c),
+        coupon_code: o.coupon_code.clone(),
         payment: o
             .payment
             .as_deref()
@@ -470,6 +480,7 @@ pub async fn place(
                 currency,
                 payment: body.payment,
                 staff,
+                coupon_code: body.coupon_code,
                 idempotency_key: key,
                 request_digest: state
                     .hilo

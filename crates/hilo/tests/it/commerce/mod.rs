@@ -5,5 +5,6 @@ mod carts;
 mod catalogue;
 mod orders;
 mod pickups;
+mod promotions;
 mod racing;
 mod returns;
