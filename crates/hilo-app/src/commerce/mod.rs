@@ -3,11 +3,13 @@
 
 mod carts;
 mod catalogue;
+mod changes;
 mod inventory;
 mod locations;
 mod orders;
 mod pickups;
 mod promotions;
+mod reserve;
 mod returns;
 
 use hilo_domain::customers::identity::{Identifier, IdentifierType};
@@ -16,6 +18,7 @@ use serde_json::Map;
 
 pub use carts::{CartView, LineChange, ListKind};
 pub use catalogue::ProductInput;
+pub use changes::OrderChange;
 pub use inventory::{Availability, StockChange};
 pub use orders::{FulfillmentRequest, LineRequest, OrderRequest, OrderView, Placed, ShipAddress};
 pub use pickups::{PickupCode, QR_PREFIX, Step};

@@ -2,11 +2,10 @@
 //! the location its fulfilment names or the ones the allocation plan chooses; cancelled
 //! from any channel with every reservation given back exactly once.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
-use hilo_domain::commerce::allocation::{self, Candidate};
 use hilo_domain::commerce::catalogue::check_sku;
-use hilo_domain::commerce::inventory::{self, Movement, Reason};
+use hilo_domain::commerce::inventory::{self, Reason};
 use hilo_domain::commerce::location::{Offer, Point};
 use hilo_domain::commerce::money::{Currency, Money};
 use hilo_domain::commerce::order::{
@@ -18,16 +17,14 @@ use hilo_domain::customers::changes::ChangeKind;
 use hilo_domain::customers::timeline::ItemType;
 use hilo_domain::{CustomerId, FulfillmentId, Invalid, LocationId, OrderId, Principal};
 use hilo_store::StoreError;
-use hilo_store::commerce::{
-    FulfillmentRecord, NewMovement, NewOrder, OrderLineRecord, OrderRecord, ReservationRecord,
-    VariantRecord,
-};
+use hilo_store::commerce::{NewMovement, NewOrder, OrderLineRecord, OrderRecord, VariantRecord};
 use hilo_store::customers::NewTimelineItem;
 use serde::Serialize;
 use serde_json::{Value, json};
 use tracing::info;
 
 use super::promotions::redeem;
+use super::reserve::{self, Route};
 use super::{Commerce, CustomerRef, ListKind};
 use crate::{AppError, AppResult};
 
@@ -39,20 +36,20 @@ pub struct LineRequest {
 }
 
 /// Where a shipment goes, as given (checked by the API's schema and here).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct ShipAddress {
     pub name: String,
     pub line1: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub line2: String,
     pub city: String,
     pub postal_code: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub region: String,
     pub country: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lat: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lng: Option<f64>,
 }
 
@@ -195,44 +192,6 @@ impl Commerce<'_> {
             lines.iter().map(|l| (l.sku.clone(), l.quantity)).collect();
 
         let mut tx = self.hilo.store.begin().await?;
-        // What each candidate can promise now, as this transaction sees it.
-        let levels = tx.levels_of(&skus).await?;
-        let mut ranked: Vec<Candidate> = candidates
-            .iter()
-            .map(|(location, preferred, distance, priority)| Candidate {
-                location: location.to_string(),
-                preferred: *preferred,
-                distance_km: *distance,
-                priority: *priority,
-                available: levels
-                    .iter()
-                    .filter(|l| l.location_id == *location)
-                    .map(|l| {
-                        let level = l.level;
-                        let can = if kind == FulfillmentKind::Counter {
-                            // At the counter the customer holds the goods: all that
-                            // is on the shelf unpromised, safety stock included.
-                            level.on_hand - level.reserved
-                        } else {
-                            level.available()
-                        };
-                        (l.sku.clone(), can)
-                    })
-                    .collect(),
-            })
-            .collect();
-        allocation::rank(&mut ranked);
-        let plan = allocation::plan(&wanted, &ranked, split).map_err(|s| AppError::OutOfStock {
-            line: s.line,
-            available: s.available,
-        })?;
-        // One fulfilment per location the plan draws from.
-        let mut fulfilments: BTreeMap<String, FulfillmentId> = BTreeMap::new();
-        for a in &plan {
-            fulfilments
-                .entry(a.location.clone())
-                .or_insert_with(FulfillmentId::generate);
-        }
         let status = if kind == FulfillmentKind::Counter {
             OrderStatus::Completed
         } else {
@@ -283,93 +242,14 @@ impl Commerce<'_> {
             )
             .await?;
         }
-        let fulfilment_status = if kind == FulfillmentKind::Counter {
-            FulfillmentStatus::Collected
-        } else {
-            FulfillmentStatus::Allocated
+        let route = Route {
+            kind,
+            candidates,
+            split,
+            ship_address,
         };
-        for (location, id) in &fulfilments {
-            tx.insert_fulfillment(&FulfillmentRecord {
-                id: *id,
-                order_id,
-                kind: kind.as_str().to_owned(),
-                location_id: Some(
-                    location.parse().map_err(|_| {
-                        AppError::Internal("a candidate's id is a location id".into())
-                    })?,
-                ),
-                ship_address: ship_address.clone(),
-                status: fulfilment_status.as_str().to_owned(),
-                created_at: now,
-                updated_at: now,
-                code_seed: None,
-                code_expires_at: None,
-                collected_by: None,
-            })
-            .await?;
-        }
-        // Levels are touched in (SKU, location) order, the same in every transaction,
-        // so two orders never wait on each other's rows in opposite orders.
-        let mut takes: Vec<&allocation::Allocation> = plan.iter().collect();
-        takes.sort_by(|a, b| {
-            (&wanted[a.line].0, &a.location).cmp(&(&wanted[b.line].0, &b.location))
-        });
-        for take in takes {
-            let sku = &wanted[take.line].0;
-            let location: LocationId = take
-                .location
-                .parse()
-                .map_err(|_| AppError::Internal("a candidate's id is a location id".into()))?;
-            let fulfilment = fulfilments[&take.location];
-            let movement = NewMovement {
-                sku,
-                location_id: location,
-                movement: Movement {
-                    reason: Reason::Reserved,
-                    on_hand: 0,
-                    reserved: take.quantity,
-                },
-                actor: &actor,
-                order_id: Some(order_id),
-                note: "",
-                at: now,
-            };
-            let state = if kind == FulfillmentKind::Counter {
-                let level = tx.lock_level(sku, location).await?;
-                let sold = inventory::plan(&level, Reason::SoldAtCounter, take.quantity).map_err(
-                    |_| AppError::OutOfStock {
-                        line: take.line,
-                        available: (level.on_hand - level.reserved).max(0),
-                    },
-                )?;
-                tx.apply_movement(&NewMovement {
-                    movement: sold,
-                    ..movement
-                })
-                .await?;
-                "sold"
-            } else {
-                if !tx.reserve(&movement).await? {
-                    // Another checkout took it since the levels were read.
-                    let level = tx.lock_level(sku, location).await?;
-                    return Err(AppError::OutOfStock {
-                        line: take.line,
-                        available: level.available(),
-                    });
-                }
-                "held"
-            };
-            tx.insert_reservation(&ReservationRecord {
-                order_id,
-                line_no: take.line as i64,
-                fulfillment_id: fulfilment,
-                sku: sku.clone(),
-                location_id: location,
-                quantity: take.quantity,
-                state: state.to_owned(),
-            })
-            .await?;
-        }
+        let fulfilments =
+            reserve::reserve(&mut tx, order_id, &wanted, &route, 0, &actor, now).await?;
         // The code after the stock: every transaction takes level rows before a
         // promotion's row (a cancellation too), so none waits on another crosswise.
         let mut total = subtotal;
@@ -490,7 +370,7 @@ impl Commerce<'_> {
     /// The locations that may serve a fulfilment, as (id, preferred, distance,
     /// priority); whether the plan may split; the shipping address as stored.
     #[allow(clippy::type_complexity)]
-    async fn candidates(
+    pub(super) async fn candidates(
         &self,
         request: &FulfillmentRequest,
     ) -> AppResult<(
@@ -661,8 +541,8 @@ pub(super) async fn settle_order(
     })
     .await?;
     let change = json!({"order_id": order.id.to_string(), "number": order.number.to_string(),
-        "status": status.as_str(), "channel": channel, "total": order.total,
-        "currency": order.currency, "changed": ["fulfillments"]});
+        "status": status.as_str(), "channel": channel, "total": after.total,
+        "currency": after.currency, "changed": ["fulfillments"]});
     tx.record_change(kind, root, &change.to_string(), now)
         .await?;
     Ok(status)
@@ -699,7 +579,7 @@ pub(super) fn channel_name(channel: &str) -> Result<&str, Invalid> {
     channel.parse::<OrderChannel>().map(OrderChannel::as_str)
 }
 
-fn check_lines(field: &str, lines: &[LineRequest]) -> Result<(), Invalid> {
+pub(super) fn check_lines(field: &str, lines: &[LineRequest]) -> Result<(), Invalid> {
     if lines.is_empty() {
         return Err(Invalid::new(
             field,
@@ -732,14 +612,14 @@ fn check_lines(field: &str, lines: &[LineRequest]) -> Result<(), Invalid> {
     Ok(())
 }
 
-struct Priced<'a> {
-    lines: Vec<(&'a LineRequest, String, Money)>,
-    total: Money,
+pub(super) struct Priced<'a> {
+    pub lines: Vec<(&'a LineRequest, String, Money)>,
+    pub total: Money,
 }
 
 /// Each line's name and unit price in the order's currency (given, or the first
 /// line's main one), and the total.
-fn price_lines<'a>(
+pub(super) fn price_lines<'a>(
     lines: &'a [LineRequest],
     variants: &[VariantRecord],
     currency: Option<Currency>,

@@ -614,6 +614,39 @@ impl Tx {
         .await?))
     }
 
+    /// Replaces an order's lines' amounts after a change.
+    pub async fn set_order_amounts(
+        &mut self,
+        id: OrderId,
+        subtotal: i64,
+        discount: i64,
+        total: i64,
+    ) -> StoreResult<()> {
+        on_tx!(self, |conn| sqlx::query(
+            "UPDATE orders SET subtotal = $2, discount = $3, total = $4 WHERE id = $1"
+        )
+        .bind(id.to_string())
+        .bind(subtotal)
+        .bind(discount)
+        .bind(total)
+        .execute(conn)
+        .await?
+        .rows_affected());
+        Ok(())
+    }
+
+    /// Removes an order's lines (a change writes the new ones).
+    pub async fn delete_order_lines(&mut self, id: OrderId) -> StoreResult<()> {
+        on_tx!(self, |conn| sqlx::query(
+            "DELETE FROM order_lines WHERE order_id = $1"
+        )
+        .bind(id.to_string())
+        .execute(conn)
+        .await?
+        .rows_affected());
+        Ok(())
+    }
+
     /// Sets an order's discount and total once its code is redeemed.
     pub async fn set_order_totals(
         &mut self,

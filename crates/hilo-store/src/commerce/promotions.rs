@@ -353,9 +353,8 @@ impl Tx {
         order: OrderId,
         at: Timestamp,
     ) -> StoreResult<usize> {
-        let reverted =
-            on_tx!(self, |conn| {
-                sqlx::query_as::<_, (String, Option<String>)>(
+        let reverted = on_tx!(self, |conn| {
+            sqlx::query_as::<_, (String, Option<String>)>(
             "UPDATE redemptions SET reverted_at = $2 WHERE order_id = $1 AND reverted_at IS NULL \
              RETURNING promotion_id, coupon_code"
         )
@@ -363,7 +362,7 @@ impl Tx {
         .bind(at.millis())
         .fetch_all(conn)
         .await?
-            });
+        });
         for (promotion, coupon) in &reverted {
             on_tx!(self, |conn| sqlx::query(
                 "UPDATE promotions SET redemptions = redemptions - 1, updated_at = $2 WHERE id = $1"
@@ -384,6 +383,24 @@ impl Tx {
             }
         }
         Ok(reverted.len())
+    }
+
+    /// The promotion an order's redemption in force belongs to.
+    pub async fn redemption_of(&mut self, order: OrderId) -> StoreResult<Option<PromotionRecord>> {
+        let id = on_tx!(self, |conn| sqlx::query_scalar::<_, String>(
+            "SELECT promotion_id FROM redemptions WHERE order_id = $1 AND reverted_at IS NULL"
+        )
+        .bind(order.to_string())
+        .fetch_optional(conn)
+        .await?);
+        let Some(id) = id else { return Ok(None) };
+        let row = on_tx!(self, |conn| sqlx::query_as::<_, PromotionRow>(promotions!(
+            "WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?);
+        row.map(promotion).transpose()
     }
 
     /// Whether the live customer `root` has ever ordered, on any channel: an order

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use hilo_app::commerce::{
-    FulfillmentRequest, LineRequest, OrderRequest, OrderView, ShipAddress, Step,
+    FulfillmentRequest, LineRequest, OrderChange, OrderRequest, OrderView, ShipAddress, Step,
 };
 use hilo_domain::commerce::order::OrderChannel;
 use hilo_domain::{Invalid, OrderId, Permission};
@@ -26,7 +26,7 @@ use crate::{ApiError, AppState};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/orders", post(place))
-        .route("/orders/{id}", get(show))
+        .route("/orders/{id}", get(show).patch(change))
         .route("/orders/{id}/cancel", post(cancel))
         .route(
             "/orders/{id}/fulfillments/{fulfillment_id}/{step}",
@@ -39,7 +39,17 @@ pub fn routes() -> Router<AppState> {
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(place, show, cancel, of_customer),
+    paths(
+        place,
+        show,
+        change,
+        cancel,
+        of_customer,
+        advance,
+        collect,
+        settings,
+        put_settings
+    ),
     components(schemas(
         Order,
         OrderLine,
@@ -51,7 +61,11 @@ pub fn routes() -> Router<AppState> {
         LineBody,
         FulfillmentBody,
         AddressBody,
-        CancelBody
+        CancelBody,
+        StepBody,
+        CollectBody,
+        ChangeBody,
+        Settings
     ))
 )]
 pub struct OrdersApi;
@@ -568,6 +582,83 @@ pub async fn show(
     caller.require(Permission::ReadOrders)?;
     let commerce = state.hilo.commerce();
     let order = commerce.order(id.id()?).await?;
+    Ok(Json(view(order, codes_for(&caller, &commerce))))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeBody {
+    /// Where the change was asked for.
+    #[schema(
+        pattern = "^(web|app|pos|kiosk|call_center|voice_assistant|live_event|store_tablet)$"
+    )]
+    pub channel: String,
+    /// The order's lines, whole: what replaces them.
+    #[serde(default)]
+    #[schema(min_items = 1, max_items = 100)]
+    pub lines: Option<Vec<LineBody>>,
+    /// Another store to collect a pickup or reservation at; its stock is checked there.
+    #[serde(default)]
+    #[schema(format = "uuid")]
+    pub pickup_location_id: Option<String>,
+}
+
+/// Change an order
+///
+/// From any channel, while nothing of it is being prepared (every fulfilment still
+/// `allocated`; 409 otherwise): new `lines` (whole), or another store to collect at
+/// (`pickup_location_id`). The old stock is given back and the new taken in one
+/// transaction (a line that cannot be served is a 409 `out_of_stock`, and nothing
+/// changes); a coupon's discount is worked out again for the new lines.
+#[utoipa::path(patch, path = "/api/v1/orders/{id}", tag = "commerce",
+    params(("id" = String, Path, description = "The order's id")),
+    request_body = ChangeBody,
+    responses(
+        (status = 200, body = Order),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody),
+        (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn change(
+    State(state): State<AppState>,
+    caller: Caller,
+    id: IdPath<OrderId>,
+    json: JsonBody,
+) -> Result<Json<Order>, ApiError> {
+    caller.require(Permission::ShopForCustomers)?;
+    let id = id.id()?;
+    let body: ChangeBody = json.parse()?;
+    let pickup_location = body
+        .pickup_location_id
+        .as_deref()
+        .map(|t| id_field("pickup_location_id", t))
+        .transpose()?;
+    let lines = body.lines.map(|lines| {
+        lines
+            .into_iter()
+            .map(|l| LineRequest {
+                sku: l.sku.trim().to_owned(),
+                quantity: l.quantity,
+            })
+            .collect()
+    });
+    let commerce = state.hilo.commerce();
+    let order = commerce
+        .change_order(
+            id,
+            OrderChange {
+                lines,
+                pickup_location,
+                channel: body.channel,
+            },
+            &caller.0,
+        )
+        .await?;
     Ok(Json(view(order, codes_for(&caller, &commerce))))
 }
 

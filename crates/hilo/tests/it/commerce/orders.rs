@@ -10,6 +10,7 @@ use crate::support::{TestApp, error_of, on_both_engines};
 
 on_both_engines!(
     an_order_reserves_stock_and_a_cancellation_gives_it_back_once,
+    an_order_is_changed_from_another_channel,
     a_kiosk_order_ships_home_from_the_warehouses_that_have_it,
     a_sale_at_the_till_takes_the_stores_stock,
 );
@@ -294,5 +295,116 @@ async fn a_sale_at_the_till_takes_the_stores_stock(app: TestApp) {
             &json!({"channel": "pos"}),
         )
         .await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+}
+
+async fn patch(app: &TestApp, key: &str, id: &str, body: Value) -> reqwest::Response {
+    app.request(
+        reqwest::Method::PATCH,
+        &format!("/api/v1/orders/{id}"),
+        Some(key),
+    )
+    .json(&body)
+    .send()
+    .await
+    .unwrap()
+}
+
+async fn an_order_is_changed_from_another_channel(app: TestApp) {
+    let gran_via = app
+        .create_location("Gran Vía", "store", 40.4200, -3.7058, &["pickup"])
+        .await;
+    let sol = app
+        .create_location("Sol", "store", 40.4169, -3.7035, &["pickup"])
+        .await;
+    app.create_product("Zapatilla", &[("ZAP-42", 5000), ("ZAP-43", 4000)])
+        .await;
+    app.stock("ZAP-42", &gran_via, 1).await;
+    app.stock("ZAP-43", &gran_via, 2).await;
+    app.stock("ZAP-42", &sol, 3).await;
+    let shop = app.key_for("storefront").await;
+    let agent = app.key_for("agent").await;
+    let order = place(&app, &shop, json!({"customer_id": "email:ana@example.com", "channel": "web",
+        "lines": [{"sku": "ZAP-42", "quantity": 1}], "fulfillment": {"type": "pickup", "location_id": gran_via}})).await;
+    let id = order["id"].as_str().unwrap();
+
+    // In the app she adds two of another model.
+    let response = patch(
+        &app,
+        &shop,
+        id,
+        json!({"channel": "app",
+        "lines": [{"sku": "ZAP-42", "quantity": 1}, {"sku": "ZAP-43", "quantity": 2}]}),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let changed: Value = response.json().await.unwrap();
+    assert_eq!(changed["total"]["amount"], 5000 + 2 * 4000);
+    assert_eq!(changed["lines"].as_array().unwrap().len(), 2);
+    assert_eq!(app.level("ZAP-42", &gran_via).await, (1, 1, 0));
+    assert_eq!(app.level("ZAP-43", &gran_via).await, (2, 2, 0));
+
+    // On the phone she asks to collect at Sol, which lacks the other model: refused,
+    // and nothing changes.
+    let response = patch(
+        &app,
+        &agent,
+        id,
+        json!({"channel": "call_center", "pickup_location_id": sol}),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["field"], "lines[1]");
+    assert_eq!(app.level("ZAP-43", &gran_via).await, (2, 2, 0));
+    // Two of the first model at Sol, then.
+    let response = patch(
+        &app,
+        &agent,
+        id,
+        json!({"channel": "call_center", "pickup_location_id": sol,
+        "lines": [{"sku": "ZAP-42", "quantity": 2}]}),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let moved: Value = response.json().await.unwrap();
+    let live: Vec<&Value> = moved["fulfillments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["status"] != "cancelled")
+        .collect();
+    assert_eq!(live.len(), 1);
+    assert_eq!(live[0]["location_id"], sol);
+    assert_eq!(moved["total"]["amount"], 10000);
+    assert_eq!(app.level("ZAP-42", &gran_via).await, (1, 0, 1));
+    assert_eq!(app.level("ZAP-43", &gran_via).await, (2, 0, 2));
+    assert_eq!(app.level("ZAP-42", &sol).await, (3, 2, 1));
+    let changes: Vec<&str> = moved["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["event"] == "changed")
+        .map(|h| h["channel"].as_str().unwrap())
+        .collect();
+    assert_eq!(changes, ["app", "call_center"]);
+
+    // Once the store has it ready, it is too late to change.
+    let staff = app.key_for("store").await;
+    let path = format!(
+        "/api/v1/orders/{id}/fulfillments/{}/ready",
+        live[0]["id"].as_str().unwrap()
+    );
+    assert_eq!(
+        app.post_json(&path, &staff, &json!({})).await.status(),
+        StatusCode::OK
+    );
+    let response = patch(
+        &app,
+        &shop,
+        id,
+        json!({"channel": "web", "lines": [{"sku": "ZAP-42", "quantity": 1}]}),
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::CONFLICT);
 }

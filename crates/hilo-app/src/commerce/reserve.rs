@@ -1,0 +1,163 @@
+//! Taking an order's stock in its transaction: the levels as the transaction sees them,
+//! the pure allocation plan, one fulfilment per location it draws from, and one
+//! conditional update per level (or, at a till, a sale), levels touched in one order.
+
+use std::collections::BTreeMap;
+
+use hilo_domain::commerce::allocation::{self, Candidate};
+use hilo_domain::commerce::inventory::{self, Movement, Reason};
+use hilo_domain::commerce::order::{FulfillmentKind, FulfillmentStatus};
+use hilo_domain::{FulfillmentId, LocationId, OrderId, Timestamp};
+use hilo_store::commerce::{FulfillmentRecord, NewMovement, ReservationRecord};
+
+use crate::{AppError, AppResult};
+
+/// Where an order's stock may come from, decided before its transaction.
+#[derive(Debug, Clone)]
+pub(crate) struct Route {
+    pub kind: FulfillmentKind,
+    /// (location, preferred, distance, priority).
+    pub candidates: Vec<(LocationId, bool, Option<f64>, i64)>,
+    /// Whether the plan may split lines across locations.
+    pub split: bool,
+    /// A shipment's address, as stored.
+    pub ship_address: Option<String>,
+}
+
+/// Plans and takes the stock of `wanted` (lines numbered from `first_line`), creating
+/// the fulfilments; an [`AppError::OutOfStock`] names the line (by its index in
+/// `wanted`) that cannot be served. Returns each location's fulfilment.
+pub(crate) async fn reserve(
+    tx: &mut hilo_store::Tx,
+    order_id: OrderId,
+    wanted: &[(String, i64)],
+    route: &Route,
+    first_line: i64,
+    actor: &str,
+    now: Timestamp,
+) -> AppResult<BTreeMap<String, FulfillmentId>> {
+    let counter = route.kind == FulfillmentKind::Counter;
+    let skus: Vec<String> = wanted.iter().map(|(sku, _)| sku.clone()).collect();
+    let levels = tx.levels_of(&skus).await?;
+    let mut ranked: Vec<Candidate> = route
+        .candidates
+        .iter()
+        .map(|(location, preferred, distance, priority)| Candidate {
+            location: location.to_string(),
+            preferred: *preferred,
+            distance_km: *distance,
+            priority: *priority,
+            available: levels
+                .iter()
+                .filter(|l| l.location_id == *location)
+                .map(|l| {
+                    let can = if counter {
+                        // At the counter the customer holds the goods: all that is on
+                        // the shelf unpromised, safety stock included.
+                        l.level.on_hand - l.level.reserved
+                    } else {
+                        l.level.available()
+                    };
+                    (l.sku.clone(), can)
+                })
+                .collect(),
+        })
+        .collect();
+    allocation::rank(&mut ranked);
+    let plan =
+        allocation::plan(wanted, &ranked, route.split).map_err(|s| AppError::OutOfStock {
+            line: s.line,
+            available: s.available,
+        })?;
+    // One fulfilment per location the plan draws from.
+    let mut fulfilments: BTreeMap<String, FulfillmentId> = BTreeMap::new();
+    for a in &plan {
+        fulfilments
+            .entry(a.location.clone())
+            .or_insert_with(FulfillmentId::generate);
+    }
+    let status = if counter {
+        FulfillmentStatus::Collected
+    } else {
+        FulfillmentStatus::Allocated
+    };
+    for (location, id) in &fulfilments {
+        tx.insert_fulfillment(&FulfillmentRecord {
+            id: *id,
+            order_id,
+            kind: route.kind.as_str().to_owned(),
+            location_id: Some(location_id(location)?),
+            ship_address: route.ship_address.clone(),
+            status: status.as_str().to_owned(),
+            created_at: now,
+            updated_at: now,
+            code_seed: None,
+            code_expires_at: None,
+            collected_by: None,
+        })
+        .await?;
+    }
+    // Levels are touched in (SKU, location) order, the same in every transaction, so
+    // two orders never wait on each other's rows in opposite orders.
+    let mut takes: Vec<&allocation::Allocation> = plan.iter().collect();
+    takes.sort_by(|a, b| (&wanted[a.line].0, &a.location).cmp(&(&wanted[b.line].0, &b.location)));
+    for take in takes {
+        let sku = &wanted[take.line].0;
+        let location = location_id(&take.location)?;
+        let movement = NewMovement {
+            sku,
+            location_id: location,
+            movement: Movement {
+                reason: Reason::Reserved,
+                on_hand: 0,
+                reserved: take.quantity,
+            },
+            actor,
+            order_id: Some(order_id),
+            note: "",
+            at: now,
+        };
+        let state = if counter {
+            let level = tx.lock_level(sku, location).await?;
+            let sold =
+                inventory::plan(&level, Reason::SoldAtCounter, take.quantity).map_err(|_| {
+                    AppError::OutOfStock {
+                        line: take.line,
+                        available: (level.on_hand - level.reserved).max(0),
+                    }
+                })?;
+            tx.apply_movement(&NewMovement {
+                movement: sold,
+                ..movement
+            })
+            .await?;
+            "sold"
+        } else {
+            if !tx.reserve(&movement).await? {
+                // Another checkout took it since the levels were read.
+                let level = tx.lock_level(sku, location).await?;
+                return Err(AppError::OutOfStock {
+                    line: take.line,
+                    available: level.available(),
+                });
+            }
+            "held"
+        };
+        tx.insert_reservation(&ReservationRecord {
+            order_id,
+            line_no: first_line + take.line as i64,
+            fulfillment_id: fulfilments[&take.location],
+            sku: sku.clone(),
+            location_id: location,
+            quantity: take.quantity,
+            state: state.to_owned(),
+        })
+        .await?;
+    }
+    Ok(fulfilments)
+}
+
+fn location_id(text: &str) -> AppResult<LocationId> {
+    text.parse()
+        .map_err(|_| AppError::Internal("a candidate's id is a location id".into()))
+}
