@@ -143,6 +143,7 @@ pub async fn start_with_clock(
             Some(credentials) => {
                 send_demo_events(&hilo, &state, &credentials).await?;
                 hilo.load_demo_conversations().await?;
+                hilo.load_demo_commerce().await?;
                 print_demo(&credentials, &settings.public_url);
             }
             None => info!("demo data not loaded: the database already holds data"),

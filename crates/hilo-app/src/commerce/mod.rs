@@ -4,6 +4,7 @@
 mod carts;
 mod catalogue;
 mod changes;
+mod demo;
 mod inventory;
 mod locations;
 mod orders;
