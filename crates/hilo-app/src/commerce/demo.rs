@@ -17,8 +17,8 @@ use tracing::info;
 
 use super::pickups::Step;
 use super::{
-    CustomerRef, FulfillmentRequest, LineChange, LineRequest, ListKind, OrderRequest,
-    ProductInput, PromotionInput, ShipAddress, StockChange,
+    CustomerRef, FulfillmentRequest, LineChange, LineRequest, ListKind, OrderRequest, ProductInput,
+    PromotionInput, ShipAddress, StockChange,
 };
 use crate::{AppError, AppResult, Hilo};
 
@@ -32,7 +32,10 @@ impl Hilo {
     /// Adds the commerce demo; call once, after `load_demo` and its events.
     pub async fn load_demo_commerce(&self) -> AppResult<()> {
         let commerce = self.commerce();
-        let users = self.store.list_users(&PageRequest::parse(None, None)?).await?;
+        let users = self
+            .store
+            .list_users(&PageRequest::parse(None, None)?)
+            .await?;
         let admin = users
             .iter()
             .find(|u| u.role == Role::Admin)
@@ -43,32 +46,57 @@ impl Hilo {
             role: admin.role,
         };
         let week = ["mon", "tue", "wed", "thu", "fri", "sat"];
-        let store = |name: &str, address: &str, lat: f64, lng: f64, zone: &str, prep: u32| LocationInput {
-            name: name.into(),
-            kind: LocationKind::Store,
-            address: address.into(),
-            point: Point { lat, lng },
-            timezone: zone.into(),
-            opening_hours: hours("10:00", "21:00", &week),
-            offers: vec![Offer::Pickup, Offer::Returns],
-            pickup_prep_minutes: prep,
-            priority: 0,
-        };
+        let store =
+            |name: &str, address: &str, lat: f64, lng: f64, zone: &str, prep: u32| LocationInput {
+                name: name.into(),
+                kind: LocationKind::Store,
+                address: address.into(),
+                point: Point { lat, lng },
+                timezone: zone.into(),
+                opening_hours: hours("10:00", "21:00", &week),
+                offers: vec![Offer::Pickup, Offer::Returns],
+                pickup_prep_minutes: prep,
+                priority: 0,
+            };
         let gran_via = commerce
-            .create_location(store("Madrid Gran Vía", "Gran Vía 32, 28013 Madrid", 40.4200, -3.7058, "Europe/Madrid", 30))
+            .create_location(store(
+                "Madrid Gran Vía",
+                "Gran Vía 32, 28013 Madrid",
+                40.4200,
+                -3.7058,
+                "Europe/Madrid",
+                30,
+            ))
             .await?;
         let sol = commerce
-            .create_location(store("Madrid Sol", "Puerta del Sol 1, 28013 Madrid", 40.4169, -3.7035, "Europe/Madrid", 45))
+            .create_location(store(
+                "Madrid Sol",
+                "Puerta del Sol 1, 28013 Madrid",
+                40.4169,
+                -3.7035,
+                "Europe/Madrid",
+                45,
+            ))
             .await?;
         let barcelona = commerce
-            .create_location(store("Barcelona Passeig de Gràcia", "Passeig de Gràcia 55, 08007 Barcelona", 41.3926, 2.1640, "Europe/Madrid", 30))
+            .create_location(store(
+                "Barcelona Passeig de Gràcia",
+                "Passeig de Gràcia 55, 08007 Barcelona",
+                41.3926,
+                2.1640,
+                "Europe/Madrid",
+                30,
+            ))
             .await?;
         let warehouse = commerce
             .create_location(LocationInput {
                 name: "Almacén Getafe / Getafe warehouse".into(),
                 kind: LocationKind::Warehouse,
                 address: "Calle de la Logística 4, 28906 Getafe".into(),
-                point: Point { lat: 40.3057, lng: -3.7329 },
+                point: Point {
+                    lat: 40.3057,
+                    lng: -3.7329,
+                },
                 timezone: "Europe/Madrid".into(),
                 opening_hours: BTreeMap::new(),
                 offers: vec![Offer::Ship],
@@ -76,21 +104,43 @@ impl Hilo {
                 priority: 10,
             })
             .await?;
-        let eur = |cents: i64| Money::new(cents, "EUR".parse().unwrap_or_else(|_| unreachable!("EUR is a code")));
+        let eur = |cents: i64| {
+            Money::new(
+                cents,
+                "EUR"
+                    .parse()
+                    .unwrap_or_else(|_| unreachable!("EUR is a code")),
+            )
+        };
         let variant = |sku: &str, cents: i64, size: Option<&str>| VariantInput {
             sku: sku.into(),
             prices: vec![eur(cents)],
-            attributes: size.map(|s| BTreeMap::from([("talla".to_owned(), s.to_owned())])).unwrap_or_default(),
+            attributes: size
+                .map(|s| BTreeMap::from([("talla".to_owned(), s.to_owned())]))
+                .unwrap_or_default(),
             images: vec![],
         };
         let products = [
-            ("Carrito de bebé Trío X", "Trio X stroller", "bebe", vec![variant("CARRITO-TRIO-X", 54_900, None)]),
-            ("Café orgánico 1 kg", "Organic coffee 1 kg", "alimentacion", vec![variant("CAFE-ORG-1KG", 1_590, None)]),
+            (
+                "Carrito de bebé Trío X",
+                "Trio X stroller",
+                "bebe",
+                vec![variant("CARRITO-TRIO-X", 54_900, None)],
+            ),
+            (
+                "Café orgánico 1 kg",
+                "Organic coffee 1 kg",
+                "alimentacion",
+                vec![variant("CAFE-ORG-1KG", 1_590, None)],
+            ),
             (
                 "Zapatillas Runner",
                 "Runner trainers",
                 "calzado",
-                vec![variant("ZAP-RUN-42", 7_999, Some("42")), variant("ZAP-RUN-43", 7_999, Some("43"))],
+                vec![
+                    variant("ZAP-RUN-42", 7_999, Some("42")),
+                    variant("ZAP-RUN-43", 7_999, Some("43")),
+                ],
             ),
         ];
         for (es, en, category, variants) in products {
@@ -131,18 +181,37 @@ impl Hilo {
                 )
                 .await?;
         }
-        let user = |id: &str| CustomerRef::Identifier(hilo_domain::customers::identity::Identifier {
-            kind: hilo_domain::customers::identity::IdentifierType::user_id(),
-            value: id.into(),
-        });
+        let user = |id: &str| {
+            CustomerRef::Identifier(hilo_domain::customers::identity::Identifier {
+                kind: hilo_domain::customers::identity::IdentifierType::user_id(),
+                value: id.into(),
+            })
+        };
         // Lucía's cart, filled by voice; Ana's wish list.
         commerce
-            .change_list(&user("cli-3003"), ListKind::Cart, "CAFE-ORG-1KG", LineChange::Add(2), "voice_assistant", &by)
+            .change_list(
+                &user("cli-3003"),
+                ListKind::Cart,
+                "CAFE-ORG-1KG",
+                LineChange::Add(2),
+                "voice_assistant",
+                &by,
+            )
             .await?;
         commerce
-            .change_list(&user("cli-1001"), ListKind::Wishlist, "ZAP-RUN-43", LineChange::Add(1), "app", &by)
+            .change_list(
+                &user("cli-1001"),
+                ListKind::Wishlist,
+                "ZAP-RUN-43",
+                LineChange::Add(1),
+                "app",
+                &by,
+            )
             .await?;
-        let order = |customer: &str, channel: OrderChannel, sku: &str, fulfillment: FulfillmentRequest| OrderRequest {
+        let order = |customer: &str,
+                     channel: OrderChannel,
+                     sku: &str,
+                     fulfillment: FulfillmentRequest| OrderRequest {
             customer: user(customer),
             channel,
             lines: Some(vec![LineRequest {
@@ -159,7 +228,15 @@ impl Hilo {
         };
         // Ana's trainers wait at the Gran Vía desk.
         let ana = commerce
-            .place_order(order("cli-1001", OrderChannel::Web, "ZAP-RUN-42", FulfillmentRequest::Pickup(gran_via.id)), &by)
+            .place_order(
+                order(
+                    "cli-1001",
+                    OrderChannel::Web,
+                    "ZAP-RUN-42",
+                    FulfillmentRequest::Pickup(gran_via.id),
+                ),
+                &by,
+            )
             .await?
             .order;
         if let Some(fulfilment) = ana.record.fulfillments.first() {
@@ -192,24 +269,35 @@ impl Hilo {
                 &by,
             )
             .await?;
-        let promotion = |code: &str, name: &str, discount: Discount, new_only: bool| PromotionInput {
-            name: name.into(),
-            code: Some(code.into()),
-            discount,
-            min_spend: None,
-            skus: vec![],
-            categories: vec![],
-            new_customers_only: new_only,
-            max_redemptions: None,
-            per_customer_limit: Some(1),
-            starts_at: None,
-            ends_at: None,
-        };
+        let promotion =
+            |code: &str, name: &str, discount: Discount, new_only: bool| PromotionInput {
+                name: name.into(),
+                code: Some(code.into()),
+                discount,
+                min_spend: None,
+                skus: vec![],
+                categories: vec![],
+                new_customers_only: new_only,
+                max_redemptions: None,
+                per_customer_limit: Some(1),
+                starts_at: None,
+                ends_at: None,
+            };
         commerce
-            .create_promotion(promotion("BIENVENIDA10", "Bienvenida / Welcome", Discount::Percent(10), true))
+            .create_promotion(promotion(
+                "BIENVENIDA10",
+                "Bienvenida / Welcome",
+                Discount::Percent(10),
+                true,
+            ))
             .await?;
         commerce
-            .create_promotion(promotion("CAFE5", "5 € en café / 5 € off coffee", Discount::Fixed(eur(500)), false))
+            .create_promotion(promotion(
+                "CAFE5",
+                "5 € en café / 5 € off coffee",
+                Discount::Fixed(eur(500)),
+                false,
+            ))
             .await?;
         info!("commerce demo loaded");
         Ok(())

@@ -77,6 +77,10 @@ impl Commerce<'_> {
             return Err(Invalid::new("safety", format!("must be from 0 to {MAX_ON_HAND}")).into());
         }
         let note = hilo_domain::commerce::catalogue::check_text("note", &change.note, 500, false)?;
+        if change.on_hand.is_none() && change.safety.is_none() {
+            // Nothing asked: the level as it is.
+            return self.level(&sku, location).await;
+        }
         let now = self.hilo.now();
         let actor = by.actor();
         let mut tx = self.hilo.store.begin().await?;
@@ -246,27 +250,20 @@ fn movement_to(level: &Level, reason: Reason, on_hand: i64) -> AppResult<invento
         Reason::Counted => on_hand,
         Reason::Received | Reason::Returned | Reason::TransferredIn if delta > 0 => delta,
         Reason::Damaged | Reason::TransferredOut if delta < 0 => -delta,
+        // Well formed, but the level it meets does not allow it.
         Reason::Received | Reason::Returned | Reason::TransferredIn => {
-            return Err(Invalid::new(
-                "on_hand",
-                format!(
-                    "{} raises on hand: it is {} now",
-                    reason.as_str(),
-                    level.on_hand
-                ),
-            )
-            .into());
+            return Err(AppError::Conflict(format!(
+                "on_hand: {} raises on hand, and it is {} now",
+                reason.as_str(),
+                level.on_hand
+            )));
         }
         Reason::Damaged | Reason::TransferredOut => {
-            return Err(Invalid::new(
-                "on_hand",
-                format!(
-                    "{} lowers on hand: it is {} now",
-                    reason.as_str(),
-                    level.on_hand
-                ),
-            )
-            .into());
+            return Err(AppError::Conflict(format!(
+                "on_hand: {} lowers on hand, and it is {} now",
+                reason.as_str(),
+                level.on_hand
+            )));
         }
         _ => {
             return Err(Invalid::new(

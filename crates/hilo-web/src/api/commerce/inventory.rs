@@ -71,7 +71,7 @@ pub struct StockLevels {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StockBody {
-    /// What is on hand now.
+    /// What is on hand now. With neither this nor `safety`, the level is read back unchanged.
     #[serde(default, deserialize_with = "crate::json::optional_integer")]
     #[schema(minimum = 0, maximum = 10_000_000)]
     pub on_hand: Option<i64>,
@@ -241,9 +241,6 @@ pub async fn set(
                 "must be counted, received, returned, damaged, transferred_in or transferred_out",
             )
         })?;
-    if body.on_hand.is_none() && body.safety.is_none() {
-        return Err(Invalid::new("on_hand", "give on_hand, safety or both").into());
-    }
     let level = state
         .hilo
         .commerce()
