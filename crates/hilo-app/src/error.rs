@@ -18,6 +18,10 @@ pub enum AppError {
     /// agent's language by the console.
     #[error(transparent)]
     ReplyRefused(#[from] ReplyRefusal),
+    /// A code the pickup desk cannot take; a conflict to the API, and said in the
+    /// staff's language by the console.
+    #[error(transparent)]
+    PickupRefused(#[from] PickupRefusal),
     /// An order line asks for more than can be promised: `line` is its index in the
     /// request, `available` how many units could be.
     #[error("lines[{line}]: only {available} available")]
@@ -70,4 +74,17 @@ pub enum ReplyRefusal {
          on this channel in the last 24 hours, so only an approved template may be sent"
     )]
     OutsideWhatsappWindow,
+}
+
+/// Why the pickup desk refuses a code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PickupRefusal {
+    #[error("code: no pickup waits for this code")]
+    UnknownCode,
+    #[error("code: this order is collected at another store ({0})")]
+    OtherStore(String),
+    #[error("code: this pickup is {0}, not waiting at the desk")]
+    NotWaiting(String),
+    #[error("code: this pickup code has expired")]
+    Expired,
 }

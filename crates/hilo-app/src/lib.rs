@@ -22,7 +22,7 @@ use std::sync::Arc;
 use hilo_store::Store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use error::{AppError, AppResult, ReplyRefusal};
+pub use error::{AppError, AppResult, PickupRefusal, ReplyRefusal};
 
 /// Settings the use cases read.
 #[derive(Debug, Clone)]

@@ -217,6 +217,10 @@ impl From<AppError> for ApiError {
                 refusal @ (ReplyRefusal::NoChannel | ReplyRefusal::NotSentByHilo(_)),
             ) => Self::invalid("channel_id", refusal.to_string()),
             AppError::ReplyRefused(refusal) => Self::new(ErrorCode::Conflict, refusal.to_string()),
+            AppError::PickupRefused(refusal) => Self {
+                field: Some("code".into()),
+                ..Self::new(ErrorCode::Conflict, refusal.to_string())
+            },
             AppError::OutOfStock { line, available } => Self {
                 field: Some(format!("lines[{line}]")),
                 available: Some(available),

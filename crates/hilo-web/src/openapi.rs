@@ -144,6 +144,9 @@ fn declare_errors(doc: &mut utoipa::openapi::OpenApi) {
             if names_resource {
                 wanted.push(("404", "No such resource (a malformed id too)"));
             }
+            if in_query {
+                wanted.push(("414", "The path and query are over 8 KiB"));
+            }
             if has_body {
                 wanted.push(("413", "The body is over the size limit"));
                 wanted.push(("415", "The body is not sent as application/json"));

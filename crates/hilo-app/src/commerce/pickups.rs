@@ -16,7 +16,7 @@ use tracing::info;
 use super::Commerce;
 use super::orders::{OrderView, PENDING, release, settle_order};
 use crate::jobs::JobFailure;
-use crate::{AppError, AppResult};
+use crate::{AppError, AppResult, PickupRefusal};
 
 /// Where settings are kept.
 const SETTINGS: &str = "commerce.settings";
@@ -203,11 +203,44 @@ impl Commerce<'_> {
         collected_by: Option<&str>,
         by: &Principal,
     ) -> AppResult<OrderView> {
+        self.at_the_desk(location, typed, collected_by, by, true)
+            .await
+    }
+
+    /// Checks a code at `location`'s desk as [`Commerce::collect`] does (a wrong one
+    /// counts against the desk alike), and shows the order it is for without handing it
+    /// over: what the desk's page shows before staff fetch the parcel.
+    pub async fn check_pickup(
+        &self,
+        location: LocationId,
+        typed: &str,
+        by: &Principal,
+    ) -> AppResult<OrderView> {
+        self.at_the_desk(location, typed, None, by, false).await
+    }
+
+    /// The orders waiting at a location's desk, longest waiting first (at most 100).
+    pub async fn waiting_pickups(&self, location: LocationId) -> AppResult<Vec<OrderView>> {
+        let mut waiting = Vec::new();
+        for id in self.hilo.store.waiting_pickups(location).await? {
+            waiting.push(self.order(id).await?);
+        }
+        Ok(waiting)
+    }
+
+    async fn at_the_desk(
+        &self,
+        location: LocationId,
+        typed: &str,
+        collected_by: Option<&str>,
+        by: &Principal,
+        handing_over: bool,
+    ) -> AppResult<OrderView> {
         let collected_by = collected_by
             .map(|c| hilo_domain::commerce::catalogue::check_text("collected_by", c, 200, false))
             .transpose()?
             .filter(|c| !c.is_empty());
-        let here = self.location(location).await?;
+        self.location(location).await?;
         let now = self.hilo.now();
         let since = now.plus_millis(-WRONG_WINDOW_MILLIS);
         let actor = by.actor();
@@ -235,7 +268,7 @@ impl Commerce<'_> {
                 None => {
                     Invalid::new("code", "is ten letters and digits, such as ABCDE-FGHJK").into()
                 }
-                Some(_) => AppError::Conflict("code: no pickup waits for this code".into()),
+                Some(_) => PickupRefusal::UnknownCode.into(),
             });
         };
         if fulfilment.location_id != Some(location) {
@@ -243,34 +276,27 @@ impl Commerce<'_> {
                 Some(id) => self.hilo.store.location(id).await?.map(|l| l.name),
                 None => None,
             };
-            return Err(AppError::Conflict(format!(
-                "code: this order is collected at another store ({}), not at {}",
-                there.unwrap_or_default(),
-                here.name
-            )));
+            return Err(PickupRefusal::OtherStore(there.unwrap_or_default()).into());
         }
         if fulfilment.status != FulfillmentStatus::ReadyForPickup.as_str() {
-            return Err(AppError::Conflict(format!(
-                "code: this pickup is {}, not waiting at the desk",
-                fulfilment.status
-            )));
+            return Err(PickupRefusal::NotWaiting(fulfilment.status.clone()).into());
         }
         if fulfilment.code_expires_at.is_some_and(|at| at <= now) {
-            return Err(AppError::Conflict(
-                "code: this pickup code has expired".into(),
-            ));
+            return Err(PickupRefusal::Expired.into());
         }
         let order = tx
             .order(fulfilment.order_id)
             .await?
             .ok_or(AppError::NotFound)?;
+        if !handing_over {
+            drop(tx);
+            return self.order(order.id).await;
+        }
         if !tx
             .move_fulfillment(fulfilment.id, &["ready_for_pickup"], "collected", now)
             .await?
         {
-            return Err(AppError::Conflict(
-                "code: this pickup was just collected".into(),
-            ));
+            return Err(PickupRefusal::NotWaiting("collected".into()).into());
         }
         hand_over(&mut tx, &fulfilment, &actor, order.id, now).await?;
         if let Some(person) = &collected_by {

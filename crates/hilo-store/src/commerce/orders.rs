@@ -258,6 +258,19 @@ impl Store {
         }
     }
 
+    /// The orders with a pickup waiting at `location`'s desk, longest waiting first.
+    pub async fn waiting_pickups(&self, location: LocationId) -> StoreResult<Vec<OrderId>> {
+        let mut tx = self.begin_read().await?;
+        let ids = on_tx!(&mut tx, |conn| sqlx::query_scalar::<_, String>(
+            "SELECT order_id FROM fulfillments WHERE location_id = $1 \
+             AND status = 'ready_for_pickup' ORDER BY updated_at, id LIMIT 100"
+        )
+        .bind(location.to_string())
+        .fetch_all(conn)
+        .await?);
+        ids.iter().map(|id| parse("order id", id)).collect()
+    }
+
     /// The order placed with this idempotency key (the caller's key and theirs).
     pub async fn order_by_idempotency_key(&self, key: &str) -> StoreResult<Option<OrderRecord>> {
         let mut tx = self.begin_read().await?;

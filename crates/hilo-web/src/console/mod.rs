@@ -16,6 +16,7 @@ mod conversations;
 mod customers;
 mod pages;
 mod shell;
+mod store;
 mod texts;
 
 use axum::Router;
@@ -38,6 +39,7 @@ pub fn routes() -> Router<AppState> {
         .merge(admin_channels::routes())
         .merge(admin_keys::routes())
         .merge(admin_operations::routes())
+        .merge(store::routes())
         .merge(admin_settings::routes())
         .merge(conversations::routes())
         .merge(customers::routes())

@@ -193,15 +193,17 @@ pub enum Area {
     Home,
     Inbox,
     Customers,
+    Store,
     Admin,
     Account,
 }
 
 impl Area {
-    const ALL: [Area; 5] = [
+    const ALL: [Area; 6] = [
         Area::Home,
         Area::Inbox,
         Area::Customers,
+        Area::Store,
         Area::Admin,
         Area::Account,
     ];
@@ -211,6 +213,7 @@ impl Area {
             Area::Home | Area::Account => Permission::ReadOwnIdentity,
             Area::Inbox => Permission::ReadConversations,
             Area::Customers => Permission::ReadCustomers,
+            Area::Store => Permission::WorkStoreDesk,
             Area::Admin => Permission::ManageUsers,
         }
     }
@@ -220,6 +223,7 @@ impl Area {
             Area::Home => "/console",
             Area::Inbox => "/console/inbox",
             Area::Customers => "/console/customers",
+            Area::Store => "/console/store/pickups",
             Area::Admin => "/console/admin/users",
             Area::Account => "/console/account",
         }
@@ -230,6 +234,7 @@ impl Area {
             Area::Home => t.home,
             Area::Inbox => t.conversations.inbox,
             Area::Customers => t.customers,
+            Area::Store => t.store.title,
             Area::Admin => t.admin.title,
             Area::Account => t.account.title,
         }

@@ -253,7 +253,8 @@ pub struct InboxFilters {
     #[param(required = false, value_type = bool)]
     pub sla_breached: Option<String>,
     /// Only those with a message (notes too) holding every word of this text, each
-    /// word as a prefix: up to 200 characters and 8 words, at least one letter or digit.
+    /// word as a prefix: up to 200 characters and 8 words; one with no letter or digit
+    /// filters nothing.
     #[param(required = false, value_type = String, min_length = 1, max_length = 200)]
     pub q: Option<String>,
 }
@@ -301,8 +302,18 @@ fn filters(
     };
     let words = params
         .get("q")
-        .map(|text| hilo_domain::conversations::search::words(text))
-        .transpose()?;
+        .map(|text| {
+            if text.is_empty() {
+                return Err(Invalid::new(
+                    "q",
+                    "must not be empty: leave it out to list all",
+                ));
+            }
+            hilo_domain::conversations::search::words(text)
+        })
+        .transpose()?
+        // A text with no letter or digit searches for nothing: the plain list.
+        .filter(|words| !words.is_empty());
     Ok(ConversationFilter {
         words,
         breached_at: breached.then_some(now),

@@ -6,6 +6,7 @@ pub mod account;
 pub mod admin;
 pub mod conversations;
 pub mod people;
+pub mod store;
 
 pub struct Texts {
     pub lang: &'static str,
@@ -29,6 +30,8 @@ pub struct Texts {
     pub people: people::Texts,
     pub account: account::Texts,
     pub admin: admin::Texts,
+    /// The store's pages: the pickup desk, stock lookup.
+    pub store: store::Texts,
     pub calls: Calls,
     pub shortcuts: Shortcuts,
 }
@@ -71,6 +74,7 @@ pub static EN: Texts = Texts {
     people: people::EN,
     account: account::EN,
     admin: admin::EN,
+    store: store::EN,
     calls: Calls {
         incoming: "Incoming call",
         open_conversation: "Open the conversation",
@@ -107,6 +111,7 @@ pub static ES: Texts = Texts {
     people: people::ES,
     account: account::ES,
     admin: admin::ES,
+    store: store::ES,
     calls: Calls {
         incoming: "Llamada entrante",
         open_conversation: "Abrir la conversación",

@@ -7,6 +7,7 @@ mod calls;
 mod customers;
 mod inbox;
 mod replies;
+mod store;
 mod tablet;
 mod teams;
 

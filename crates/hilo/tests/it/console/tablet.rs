@@ -50,6 +50,41 @@ async fn every_page_works_at_a_tablets_width(app: TestApp) {
         )
         .await;
     assert_eq!(response.status(), StatusCode::CREATED);
+    // A store with stock, and an order waiting at its desk.
+    let store = app
+        .create_location(
+            "Madrid Sol",
+            "store",
+            40.4169,
+            -3.7035,
+            &["pickup", "returns"],
+        )
+        .await;
+    app.create_product("Abrigo largo", &[("ABR-42", 12900)])
+        .await;
+    app.stock("ABR-42", &store, 4).await;
+    let order: Value = app
+        .order(
+            &app.admin_key,
+            &json!({"customer_id": customer, "channel": "call_center",
+                "lines": [{"sku": "ABR-42", "quantity": 1}],
+                "fulfillment": {"type": "pickup", "location_id": store}}),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    let ready = format!(
+        "/api/v1/orders/{}/fulfillments/{}/ready",
+        order["id"].as_str().expect("id"),
+        order["fulfillments"][0]["id"].as_str().expect("fulfilment")
+    );
+    assert_eq!(
+        app.post_json(&ready, &app.admin_key, &json!({}))
+            .await
+            .status(),
+        StatusCode::OK
+    );
     let response = app
         .request(
             reqwest::Method::PUT,
@@ -80,6 +115,8 @@ async fn every_page_works_at_a_tablets_width(app: TestApp) {
         ),
         ("/console/customers?q=600111222".to_owned(), "customers"),
         (format!("/console/customers/{customer}"), "customer"),
+        ("/console/store/pickups".to_owned(), "store-pickups"),
+        ("/console/store/stock?q=abrigo".to_owned(), "store-stock"),
         ("/console/account".to_owned(), "account"),
         ("/console/admin/users".to_owned(), "admin-users"),
         ("/console/admin/keys".to_owned(), "admin-keys"),

@@ -1,0 +1,403 @@
+//! The store's pages: the pickup desk (check the code the customer shows, see the
+//! order, hand it over; the orders waiting) and stock lookup across every location with
+//! the nearest stores that have an item. Staff check codes; no page ever shows one.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Form, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use hilo_app::commerce::{Commerce, OrderView};
+use hilo_app::{AppError, PickupRefusal};
+use hilo_domain::commerce::location::Offer;
+use hilo_domain::{LocationId, Permission};
+use hilo_store::commerce::LocationRecord;
+
+use super::shell::{Area, Shell, Staff, failure, render};
+use super::texts::Texts;
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/store",
+            get(|| async { Redirect::to("/console/store/pickups") }),
+        )
+        .route("/store/pickups", get(desk))
+        .route("/store/pickups/check", post(check))
+        .route("/store/pickups/collect", post(collect))
+        .route("/store/stock", get(stock))
+}
+
+/// An order as the desk shows it.
+struct OrderCard {
+    number: String,
+    customer_id: String,
+    lines: Vec<(String, String, i64)>,
+    total: String,
+    pay_at_pickup: bool,
+    expires: String,
+}
+
+fn card(order: &OrderView) -> OrderCard {
+    let o = &order.record;
+    let pay_at_pickup = o
+        .payment
+        .as_deref()
+        .is_some_and(|p| p.contains("pay_at_pickup"));
+    OrderCard {
+        number: o.number.to_string(),
+        customer_id: order.customer_id.to_string(),
+        lines: o
+            .lines
+            .iter()
+            .map(|l| (l.sku.clone(), l.name.clone(), l.quantity))
+            .collect(),
+        total: money(o.total, &o.currency),
+        pay_at_pickup,
+        expires: o
+            .fulfillments
+            .iter()
+            .find_map(|f| f.code_expires_at.filter(|_| f.status == "ready_for_pickup"))
+            .map(|t| t.to_rfc3339()[..16].replace('T', " "))
+            .unwrap_or_default(),
+    }
+}
+
+/// An amount in minor units as people read it: `59.99 EUR`.
+fn money(amount: i64, currency: &str) -> String {
+    format!("{}.{:02} {currency}", amount / 100, (amount % 100).abs())
+}
+
+#[derive(Template)]
+#[template(path = "store/pickups.html")]
+struct DeskPage {
+    t: &'static Texts,
+    shell: Shell,
+    stores: Vec<(String, String, bool)>,
+    location: String,
+    /// The order a code was checked for, with the code to hand it over.
+    found: Option<(OrderCard, String)>,
+    handed_over: Option<OrderCard>,
+    notice: Option<String>,
+    waiting: Vec<OrderCard>,
+}
+
+/// The stores offering pickup, and the one chosen (the first when none is).
+fn stores(
+    all: Vec<LocationRecord>,
+    chosen: Option<&str>,
+) -> (Vec<(String, String, bool)>, Option<LocationId>) {
+    let stores: Vec<&LocationRecord> = all.iter().filter(|l| l.offers(Offer::Pickup)).collect();
+    let pick = chosen
+        .and_then(|c| c.parse::<LocationId>().ok())
+        .filter(|c| stores.iter().any(|s| s.id == *c))
+        .or_else(|| stores.first().map(|s| s.id));
+    (
+        stores
+            .iter()
+            .map(|s| (s.id.to_string(), s.name.clone(), Some(s.id) == pick))
+            .collect(),
+        pick,
+    )
+}
+
+/// What the desk says when it refuses a code, in the staff's language.
+fn refusal_text(t: &'static Texts, error: &AppError) -> Option<String> {
+    let s = &t.store;
+    Some(match error {
+        AppError::PickupRefused(PickupRefusal::UnknownCode) => {
+            format!("{} {}", s.refused, s.unknown_code)
+        }
+        AppError::PickupRefused(PickupRefusal::OtherStore(name)) => {
+            format!("{} {} {name}", s.refused, s.other_store)
+        }
+        AppError::PickupRefused(PickupRefusal::NotWaiting(status)) => {
+            format!("{} {} ({status})", s.refused, s.not_waiting)
+        }
+        AppError::PickupRefused(PickupRefusal::Expired) => format!("{} {}", s.refused, s.expired),
+        AppError::Invalid(_) => format!("{} {}", s.refused, s.not_a_code),
+        AppError::RateLimited { .. } => s.too_many.to_owned(),
+        _ => return None,
+    })
+}
+
+struct DeskView {
+    found: Option<(OrderCard, String)>,
+    handed_over: Option<OrderCard>,
+    notice: Option<String>,
+}
+
+async fn desk_page(
+    state: &AppState,
+    staff: &Staff,
+    chosen: Option<&str>,
+    status: StatusCode,
+    view: DeskView,
+) -> Response {
+    let commerce = state.hilo.commerce();
+    let all = match commerce.locations().await {
+        Ok(all) => all,
+        Err(error) => return failure(error, staff.t),
+    };
+    let (stores, pick) = stores(all, chosen);
+    let waiting = match pick {
+        Some(location) => match commerce.waiting_pickups(location).await {
+            Ok(orders) => orders.iter().map(card).collect(),
+            Err(error) => return failure(error, staff.t),
+        },
+        None => Vec::new(),
+    };
+    let page = DeskPage {
+        t: staff.t,
+        shell: staff.shell(Area::Store),
+        stores,
+        location: pick.map(|p| p.to_string()).unwrap_or_default(),
+        found: view.found,
+        handed_over: view.handed_over,
+        notice: view.notice,
+        waiting,
+    };
+    render(status, &page)
+}
+
+async fn desk(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(refused) = staff.refused_unless(Permission::WorkStoreDesk) {
+        return refused;
+    }
+    let view = DeskView {
+        found: None,
+        handed_over: None,
+        notice: None,
+    };
+    desk_page(
+        &state,
+        &staff,
+        params.get("location").map(String::as_str),
+        StatusCode::OK,
+        view,
+    )
+    .await
+}
+
+/// The desk form's fields.
+fn field<'a>(form: &'a HashMap<String, String>, name: &str) -> &'a str {
+    form.get(name).map(String::as_str).unwrap_or_default()
+}
+
+async fn desk_answer(
+    state: &AppState,
+    staff: &Staff,
+    form: &HashMap<String, String>,
+    result: Result<OrderView, AppError>,
+    handing_over: bool,
+) -> Response {
+    let location = Some(field(form, "location"));
+    match result {
+        Ok(order) => {
+            let view = if handing_over {
+                DeskView {
+                    found: None,
+                    handed_over: Some(card(&order)),
+                    notice: None,
+                }
+            } else {
+                DeskView {
+                    found: Some((card(&order), field(form, "code").to_owned())),
+                    handed_over: None,
+                    notice: None,
+                }
+            };
+            desk_page(state, staff, location, StatusCode::OK, view).await
+        }
+        Err(error) => match refusal_text(staff.t, &error) {
+            Some(notice) => {
+                let view = DeskView {
+                    found: None,
+                    handed_over: None,
+                    notice: Some(notice),
+                };
+                desk_page(
+                    state,
+                    staff,
+                    location,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    view,
+                )
+                .await
+            }
+            None => failure(error, staff.t),
+        },
+    }
+}
+
+fn location_of(form: &HashMap<String, String>) -> Option<LocationId> {
+    field(form, "location").parse().ok()
+}
+
+async fn check(
+    State(state): State<AppState>,
+    staff: Staff,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if let Some(refused) = staff.refused_form(Permission::WorkStoreDesk, field(&form, "csrf")) {
+        return refused;
+    }
+    let Some(location) = location_of(&form) else {
+        return failure(AppError::NotFound, staff.t);
+    };
+    let commerce: Commerce<'_> = state.hilo.commerce();
+    let result = commerce
+        .check_pickup(location, field(&form, "code"), &staff.principal)
+        .await;
+    desk_answer(&state, &staff, &form, result, false).await
+}
+
+async fn collect(
+    State(state): State<AppState>,
+    staff: Staff,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if let Some(refused) = staff.refused_form(Permission::WorkStoreDesk, field(&form, "csrf")) {
+        return refused;
+    }
+    let Some(location) = location_of(&form) else {
+        return failure(AppError::NotFound, staff.t);
+    };
+    let by = field(&form, "collected_by").trim();
+    let result = state
+        .hilo
+        .commerce()
+        .collect(
+            location,
+            field(&form, "code"),
+            (!by.is_empty()).then_some(by),
+            &staff.principal,
+        )
+        .await;
+    desk_answer(&state, &staff, &form, result, true).await
+}
+
+#[derive(Template)]
+#[template(path = "store/stock.html")]
+struct StockPage {
+    t: &'static Texts,
+    shell: Shell,
+    stores: Vec<(String, String, bool)>,
+    location: String,
+    query: String,
+    products: Vec<ProductStock>,
+}
+
+struct ProductStock {
+    name: String,
+    sku: String,
+    price: String,
+    /// (location, on hand, reserved, available)
+    levels: Vec<(String, i64, i64, i64)>,
+    /// (store, km, available, ready at)
+    nearest: Vec<(String, f64, i64, String)>,
+}
+
+async fn stock(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(refused) = staff.refused_unless(Permission::WorkStoreDesk) {
+        return refused;
+    }
+    let commerce = state.hilo.commerce();
+    let all = match commerce.locations().await {
+        Ok(all) => all,
+        Err(error) => return failure(error, staff.t),
+    };
+    let names: HashMap<LocationId, String> = all.iter().map(|l| (l.id, l.name.clone())).collect();
+    let here = params
+        .get("location")
+        .and_then(|l| l.parse::<LocationId>().ok())
+        .and_then(|id| all.iter().find(|l| l.id == id))
+        .or_else(|| all.iter().find(|l| l.offers(Offer::Pickup)))
+        .map(|l| (l.id, l.point));
+    let (stores, _) = stores(all.clone(), here.map(|h| h.0.to_string()).as_deref());
+    let query = params
+        .get("q")
+        .map(|q| q.trim().to_owned())
+        .unwrap_or_default();
+    let mut products = Vec::new();
+    if !query.is_empty() {
+        let found = match commerce.products(Some(&query), None, 20).await {
+            Ok(found) => found,
+            Err(AppError::Invalid(_)) => Vec::new(),
+            Err(error) => return failure(error, staff.t),
+        };
+        let spanish = staff.t.lang == "es";
+        for product in found {
+            for variant in &product.variants {
+                let levels = match commerce.stock(&variant.sku).await {
+                    Ok(levels) => levels,
+                    Err(error) => return failure(error, staff.t),
+                };
+                let nearest = match here {
+                    Some((_, point)) => match commerce.availability(&variant.sku, point).await {
+                        Ok(found) => found
+                            .into_iter()
+                            .take(5)
+                            .map(|a| {
+                                (
+                                    a.name,
+                                    a.distance_km,
+                                    a.available,
+                                    a.ready_at.to_rfc3339()[..16].replace('T', " "),
+                                )
+                            })
+                            .collect(),
+                        Err(error) => return failure(error, staff.t),
+                    },
+                    None => Vec::new(),
+                };
+                products.push(ProductStock {
+                    name: if spanish {
+                        product.name_es.clone()
+                    } else {
+                        product.name_en.clone()
+                    },
+                    sku: variant.sku.clone(),
+                    price: variant
+                        .prices
+                        .first()
+                        .map(|p| money(p.amount, p.currency.as_str()))
+                        .unwrap_or_default(),
+                    levels: levels
+                        .iter()
+                        .map(|l| {
+                            (
+                                names.get(&l.location_id).cloned().unwrap_or_default(),
+                                l.level.on_hand,
+                                l.level.reserved,
+                                l.level.available(),
+                            )
+                        })
+                        .collect(),
+                    nearest,
+                });
+            }
+        }
+    }
+    let page = StockPage {
+        t: staff.t,
+        shell: staff.shell(Area::Store),
+        stores,
+        location: here.map(|h| h.0.to_string()).unwrap_or_default(),
+        query,
+        products,
+    };
+    render(StatusCode::OK, &page).into_response()
+}

@@ -1,0 +1,171 @@
+//! The store's pages (S4): at the pickup desk staff check the code the customer shows,
+//! see the order and hand it over, never seeing a code they were not given; stock
+//! lookup shows every location's stock and the nearest stores that have an item.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use super::PASSWORD;
+use crate::platform::console::console_session;
+use crate::support::{TestApp, on_both_engines};
+
+on_both_engines!(the_pickup_desk_checks_a_code_and_hands_the_order_over);
+
+async fn the_pickup_desk_checks_a_code_and_hands_the_order_over(app: TestApp) {
+    let store = app
+        .create_location("Gran Vía", "store", 40.4200, -3.7058, &["pickup"])
+        .await;
+    let other = app
+        .create_location("Sol", "store", 40.4169, -3.7035, &["pickup"])
+        .await;
+    app.create_product("Zapatilla Runner", &[("ZAP-42", 5999)])
+        .await;
+    app.stock("ZAP-42", &store, 3).await;
+    app.stock("ZAP-42", &other, 1).await;
+    let shop = app.key_for("storefront").await;
+    let response = app
+        .order(
+            &shop,
+            &json!({"customer_id": "email:ana@example.com", "channel": "web",
+            "lines": [{"sku": "ZAP-42", "quantity": 1}], "payment": {"type": "pay_at_pickup"},
+            "fulfillment": {"type": "pickup", "location_id": store}}),
+        )
+        .await;
+    let order: Value = response.json().await.unwrap();
+    let id = order["id"].as_str().unwrap();
+    let number = order["number"].as_str().unwrap();
+    let staff_key = app.key_for("store").await;
+    let path = format!(
+        "/api/v1/orders/{id}/fulfillments/{}/ready",
+        order["fulfillments"][0]["id"].as_str().unwrap()
+    );
+    assert_eq!(
+        app.post_json(&path, &staff_key, &json!({})).await.status(),
+        StatusCode::OK
+    );
+    let shown: Value = app
+        .get(&format!("/api/v1/orders/{id}"), &shop)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let code = shown["fulfillments"][0]["pickup_code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    app.create_user("sergio@shop.example", "store", PASSWORD)
+        .await;
+    app.create_user("lucia@shop.example", "agent", PASSWORD)
+        .await;
+    let (session, csrf) = console_session(&app, "sergio@shop.example", PASSWORD).await;
+    let (agent, _) = console_session(&app, "lucia@shop.example", PASSWORD).await;
+    assert_eq!(
+        super::page(&app, &agent, "/console/store/pickups")
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+
+    // The desk lists what waits there, and shows no code.
+    let html = super::page(
+        &app,
+        &session,
+        &format!("/console/store/pickups?location={store}"),
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(html.contains(number), "{html}");
+    assert!(html.contains("To pay at the desk"));
+    assert!(!html.contains(&code) && !html.contains(&code.replace('-', "")));
+
+    // A wrong code, and the right code at the wrong store, are refused in words.
+    let form = |location: &str, code: &str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("location", location.to_owned()),
+            ("code", code.to_owned()),
+        ]
+    };
+    let send = |form: Vec<(&'static str, String)>, path: &'static str| {
+        let app = &app;
+        let session = session.clone();
+        async move {
+            let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            super::send(app, Some(&session), path, &pairs).await
+        }
+    };
+    let answer = send(form(&store, "22222-22222"), "/console/store/pickups/check").await;
+    assert_eq!(answer.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        answer
+            .text()
+            .await
+            .unwrap()
+            .contains("no order waits for this code")
+    );
+    let answer = send(form(&other, &code), "/console/store/pickups/check").await;
+    assert!(
+        answer
+            .text()
+            .await
+            .unwrap()
+            .contains("collected at another store: Gran Vía")
+    );
+    // A form without the session's token does nothing.
+    let forged = vec![
+        ("csrf", "nope".to_owned()),
+        ("location", store.clone()),
+        ("code", code.clone()),
+    ];
+    assert_eq!(
+        send(forged, "/console/store/pickups/collect")
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+
+    // The right code shows the order; handing it over collects it.
+    let answer = send(
+        form(&store, &code.to_lowercase()),
+        "/console/store/pickups/check",
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::OK);
+    let html = answer.text().await.unwrap();
+    assert!(html.contains(&format!("Order {number}")) && html.contains("Zapatilla Runner"));
+    let mut hand_over = form(&store, &code);
+    hand_over.push(("collected_by", "Luis García".to_owned()));
+    let answer = send(hand_over, "/console/store/pickups/collect").await;
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert!(answer.text().await.unwrap().contains("Handed over"));
+    let read: Value = app
+        .get(&format!("/api/v1/orders/{id}"), &shop)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(read["status"], "completed");
+    assert_eq!(read["fulfillments"][0]["collected_by"], "Luis García");
+    // The hand-over is recorded as the signed-in staff member's.
+    let actor = read["history"].as_array().unwrap().last().unwrap()["actor"].clone();
+    assert!(actor.as_str().unwrap().starts_with("user:"), "{actor}");
+
+    // Stock lookup: every location, and the nearest stores that have it.
+    let html = super::page(
+        &app,
+        &session,
+        &format!("/console/store/stock?location={other}&q=zap"),
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(
+        html.contains("ZAP-42") && html.contains("Gran Vía") && html.contains("Sol"),
+        "{html}"
+    );
+    assert!(html.contains("Nearest stores that have it"));
+}
