@@ -218,6 +218,25 @@ enum BenchCommand {
         #[arg(long)]
         chromium: Option<std::path::PathBuf>,
     },
+    /// Orders from many clients through the API, stock reserved in each order's
+    /// transaction: spread over SKUs and stores, all on one hot SKU, and availability
+    /// read while orders are placed; measures in the same run a bare insert loop and
+    /// bare HTTP round trips to compare with. Temporary SQLite database, or PostgreSQL
+    /// with --database-url (use an empty database: the run's data is left there).
+    Commerce {
+        /// Orders in each of the three runs
+        #[arg(long, default_value_t = 20_000)]
+        orders: usize,
+        /// Concurrent clients
+        #[arg(long, default_value_t = 32)]
+        clients: usize,
+        #[arg(long, default_value_t = 1_000)]
+        skus: usize,
+        #[arg(long, default_value_t = 20)]
+        stores: usize,
+        #[arg(long, default_value_t = 10_000)]
+        customers: usize,
+    },
     /// Holds web chat sockets open for `bench conversations` (a process of its own).
     #[command(hide = true)]
     Sockets {
@@ -360,6 +379,24 @@ pub fn run() -> ExitCode {
                     senders: *senders,
                     clients: *clients,
                     chromium: chromium.clone(),
+                    database_url,
+                    sqlite_cache_mib,
+                    database_max_connections,
+                },
+            )),
+            BenchCommand::Commerce {
+                orders,
+                clients,
+                skus,
+                stores,
+                customers,
+            } => runtime.block_on(crate::bench::commerce::commerce(
+                crate::bench::commerce::CommerceBenchOptions {
+                    orders: *orders,
+                    clients: *clients,
+                    skus: *skus,
+                    stores: *stores,
+                    customers: *customers,
                     database_url,
                     sqlite_cache_mib,
                     database_max_connections,

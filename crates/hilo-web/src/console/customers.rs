@@ -435,7 +435,7 @@ fn timeline_row(item: &TimelineItem) -> TimelineRow {
             .to_owned()
     };
     let title = match item.item_type.as_str() {
-        "event" => item.name.clone().unwrap_or_else(|| item.kind.clone()),
+        "event" | "commerce" => item.name.clone().unwrap_or_else(|| item.kind.clone()),
         _ => format!("{} · {}", item.item_type, item.kind),
     };
     let detail = match item.item_type.as_str() {
@@ -446,6 +446,27 @@ fn timeline_row(item: &TimelineItem) -> TimelineRow {
             .map(|p| p.to_string())
             .filter(|p| p != "{}" && p != "null")
             .unwrap_or_default(),
+        // An order by its number and total; a cart line by its SKU and units.
+        "commerce" => {
+            let number = text("number");
+            let amount = item.body.get("total").and_then(serde_json::Value::as_i64);
+            match (number.is_empty(), amount) {
+                (false, Some(total)) => format!(
+                    "#{number} · {}.{:02} {}",
+                    total / 100,
+                    (total % 100).abs(),
+                    text("currency")
+                ),
+                (false, None) => format!("#{number}"),
+                _ => {
+                    let units = item
+                        .body
+                        .get("quantity")
+                        .and_then(serde_json::Value::as_i64);
+                    format!("{} × {}", units.unwrap_or(1), text("sku"))
+                }
+            }
+        }
         _ => String::new(),
     };
     TimelineRow {

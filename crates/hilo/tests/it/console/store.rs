@@ -153,6 +153,19 @@ async fn the_pickup_desk_checks_a_code_and_hands_the_order_over(app: TestApp) {
     let actor = read["history"].as_array().unwrap().last().unwrap()["actor"].clone();
     assert!(actor.as_str().unwrap().starts_with("user:"), "{actor}");
 
+    // The customer 360 tells the order's story.
+    let customer = read["customer_id"].as_str().unwrap();
+    let html = super::page(&app, &session, &format!("/console/customers/{customer}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("Order Completed") && html.contains(&format!("#{number} · 59.99 EUR")),
+        "{html}"
+    );
+    assert!(html.contains("Order Updated"));
+
     // Stock lookup: every location, and the nearest stores that have it.
     let html = super::page(
         &app,
