@@ -261,6 +261,12 @@ enum ImportCommand {
         #[arg(long)]
         source: Option<String>,
     },
+    /// Products from a CSV file with a header row, one row per variant: sku, price
+    /// (19.99), currency (EUR when empty), name_es, name_en, description_es,
+    /// description_en, category (several separated by ';'), image (likewise), attr:NAME
+    /// columns, and product (rows with the same key are one product's variants). A SKU
+    /// already in the catalogue is skipped. Rejected rows go to FILE.rejected.csv.
+    Products { file: PathBuf },
     /// Events from an NDJSON file, one Segment message per line (identify, track, page,
     /// screen, group, alias). Rejected lines go to FILE.rejected.ndjson with the reason.
     Events {
@@ -601,6 +607,7 @@ async fn import(command: ImportCommand, settings: &Settings) -> anyhow::Result<(
             let source = crate::import::import_source(&hilo, source.as_deref()).await?;
             crate::import::customers(&hilo, &source, &file).await?
         }
+        ImportCommand::Products { file } => crate::import_products::products(&hilo, &file).await?,
         ImportCommand::Events { file, source } => {
             let source = crate::import::import_source(&hilo, source.as_deref()).await?;
             crate::import::events(&hilo, &source, &file).await?

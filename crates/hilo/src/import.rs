@@ -69,13 +69,13 @@ pub async fn import_source(hilo: &Hilo, source: Option<&str>) -> anyhow::Result<
 }
 
 /// Writes rejected rows beside the input, created on the first rejection.
-struct Rejects {
+pub(crate) struct Rejects {
     path: PathBuf,
     out: Option<BufWriter<File>>,
 }
 
 impl Rejects {
-    fn beside(input: &Path, suffix: &str) -> Self {
+    pub(crate) fn beside(input: &Path, suffix: &str) -> Self {
         let mut name = input.file_stem().unwrap_or_default().to_os_string();
         name.push(suffix);
         Self {
@@ -84,7 +84,7 @@ impl Rejects {
         }
     }
 
-    fn write(&mut self, line: &str) -> anyhow::Result<()> {
+    pub(crate) fn write(&mut self, line: &str) -> anyhow::Result<()> {
         if self.out.is_none() {
             let file = File::create(&self.path)
                 .with_context(|| format!("cannot create {}", self.path.display()))?;
@@ -96,7 +96,7 @@ impl Rejects {
         Ok(())
     }
 
-    fn finish(mut self) -> anyhow::Result<Option<PathBuf>> {
+    pub(crate) fn finish(mut self) -> anyhow::Result<Option<PathBuf>> {
         match self.out.take() {
             Some(mut out) => {
                 out.flush()?;
@@ -108,18 +108,18 @@ impl Rejects {
 }
 
 /// A progress bar on stderr, by bytes of the file read.
-struct Progress {
+pub(crate) struct Progress {
     total: u64,
 }
 
 impl Progress {
-    fn for_file(path: &Path) -> Self {
+    pub(crate) fn for_file(path: &Path) -> Self {
         Self {
             total: std::fs::metadata(path).map_or(0, |m| m.len()),
         }
     }
 
-    fn show(&self, bytes: u64, rows: u64) {
+    pub(crate) fn show(&self, bytes: u64, rows: u64) {
         const WIDTH: u64 = 30;
         let read = bytes.min(self.total);
         let done = (read * WIDTH).checked_div(self.total).unwrap_or(WIDTH);
@@ -281,7 +281,7 @@ async fn customer_row(
     }
 }
 
-fn csv_line<'a>(cells: impl IntoIterator<Item = &'a str>) -> String {
+pub(crate) fn csv_line<'a>(cells: impl IntoIterator<Item = &'a str>) -> String {
     cells
         .into_iter()
         .map(|cell| {

@@ -5,6 +5,7 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod import;
+pub mod import_products;
 mod listener;
 mod logging;
 pub mod server;

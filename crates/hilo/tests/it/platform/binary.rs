@@ -953,3 +953,77 @@ async fn events_imported_while_serving_are_known_to_the_server() {
     assert_eq!(customer["computed"]["event_count"], 2, "{customer}");
     assert!(server.terminate().success());
 }
+
+#[tokio::test]
+async fn products_are_imported_from_csv_once() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("data");
+    let data_arg = data.to_str().expect("path");
+    let products = dir.path().join("products.csv");
+    std::fs::write(
+        &products,
+        "product,sku,name_es,name_en,price,currency,category,attr:talla,image\n\
+         RUN,ZAP-42,Zapatilla Runner,Runner trainer,59.99,EUR,calzado;running,42,https://img.example/zap.jpg\n\
+         RUN,ZAP-43,Zapatilla Runner,Runner trainer,\"59,99\",,calzado,43,\n\
+         ,GOR-1,Gorra,Cap,19.9,EUR,,,\n\
+         ,BAD 1,Malo,Bad,1.00,EUR,,,\n\
+         ,NOPRICE,Sin precio,No price,,EUR,,,\n",
+    )
+    .expect("write csv");
+    for expected in [
+        "5 read, 3 stored, 0 already imported, 2 rejected",
+        "5 read, 0 stored, 3 already imported, 2 rejected",
+    ] {
+        let (code, stdout, stderr) = run(
+            &[
+                "import",
+                "products",
+                products.to_str().expect("path"),
+                "--data-dir",
+                data_arg,
+            ],
+            &[],
+            None,
+        );
+        assert_eq!(code, 0, "{stderr}");
+        assert!(stdout.starts_with(expected), "{stdout}");
+    }
+    let rejected =
+        std::fs::read_to_string(dir.path().join("products.rejected.csv")).expect("rejected file");
+    assert!(
+        rejected.contains("BAD 1") && rejected.contains("sku"),
+        "{rejected}"
+    );
+    assert!(
+        rejected.contains("NOPRICE") && rejected.contains("price"),
+        "{rejected}"
+    );
+
+    let key = "operator-chosen-admin-key-0123456789abcdef";
+    let mut server = Server::start(&data, &[], &[("HILO_ADMIN_KEY", key)]);
+    let client = crate::support::http_client();
+    let found: Value = client
+        .get(server.url("/api/v1/products?q=zap"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    let product = &found["data"][0];
+    assert_eq!(found["data"].as_array().map(Vec::len), Some(1));
+    assert_eq!(product["name"]["en"], "Runner trainer");
+    assert_eq!(
+        product["categories"],
+        serde_json::json!(["calzado", "running"])
+    );
+    assert_eq!(product["variants"][1]["sku"], "ZAP-43");
+    assert_eq!(product["variants"][1]["price"]["amount"], 5999);
+    assert_eq!(product["variants"][0]["attributes"]["talla"], "42");
+    assert_eq!(
+        product["variants"][0]["images"][0],
+        "https://img.example/zap.jpg"
+    );
+    assert!(server.terminate().success());
+}
