@@ -34,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .route("/conversations/{id}/thread", get(thread))
         .route("/conversations/{id}/reply", post(reply))
         .route("/conversations/{id}/work", post(work))
+        .route("/conversations/{id}/cancel-order", post(cancel_order))
 }
 
 /// Conversations on one page of the inbox.
@@ -399,11 +400,65 @@ struct ConversationPage {
     /// The current consent: `(channel · purpose, granted)`.
     consent: Vec<(String, bool)>,
     others: Vec<OtherConversation>,
+    /// The customer's orders on every channel, newest first.
+    orders: Vec<OrderRow>,
+    /// What the cart holds: `(quantity, name, sku)`.
+    cart: Vec<(i64, String, String)>,
+    /// Whether the agent may act on orders for the customer.
+    may_shop: bool,
     may_work: bool,
     /// Canned replies, `(shortcut, text filled for this customer and agent)`.
     canned: Vec<(String, String)>,
     notice: Option<String>,
     draft: String,
+}
+
+/// An order beside the conversation.
+struct OrderRow {
+    id: String,
+    number: String,
+    status: String,
+    channel: String,
+    total: String,
+    /// What it holds: `quantity × name`, joined.
+    items: String,
+    /// Where it is: each fulfilment's kind and status.
+    progress: String,
+    cancellable: bool,
+}
+
+fn order_row(order: &hilo_app::commerce::OrderView) -> OrderRow {
+    let o = &order.record;
+    OrderRow {
+        id: o.id.to_string(),
+        number: o.number.to_string(),
+        status: o.status.clone(),
+        channel: o.channel.clone(),
+        total: format!(
+            "{}.{:02} {}",
+            o.total / 100,
+            (o.total % 100).abs(),
+            o.currency
+        ),
+        items: o
+            .lines
+            .iter()
+            .map(|l| format!("{} × {}", l.quantity, l.name))
+            .collect::<Vec<_>>()
+            .join(", "),
+        progress: o
+            .fulfillments
+            .iter()
+            .map(|f| format!("{} · {}", f.kind, f.status))
+            .collect::<Vec<_>>()
+            .join(", "),
+        cancellable: o.fulfillments.iter().any(|f| {
+            matches!(
+                f.status.as_str(),
+                "placed" | "allocated" | "picking" | "ready_for_pickup"
+            )
+        }),
+    }
 }
 
 #[derive(Template)]
@@ -602,6 +657,41 @@ async fn conversation_page(
         ),
         None => (Vec::new(), Vec::new(), view.customer.to_string()),
     };
+    // The customer's orders and cart, as every channel sees them.
+    let commerce = state.hilo.commerce();
+    let who = hilo_app::commerce::CustomerRef::Id(view.customer);
+    let may_shop = staff.principal.allows(Permission::ShopForCustomers);
+    let (orders, cart) = if staff.principal.allows(Permission::ReadOrders) {
+        match (
+            commerce.orders_of(&who, None, 5).await,
+            commerce
+                .list(&who, hilo_app::commerce::ListKind::Cart)
+                .await,
+        ) {
+            (Ok(orders), Ok(cart)) => (
+                orders.iter().map(order_row).collect(),
+                cart.lines
+                    .iter()
+                    .map(|(line, variant)| {
+                        let name = variant
+                            .as_ref()
+                            .map(|v| {
+                                if t.lang == "es" {
+                                    v.name_es.clone()
+                                } else {
+                                    v.name_en.clone()
+                                }
+                            })
+                            .unwrap_or_default();
+                        (line.quantity, name, line.sku.clone())
+                    })
+                    .collect(),
+            ),
+            (Err(error), _) | (_, Err(error)) => return failure(error, t),
+        }
+    } else {
+        (Vec::new(), Vec::new())
+    };
     let page = ConversationPage {
         t,
         shell: staff.shell(Area::Inbox),
@@ -624,6 +714,9 @@ async fn conversation_page(
         traits,
         consent,
         others,
+        orders,
+        cart,
+        may_shop,
         may_work,
         canned,
         notice,
@@ -1093,4 +1186,59 @@ pub(super) fn status_label(t: &'static Texts, status: &str) -> &'static str {
 pub(super) fn short_time(at: hilo_domain::Timestamp) -> String {
     let text = at.to_rfc3339();
     text.get(..16).unwrap_or(&text).replacen('T', " ", 1)
+}
+
+#[derive(Deserialize)]
+struct CancelOrderForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    order_id: String,
+}
+
+/// Cancels one of the customer's orders from beside the conversation, on the customer's
+/// behalf (the agent is the actor, the call center the channel); back to the
+/// conversation with a notice.
+async fn cancel_order(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(form): Form<CancelOrderForm>,
+) -> Response {
+    let conversation =
+        match staff.form_target::<ConversationId>(Permission::ShopForCustomers, &form.csrf, &id) {
+            Ok(conversation) => conversation,
+            Err(refused) => return *refused,
+        };
+    let Ok(order) = form.order_id.parse::<hilo_domain::OrderId>() else {
+        return failure(hilo_app::AppError::NotFound, staff.t);
+    };
+    // Only an order of this conversation's customer.
+    let view = match state.hilo.conversations().get(conversation).await {
+        Ok(view) => view,
+        Err(error) => return failure(error, staff.t),
+    };
+    let commerce = state.hilo.commerce();
+    match commerce.order(order).await {
+        Ok(found) if found.customer_id == view.customer => {}
+        Ok(_) => return failure(hilo_app::AppError::NotFound, staff.t),
+        Err(error) => return failure(error, staff.t),
+    }
+    let notice = match commerce
+        .cancel_order(order, "call_center", "", &staff.principal)
+        .await
+    {
+        Ok(_) => staff.t.conversations.order_cancelled.to_owned(),
+        Err(hilo_app::AppError::Conflict(message)) => message,
+        Err(error) => return failure(error, staff.t),
+    };
+    conversation_page(
+        &state,
+        &staff,
+        &conversation.to_string(),
+        StatusCode::OK,
+        Some(notice),
+        String::new(),
+    )
+    .await
 }

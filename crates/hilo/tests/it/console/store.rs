@@ -5,11 +5,15 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use super::PASSWORD;
+use super::{PASSWORD, message};
 use crate::platform::console::console_session;
+use crate::support::twilio::{AUTH_TOKEN, TwilioPeer};
 use crate::support::{TestApp, on_both_engines};
 
-on_both_engines!(the_pickup_desk_checks_a_code_and_hands_the_order_over);
+on_both_engines!(
+    the_pickup_desk_checks_a_code_and_hands_the_order_over,
+    an_agent_sees_and_cancels_orders_beside_the_conversation,
+);
 
 async fn the_pickup_desk_checks_a_code_and_hands_the_order_over(app: TestApp) {
     let store = app
@@ -181,4 +185,119 @@ async fn the_pickup_desk_checks_a_code_and_hands_the_order_over(app: TestApp) {
         "{html}"
     );
     assert!(html.contains("Nearest stores that have it"));
+}
+
+async fn an_agent_sees_and_cancels_orders_beside_the_conversation(app: TestApp) {
+    let store = app
+        .create_location("Gran Vía", "store", 40.4200, -3.7058, &["pickup"])
+        .await;
+    app.create_product("Botas de montaña", &[("BOT-40", 8900), ("CAL-1", 500)])
+        .await;
+    app.stock("BOT-40", &store, 2).await;
+    // She writes by SMS; her order and cart are under the same phone.
+    let peer = TwilioPeer::start().await;
+    let (_, hook) = app
+        .twilio_channel("twilio_sms", "+34910000001", &peer)
+        .await;
+    let form = message(
+        "+34600111222",
+        "+34910000001",
+        "SM00000000000000000000000000000091",
+        "¿Dónde está mi pedido?",
+    );
+    assert_eq!(
+        app.twilio_hook(&hook, AUTH_TOKEN, &form).await.status(),
+        StatusCode::OK
+    );
+    let shop = app.key_for("storefront").await;
+    let order: Value = app
+        .order(&shop, &json!({"customer_id": "phone:+34600111222", "channel": "app",
+            "lines": [{"sku": "BOT-40", "quantity": 1}], "fulfillment": {"type": "pickup", "location_id": store}}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    app.post_json(
+        "/api/v1/customers/phone:+34600111222/cart/lines",
+        &shop,
+        &json!({"sku": "CAL-1", "quantity": 2}),
+    )
+    .await;
+    let listed: Value = app
+        .get("/api/v1/conversations", &app.admin_key)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let conversation = listed["data"][0]["id"].as_str().unwrap().to_owned();
+
+    app.create_user("lucia@shop.example", "agent", PASSWORD)
+        .await;
+    let (agent, csrf) = console_session(&app, "lucia@shop.example", PASSWORD).await;
+    let number = order["number"].as_str().unwrap();
+    let html = super::page(
+        &app,
+        &agent,
+        &format!("/console/conversations/{conversation}"),
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(
+        html.contains(&format!("#{number}")) && html.contains("1 × Botas de montaña"),
+        "{html}"
+    );
+    assert!(
+        html.contains("2 × Botas de montaña") && html.contains("CAL-1"),
+        "the cart: {html}"
+    );
+    // Cancelled on her behalf from beside the conversation.
+    let id = order["id"].as_str().unwrap();
+    let form = [("csrf", csrf.as_str()), ("order_id", id)];
+    let answer = super::send(
+        &app,
+        Some(&agent),
+        &format!("/console/conversations/{conversation}/cancel-order"),
+        &form,
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert!(
+        answer
+            .text()
+            .await
+            .unwrap()
+            .contains("The order is cancelled")
+    );
+    let read: Value = app
+        .get(&format!("/api/v1/orders/{id}"), &shop)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(read["status"], "cancelled");
+    let cancelled = read["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(cancelled["channel"], "call_center");
+    assert_eq!(app.level("BOT-40", &store).await, (2, 0, 2));
+    // Another customer's order is not this conversation's to cancel.
+    let other: Value = app
+        .order(&shop, &json!({"customer_id": "email:otro@example.com", "channel": "web",
+            "lines": [{"sku": "BOT-40", "quantity": 1}], "fulfillment": {"type": "pickup", "location_id": store}}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("order_id", other["id"].as_str().unwrap()),
+    ];
+    let answer = super::send(
+        &app,
+        Some(&agent),
+        &format!("/console/conversations/{conversation}/cancel-order"),
+        &form,
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::NOT_FOUND);
 }
