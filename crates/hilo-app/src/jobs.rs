@@ -144,6 +144,7 @@ impl Hilo {
             JobKind::ConversationAssign => self.conversations().assign_job().await,
             JobKind::ConversationCsat => self.conversations().survey_job(job).await,
             JobKind::CommercePickupExpiry => self.commerce().expire_pickup(job).await,
+            JobKind::CommerceReadyNotice => self.commerce().notify_ready(job).await,
         }
     }
 
@@ -156,7 +157,8 @@ impl Hilo {
             | JobKind::ConversationBotTimeout
             | JobKind::ConversationAssign
             | JobKind::ConversationCsat
-            | JobKind::CommercePickupExpiry => Ok(()),
+            | JobKind::CommercePickupExpiry
+            | JobKind::CommerceReadyNotice => Ok(()),
         }
     }
 

@@ -24,10 +24,12 @@ pub enum JobKind {
     ConversationCsat,
     /// Cancel and restock a pickup nobody collected in time (commerce).
     CommercePickupExpiry,
+    /// Tell the customer their pickup is ready, with its code (commerce).
+    CommerceReadyNotice,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 7] = [
+    pub const ALL: [JobKind; 8] = [
         Self::WebhookDelivery,
         Self::ConversationSend,
         Self::ConversationWake,
@@ -35,6 +37,7 @@ impl JobKind {
         Self::ConversationAssign,
         Self::ConversationCsat,
         Self::CommercePickupExpiry,
+        Self::CommerceReadyNotice,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -46,6 +49,7 @@ impl JobKind {
             Self::ConversationAssign => "conversation.assign",
             Self::ConversationCsat => "conversation.csat",
             Self::CommercePickupExpiry => "commerce.pickup_expiry",
+            Self::CommerceReadyNotice => "commerce.ready_notice",
         }
     }
 
@@ -67,7 +71,8 @@ impl JobKind {
             | Self::ConversationBotTimeout
             | Self::ConversationAssign
             | Self::ConversationCsat
-            | Self::CommercePickupExpiry => RetrySchedule::Fixed(&[60_000; 10]),
+            | Self::CommercePickupExpiry
+            | Self::CommerceReadyNotice => RetrySchedule::Fixed(&[60_000; 10]),
         }
     }
 }

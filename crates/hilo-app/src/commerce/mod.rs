@@ -7,6 +7,7 @@ mod changes;
 mod demo;
 mod inventory;
 mod locations;
+mod notices;
 mod orders;
 mod pickups;
 mod promotions;

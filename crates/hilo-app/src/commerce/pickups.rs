@@ -164,6 +164,18 @@ impl Commerce<'_> {
                     now,
                 )
                 .await?;
+                // The customer hears of it (and gets the code) once this commits.
+                let notice_key = format!("ready-notice:{fulfilment_id}");
+                tx.enqueue_job(
+                    &NewJob {
+                        kind: JobKind::CommerceReadyNotice,
+                        payload: &payload,
+                        run_at: now,
+                        idempotency_key: Some(&notice_key),
+                    },
+                    now,
+                )
+                .await?;
                 detail = json!({"expires_at": expires_at.to_rfc3339()});
             }
             Step::Shipped => hand_over(&mut tx, &fulfilment, &actor, order_id, now).await?,

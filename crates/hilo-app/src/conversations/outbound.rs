@@ -355,11 +355,13 @@ impl Conversations<'_> {
             .webhook_sender
             .client()
             .map_err(JobFailure::Transient)?;
+        // Codes are filled in only as the message leaves: never stored, never shown.
+        let content = self.hilo.commerce().fill_codes(&message.content).await;
         let outgoing = Outgoing {
             message_id: message.id,
             conversation_id: message.conversation_id,
             to,
-            content: &message.content,
+            content: &content,
             template: message.template.as_ref(),
             email: message.email.as_ref(),
         };

@@ -258,6 +258,24 @@ impl Store {
         }
     }
 
+    /// The order a fulfilment belongs to.
+    pub async fn order_of_fulfillment(
+        &self,
+        id: FulfillmentId,
+    ) -> StoreResult<Option<OrderRecord>> {
+        let mut tx = self.begin_read().await?;
+        let order = on_tx!(&mut tx, |conn| sqlx::query_scalar::<_, String>(
+            "SELECT order_id FROM fulfillments WHERE id = $1"
+        )
+        .bind(id.to_string())
+        .fetch_optional(conn)
+        .await?);
+        match order {
+            Some(order) => tx.order(parse("order id", &order)?).await,
+            None => Ok(None),
+        }
+    }
+
     /// The orders with a pickup waiting at `location`'s desk, longest waiting first.
     pub async fn waiting_pickups(&self, location: LocationId) -> StoreResult<Vec<OrderId>> {
         let mut tx = self.begin_read().await?;

@@ -122,7 +122,9 @@ pub async fn show(
 /// replaces the description and the members (201 when the team is new, 200 when it
 /// was replaced). A member id that is not an agent's or admin's is a 409.
 #[utoipa::path(put, path = "/api/v1/teams/{name}", tag = "conversations",
-    params(("name" = String, Path, description = "The team's name, 1 to 100 characters")),
+    params(("name" = String, Path, max_length = 100,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$",
+        description = "The team's name: 1 to 100 characters, not only spaces, no control characters")),
     request_body = TeamBody,
     responses(
         (status = 200, body = Team),

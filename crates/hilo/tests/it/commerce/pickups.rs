@@ -6,6 +6,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::support::twilio::TwilioPeer;
 use crate::support::{TestApp, error_of, on_both_engines};
 
 on_both_engines!(
@@ -13,6 +14,7 @@ on_both_engines!(
     a_desk_typing_wrong_codes_must_wait,
     an_uncollected_pickup_goes_back_on_sale,
     a_shipment_is_picked_shipped_and_delivered,
+    the_customer_is_told_with_the_code_that_no_one_stores,
 );
 
 struct Shop {
@@ -222,6 +224,17 @@ async fn an_uncollected_pickup_goes_back_on_sale(app: TestApp) {
         .unwrap()
         .to_owned();
     assert_eq!(app.level("ZAP-42", &shop.store).await, (4, 1, 3));
+    // The notice job runs now: no channel reaches her here, which the history says.
+    app.step_workers().await;
+    let history = read(&app, &app.admin_key, &order).await["history"].clone();
+    assert!(
+        history
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["event"] == "not_notified"),
+        "{history}"
+    );
 
     // Two days on, before the job has run: the code is refused as expired.
     app.clock.advance_millis(2 * 86_400_000);
@@ -293,4 +306,110 @@ async fn a_shipment_is_picked_shipped_and_delivered(app: TestApp) {
     assert_eq!(delivered["status"], "completed");
     let response = step(&app, &staff, &order, "teleport").await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
+
+async fn the_customer_is_told_with_the_code_that_no_one_stores(app: TestApp) {
+    let shop = shop(&app).await;
+    let peer = TwilioPeer::start().await;
+    app.twilio_channel("twilio_sms", "+34910000001", &peer)
+        .await;
+    let place = |phone: &str| {
+        json!({"customer_id": format!("phone:{phone}"), "channel": "app",
+            "lines": [{"sku": "ZAP-42", "quantity": 1}],
+            "fulfillment": {"type": "pickup", "location_id": shop.store}})
+    };
+    let order: Value = app
+        .order(&shop.storefront, &place("+34600111222"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        step(&app, &shop.staff, &order, "ready").await.status(),
+        StatusCode::OK
+    );
+    app.step_workers().await; // the notice
+    app.step_workers().await; // its message, sent
+    let code = read(&app, &shop.storefront, &order).await["fulfillments"][0]["pickup_code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sent = peer.sent();
+    assert_eq!(sent.len(), 1);
+    let body = &sent[0].form["Body"];
+    assert!(
+        body.contains("está listo para recoger en Gran Vía") && body.contains(&code),
+        "{body}"
+    );
+    assert_eq!(sent[0].form["To"], "+34600111222");
+    // The conversation keeps the message without the code; agents never see it.
+    let listed: Value = app
+        .get(
+            &format!(
+                "/api/v1/conversations?customer_id={}",
+                order["customer_id"].as_str().unwrap()
+            ),
+            &app.admin_key,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let conversation = listed["data"][0]["id"].as_str().unwrap();
+    let thread: Value = app
+        .get(
+            &format!("/api/v1/conversations/{conversation}"),
+            &app.admin_key,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let stored = thread["messages"][0]["content"].as_str().unwrap();
+    assert!(
+        stored.contains("[[pickup-code:")
+            && !stored.contains(&code)
+            && !stored.contains(&code.replace('-', "")),
+        "{stored}"
+    );
+    assert_eq!(thread["status"], "pending");
+    let history = read(&app, &app.admin_key, &order).await["history"].clone();
+    assert!(
+        history
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["event"] == "notified"),
+        "{history}"
+    );
+
+    // Someone who withdrew SMS for service messages is not sent one.
+    let second: Value = app
+        .order(&shop.storefront, &place("+34600333444"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let customer = second["customer_id"].as_str().unwrap();
+    let response = app
+        .post_json(&format!("/api/v1/customers/{customer}/consent"), &app.admin_key,
+            &json!({"via": "call_center", "changes": [{"channel": "sms", "purpose": "service", "granted": false}]}))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        step(&app, &shop.staff, &second, "ready").await.status(),
+        StatusCode::OK
+    );
+    app.step_workers().await;
+    app.step_workers().await;
+    assert_eq!(peer.sent().len(), 1);
+    let history = read(&app, &app.admin_key, &second).await["history"].clone();
+    assert!(
+        history
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["event"] == "not_notified"),
+        "{history}"
+    );
 }
