@@ -195,16 +195,19 @@ impl Commerce<'_> {
     /// Every location's level of a SKU.
     pub async fn stock(&self, sku: &str) -> AppResult<Vec<LevelRecord>> {
         let sku = check_sku("sku", sku)?;
-        if self
-            .hilo
-            .store
-            .variants(std::slice::from_ref(&sku))
-            .await?
-            .is_empty()
+        let levels = self.hilo.store.levels_of_sku(&sku).await?;
+        // A SKU stocked somewhere exists; only one stocked nowhere needs looking up.
+        if levels.is_empty()
+            && self
+                .hilo
+                .store
+                .variants(std::slice::from_ref(&sku))
+                .await?
+                .is_empty()
         {
             return Err(AppError::NotFound);
         }
-        Ok(self.hilo.store.levels_of_sku(&sku).await?)
+        Ok(levels)
     }
 
     /// The locations offering pickup that can promise `sku`, nearest to `from` first,
