@@ -114,3 +114,56 @@ impl Commerce<'_> {
         Ok(view.id)
     }
 }
+
+impl Commerce<'_> {
+    /// Everything commerce keeps about a customer, for a data export: orders (with
+    /// their lines, fulfilments, history and returns), cart, wish list and coupons.
+    pub async fn export_of(&self, root: CustomerId) -> AppResult<serde_json::Value> {
+        let who = CustomerRef::Id(root);
+        let mut orders = Vec::new();
+        for order in self.orders_of(&who, None, 1_000).await? {
+            let o = &order.record;
+            let returns = self.returns_of(o.id).await?;
+            orders.push(serde_json::json!({
+                "id": o.id.to_string(), "number": o.number, "channel": o.channel,
+                "status": o.status, "currency": o.currency, "total": o.total,
+                "discount": o.discount, "coupon_code": o.coupon_code,
+                "created_at": o.created_at.to_rfc3339(),
+                "lines": o.lines.iter().map(|l| serde_json::json!({"sku": l.sku, "name": l.name,
+                    "quantity": l.quantity, "unit_price": l.unit_price})).collect::<Vec<_>>(),
+                "fulfillments": o.fulfillments.iter().map(|f| serde_json::json!({"type": f.kind,
+                    "status": f.status, "location_id": f.location_id.map(|l| l.to_string()),
+                    "ship_address": f.ship_address.as_deref().and_then(|a| serde_json::from_str::<serde_json::Value>(a).ok()),
+                    "collected_by": f.collected_by})).collect::<Vec<_>>(),
+                "history": o.history.iter().map(|h| serde_json::json!({"event": h.event,
+                    "channel": h.channel, "at": h.at.to_rfc3339()})).collect::<Vec<_>>(),
+                "returns": returns.iter().map(|r| serde_json::json!({"status": r.record.status,
+                    "reason": r.record.reason, "lines": r.record.lines.iter().map(|l| serde_json::json!({"sku": l.sku,
+                    "quantity": l.quantity, "disposition": l.disposition})).collect::<Vec<_>>()})).collect::<Vec<_>>(),
+            }));
+        }
+        let list = |view: CartView| -> Vec<serde_json::Value> {
+            view.lines
+                .iter()
+                .map(|(line, _)| {
+                    serde_json::json!({"sku": line.sku, "quantity": line.quantity,
+                    "added_at": line.added_at.to_rfc3339()})
+                })
+                .collect()
+        };
+        let cart = list(self.list(&who, ListKind::Cart).await?);
+        let wishlist = list(self.list(&who, ListKind::Wishlist).await?);
+        let coupons: Vec<serde_json::Value> = self
+            .coupons_of(&who)
+            .await?
+            .into_iter()
+            .map(|c| {
+                serde_json::json!({"code": c.code, "promotion_id": c.promotion_id,
+                "redeemed_at": c.redeemed_at.map(hilo_domain::Timestamp::to_rfc3339)})
+            })
+            .collect();
+        Ok(
+            serde_json::json!({"orders": orders, "cart": cart, "wishlist": wishlist, "coupons": coupons}),
+        )
+    }
+}

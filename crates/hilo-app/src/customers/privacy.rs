@@ -166,9 +166,11 @@ impl Customers<'_> {
             })
             .collect();
         let conversations = self.hilo.conversations().export_of(root).await?;
+        let commerce = self.hilo.commerce().export_of(root).await?;
         Ok(json!({
             "exported_at": self.hilo.now().to_rfc3339(),
             "conversations": conversations,
+            "commerce": commerce,
             "customer_id": root.to_string(),
             "identities": view.identities.iter().map(|i| json!({
                 "type": i.kind, "value": i.value, "first_seen": i.first_seen.to_rfc3339(),
@@ -209,11 +211,14 @@ impl Customers<'_> {
         // The person's conversations go in the same transaction.
         let conversations = tx.erase_conversations(&fragments, &redaction).await?;
         erased.redacted_items += conversations.redacted_messages;
+        // Their cart goes; their orders stay as sales records without their personal data.
+        let commerce = tx.erase_commerce(&fragments).await?;
         let detail = json!({
             "profiles": erased.profiles, "identities": erased.identities,
             "timeline_items": erased.timeline_items, "consents": erased.consents,
             "redacted_items": erased.redacted_items, "suppressed": suppress,
             "conversations": conversations.conversations, "messages": conversations.messages,
+            "cart_lines": commerce.cart_lines, "orders_kept_without_personal_data": commerce.orders,
         });
         // For the parts that react: the id alone, since nothing else of the person is left.
         tx.record_change(ChangeKind::ProfileErased, root, "{}", now)

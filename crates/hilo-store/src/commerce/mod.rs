@@ -7,6 +7,7 @@ mod catalogue;
 mod inventory;
 mod locations;
 mod orders;
+mod privacy;
 mod promotions;
 mod returns;
 
@@ -17,6 +18,7 @@ pub use locations::LocationRecord;
 pub use orders::{
     FulfillmentRecord, HistoryRecord, NewOrder, OrderLineRecord, OrderRecord, ReservationRecord,
 };
+pub use privacy::ErasedCommerce;
 pub use promotions::{CouponRecord, PromotionRecord};
 pub use returns::{ReturnLine, ReturnRecord};
 

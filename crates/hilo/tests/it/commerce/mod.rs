@@ -5,6 +5,7 @@ mod carts;
 mod catalogue;
 mod orders;
 mod pickups;
+mod privacy;
 mod promotions;
 mod racing;
 mod returns;
