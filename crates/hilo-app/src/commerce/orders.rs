@@ -13,6 +13,7 @@ use hilo_domain::commerce::order::{
     order_status,
 };
 use hilo_domain::commerce::promotion::Line;
+use hilo_domain::commerce::reservation::ReservationState;
 use hilo_domain::customers::changes::ChangeKind;
 use hilo_domain::customers::timeline::ItemType;
 use hilo_domain::{CustomerId, FulfillmentId, Invalid, LocationId, OrderId, Principal};
@@ -557,7 +558,10 @@ pub(super) async fn release(
     order: OrderId,
     now: hilo_domain::Timestamp,
 ) -> AppResult<()> {
-    for held in tx.settle_reservations(fulfilment, "released").await? {
+    for held in tx
+        .settle_reservations(fulfilment, ReservationState::Released.as_str())
+        .await?
+    {
         let level = tx.lock_level(&held.sku, held.location_id).await?;
         let movement = inventory::plan(&level, Reason::Released, held.quantity)
             .map_err(|r| AppError::Internal(format!("a held reservation: {r}")))?;

@@ -6,6 +6,7 @@ use hilo_domain::commerce::codes;
 use hilo_domain::commerce::inventory::{self, Reason};
 use hilo_domain::commerce::order::{FulfillmentKind, FulfillmentStatus};
 use hilo_domain::commerce::policy::CommerceSettings;
+use hilo_domain::commerce::reservation::ReservationState;
 use hilo_domain::jobs::JobKind;
 use hilo_domain::{FulfillmentId, Invalid, LocationId, OrderId, Principal, Timestamp};
 use hilo_store::commerce::{FulfillmentRecord, NewMovement};
@@ -408,7 +409,10 @@ async fn hand_over(
     order: OrderId,
     now: Timestamp,
 ) -> AppResult<()> {
-    for held in tx.settle_reservations(fulfilment.id, "sold").await? {
+    for held in tx
+        .settle_reservations(fulfilment.id, ReservationState::Sold.as_str())
+        .await?
+    {
         let level = tx.lock_level(&held.sku, held.location_id).await?;
         let movement = inventory::plan(&level, Reason::Sold, held.quantity)
             .map_err(|r| AppError::Internal(format!("a held reservation: {r}")))?;

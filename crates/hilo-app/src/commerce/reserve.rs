@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use hilo_domain::commerce::allocation::{self, Candidate};
 use hilo_domain::commerce::inventory::{self, Movement, Reason};
 use hilo_domain::commerce::order::{FulfillmentKind, FulfillmentStatus};
+use hilo_domain::commerce::reservation::ReservationState;
 use hilo_domain::{FulfillmentId, LocationId, OrderId, Timestamp};
 use hilo_store::commerce::{FulfillmentRecord, NewMovement, ReservationRecord};
 
@@ -131,7 +132,7 @@ pub(crate) async fn reserve(
                 ..movement
             })
             .await?;
-            "sold"
+            ReservationState::Sold.as_str()
         } else {
             if !tx.reserve(&movement).await? {
                 // Another checkout took it since the levels were read.
@@ -141,7 +142,7 @@ pub(crate) async fn reserve(
                     available: level.available(),
                 });
             }
-            "held"
+            ReservationState::Held.as_str()
         };
         tx.insert_reservation(&ReservationRecord {
             order_id,

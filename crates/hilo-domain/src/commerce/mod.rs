@@ -10,4 +10,5 @@ pub mod money;
 pub mod order;
 pub mod policy;
 pub mod promotion;
+pub mod reservation;
 pub mod returns;

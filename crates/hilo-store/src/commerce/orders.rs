@@ -508,7 +508,8 @@ impl Tx {
     }
 
     /// Moves a fulfilment's reservations still `held` to `state` (`released` or `sold`)
-    /// and returns them: a reservation leaves `held` once, however many callers race.
+    /// and returns them: a reservation leaves `held` once, however many callers race
+    /// (`hilo_domain::commerce::reservation::ReservationState::settle` states the rule).
     pub async fn settle_reservations(
         &mut self,
         fulfillment: FulfillmentId,
