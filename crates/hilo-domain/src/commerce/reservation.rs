@@ -33,7 +33,6 @@ mod tests {
     use proptest::prelude::*;
 
     use super::ReservationState::*;
-    use super::*;
     use crate::commerce::inventory::{Level, Reason, plan};
 
     proptest! {
