@@ -75,6 +75,50 @@ pub struct ReturnView {
 }
 
 impl Commerce<'_> {
+    /// The order with this number, when `contact` (an email or phone) is its customer's;
+    /// not found otherwise, so someone who does not know whose order it is learns
+    /// nothing about it.
+    pub async fn order_for_contact(
+        &self,
+        number: i64,
+        contact: &Identifier,
+    ) -> AppResult<OrderView> {
+        let order = self
+            .hilo
+            .store
+            .order_by_number(number)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let holder = self.hilo.store.customer_by_identifier(contact).await?;
+        let owner = self.hilo.store.customer_root(order.profile_id).await?;
+        if holder.is_none() || holder != owner {
+            return Err(AppError::NotFound);
+        }
+        self.order(order.id).await
+    }
+
+    /// The return waiting for a code typed at a desk (the code is the customer's; staff
+    /// see the items, never a code).
+    pub async fn return_for_code(&self, typed: &str) -> AppResult<ReturnView> {
+        let code = codes::normalize(typed).ok_or_else(|| {
+            Invalid::new(
+                "return_code",
+                "is ten letters and digits, such as ABCDE-FGHJK",
+            )
+        })?;
+        let key = &self.hilo.settings.sealing_key;
+        let found = self
+            .hilo
+            .store
+            .return_by_code(&codes::digest(key, RETURN, &code))
+            .await?
+            .ok_or(AppError::NotFound)?;
+        Ok(ReturnView {
+            record: found,
+            code: None,
+        })
+    }
+
     pub async fn return_view(&self, id: &str) -> AppResult<ReturnView> {
         let record = self
             .hilo
@@ -211,18 +255,7 @@ impl Commerce<'_> {
                 (found.order_id, Some(found.id))
             }
             ReturnedBy::Order { number, contact } => {
-                let order = self
-                    .hilo
-                    .store
-                    .order_by_number(*number)
-                    .await?
-                    .ok_or(AppError::NotFound)?;
-                let holder = self.hilo.store.customer_by_identifier(contact).await?;
-                let owner = self.hilo.store.customer_root(order.profile_id).await?;
-                // Someone who does not know whose order it is learns nothing about it.
-                if holder.is_none() || holder != owner {
-                    return Err(AppError::NotFound);
-                }
+                let order = self.order_for_contact(*number, contact).await?.record;
                 (order.id, None)
             }
         };

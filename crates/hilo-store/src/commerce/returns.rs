@@ -101,6 +101,12 @@ fn record(row: ReturnRow) -> StoreResult<ReturnRecord> {
 }
 
 impl Store {
+    /// The return a code's digest finds.
+    pub async fn return_by_code(&self, digest: &str) -> StoreResult<Option<ReturnRecord>> {
+        let mut tx = self.begin_read().await?;
+        tx.return_by_code(digest).await
+    }
+
     pub async fn return_record(&self, id: &str) -> StoreResult<Option<ReturnRecord>> {
         let mut tx = self.begin_read().await?;
         tx.return_record(id).await

@@ -30,6 +30,9 @@ pub fn routes() -> Router<AppState> {
         .route("/store/pickups/check", post(check))
         .route("/store/pickups/collect", post(collect))
         .route("/store/stock", get(stock))
+        .route("/store/returns", get(returns_desk))
+        .route("/store/returns/find", post(find_return))
+        .route("/store/returns/receive", post(receive_return))
 }
 
 /// An order as the desk shows it.
@@ -400,4 +403,318 @@ async fn stock(
         products,
     };
     render(StatusCode::OK, &page).into_response()
+}
+
+#[derive(Template)]
+#[template(path = "store/returns.html")]
+struct ReturnsPage {
+    t: &'static Texts,
+    shell: Shell,
+    stores: Vec<(String, String, bool)>,
+    location: String,
+    notice: Option<String>,
+    received: bool,
+    /// What may come back: `(sku, name, quantity, fixed)`; fixed for a return started
+    /// online (its items), at most `quantity` otherwise (what the order left with).
+    items: Vec<(String, String, i64, bool)>,
+    number: String,
+    return_code: String,
+    contact: String,
+}
+
+/// The stores that take returns, and the one chosen.
+fn return_stores(
+    all: Vec<LocationRecord>,
+    chosen: Option<&str>,
+) -> (Vec<(String, String, bool)>, Option<LocationId>) {
+    let taking: Vec<LocationRecord> = all
+        .into_iter()
+        .filter(|l| l.offers(Offer::Returns))
+        .collect();
+    let pick = chosen
+        .and_then(|c| c.parse::<LocationId>().ok())
+        .filter(|c| taking.iter().any(|s| s.id == *c))
+        .or_else(|| taking.first().map(|s| s.id));
+    (
+        taking
+            .iter()
+            .map(|s| (s.id.to_string(), s.name.clone(), Some(s.id) == pick))
+            .collect(),
+        pick,
+    )
+}
+
+struct ReturnsView {
+    notice: Option<String>,
+    received: bool,
+    items: Vec<(String, String, i64, bool)>,
+    number: String,
+    return_code: String,
+    contact: String,
+}
+
+impl ReturnsView {
+    fn empty() -> Self {
+        Self {
+            notice: None,
+            received: false,
+            items: Vec::new(),
+            number: String::new(),
+            return_code: String::new(),
+            contact: String::new(),
+        }
+    }
+}
+
+async fn returns_page(
+    state: &AppState,
+    staff: &Staff,
+    chosen: Option<&str>,
+    status: StatusCode,
+    view: ReturnsView,
+) -> Response {
+    let all = match state.hilo.commerce().locations().await {
+        Ok(all) => all,
+        Err(error) => return failure(error, staff.t),
+    };
+    let (stores, pick) = return_stores(all, chosen);
+    let page = ReturnsPage {
+        t: staff.t,
+        shell: staff.shell(Area::Store),
+        stores,
+        location: pick.map(|p| p.to_string()).unwrap_or_default(),
+        notice: view.notice,
+        received: view.received,
+        items: view.items,
+        number: view.number,
+        return_code: view.return_code,
+        contact: view.contact,
+    };
+    render(status, &page)
+}
+
+async fn returns_desk(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(refused) = staff.refused_unless(Permission::WorkStoreDesk) {
+        return refused;
+    }
+    returns_page(
+        &state,
+        &staff,
+        params.get("location").map(String::as_str),
+        StatusCode::OK,
+        ReturnsView::empty(),
+    )
+    .await
+}
+
+/// An email or a phone as typed at the desk.
+fn contact_of(
+    state: &AppState,
+    text: &str,
+) -> Option<hilo_domain::customers::identity::Identifier> {
+    use hilo_domain::customers::identity::{Identifier, IdentifierType};
+    let kind = if text.contains('@') {
+        IdentifierType::email()
+    } else {
+        IdentifierType::phone()
+    };
+    Identifier::normalize(kind, text.trim(), &state.hilo.settings().default_region).ok()
+}
+
+async fn find_return(
+    State(state): State<AppState>,
+    staff: Staff,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if let Some(refused) = staff.refused_form(Permission::WorkStoreDesk, field(&form, "csrf")) {
+        return refused;
+    }
+    let location = Some(field(&form, "location"));
+    let commerce = state.hilo.commerce();
+    let code = field(&form, "return_code").trim();
+    let number = field(&form, "order_number").trim();
+    let contact = field(&form, "contact").trim();
+    let mut view = ReturnsView::empty();
+    let found = if !code.is_empty() {
+        match commerce.return_for_code(code).await {
+            Ok(found) if found.record.status == "requested" => {
+                match commerce.order(found.record.order_id).await {
+                    Ok(order) => {
+                        view.number = order.record.number.to_string();
+                        view.return_code = code.to_owned();
+                        view.items = found
+                            .record
+                            .lines
+                            .iter()
+                            .map(|l| {
+                                let name = order
+                                    .record
+                                    .lines
+                                    .iter()
+                                    .find(|o| o.sku == l.sku)
+                                    .map(|o| o.name.clone())
+                                    .unwrap_or_default();
+                                (l.sku.clone(), name, l.quantity, true)
+                            })
+                            .collect();
+                        true
+                    }
+                    Err(error) => return failure(error, staff.t),
+                }
+            }
+            Ok(_) | Err(AppError::NotFound | AppError::Invalid(_)) => false,
+            Err(error) => return failure(error, staff.t),
+        }
+    } else {
+        match (number.parse::<i64>().ok(), contact_of(&state, contact)) {
+            (Some(number), Some(who)) => match commerce.order_for_contact(number, &who).await {
+                Ok(order) => {
+                    view.number = number.to_string();
+                    view.contact = contact.to_owned();
+                    view.items = order
+                        .record
+                        .reservations
+                        .iter()
+                        .filter(|r| r.state == "sold")
+                        .map(|r| {
+                            let name = order
+                                .record
+                                .lines
+                                .iter()
+                                .find(|o| o.sku == r.sku)
+                                .map(|o| o.name.clone())
+                                .unwrap_or_default();
+                            (r.sku.clone(), name, r.quantity, false)
+                        })
+                        .collect();
+                    !view.items.is_empty()
+                }
+                Err(AppError::NotFound) => false,
+                Err(error) => return failure(error, staff.t),
+            },
+            _ => false,
+        }
+    };
+    if !found {
+        view = ReturnsView::empty();
+        view.notice = Some(staff.t.store.no_return.to_owned());
+        return returns_page(
+            &state,
+            &staff,
+            location,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            view,
+        )
+        .await;
+    }
+    returns_page(&state, &staff, location, StatusCode::OK, view).await
+}
+
+async fn receive_return(
+    State(state): State<AppState>,
+    staff: Staff,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let single = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_default()
+    };
+    let many = |name: &str| {
+        pairs
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect::<Vec<_>>()
+    };
+    if let Some(refused) = staff.refused_form(Permission::WorkStoreDesk, single("csrf")) {
+        return refused;
+    }
+    let Ok(location) = single("location").parse::<LocationId>() else {
+        return failure(AppError::NotFound, staff.t);
+    };
+    let mut items = Vec::new();
+    for ((sku, quantity), disposition) in many("sku")
+        .into_iter()
+        .zip(many("quantity"))
+        .zip(many("disposition"))
+    {
+        let quantity: i64 = quantity.trim().parse().unwrap_or(0);
+        let disposition =
+            match hilo_domain::commerce::returns::Disposition::parse("disposition", disposition) {
+                Ok(d) => d,
+                Err(_) => return failure(AppError::NotFound, staff.t),
+            };
+        if quantity > 0 {
+            items.push((sku.to_owned(), quantity, disposition));
+        }
+    }
+    let chosen = Some(single("location"));
+    if items.is_empty() {
+        let mut view = ReturnsView::empty();
+        view.notice = Some(staff.t.store.nothing_chosen.to_owned());
+        return returns_page(
+            &state,
+            &staff,
+            chosen,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            view,
+        )
+        .await;
+    }
+    let by = if single("return_code").trim().is_empty() {
+        match (
+            single("order_number").trim().parse::<i64>().ok(),
+            contact_of(&state, single("contact")),
+        ) {
+            (Some(number), Some(contact)) => {
+                hilo_app::commerce::ReturnedBy::Order { number, contact }
+            }
+            _ => return failure(AppError::NotFound, staff.t),
+        }
+    } else {
+        hilo_app::commerce::ReturnedBy::Code(single("return_code").to_owned())
+    };
+    let result = state
+        .hilo
+        .commerce()
+        .receive_return(
+            hilo_app::commerce::Receipt {
+                location,
+                by,
+                items,
+                reason: single("reason").to_owned(),
+                refund: None,
+                exchange: None,
+            },
+            &staff.principal,
+        )
+        .await;
+    let mut view = ReturnsView::empty();
+    match result {
+        Ok(_) => view.received = true,
+        Err(error @ (AppError::Invalid(_) | AppError::Conflict(_) | AppError::NotFound)) => {
+            view.notice = Some(format!(
+                "{} {}",
+                staff.t.store.refused,
+                crate::ApiError::from(error).message
+            ));
+            return returns_page(
+                &state,
+                &staff,
+                chosen,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                view,
+            )
+            .await;
+        }
+        Err(error) => return failure(error, staff.t),
+    }
+    returns_page(&state, &staff, chosen, StatusCode::OK, view).await
 }

@@ -13,6 +13,7 @@ use crate::support::{TestApp, on_both_engines};
 on_both_engines!(
     the_pickup_desk_checks_a_code_and_hands_the_order_over,
     an_agent_sees_and_cancels_orders_beside_the_conversation,
+    the_return_desk_takes_back_what_another_store_sold,
 );
 
 async fn the_pickup_desk_checks_a_code_and_hands_the_order_over(app: TestApp) {
@@ -300,4 +301,144 @@ async fn an_agent_sees_and_cancels_orders_beside_the_conversation(app: TestApp) 
     )
     .await;
     assert_eq!(answer.status(), StatusCode::NOT_FOUND);
+}
+
+async fn the_return_desk_takes_back_what_another_store_sold(app: TestApp) {
+    let gran_via = app
+        .create_location(
+            "Gran Vía",
+            "store",
+            40.4200,
+            -3.7058,
+            &["pickup", "returns"],
+        )
+        .await;
+    let sol = app
+        .create_location("Sol", "store", 40.4169, -3.7035, &["pickup", "returns"])
+        .await;
+    app.create_product("Zapatilla Runner", &[("ZAP-42", 5999)])
+        .await;
+    app.stock("ZAP-42", &gran_via, 5).await;
+    let till = app.key_for("store").await;
+    let sale = |_: ()| {
+        json!({"customer_id": "email:ana@example.com", "channel": "pos",
+            "lines": [{"sku": "ZAP-42", "quantity": 1}], "fulfillment": {"type": "counter", "location_id": gran_via}})
+    };
+    let first: Value = app.order(&till, &sale(())).await.json().await.unwrap();
+    let second: Value = app.order(&till, &sale(())).await.json().await.unwrap();
+    app.create_user("sergio@shop.example", "store", PASSWORD)
+        .await;
+    let (session, csrf) = console_session(&app, "sergio@shop.example", PASSWORD).await;
+    let html = super::page(
+        &app,
+        &session,
+        &format!("/console/store/returns?location={sol}"),
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(html.contains("Return code"));
+
+    // By the order's number and her email: the shoe goes back on Sol's shelf.
+    let number = first["number"].as_str().unwrap();
+    let wrong = [
+        ("csrf", csrf.as_str()),
+        ("location", sol.as_str()),
+        ("order_number", number),
+        ("contact", "otra@example.com"),
+    ];
+    let answer = super::send(&app, Some(&session), "/console/store/returns/find", &wrong).await;
+    assert_eq!(answer.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let find = [
+        ("csrf", csrf.as_str()),
+        ("location", sol.as_str()),
+        ("order_number", number),
+        ("contact", "ANA@example.com"),
+    ];
+    let html = super::send(&app, Some(&session), "/console/store/returns/find", &find)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("Zapatilla Runner") && html.contains("max=\"1\""),
+        "{html}"
+    );
+    let receive = [
+        ("csrf", csrf.as_str()),
+        ("location", sol.as_str()),
+        ("return_code", ""),
+        ("order_number", number),
+        ("contact", "ana@example.com"),
+        ("sku", "ZAP-42"),
+        ("quantity", "1"),
+        ("disposition", "restock"),
+        ("reason", "talla"),
+    ];
+    let answer = super::send(
+        &app,
+        Some(&session),
+        "/console/store/returns/receive",
+        &receive,
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert!(answer.text().await.unwrap().contains("Received."));
+    assert_eq!(app.level("ZAP-42", &sol).await, (1, 0, 1));
+
+    // A return started online, by its code: written off.
+    let shop = app.key_for("storefront").await;
+    let started: Value = app
+        .post_json(
+            &format!("/api/v1/orders/{}/returns", second["id"].as_str().unwrap()),
+            &shop,
+            &json!({"lines": [{"sku": "ZAP-42", "quantity": 1}], "channel": "web"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let code = started["return_code"].as_str().unwrap();
+    let find = [
+        ("csrf", csrf.as_str()),
+        ("location", sol.as_str()),
+        ("return_code", code),
+    ];
+    let html = super::send(&app, Some(&session), "/console/store/returns/find", &find)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Zapatilla Runner"), "{html}");
+    let receive = [
+        ("csrf", csrf.as_str()),
+        ("location", sol.as_str()),
+        ("return_code", code),
+        ("order_number", ""),
+        ("contact", ""),
+        ("sku", "ZAP-42"),
+        ("quantity", "1"),
+        ("disposition", "write_off"),
+    ];
+    let answer = super::send(
+        &app,
+        Some(&session),
+        "/console/store/returns/receive",
+        &receive,
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert_eq!(app.level("ZAP-42", &sol).await, (1, 0, 1));
+    let read: Value = app
+        .get(
+            &format!("/api/v1/returns/{}", started["id"].as_str().unwrap()),
+            &shop,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(read["status"], "received");
+    assert_eq!(read["lines"][0]["disposition"], "write_off");
 }

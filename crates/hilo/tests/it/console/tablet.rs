@@ -117,6 +117,7 @@ async fn every_page_works_at_a_tablets_width(app: TestApp) {
         (format!("/console/customers/{customer}"), "customer"),
         ("/console/store/pickups".to_owned(), "store-pickups"),
         ("/console/store/stock?q=abrigo".to_owned(), "store-stock"),
+        ("/console/store/returns".to_owned(), "store-returns"),
         ("/console/account".to_owned(), "account"),
         ("/console/admin/users".to_owned(), "admin-users"),
         ("/console/admin/keys".to_owned(), "admin-keys"),
