@@ -143,6 +143,11 @@ struct CustomerPage {
     /// Every consent decision, newest first.
     consent_history: Vec<ConsentRow>,
     conversations: Vec<ConversationRow>,
+    /// Their orders on every channel, newest first: `(number, status, total, items)`.
+    orders: Vec<(String, String, String, String)>,
+    /// Their cart and wish list: `(quantity, name, sku)`.
+    cart: Vec<(i64, String, String)>,
+    wishlist: Vec<(i64, String, String)>,
     timeline: Vec<TimelineRow>,
     /// The next, older page of the timeline, with the same filters.
     older: Option<String>,
@@ -325,6 +330,69 @@ async fn customer(
     };
     let older = next.as_deref().map(|next| with_filters(Some(next)));
     let newest = before.map(|_| with_filters(None));
+    // What they buy and keep, as every channel sees it (for those who may read it).
+    let (orders, cart, wishlist) = if staff.principal.allows(Permission::ReadOrders) {
+        let commerce = state.hilo.commerce();
+        let who = hilo_app::commerce::CustomerRef::Id(view.id);
+        let lines = |cart: hilo_app::commerce::CartView| -> Vec<(i64, String, String)> {
+            cart.lines
+                .iter()
+                .map(|(line, variant)| {
+                    let name = variant
+                        .as_ref()
+                        .map(|v| {
+                            if t.lang == "es" {
+                                v.name_es.clone()
+                            } else {
+                                v.name_en.clone()
+                            }
+                        })
+                        .unwrap_or_default();
+                    (line.quantity, name, line.sku.clone())
+                })
+                .collect()
+        };
+        match (
+            commerce.orders_of(&who, None, 10).await,
+            commerce
+                .list(&who, hilo_app::commerce::ListKind::Cart)
+                .await,
+            commerce
+                .list(&who, hilo_app::commerce::ListKind::Wishlist)
+                .await,
+        ) {
+            (Ok(orders), Ok(cart), Ok(wishlist)) => (
+                orders
+                    .iter()
+                    .map(|o| {
+                        let r = &o.record;
+                        (
+                            r.number.to_string(),
+                            r.status.clone(),
+                            format!(
+                                "{}.{:02} {}",
+                                r.total / 100,
+                                (r.total % 100).abs(),
+                                r.currency
+                            ),
+                            r.lines
+                                .iter()
+                                .map(|l| format!("{} × {}", l.quantity, l.name))
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                        )
+                    })
+                    .collect(),
+                lines(cart),
+                lines(wishlist),
+            ),
+            (Err(error), _, _) | (_, Err(error), _) | (_, _, Err(error)) => {
+                return failure(error, t);
+            }
+        }
+    } else {
+        (Vec::new(), Vec::new(), Vec::new())
+    };
     let page = CustomerPage {
         t,
         shell: staff.shell(Area::Customers),
@@ -349,6 +417,9 @@ async fn customer(
             .collect(),
         consent_history,
         conversations,
+        orders,
+        cart,
+        wishlist,
         timeline,
         older,
         newest,

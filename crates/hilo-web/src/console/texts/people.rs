@@ -1,6 +1,8 @@
 //! What the customer search and the customer 360 say.
 
 pub struct Texts {
+    pub wishlist: &'static str,
+    pub empty_wishlist: &'static str,
     pub search: &'static str,
     pub search_label: &'static str,
     pub search_hint: &'static str,
@@ -33,6 +35,8 @@ pub struct Texts {
 }
 
 pub const EN: Texts = Texts {
+    wishlist: "Wish list",
+    empty_wishlist: "Nothing on the wish list.",
     search: "Search",
     search_label: "Name, email, phone or any identifier",
     search_hint: "Search by name, email, phone or any identifier.",
@@ -65,6 +69,8 @@ pub const EN: Texts = Texts {
 };
 
 pub const ES: Texts = Texts {
+    wishlist: "Lista de deseos",
+    empty_wishlist: "Nada en la lista de deseos.",
     search: "Buscar",
     search_label: "Nombre, correo, teléfono o cualquier identificador",
     search_hint: "Busca por nombre, correo, teléfono o cualquier identificador.",

@@ -158,8 +158,16 @@ async fn the_pickup_desk_checks_a_code_and_hands_the_order_over(app: TestApp) {
     let actor = read["history"].as_array().unwrap().last().unwrap()["actor"].clone();
     assert!(actor.as_str().unwrap().starts_with("user:"), "{actor}");
 
-    // The customer 360 tells the order's story.
+    // The customer 360 tells the order's story, with her orders and wish list.
     let customer = read["customer_id"].as_str().unwrap();
+    let wished = app
+        .post_json(
+            &format!("/api/v1/customers/{customer}/wishlist/lines"),
+            &shop,
+            &json!({"sku": "ZAP-42", "channel": "app"}),
+        )
+        .await;
+    assert_eq!(wished.status(), StatusCode::OK);
     let html = super::page(&app, &session, &format!("/console/customers/{customer}"))
         .await
         .text()
@@ -170,6 +178,15 @@ async fn the_pickup_desk_checks_a_code_and_hands_the_order_over(app: TestApp) {
         "{html}"
     );
     assert!(html.contains("Order Updated"));
+    assert!(
+        html.contains(&format!("<strong>#{number}</strong> · completed")),
+        "{html}"
+    );
+    assert!(
+        html.contains("Wish list")
+            && html.contains("Zapatilla Runner <span class=\"muted small\">ZAP-42"),
+        "{html}"
+    );
 
     // Stock lookup: every location, and the nearest stores that have it.
     let html = super::page(
