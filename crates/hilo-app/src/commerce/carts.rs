@@ -98,7 +98,7 @@ impl Commerce<'_> {
         by: &Principal,
     ) -> AppResult<CartView> {
         let sku = check_sku("sku", sku)?;
-        let channel = check_channel(channel)?;
+        let channel = super::orders::channel_or_server(channel)?;
         if self
             .hilo
             .store
@@ -161,21 +161,6 @@ impl Commerce<'_> {
 pub enum LineChange {
     Add(i64),
     Set(i64),
-}
-
-fn check_channel(channel: &str) -> Result<&str, Invalid> {
-    if channel
-        .parse::<hilo_domain::commerce::order::OrderChannel>()
-        .is_ok()
-        || channel == "server"
-    {
-        Ok(channel)
-    } else {
-        Err(Invalid::new(
-            "channel",
-            "must be web, app, pos, kiosk, call_center, voice_assistant, live_event, store_tablet or server",
-        ))
-    }
 }
 
 /// The list's change on the customer's timeline.

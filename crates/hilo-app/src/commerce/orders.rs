@@ -413,7 +413,14 @@ impl Commerce<'_> {
                         let f = format!("fulfillment.address.{}", e.field);
                         e.in_field(f)
                     })?),
-                    _ => None,
+                    (None, None) => None,
+                    (Some(_), None) | (None, Some(_)) => {
+                        return Err(Invalid::new(
+                            "fulfillment.address",
+                            "give lat and lng together, or neither",
+                        )
+                        .into());
+                    }
                 };
                 let locations = self.hilo.store.locations().await?;
                 let mut candidates = Vec::new();
@@ -577,6 +584,19 @@ pub(super) async fn release(
         .await?;
     }
     Ok(())
+}
+
+/// A channel a change was made on: an order channel, or `server` for another system.
+pub(super) fn channel_or_server(channel: &str) -> Result<&str, Invalid> {
+    if channel == "server" {
+        return Ok(channel);
+    }
+    channel_name(channel).map_err(|_| {
+        Invalid::new(
+            "channel",
+            "must be web, app, pos, kiosk, call_center, voice_assistant, live_event, store_tablet or server",
+        )
+    })
 }
 
 pub(super) fn channel_name(channel: &str) -> Result<&str, Invalid> {

@@ -101,7 +101,7 @@ impl Commerce<'_> {
         channel: &str,
         by: &Principal,
     ) -> AppResult<OrderView> {
-        let channel = channel_or_store(channel)?;
+        let channel = super::orders::channel_or_server(channel)?;
         let settings = self.settings().await?;
         let actor = by.actor();
         let now = self.hilo.now();
@@ -428,14 +428,4 @@ async fn hand_over(
         .await?;
     }
     Ok(())
-}
-
-/// The channel a step was reported on: an order channel, or `server` for systems.
-fn channel_or_store(channel: &str) -> Result<&str, Invalid> {
-    if channel == "server" {
-        return Ok(channel);
-    }
-    channel
-        .parse::<hilo_domain::commerce::order::OrderChannel>()
-        .map(hilo_domain::commerce::order::OrderChannel::as_str)
 }

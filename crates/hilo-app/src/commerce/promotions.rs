@@ -89,6 +89,9 @@ impl Commerce<'_> {
                 return Err(Invalid::new(field, "must be from 1 to 100000000").into());
             }
         }
+        for category in &input.categories {
+            hilo_domain::commerce::catalogue::check_text("categories", category, 100, true)?;
+        }
         let rules = Rules {
             discount: input.discount,
             min_spend: input.min_spend,

@@ -239,14 +239,15 @@ impl Commerce<'_> {
                         "is ten letters and digits, such as ABCDE-FGHJK",
                     )
                 })?;
-                let mut tx = self.hilo.store.begin().await?;
-                let found = tx
+                // A read: no write transaction (on SQLite, no turn at the writer).
+                let found = self
+                    .hilo
+                    .store
                     .return_by_code(&codes::digest(key, RETURN, &code))
                     .await?
                     .ok_or_else(|| {
                         AppError::Conflict("return_code: no return waits for this code".into())
                     })?;
-                drop(tx);
                 if found.status != "requested" {
                     return Err(AppError::Conflict(
                         "return_code: this return was received already".into(),

@@ -434,12 +434,7 @@ fn order_row(order: &hilo_app::commerce::OrderView) -> OrderRow {
         number: o.number.to_string(),
         status: o.status.clone(),
         channel: o.channel.clone(),
-        total: format!(
-            "{}.{:02} {}",
-            o.total / 100,
-            (o.total % 100).abs(),
-            o.currency
-        ),
+        total: super::amount_text(o.total, &o.currency),
         items: o
             .lines
             .iter()

@@ -369,12 +369,7 @@ async fn customer(
                         (
                             r.number.to_string(),
                             r.status.clone(),
-                            format!(
-                                "{}.{:02} {}",
-                                r.total / 100,
-                                (r.total % 100).abs(),
-                                r.currency
-                            ),
+                            super::amount_text(r.total, &r.currency),
                             r.lines
                                 .iter()
                                 .map(|l| format!("{} × {}", l.quantity, l.name))
@@ -523,10 +518,8 @@ fn timeline_row(item: &TimelineItem) -> TimelineRow {
             let amount = item.body.get("total").and_then(serde_json::Value::as_i64);
             match (number.is_empty(), amount) {
                 (false, Some(total)) => format!(
-                    "#{number} · {}.{:02} {}",
-                    total / 100,
-                    (total % 100).abs(),
-                    text("currency")
+                    "#{number} · {}",
+                    super::amount_text(total, &text("currency"))
                 ),
                 (false, None) => format!("#{number}"),
                 _ => {

@@ -47,6 +47,13 @@ pub fn routes() -> Router<AppState> {
         .route("/assets/console.js", get(script))
 }
 
+/// An amount in minor units as people read it: `59.99 EUR`.
+pub(crate) fn amount_text(amount: i64, currency: &str) -> String {
+    let sign = if amount < 0 { "-" } else { "" };
+    let amount = amount.unsigned_abs();
+    format!("{sign}{}.{:02} {currency}", amount / 100, amount % 100)
+}
+
 pub async fn to_console() -> Redirect {
     Redirect::to("/console")
 }

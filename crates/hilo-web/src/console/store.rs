@@ -70,10 +70,7 @@ fn card(order: &OrderView) -> OrderCard {
     }
 }
 
-/// An amount in minor units as people read it: `59.99 EUR`.
-fn money(amount: i64, currency: &str) -> String {
-    format!("{}.{:02} {currency}", amount / 100, (amount % 100).abs())
-}
+use super::amount_text as money;
 
 #[derive(Template)]
 #[template(path = "store/pickups.html")]
@@ -89,12 +86,13 @@ struct DeskPage {
     waiting: Vec<OrderCard>,
 }
 
-/// The stores offering pickup, and the one chosen (the first when none is).
+/// The locations offering `offer`, and the one chosen (the first when none is).
 fn stores(
     all: Vec<LocationRecord>,
+    offer: Offer,
     chosen: Option<&str>,
 ) -> (Vec<(String, String, bool)>, Option<LocationId>) {
-    let stores: Vec<&LocationRecord> = all.iter().filter(|l| l.offers(Offer::Pickup)).collect();
+    let stores: Vec<&LocationRecord> = all.iter().filter(|l| l.offers(offer)).collect();
     let pick = chosen
         .and_then(|c| c.parse::<LocationId>().ok())
         .filter(|c| stores.iter().any(|s| s.id == *c))
@@ -146,7 +144,7 @@ async fn desk_page(
         Ok(all) => all,
         Err(error) => return failure(error, staff.t),
     };
-    let (stores, pick) = stores(all, chosen);
+    let (stores, pick) = stores(all, Offer::Pickup, chosen);
     let waiting = match pick {
         Some(location) => match commerce.waiting_pickups(location).await {
             Ok(orders) => orders.iter().map(card).collect(),
@@ -329,7 +327,11 @@ async fn stock(
         .and_then(|id| all.iter().find(|l| l.id == id))
         .or_else(|| all.iter().find(|l| l.offers(Offer::Pickup)))
         .map(|l| (l.id, l.point));
-    let (stores, _) = stores(all.clone(), here.map(|h| h.0.to_string()).as_deref());
+    let (stores, _) = stores(
+        all.clone(),
+        Offer::Pickup,
+        here.map(|h| h.0.to_string()).as_deref(),
+    );
     let query = params
         .get("q")
         .map(|q| q.trim().to_owned())
@@ -422,28 +424,6 @@ struct ReturnsPage {
     contact: String,
 }
 
-/// The stores that take returns, and the one chosen.
-fn return_stores(
-    all: Vec<LocationRecord>,
-    chosen: Option<&str>,
-) -> (Vec<(String, String, bool)>, Option<LocationId>) {
-    let taking: Vec<LocationRecord> = all
-        .into_iter()
-        .filter(|l| l.offers(Offer::Returns))
-        .collect();
-    let pick = chosen
-        .and_then(|c| c.parse::<LocationId>().ok())
-        .filter(|c| taking.iter().any(|s| s.id == *c))
-        .or_else(|| taking.first().map(|s| s.id));
-    (
-        taking
-            .iter()
-            .map(|s| (s.id.to_string(), s.name.clone(), Some(s.id) == pick))
-            .collect(),
-        pick,
-    )
-}
-
 struct ReturnsView {
     notice: Option<String>,
     received: bool,
@@ -477,7 +457,7 @@ async fn returns_page(
         Ok(all) => all,
         Err(error) => return failure(error, staff.t),
     };
-    let (stores, pick) = return_stores(all, chosen);
+    let (stores, pick) = stores(all, Offer::Returns, chosen);
     let page = ReturnsPage {
         t: staff.t,
         shell: staff.shell(Area::Store),

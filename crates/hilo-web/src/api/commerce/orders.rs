@@ -309,31 +309,35 @@ pub fn view(order: OrderView, codes: Option<&hilo_app::commerce::Commerce<'_>>) 
         fulfillments: o
             .fulfillments
             .iter()
-            .map(|f| Fulfillment {
-                id: f.id.to_string(),
-                kind: f.kind.clone(),
-                location_id: f.location_id.map(|l| l.to_string()),
-                status: f.status.clone(),
-                address: f
-                    .ship_address
-                    .as_deref()
-                    .and_then(|a| serde_json::from_str(a).ok()),
-                lines: o
-                    .reservations
-                    .iter()
-                    .filter(|r| r.fulfillment_id == f.id)
-                    .map(|r| FulfillmentLine {
-                        sku: r.sku.clone(),
-                        quantity: r.quantity,
-                    })
-                    .collect(),
-                pickup_code: codes.and_then(|c| c.pickup_code(f)).map(|c| c.code),
-                pickup_qr: codes.and_then(|c| c.pickup_code(f)).map(|c| c.qr_payload),
-                pickup_expires_at: f
-                    .code_expires_at
-                    .filter(|_| f.status == "ready_for_pickup")
-                    .map(|t| t.to_rfc3339()),
-                collected_by: f.collected_by.clone(),
+            .map(|f| {
+                // Derived once: the code and its QR payload come from one digest.
+                let code = codes.and_then(|c| c.pickup_code(f));
+                Fulfillment {
+                    id: f.id.to_string(),
+                    kind: f.kind.clone(),
+                    location_id: f.location_id.map(|l| l.to_string()),
+                    status: f.status.clone(),
+                    address: f
+                        .ship_address
+                        .as_deref()
+                        .and_then(|a| serde_json::from_str(a).ok()),
+                    lines: o
+                        .reservations
+                        .iter()
+                        .filter(|r| r.fulfillment_id == f.id)
+                        .map(|r| FulfillmentLine {
+                            sku: r.sku.clone(),
+                            quantity: r.quantity,
+                        })
+                        .collect(),
+                    pickup_code: code.as_ref().map(|c| c.code.clone()),
+                    pickup_qr: code.map(|c| c.qr_payload),
+                    pickup_expires_at: f
+                        .code_expires_at
+                        .filter(|_| f.status == "ready_for_pickup")
+                        .map(|t| t.to_rfc3339()),
+                    collected_by: f.collected_by.clone(),
+                }
             })
             .collect(),
         subtotal: amount(o.subtotal, c),
