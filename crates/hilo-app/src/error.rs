@@ -33,6 +33,9 @@ pub enum AppError {
     /// token, say).
     #[error("forbidden")]
     Forbidden,
+    /// A store's staff member asked for another store's desk; names their own store.
+    #[error("location_id: these credentials work the desk of {0}")]
+    OtherDesk(String),
     /// Too many failed attempts; try again after this many seconds.
     #[error("too many attempts")]
     RateLimited { retry_after_secs: u64 },

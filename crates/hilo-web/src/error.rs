@@ -231,6 +231,13 @@ impl From<AppError> for ApiError {
             },
             AppError::Unauthenticated => Self::unauthorized(),
             AppError::Forbidden => Self::forbidden(),
+            AppError::OtherDesk(own) => Self {
+                field: Some("location_id".into()),
+                ..Self::new(
+                    ErrorCode::Forbidden,
+                    format!("location_id: these credentials work the desk of {own}, not this one"),
+                )
+            },
             AppError::RateLimited { retry_after_secs } => Self {
                 retry_after_secs: Some(retry_after_secs),
                 ..Self::new(ErrorCode::RateLimited, "too many attempts; retry later")

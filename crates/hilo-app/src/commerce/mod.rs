@@ -13,6 +13,7 @@ mod pickups;
 mod promotions;
 mod reserve;
 mod returns;
+mod staff;
 
 use hilo_domain::customers::identity::{Identifier, IdentifierType};
 use hilo_domain::{CustomerId, Invalid, Principal};
@@ -26,6 +27,7 @@ pub use orders::{FulfillmentRequest, LineRequest, OrderRequest, OrderView, Place
 pub use pickups::{PickupCode, QR_PREFIX, Step};
 pub use promotions::PromotionInput;
 pub use returns::{Exchange, Receipt, ReturnRequest, ReturnView, ReturnedBy};
+pub use staff::parse_member;
 
 use crate::{AppError, AppResult, Hilo};
 

@@ -158,6 +158,10 @@ impl Commerce<'_> {
         {
             return Ok(placed);
         }
+        // A sale at a counter is its own store's: a member bound to another may not.
+        if let FulfillmentRequest::Counter(location) = &request.fulfillment {
+            self.check_desk(by, *location).await?;
+        }
         let channel = request.channel.as_str();
         let root = self
             .customer_for_writing(&request.customer, channel, by)

@@ -113,6 +113,9 @@ impl Commerce<'_> {
             .find(|f| f.id == fulfilment_id)
             .ok_or(AppError::NotFound)?
             .clone();
+        if let Some(location) = fulfilment.location_id {
+            self.check_desk(by, location).await?;
+        }
         let kind: FulfillmentKind = fulfilment
             .kind
             .parse()
@@ -254,6 +257,7 @@ impl Commerce<'_> {
             .transpose()?
             .filter(|c| !c.is_empty());
         self.location(location).await?;
+        self.check_desk(by, location).await?;
         let now = self.hilo.now();
         let since = now.plus_millis(-WRONG_WINDOW_MILLIS);
         let actor = by.actor();

@@ -224,6 +224,7 @@ impl Commerce<'_> {
         if !here.offers(Offer::Returns) {
             return Err(Invalid::new("location_id", "this location does not take returns").into());
         }
+        self.check_desk(by, receipt.location).await?;
         let reason =
             hilo_domain::commerce::catalogue::check_text("reason", &receipt.reason, 500, false)?;
         let settings = self.settings().await?;

@@ -1,6 +1,6 @@
 //! Commerce's storage (migration 0034): locations, the catalogue, one inventory across
 //! every location, carts and wish lists, orders with their fulfilments and
-//! reservations.
+//! reservations, returns, promotions, and the store each staff member works at.
 
 mod carts;
 mod catalogue;
@@ -10,6 +10,7 @@ mod orders;
 mod privacy;
 mod promotions;
 mod returns;
+mod staff;
 
 pub use carts::CartLine;
 pub use catalogue::{ProductRecord, VariantRecord};
@@ -21,6 +22,7 @@ pub use orders::{
 pub use privacy::ErasedCommerce;
 pub use promotions::{CouponRecord, PromotionRecord};
 pub use returns::{ReturnLine, ReturnRecord};
+pub use staff::StaffRecord;
 
 fn parse<T: std::str::FromStr>(what: &'static str, text: &str) -> crate::StoreResult<T>
 where

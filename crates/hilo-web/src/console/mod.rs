@@ -17,6 +17,7 @@ mod customers;
 mod pages;
 mod shell;
 mod store;
+mod store_aisle;
 mod texts;
 
 use axum::Router;
@@ -40,6 +41,7 @@ pub fn routes() -> Router<AppState> {
         .merge(admin_keys::routes())
         .merge(admin_operations::routes())
         .merge(store::routes())
+        .merge(store_aisle::routes())
         .merge(admin_settings::routes())
         .merge(conversations::routes())
         .merge(customers::routes())
@@ -52,6 +54,28 @@ pub(crate) fn amount_text(amount: i64, currency: &str) -> String {
     let sign = if amount < 0 { "-" } else { "" };
     let amount = amount.unsigned_abs();
     format!("{sign}{}.{:02} {currency}", amount / 100, amount % 100)
+}
+
+/// An amount as staff type it (`12.50`, `12,50`, `12`) in minor units; `None` for
+/// anything else, a negative or zero amount, or more than two decimals.
+pub(crate) fn amount_from_text(text: &str) -> Option<i64> {
+    let text = text.trim().replace(',', ".");
+    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+    if whole.is_empty()
+        || whole.len() > 10
+        || fraction.len() > 2
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !fraction.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let cents = match fraction.len() {
+        0 => 0,
+        1 => fraction.parse::<i64>().ok()? * 10,
+        _ => fraction.parse::<i64>().ok()?,
+    };
+    let minor = whole.parse::<i64>().ok()? * 100 + cents;
+    (minor > 0).then_some(minor)
 }
 
 pub async fn to_console() -> Redirect {
@@ -76,4 +100,25 @@ async fn script() -> impl IntoResponse {
         ],
         SCRIPT,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_typed_at_a_desk() {
+        assert_eq!(amount_from_text("12.50"), Some(1250));
+        assert_eq!(amount_from_text(" 12,5 "), Some(1250));
+        assert_eq!(amount_from_text("7"), Some(700));
+        assert_eq!(
+            amount_text(amount_from_text("59,99").unwrap(), "EUR"),
+            "59.99 EUR"
+        );
+        for bad in [
+            "", "0", "0.00", "-1", "1.234", "1e3", ".5", "1 000", "١٢",
+        ] {
+            assert_eq!(amount_from_text(bad), None, "{bad:?}");
+        }
+    }
 }

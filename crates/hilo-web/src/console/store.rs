@@ -86,13 +86,18 @@ struct DeskPage {
     waiting: Vec<OrderCard>,
 }
 
-/// The locations offering `offer`, and the one chosen (the first when none is).
-fn stores(
+/// The locations offering `offer` whose desk this member may work (only its own when
+/// it is bound to one), and the one chosen (the first when none is).
+pub(super) fn stores(
     all: Vec<LocationRecord>,
     offer: Offer,
+    own: Option<LocationId>,
     chosen: Option<&str>,
 ) -> (Vec<(String, String, bool)>, Option<LocationId>) {
-    let stores: Vec<&LocationRecord> = all.iter().filter(|l| l.offers(offer)).collect();
+    let stores: Vec<&LocationRecord> = all
+        .iter()
+        .filter(|l| l.offers(offer) && own.is_none_or(|own| own == l.id))
+        .collect();
     let pick = chosen
         .and_then(|c| c.parse::<LocationId>().ok())
         .filter(|c| stores.iter().any(|s| s.id == *c))
@@ -106,8 +111,20 @@ fn stores(
     )
 }
 
+/// Every location, and the store this member works at when it is bound to one.
+pub(super) async fn desk_locations(
+    state: &AppState,
+    staff: &Staff,
+) -> Result<(Vec<LocationRecord>, Option<LocationId>), AppError> {
+    let commerce = state.hilo.commerce();
+    Ok((
+        commerce.locations().await?,
+        commerce.desk_of(&staff.principal).await?,
+    ))
+}
+
 /// What the desk says when it refuses a code, in the staff's language.
-fn refusal_text(t: &'static Texts, error: &AppError) -> Option<String> {
+pub(super) fn refusal_text(t: &'static Texts, error: &AppError) -> Option<String> {
     let s = &t.store;
     Some(match error {
         AppError::PickupRefused(PickupRefusal::UnknownCode) => {
@@ -120,6 +137,7 @@ fn refusal_text(t: &'static Texts, error: &AppError) -> Option<String> {
             format!("{} {} ({status})", s.refused, s.not_waiting)
         }
         AppError::PickupRefused(PickupRefusal::Expired) => format!("{} {}", s.refused, s.expired),
+        AppError::OtherDesk(own) => format!("{} {} {own}", s.refused, s.works_at),
         AppError::Invalid(_) => format!("{} {}", s.refused, s.not_a_code),
         AppError::RateLimited { .. } => s.too_many.to_owned(),
         _ => return None,
@@ -140,11 +158,11 @@ async fn desk_page(
     view: DeskView,
 ) -> Response {
     let commerce = state.hilo.commerce();
-    let all = match commerce.locations().await {
-        Ok(all) => all,
+    let (all, own) = match desk_locations(state, staff).await {
+        Ok(found) => found,
         Err(error) => return failure(error, staff.t),
     };
-    let (stores, pick) = stores(all, Offer::Pickup, chosen);
+    let (stores, pick) = stores(all, Offer::Pickup, own, chosen);
     let waiting = match pick {
         Some(location) => match commerce.waiting_pickups(location).await {
             Ok(orders) => orders.iter().map(card).collect(),
@@ -189,7 +207,7 @@ async fn desk(
 }
 
 /// The desk form's fields.
-fn field<'a>(form: &'a HashMap<String, String>, name: &str) -> &'a str {
+pub(super) fn field<'a>(form: &'a HashMap<String, String>, name: &str) -> &'a str {
     form.get(name).map(String::as_str).unwrap_or_default()
 }
 
@@ -316,20 +334,23 @@ async fn stock(
         return refused;
     }
     let commerce = state.hilo.commerce();
-    let all = match commerce.locations().await {
-        Ok(all) => all,
+    let (all, own) = match desk_locations(&state, &staff).await {
+        Ok(found) => found,
         Err(error) => return failure(error, staff.t),
     };
     let names: HashMap<LocationId, String> = all.iter().map(|l| (l.id, l.name.clone())).collect();
     let here = params
         .get("location")
         .and_then(|l| l.parse::<LocationId>().ok())
+        .or(own)
         .and_then(|id| all.iter().find(|l| l.id == id))
         .or_else(|| all.iter().find(|l| l.offers(Offer::Pickup)))
         .map(|l| (l.id, l.point));
+    // Stock is looked up from any store: the chooser only says where "near" is.
     let (stores, _) = stores(
         all.clone(),
         Offer::Pickup,
+        None,
         here.map(|h| h.0.to_string()).as_deref(),
     );
     let query = params
@@ -422,11 +443,17 @@ struct ReturnsPage {
     number: String,
     return_code: String,
     contact: String,
+    /// The order's currency, which a refund is in.
+    currency: String,
+    /// The number of the order an exchange was handed over with.
+    exchange: Option<String>,
 }
 
 struct ReturnsView {
     notice: Option<String>,
     received: bool,
+    exchange: Option<String>,
+    currency: String,
     items: Vec<(String, String, i64, bool)>,
     number: String,
     return_code: String,
@@ -438,6 +465,8 @@ impl ReturnsView {
         Self {
             notice: None,
             received: false,
+            exchange: None,
+            currency: String::new(),
             items: Vec::new(),
             number: String::new(),
             return_code: String::new(),
@@ -453,11 +482,11 @@ async fn returns_page(
     status: StatusCode,
     view: ReturnsView,
 ) -> Response {
-    let all = match state.hilo.commerce().locations().await {
-        Ok(all) => all,
+    let (all, own) = match desk_locations(state, staff).await {
+        Ok(found) => found,
         Err(error) => return failure(error, staff.t),
     };
-    let (stores, pick) = stores(all, Offer::Returns, chosen);
+    let (stores, pick) = stores(all, Offer::Returns, own, chosen);
     let page = ReturnsPage {
         t: staff.t,
         shell: staff.shell(Area::Store),
@@ -469,6 +498,8 @@ async fn returns_page(
         number: view.number,
         return_code: view.return_code,
         contact: view.contact,
+        currency: view.currency,
+        exchange: view.exchange,
     };
     render(status, &page)
 }
@@ -492,7 +523,7 @@ async fn returns_desk(
 }
 
 /// An email or a phone as typed at the desk.
-fn contact_of(
+pub(super) fn contact_of(
     state: &AppState,
     text: &str,
 ) -> Option<hilo_domain::customers::identity::Identifier> {
@@ -525,6 +556,7 @@ async fn find_return(
                 match commerce.order(found.record.order_id).await {
                     Ok(order) => {
                         view.number = order.record.number.to_string();
+                        view.currency = order.record.currency.clone();
                         view.return_code = code.to_owned();
                         view.items = found
                             .record
@@ -554,6 +586,7 @@ async fn find_return(
             (Some(number), Some(who)) => match commerce.order_for_contact(number, &who).await {
                 Ok(order) => {
                     view.number = number.to_string();
+                    view.currency = order.record.currency.clone();
                     view.contact = contact.to_owned();
                     view.items = order
                         .record
@@ -661,6 +694,32 @@ async fn receive_return(
     } else {
         hilo_app::commerce::ReturnedBy::Code(single("return_code").to_owned())
     };
+    let refund = match refund_of(single("refund"), single("currency"), single("reference")) {
+        Ok(refund) => refund,
+        Err(()) => {
+            let mut view = ReturnsView::empty();
+            view.notice = Some(format!(
+                "{} {}",
+                staff.t.store.refused, staff.t.store.not_an_amount
+            ));
+            return returns_page(
+                &state,
+                &staff,
+                chosen,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                view,
+            )
+            .await;
+        }
+    };
+    let exchange_sku = single("exchange_sku").trim();
+    let exchange = (!exchange_sku.is_empty()).then(|| hilo_app::commerce::Exchange {
+        lines: vec![hilo_app::commerce::LineRequest {
+            sku: exchange_sku.to_owned(),
+            quantity: single("exchange_quantity").trim().parse().unwrap_or(0),
+        }],
+        fulfillment: hilo_app::commerce::FulfillmentRequest::Counter(location),
+    });
     let result = state
         .hilo
         .commerce()
@@ -670,21 +729,38 @@ async fn receive_return(
                 by,
                 items,
                 reason: single("reason").to_owned(),
-                refund: None,
-                exchange: None,
+                refund,
+                exchange,
             },
             &staff.principal,
         )
         .await;
     let mut view = ReturnsView::empty();
     match result {
-        Ok(_) => view.received = true,
-        Err(error @ (AppError::Invalid(_) | AppError::Conflict(_) | AppError::NotFound)) => {
+        Ok((_, exchanged)) => {
+            view.received = true;
+            view.exchange = exchanged.map(|o| o.record.number.to_string());
+        }
+        Err(AppError::OutOfStock { available, .. }) => {
             view.notice = Some(format!(
-                "{} {}",
-                staff.t.store.refused,
-                crate::ApiError::from(error).message
+                "{} {} {} {available}",
+                staff.t.store.refused, staff.t.store.exchange, staff.t.store.only_available
             ));
+            return returns_page(&state, &staff, chosen, StatusCode::CONFLICT, view).await;
+        }
+        Err(
+            error @ (AppError::Invalid(_)
+            | AppError::Conflict(_)
+            | AppError::NotFound
+            | AppError::OtherDesk(_)),
+        ) => {
+            view.notice = Some(refusal_text(staff.t, &error).unwrap_or_else(|| {
+                format!(
+                    "{} {}",
+                    staff.t.store.refused,
+                    crate::ApiError::from(error).message
+                )
+            }));
             return returns_page(
                 &state,
                 &staff,
@@ -697,4 +773,26 @@ async fn receive_return(
         Err(error) => return failure(error, staff.t),
     }
     returns_page(&state, &staff, chosen, StatusCode::OK, view).await
+}
+
+/// A refund as typed at the desk: an amount such as `12.50` or `12,50` in the order's
+/// currency, and the terminal's reference. Nothing typed is no refund; anything else
+/// that is not an amount is refused.
+fn refund_of(
+    amount: &str,
+    currency: &str,
+    reference: &str,
+) -> Result<Option<serde_json::Value>, ()> {
+    let amount = amount.trim();
+    if amount.is_empty() {
+        return Ok(None);
+    }
+    let minor = super::amount_from_text(amount).ok_or(())?;
+    let currency: hilo_domain::commerce::money::Currency = currency.parse().map_err(|_| ())?;
+    let reference = reference.trim();
+    Ok(Some(serde_json::json!({
+        "amount": {"amount": minor, "currency": currency.as_str()},
+        "reference": if reference.is_empty() { "desk" } else { reference },
+        "status": "refunded",
+    })))
 }

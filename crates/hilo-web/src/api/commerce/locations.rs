@@ -3,9 +3,10 @@
 
 use std::collections::BTreeMap;
 
+use axum::extract::Path;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{get, put};
 use axum::{Json, Router};
 use hilo_domain::commerce::location::{LocationInput, Point};
 use hilo_domain::{LocationId, Permission};
@@ -23,12 +24,17 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/locations", get(list).post(create))
         .route("/locations/{id}", get(show).put(replace))
+        .route("/locations/{id}/staff", get(staff))
+        .route(
+            "/locations/{id}/staff/{member}",
+            put(assign).delete(unassign),
+        )
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(list, create, show, replace),
-    components(schemas(Location, LocationList, LocationBody))
+    paths(list, create, show, replace, staff, assign, unassign),
+    components(schemas(Location, LocationList, LocationBody, StaffMember, StaffList))
 )]
 pub struct LocationsApi;
 
@@ -229,4 +235,111 @@ pub async fn replace(
         .update_location(id, body.input()?)
         .await?;
     Ok(Json(view(location)))
+}
+
+/// A user or an API key bound to a store's desk.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StaffMember {
+    /// `user:<id>` or `api_key:<id>`.
+    pub member: String,
+    pub location_id: String,
+    pub assigned_by: String,
+    pub assigned_at: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StaffList {
+    pub data: Vec<StaffMember>,
+}
+
+fn staff_view(s: hilo_store::commerce::StaffRecord) -> StaffMember {
+    StaffMember {
+        member: s.member,
+        location_id: s.location_id.to_string(),
+        assigned_by: s.assigned_by,
+        assigned_at: s.assigned_at.to_rfc3339(),
+    }
+}
+
+/// List a store's staff
+///
+/// The users and keys bound to this store's desk. Admins only.
+#[utoipa::path(get, path = "/api/v1/locations/{id}/staff", tag = "commerce",
+    params(("id" = String, Path, description = "The location's id")),
+    responses(
+        (status = 200, body = StaffList),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn staff(
+    State(state): State<AppState>,
+    caller: Caller,
+    id: IdPath<LocationId>,
+) -> Result<Json<StaffList>, ApiError> {
+    caller.require(Permission::ManageUsers)?;
+    let data = state.hilo.commerce().staff_of(id.id()?).await?;
+    Ok(Json(StaffList {
+        data: data.into_iter().map(staff_view).collect(),
+    }))
+}
+
+/// Bind a user or a key to a store's desk
+///
+/// Admins only. A bound member hands over pickups, moves fulfilments, receives returns
+/// and sells at the counter only at this store (others answer 403 naming its store);
+/// stock lookup and orders for customers stay open everywhere. A member bound to
+/// another store moves here. One bound to none works every store's desk.
+#[utoipa::path(put, path = "/api/v1/locations/{id}/staff/{member}", tag = "commerce",
+    params(
+        ("id" = String, Path, description = "The location's id"),
+        ("member" = String, Path, description = "`user:<id>` or `api_key:<id>` of an existing user or unrevoked key"),
+    ),
+    responses(
+        (status = 200, body = StaffMember),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn assign(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, member)): Path<(String, String)>,
+) -> Result<Json<StaffMember>, ApiError> {
+    caller.require(Permission::ManageUsers)?;
+    let id: LocationId = id.parse().map_err(|_| ApiError::not_found())?;
+    let record = state
+        .hilo
+        .commerce()
+        .assign_staff(id, &member, &caller.0)
+        .await?;
+    Ok(Json(staff_view(record)))
+}
+
+/// Free a user or a key from a store's desk
+///
+/// Admins only. It then works every store's desk its role allows.
+#[utoipa::path(delete, path = "/api/v1/locations/{id}/staff/{member}", tag = "commerce",
+    params(
+        ("id" = String, Path, description = "The location's id"),
+        ("member" = String, Path, description = "`user:<id>` or `api_key:<id>`"),
+    ),
+    responses(
+        (status = 204),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [])))]
+pub async fn unassign(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, member)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(Permission::ManageUsers)?;
+    let id: LocationId = id.parse().map_err(|_| ApiError::not_found())?;
+    state.hilo.commerce().unassign_staff(id, &member).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

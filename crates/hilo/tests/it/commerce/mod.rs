@@ -9,3 +9,4 @@ mod privacy;
 mod promotions;
 mod racing;
 mod returns;
+mod staff;

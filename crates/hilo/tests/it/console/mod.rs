@@ -17,7 +17,7 @@ use crate::support::browser::Browser;
 use crate::support::twilio::{ACCOUNT_SID, TwilioPeer};
 use crate::support::{TestApp, form_encode};
 
-const PASSWORD: &str = "a long console password";
+pub(crate) const PASSWORD: &str = "a long console password";
 const AGENT: &str = "lucia@shop.example";
 
 /// A shop with an agent, an SMS number and a WhatsApp number on one Twilio peer.
@@ -75,7 +75,7 @@ fn message<'a>(from: &'a str, to: &'a str, sid: &'a str, body: &'a str) -> [(&'a
 }
 
 /// A console page read with a session, as an English-speaking browser asks.
-async fn page(app: &TestApp, session: &str, path: &str) -> Response {
+pub(crate) async fn page(app: &TestApp, session: &str, path: &str) -> Response {
     app.client
         .get(app.url(path))
         .header("cookie", format!("hilo_session={session}"))

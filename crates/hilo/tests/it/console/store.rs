@@ -14,6 +14,7 @@ on_both_engines!(
     the_pickup_desk_checks_a_code_and_hands_the_order_over,
     an_agent_sees_and_cancels_orders_beside_the_conversation,
     the_return_desk_takes_back_what_another_store_sold,
+    the_endless_aisle_orders_what_the_store_lacks,
 );
 
 async fn the_pickup_desk_checks_a_code_and_hands_the_order_over(app: TestApp) {
@@ -333,9 +334,10 @@ async fn the_return_desk_takes_back_what_another_store_sold(app: TestApp) {
     let sol = app
         .create_location("Sol", "store", 40.4169, -3.7035, &["pickup", "returns"])
         .await;
-    app.create_product("Zapatilla Runner", &[("ZAP-42", 5999)])
+    app.create_product("Zapatilla Runner", &[("ZAP-42", 5999), ("ZAP-43", 5999)])
         .await;
     app.stock("ZAP-42", &gran_via, 5).await;
+    app.stock("ZAP-43", &sol, 2).await;
     let till = app.key_for("store").await;
     let sale = |_: ()| {
         json!({"customer_id": "email:ana@example.com", "channel": "pos",
@@ -357,7 +359,8 @@ async fn the_return_desk_takes_back_what_another_store_sold(app: TestApp) {
     .unwrap();
     assert!(html.contains("Return code"));
 
-    // By the order's number and her email: the shoe goes back on Sol's shelf.
+    // By the order's number and her email: the shoe goes back on Sol's shelf, and she
+    // takes a size 43 from Sol's stock in exchange.
     let number = first["number"].as_str().unwrap();
     let wrong = [
         ("csrf", csrf.as_str()),
@@ -392,6 +395,11 @@ async fn the_return_desk_takes_back_what_another_store_sold(app: TestApp) {
         ("quantity", "1"),
         ("disposition", "restock"),
         ("reason", "talla"),
+        ("currency", "EUR"),
+        ("refund", ""),
+        ("reference", ""),
+        ("exchange_sku", "ZAP-43"),
+        ("exchange_quantity", "1"),
     ];
     let answer = super::send(
         &app,
@@ -401,8 +409,23 @@ async fn the_return_desk_takes_back_what_another_store_sold(app: TestApp) {
     )
     .await;
     assert_eq!(answer.status(), StatusCode::OK);
-    assert!(answer.text().await.unwrap().contains("Received."));
+    let html = answer.text().await.unwrap();
+    assert!(html.contains("Received."), "{html}");
+    assert!(html.contains("Exchange handed over: order"), "{html}");
     assert_eq!(app.level("ZAP-42", &sol).await, (1, 0, 1));
+    assert_eq!(app.level("ZAP-43", &sol).await, (1, 0, 1));
+    let orders: Value = app
+        .get(
+            "/api/v1/customers/email:ana@example.com/orders",
+            &shop_key(&app).await,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let exchanged = &orders["data"][0];
+    assert_eq!(exchanged["lines"][0]["sku"], "ZAP-43");
+    assert!(html.contains(exchanged["number"].as_str().unwrap()));
 
     // A return started online, by its code: written off.
     let shop = app.key_for("storefront").await;
@@ -437,7 +460,22 @@ async fn the_return_desk_takes_back_what_another_store_sold(app: TestApp) {
         ("sku", "ZAP-42"),
         ("quantity", "1"),
         ("disposition", "write_off"),
+        ("currency", "EUR"),
+        ("refund", "59,99"),
+        ("reference", "TPV-0042"),
     ];
+    // A refund that is no amount is refused, and nothing is received.
+    let mut wrong = receive.to_vec();
+    wrong[9] = ("refund", "59,999");
+    let answer = super::send(
+        &app,
+        Some(&session),
+        "/console/store/returns/receive",
+        &wrong,
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(answer.text().await.unwrap().contains("such as 12.50"));
     let answer = super::send(
         &app,
         Some(&session),
@@ -458,4 +496,132 @@ async fn the_return_desk_takes_back_what_another_store_sold(app: TestApp) {
         .unwrap();
     assert_eq!(read["status"], "received");
     assert_eq!(read["lines"][0]["disposition"], "write_off");
+    assert_eq!(
+        read["refund"],
+        json!({"amount": {"amount": 5999, "currency": "EUR"}, "reference": "TPV-0042",
+            "status": "refunded"})
+    );
+}
+
+async fn shop_key(app: &TestApp) -> String {
+    app.key_for("storefront").await
+}
+
+/// The value of a hidden field in a page's form.
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).expect("field") + marker.len();
+    html[start..]
+        .split('"')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+async fn the_endless_aisle_orders_what_the_store_lacks(app: TestApp) {
+    let gran_via = app
+        .create_location("Gran Vía", "store", 40.4200, -3.7058, &["pickup"])
+        .await;
+    let getafe = app
+        .create_location("Getafe", "warehouse", 40.3057, -3.7329, &["ship"])
+        .await;
+    app.create_product("Zapatilla Trail", &[("ZAP-44", 7999)])
+        .await;
+    app.stock("ZAP-44", &getafe, 3).await;
+    let shop = app.key_for("storefront").await;
+    let wished = app
+        .post_json(
+            "/api/v1/customers/email:ana@example.com/wishlist/lines",
+            &shop,
+            &json!({"sku": "ZAP-44", "quantity": 1, "channel": "app"}),
+        )
+        .await;
+    assert_eq!(wished.status(), StatusCode::OK);
+    app.create_user("sergio@shop.example", "store", PASSWORD)
+        .await;
+    app.create_user("lucia@shop.example", "agent", PASSWORD)
+        .await;
+    let (session, csrf) = console_session(&app, "sergio@shop.example", PASSWORD).await;
+    let (agent, _) = console_session(&app, "lucia@shop.example", PASSWORD).await;
+    assert_eq!(
+        super::page(&app, &agent, "/console/store/aisle")
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+
+    // Her wish list, made in the app, with none here and three elsewhere.
+    let path = format!("/console/store/aisle?location={gran_via}&contact=ANA%40example.com");
+    let html = super::page(&app, &session, &path)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("Wish list") && html.contains("Zapatilla Trail"),
+        "{html}"
+    );
+    assert!(html.contains("<td>0</td><td>3</td>"), "{html}");
+    let token = hidden(&html, "token");
+    let unknown = super::page(
+        &app,
+        &session,
+        &format!("/console/store/aisle?location={gran_via}&contact=nadie%40example.com"),
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(unknown.contains("No customer has this email or phone yet"));
+
+    // Not here to collect: refused, saying what there is.
+    let mut form = vec![
+        ("csrf", csrf.as_str()),
+        ("location", gran_via.as_str()),
+        ("contact", "ana@example.com"),
+        ("token", token.as_str()),
+        ("sku", "ZAP-44"),
+        ("quantity", "1"),
+        ("delivery", "pickup"),
+        ("name", "Ana García"),
+        ("line1", "Calle Mayor 1"),
+        ("city", "Madrid"),
+        ("postal_code", "28013"),
+        ("country", "ES"),
+    ];
+    let answer = super::send(&app, Some(&session), "/console/store/aisle/order", &form).await;
+    assert_eq!(answer.status(), StatusCode::CONFLICT);
+    assert!(answer.text().await.unwrap().contains("units available: 0"));
+
+    // Shipped home from the warehouse, placed on the tablet and signed by Sergio; the
+    // same form sent twice is one order.
+    let token = hidden(&html, "token");
+    form[3] = ("token", token.as_str());
+    form[6] = ("delivery", "ship");
+    let mut numbers = Vec::new();
+    for _ in 0..2 {
+        let answer = super::send(&app, Some(&session), "/console/store/aisle/order", &form).await;
+        assert_eq!(answer.status(), StatusCode::OK);
+        let html = answer.text().await.unwrap();
+        assert!(
+            html.contains("Placed:") && html.contains("from Getafe"),
+            "{html}"
+        );
+        numbers.push(html);
+    }
+    let orders: Value = app
+        .get("/api/v1/customers/email:ana@example.com/orders", &shop)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(orders["data"].as_array().unwrap().len(), 1);
+    let order = &orders["data"][0];
+    assert!(numbers[0].contains(order["number"].as_str().unwrap()));
+    assert!(numbers[1].contains(order["number"].as_str().unwrap()));
+    assert_eq!(order["channel"], "store_tablet");
+    assert_eq!(order["staff"], "sergio@shop.example");
+    assert_eq!(order["fulfillments"][0]["type"], "ship");
+    assert_eq!(order["fulfillments"][0]["location_id"], getafe.as_str());
+    assert_eq!(app.level("ZAP-44", &getafe).await, (3, 1, 2));
 }

@@ -85,6 +85,14 @@ async fn every_page_works_at_a_tablets_width(app: TestApp) {
             .status(),
         StatusCode::OK
     );
+    let wished = app
+        .post_json(
+            &format!("/api/v1/customers/{customer}/wishlist/lines"),
+            &app.admin_key,
+            &json!({"sku": "ABR-42", "quantity": 1}),
+        )
+        .await;
+    assert_eq!(wished.status(), StatusCode::OK);
     let response = app
         .request(
             reqwest::Method::PUT,
@@ -118,6 +126,10 @@ async fn every_page_works_at_a_tablets_width(app: TestApp) {
         ("/console/store/pickups".to_owned(), "store-pickups"),
         ("/console/store/stock?q=abrigo".to_owned(), "store-stock"),
         ("/console/store/returns".to_owned(), "store-returns"),
+        (
+            "/console/store/aisle?contact=%2B34600111222".to_owned(),
+            "store-aisle",
+        ),
         ("/console/account".to_owned(), "account"),
         ("/console/admin/users".to_owned(), "admin-users"),
         ("/console/admin/keys".to_owned(), "admin-keys"),
