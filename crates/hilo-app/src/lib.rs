@@ -87,6 +87,10 @@ pub struct Hilo {
     /// (0: never): feed consumers that can wait yield to ingestion while it runs.
     ingest_committed_at: Arc<std::sync::atomic::AtomicU64>,
     started: std::time::Instant,
+    /// On SQLite, the writer orders are placed through, started with the first order.
+    order_writer: Arc<std::sync::OnceLock<Option<hilo_store::commerce::OrderWriter>>>,
+    /// Every location as this node last read it (commerce).
+    locations: Arc<commerce::LocationCache>,
 }
 
 impl Hilo {
@@ -112,6 +116,8 @@ impl Hilo {
             write_keys: Arc::default(),
             rules: Arc::default(),
             arrivals: Arc::default(),
+            order_writer: Arc::default(),
+            locations: Arc::default(),
         }
     }
 

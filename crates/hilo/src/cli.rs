@@ -230,10 +230,18 @@ enum BenchCommand {
         /// Concurrent clients
         #[arg(long, default_value_t = 32)]
         clients: usize,
-        #[arg(long, default_value_t = 1_000)]
+        /// SKUs in the catalogue
+        #[arg(long, default_value_t = 20_000)]
         skus: usize,
-        #[arg(long, default_value_t = 20)]
+        /// Stores
+        #[arg(long, default_value_t = 500)]
         stores: usize,
+        /// SKUs orders are spread over (stocked in each of the order stores)
+        #[arg(long, default_value_t = 10_000)]
+        order_skus: usize,
+        /// Stores orders are spread over
+        #[arg(long, default_value_t = 50)]
+        order_stores: usize,
         #[arg(long, default_value_t = 10_000)]
         customers: usize,
     },
@@ -395,6 +403,8 @@ pub fn run() -> ExitCode {
                 clients,
                 skus,
                 stores,
+                order_skus,
+                order_stores,
                 customers,
             } => runtime.block_on(crate::bench::commerce::commerce(
                 crate::bench::commerce::CommerceBenchOptions {
@@ -402,6 +412,8 @@ pub fn run() -> ExitCode {
                     clients: *clients,
                     skus: *skus,
                     stores: *stores,
+                    order_skus: *order_skus,
+                    order_stores: *order_stores,
                     customers: *customers,
                     database_url,
                     sqlite_cache_mib,

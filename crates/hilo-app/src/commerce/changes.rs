@@ -4,7 +4,6 @@
 //! one transaction; a coupon's discount is worked out again for the new lines.
 
 use hilo_domain::commerce::order::{FulfillmentKind, FulfillmentStatus};
-use hilo_domain::commerce::promotion::Line;
 use hilo_domain::{Invalid, LocationId, OrderId, Principal};
 use hilo_store::commerce::{OrderLineRecord, OrderRecord};
 use serde_json::json;
@@ -180,21 +179,7 @@ impl Commerce<'_> {
         let mut discount = 0;
         if let Some(promotion) = tx.redemption_of(id).await? {
             let rules = rules_of(&promotion)?;
-            let promo_lines: Vec<Line> = priced
-                .lines
-                .iter()
-                .map(|(line, _, price)| Line {
-                    sku: line.sku.clone(),
-                    categories: variants
-                        .iter()
-                        .find(|v| v.sku == line.sku)
-                        .map(|v| v.categories.clone())
-                        .unwrap_or_default(),
-                    total: price
-                        .times(u32::try_from(line.quantity).unwrap_or(0))
-                        .unwrap_or(*price),
-                })
-                .collect();
+            let promo_lines = priced.promotion_lines(&variants);
             // Admitted when it was placed; only what it takes off is worked out again.
             discount = rules
                 .discount(&promo_lines, currency, order.created_at, false)
@@ -204,7 +189,7 @@ impl Commerce<'_> {
         tx.set_order_amounts(id, subtotal.amount, discount, subtotal.amount - discount)
             .await?;
         let detail = json!({"cancelled": dropped,
-            "fulfillments": added.values().map(ToString::to_string).collect::<Vec<_>>(),
+            "fulfillments": added.by_location.values().map(ToString::to_string).collect::<Vec<_>>(),
             "lines": wanted.iter().map(|(sku, q)| json!({"sku": sku, "quantity": q})).collect::<Vec<_>>()});
         tx.record_order_history(
             id,

@@ -1,6 +1,8 @@
 //! One inventory across every location: levels set by staff as movements with
 //! reasons, transfers, and where a SKU can be collected soonest.
 
+use std::collections::HashMap;
+
 use hilo_domain::commerce::catalogue::check_sku;
 use hilo_domain::commerce::inventory::{self, Level, Reason, Refused};
 use hilo_domain::commerce::location::{Offer, Point};
@@ -10,7 +12,7 @@ use hilo_store::commerce::{LevelRecord, NewMovement};
 use tracing::info;
 
 use super::Commerce;
-use super::locations::schedule_of;
+use super::locations::KnownLocation;
 use crate::{AppError, AppResult};
 
 /// Most units one level holds.
@@ -213,27 +215,50 @@ impl Commerce<'_> {
     /// The locations offering pickup that can promise `sku`, nearest to `from` first,
     /// each with the time it can be ready: its preparation time counted within its
     /// opening hours from now.
-    pub async fn availability(&self, sku: &str, from: Point) -> AppResult<Vec<Availability>> {
+    pub async fn availability(
+        &self,
+        sku: &str,
+        from: Point,
+        limit: usize,
+    ) -> AppResult<Vec<Availability>> {
         let levels = self.stock(sku).await?;
-        let locations = self.hilo.store.locations().await?;
-        let now = self.hilo.now();
-        let mut found: Vec<Availability> = locations
+        let locations = self.known_locations().await?;
+        let by_id: HashMap<LocationId, &KnownLocation> =
+            locations.iter().map(|l| (l.record.id, l)).collect();
+        // The nearest first, then the ready time worked out only for those shown.
+        let mut near: Vec<(f64, &KnownLocation, i64)> = levels
             .iter()
-            .filter(|l| l.offers(Offer::Pickup))
-            .filter_map(|location| {
-                let level = levels.iter().find(|l| l.location_id == location.id)?;
+            .filter_map(|level| {
+                let location = by_id.get(&level.location_id)?;
                 let available = level.level.available();
-                (available > 0).then(|| Availability {
-                    location_id: location.id,
-                    name: location.name.clone(),
-                    distance_km: (from.distance_km(&location.point) * 100.0).round() / 100.0,
-                    available,
-                    ready_at: due_at(
-                        now,
-                        location.pickup_prep_minutes,
-                        schedule_of(location).as_ref(),
-                    ),
+                (available > 0 && location.record.offers(Offer::Pickup)).then(|| {
+                    let km = from.distance_km(&location.record.point);
+                    ((km * 100.0).round() / 100.0, *location, available)
                 })
+            })
+            .collect();
+        near.sort_by(|a, b| a.0.total_cmp(&b.0));
+        // Locations as near as the last one shown stay in, so equally near ones are
+        // ordered by when they can have it ready.
+        let cut = near
+            .get(limit.saturating_sub(1))
+            .map_or(near.len(), |last| {
+                near.iter().take_while(|n| n.0 <= last.0).count()
+            });
+        near.truncate(cut);
+        let now = self.hilo.now();
+        let mut found: Vec<Availability> = near
+            .into_iter()
+            .map(|(km, location, available)| Availability {
+                location_id: location.record.id,
+                name: location.record.name.clone(),
+                distance_km: km,
+                available,
+                ready_at: due_at(
+                    now,
+                    location.record.pickup_prep_minutes,
+                    location.schedule.as_ref(),
+                ),
             })
             .collect();
         found.sort_by(|a, b| {
@@ -241,6 +266,7 @@ impl Commerce<'_> {
                 .total_cmp(&b.distance_km)
                 .then(a.ready_at.cmp(&b.ready_at))
         });
+        found.truncate(limit);
         Ok(found)
     }
 }

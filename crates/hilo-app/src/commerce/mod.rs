@@ -23,6 +23,7 @@ pub use carts::{CartView, LineChange, ListKind};
 pub use catalogue::ProductInput;
 pub use changes::OrderChange;
 pub use inventory::{Availability, StockChange};
+pub(crate) use locations::LocationCache;
 pub use orders::{FulfillmentRequest, LineRequest, OrderRequest, OrderView, Placed, ShipAddress};
 pub use pickups::{PickupCode, QR_PREFIX, Step};
 pub use promotions::PromotionInput;

@@ -16,9 +16,12 @@ use hilo_domain::commerce::promotion::Line;
 use hilo_domain::commerce::reservation::ReservationState;
 use hilo_domain::customers::changes::ChangeKind;
 use hilo_domain::customers::timeline::ItemType;
-use hilo_domain::{CustomerId, FulfillmentId, Invalid, LocationId, OrderId, Principal};
+use hilo_domain::{CustomerId, FulfillmentId, Invalid, LocationId, OrderId, Principal, Timestamp};
 use hilo_store::StoreError;
-use hilo_store::commerce::{NewMovement, NewOrder, OrderLineRecord, OrderRecord, VariantRecord};
+use hilo_store::commerce::{
+    HistoryRecord, JobDone, LocationRecord, NewMovement, NewOrder, OrderJob, OrderLineRecord,
+    OrderRecord, OrderTx, OrderWriter, VariantRecord, complete,
+};
 use hilo_store::customers::NewTimelineItem;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -102,6 +105,39 @@ pub struct OrderView {
 pub struct Placed {
     pub order: OrderView,
     pub replayed: bool,
+}
+
+/// Everything placing an order writes, decided before its transaction: what is left
+/// to decide inside it (where the stock comes from, the code's limits, the number) is
+/// decided by [`apply_order`] against the rows as the transaction sees them.
+struct OrderDraft {
+    order_id: OrderId,
+    root: CustomerId,
+    channel: String,
+    actor: String,
+    staff: Option<String>,
+    status: OrderStatus,
+    subtotal: Money,
+    payment: Option<String>,
+    scoped_key: Option<String>,
+    request_digest: String,
+    /// (line, name, unit price)
+    lines: Vec<(LineRequest, String, Money)>,
+    /// The lines as a promotion's rules read them.
+    promotion_lines: Vec<Line>,
+    wanted: Vec<(String, i64)>,
+    route: Route,
+    coupon_code: Option<String>,
+    from_cart: bool,
+    now: Timestamp,
+}
+
+/// What writing an order came to.
+enum Written {
+    /// Placed: the order as a read of it would find it.
+    Placed(Box<OrderRecord>),
+    /// Its idempotency key placed another order first: nothing was written.
+    KeyTaken,
 }
 
 pub(super) const PENDING: [&str; 4] = ["placed", "allocated", "picking", "ready_for_pickup"];
@@ -192,167 +228,61 @@ impl Commerce<'_> {
         let actor = by.actor();
         let now = self.hilo.now();
         let order_id = OrderId::generate();
-        let currency = subtotal.currency.to_string();
         let wanted: Vec<(String, i64)> =
             lines.iter().map(|l| (l.sku.clone(), l.quantity)).collect();
 
-        let mut tx = self.hilo.store.begin().await?;
         let status = if kind == FulfillmentKind::Counter {
             OrderStatus::Completed
         } else {
             OrderStatus::Open
         };
-        let inserted = tx
-            .insert_order(&NewOrder {
-                id: order_id,
-                profile_id: root,
-                channel,
-                actor: &actor,
-                staff: request.staff.as_deref(),
-                status: status.as_str(),
-                currency: &currency,
-                subtotal: subtotal.amount,
-                discount: 0,
-                total: subtotal.amount,
-                coupon_code: None,
-                payment: payment.as_deref(),
-                idempotency_key: scoped_key.as_deref(),
-                request_digest: Some(&request.request_digest),
-                at: now,
-            })
-            .await;
-        let number = match inserted {
-            Ok(number) => number,
+        let promotion_lines = priced.promotion_lines(&variants);
+        let draft = OrderDraft {
+            order_id,
+            root,
+            channel: channel.to_owned(),
+            actor,
+            staff: request.staff.clone(),
+            status,
+            subtotal,
+            payment,
+            scoped_key: scoped_key.clone(),
+            request_digest: request.request_digest.clone(),
+            lines: priced
+                .lines
+                .iter()
+                .map(|(line, name, price)| ((*line).clone(), name.clone(), *price))
+                .collect(),
+            promotion_lines,
+            wanted,
+            route: Route {
+                kind,
+                candidates,
+                split,
+                ship_address,
+            },
+            coupon_code: request.coupon_code.clone(),
+            from_cart,
+            now,
+        };
+        let record = match self.write_order(draft).await? {
+            Written::Placed(record) => record,
             // The same key's first request committed while this one was on its way.
-            Err(StoreError::Conflict) if scoped_key.is_some() => {
-                drop(tx);
+            Written::KeyTaken => {
                 let key = scoped_key.as_deref().unwrap_or_default();
                 return self
                     .replay(key, &request.request_digest)
                     .await?
                     .ok_or_else(|| AppError::Conflict("the order is being placed".into()));
             }
-            Err(other) => return Err(other.into()),
         };
-        for (index, line) in priced.lines.iter().enumerate() {
-            tx.insert_order_line(
-                order_id,
-                &OrderLineRecord {
-                    line_no: index as i64,
-                    sku: line.0.sku.clone(),
-                    name: line.1.clone(),
-                    quantity: line.0.quantity,
-                    unit_price: line.2.amount,
-                },
-            )
-            .await?;
-        }
-        let route = Route {
-            kind,
-            candidates,
-            split,
-            ship_address,
-        };
-        let fulfilments =
-            reserve::reserve(&mut tx, order_id, &wanted, &route, 0, &actor, now).await?;
-        // The code after the stock: every transaction takes level rows before a
-        // promotion's row (a cancellation too), so none waits on another crosswise.
-        let mut total = subtotal;
-        if let Some(typed) = request.coupon_code.as_deref() {
-            let lines: Vec<Line> = priced
-                .lines
-                .iter()
-                .map(|(line, _, price)| Line {
-                    sku: line.sku.clone(),
-                    categories: variants
-                        .iter()
-                        .find(|v| v.sku == line.sku)
-                        .map(|v| v.categories.clone())
-                        .unwrap_or_default(),
-                    total: price
-                        .times(u32::try_from(line.quantity).unwrap_or(0))
-                        .unwrap_or(*price),
-                })
-                .collect();
-            let redeemed = redeem(
-                &mut tx,
-                typed,
-                root,
-                &lines,
-                subtotal.currency,
-                order_id,
-                now,
-            )
-            .await?;
-            total = Money::new(
-                subtotal.amount - redeemed.discount.amount,
-                subtotal.currency,
-            );
-            tx.set_order_totals(
-                order_id,
-                redeemed.discount.amount,
-                total.amount,
-                &redeemed.code,
-            )
-            .await?;
-            tx.insert_redemption(
-                order_id,
-                &redeemed.promotion,
-                redeemed.coupon.as_deref(),
-                root,
-                redeemed.discount.amount,
-                now,
-            )
-            .await?;
-        }
-        let detail = json!({"fulfillments": fulfilments.values().map(ToString::to_string).collect::<Vec<_>>()});
-        tx.record_order_history(
-            order_id,
-            None,
-            "placed",
-            &actor,
-            channel,
-            &detail.to_string(),
-            now,
-        )
-        .await?;
-        if from_cart {
-            tx.clear_cart(root, ListKind::Cart.as_str()).await?;
-        }
-        let products: Vec<Value> = priced
-            .lines
-            .iter()
-            .map(|(line, name, price)| {
-                json!({"sku": line.sku, "name": name, "quantity": line.quantity, "price": price.amount})
-            })
-            .collect();
-        let body = json!({"order_id": order_id.to_string(), "number": number.to_string(),
-            "total": total.amount, "discount": subtotal.amount - total.amount,
-            "coupon": request.coupon_code, "currency": currency, "products": products})
-        .to_string();
-        tx.append_timeline(&NewTimelineItem {
-            profile_id: root,
-            item_type: ItemType::Commerce,
-            kind: "order",
-            name: Some("Order Completed"),
-            channel,
-            source_id: None,
-            message_id: None,
-            at: now,
-            received_at: now,
-            body: &body,
-        })
-        .await?;
-        let change = json!({"order_id": order_id.to_string(), "number": number.to_string(),
-            "status": status.as_str(), "channel": channel, "total": total.amount,
-            "currency": currency});
-        tx.record_change(ChangeKind::OrderCompleted, root, &change.to_string(), now)
-            .await?;
-        tx.commit().await?;
         self.hilo.feed_signal.notify_waiters();
-        info!(order = %order_id, number, channel, lines = lines.len(), "order placed");
+        info!(order = %order_id, number = record.number, channel, lines = lines.len(), "order placed");
         Ok(Placed {
-            order: self.order(order_id).await?,
+            order: OrderView {
+                record: *record,
+                customer_id: root,
+            },
             replayed: false,
         })
     }
@@ -372,6 +302,32 @@ impl Commerce<'_> {
         }))
     }
 
+    /// Writes an order: on SQLite through the order writer, which applies the orders
+    /// waiting in one transaction; through a transaction of the pool otherwise (and on
+    /// SQLite when the writer is gone or its queue is full). Answers once the order is
+    /// on disk, or refused and undone.
+    async fn write_order(&self, draft: OrderDraft) -> AppResult<Written> {
+        let draft = std::sync::Arc::new(draft);
+        let writer = self
+            .hilo
+            .order_writer
+            .get_or_init(|| OrderWriter::start(&self.hilo.store));
+        if let Some(writer) = writer {
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            if writer.submit(order_job(draft.clone(), reply)).is_ok() {
+                return answer
+                    .await
+                    .map_err(|_| AppError::Internal("the order writer dropped an order".into()))?;
+            }
+        }
+        let mut tx = self.hilo.store.begin().await?;
+        let written = apply_order(&mut tx, &draft).await?;
+        if matches!(written, Written::Placed(_)) {
+            tx.commit().await?;
+        }
+        Ok(written)
+    }
+
     /// The locations that may serve a fulfilment, as (id, preferred, distance,
     /// priority); whether the plan may split; the shipping address as stored.
     #[allow(clippy::type_complexity)]
@@ -386,9 +342,12 @@ impl Commerce<'_> {
     )> {
         let field = "fulfillment.location_id";
         let at_store = |location: LocationId, kind: FulfillmentKind| async move {
-            let found = self.hilo.store.location(location).await?;
-            let Some(found) = found else {
-                return Err(AppError::from(Invalid::new(field, "no such location")));
+            let found = match self.known_location(location).await {
+                Ok(found) => found,
+                Err(AppError::NotFound) => {
+                    return Err(AppError::from(Invalid::new(field, "no such location")));
+                }
+                Err(other) => return Err(other),
             };
             if kind != FulfillmentKind::Counter && !found.offers(Offer::Pickup) {
                 return Err(Invalid::new(field, "this location does not offer pickup").into());
@@ -426,7 +385,8 @@ impl Commerce<'_> {
                         .into());
                     }
                 };
-                let locations = self.hilo.store.locations().await?;
+                let known = self.known_locations().await?;
+                let locations: Vec<&LocationRecord> = known.iter().map(|l| &l.record).collect();
                 let mut candidates = Vec::new();
                 for location in locations.iter().filter(|l| l.offers(Offer::Ship)) {
                     if from.is_some_and(|f| f != location.id) {
@@ -645,6 +605,26 @@ pub(super) struct Priced<'a> {
     pub total: Money,
 }
 
+impl Priced<'_> {
+    /// The lines as a promotion's rules read them: each line's total and categories.
+    pub(super) fn promotion_lines(&self, variants: &[VariantRecord]) -> Vec<Line> {
+        self.lines
+            .iter()
+            .map(|(line, _, price)| Line {
+                sku: line.sku.clone(),
+                categories: variants
+                    .iter()
+                    .find(|v| v.sku == line.sku)
+                    .map(|v| v.categories.clone())
+                    .unwrap_or_default(),
+                total: price
+                    .times(u32::try_from(line.quantity).unwrap_or(0))
+                    .unwrap_or(*price),
+            })
+            .collect()
+    }
+}
+
 /// Each line's name and unit price in the order's currency (given, or the first
 /// line's main one), and the total.
 pub(super) fn price_lines<'a>(
@@ -713,4 +693,194 @@ fn check_address(address: &ShipAddress) -> Result<ShipAddress, Invalid> {
         lat: address.lat,
         lng: address.lng,
     })
+}
+
+/// The writer's job for one order: applies it in the writer's transaction and answers
+/// through `reply` once that transaction has committed (or the order was refused).
+fn order_job(
+    draft: std::sync::Arc<OrderDraft>,
+    reply: tokio::sync::oneshot::Sender<AppResult<Written>>,
+) -> OrderJob {
+    Box::new(move |tx| {
+        let result = match tx {
+            Some(tx) => complete(apply_order(tx, &draft)).unwrap_or_else(|| {
+                Err(AppError::Internal(
+                    "an order's write waited outside its transaction".into(),
+                ))
+            }),
+            None => Err(AppError::Internal(
+                "the order writer could not begin".into(),
+            )),
+        };
+        let keep = matches!(result, Ok(Written::Placed(_)));
+        JobDone {
+            keep,
+            after_commit: Box::new(move |committed| {
+                let answer = match (result, committed) {
+                    (Ok(Written::Placed(_)), Err(failure)) => Err(AppError::Internal(format!(
+                        "the order's transaction did not commit: {failure}"
+                    ))),
+                    (result, _) => result,
+                };
+                let _ = reply.send(answer);
+            }),
+        }
+    })
+}
+
+/// Places an order inside its transaction, on either engine: the header with its
+/// number, the lines, the stock taken (the allocation plan over the levels as the
+/// transaction sees them), the code redeemed after the stock (every transaction takes
+/// level rows before a promotion's, a cancellation too, so none waits on another
+/// crosswise), the history, the cart emptied, the timeline and the change feed told.
+async fn apply_order<T: OrderTx>(tx: &mut T, d: &OrderDraft) -> AppResult<Written> {
+    let currency = d.subtotal.currency.to_string();
+    let inserted = tx
+        .insert_order(&NewOrder {
+            id: d.order_id,
+            profile_id: d.root,
+            channel: &d.channel,
+            actor: &d.actor,
+            staff: d.staff.as_deref(),
+            status: d.status.as_str(),
+            currency: &currency,
+            subtotal: d.subtotal.amount,
+            discount: 0,
+            total: d.subtotal.amount,
+            coupon_code: None,
+            payment: d.payment.as_deref(),
+            idempotency_key: d.scoped_key.as_deref(),
+            request_digest: Some(&d.request_digest),
+            at: d.now,
+        })
+        .await;
+    let number = match inserted {
+        Ok(number) => number,
+        Err(StoreError::Conflict) if d.scoped_key.is_some() => return Ok(Written::KeyTaken),
+        Err(other) => return Err(other.into()),
+    };
+    let lines: Vec<OrderLineRecord> = d
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(index, (line, name, price))| OrderLineRecord {
+            line_no: index as i64,
+            sku: line.sku.clone(),
+            name: name.clone(),
+            quantity: line.quantity,
+            unit_price: price.amount,
+        })
+        .collect();
+    for line in &lines {
+        tx.insert_order_line(d.order_id, line).await?;
+    }
+    let reserved =
+        reserve::reserve(tx, d.order_id, &d.wanted, &d.route, 0, &d.actor, d.now).await?;
+    let mut total = d.subtotal;
+    let mut coupon_code = None;
+    if let Some(typed) = d.coupon_code.as_deref() {
+        let redeemed = redeem(
+            tx,
+            typed,
+            d.root,
+            &d.promotion_lines,
+            d.subtotal.currency,
+            d.order_id,
+            d.now,
+        )
+        .await?;
+        total = Money::new(
+            d.subtotal.amount - redeemed.discount.amount,
+            d.subtotal.currency,
+        );
+        tx.set_order_totals(
+            d.order_id,
+            redeemed.discount.amount,
+            total.amount,
+            &redeemed.code,
+        )
+        .await?;
+        tx.insert_redemption(
+            d.order_id,
+            &redeemed.promotion,
+            redeemed.coupon.as_deref(),
+            d.root,
+            redeemed.discount.amount,
+            d.now,
+        )
+        .await?;
+        coupon_code = Some(redeemed.code);
+    }
+    let detail = json!({"fulfillments": reserved.by_location.values().map(ToString::to_string).collect::<Vec<_>>()})
+        .to_string();
+    tx.record_order_history(
+        d.order_id, None, "placed", &d.actor, &d.channel, &detail, d.now,
+    )
+    .await?;
+    if d.from_cart {
+        tx.clear_cart(d.root, ListKind::Cart.as_str()).await?;
+    }
+    let products: Vec<Value> = d
+        .lines
+        .iter()
+        .map(|(line, name, price)| {
+            json!({"sku": line.sku, "name": name, "quantity": line.quantity, "price": price.amount})
+        })
+        .collect();
+    let body = json!({"order_id": d.order_id.to_string(), "number": number.to_string(),
+        "total": total.amount, "discount": d.subtotal.amount - total.amount,
+        "coupon": d.coupon_code, "currency": currency, "products": products})
+    .to_string();
+    tx.append_timeline(&NewTimelineItem {
+        profile_id: d.root,
+        item_type: ItemType::Commerce,
+        kind: "order",
+        name: Some("Order Completed"),
+        channel: &d.channel,
+        source_id: None,
+        message_id: None,
+        at: d.now,
+        received_at: d.now,
+        body: &body,
+    })
+    .await?;
+    let change = json!({"order_id": d.order_id.to_string(), "number": number.to_string(),
+        "status": d.status.as_str(), "channel": d.channel, "total": total.amount,
+        "currency": currency});
+    tx.record_change(
+        ChangeKind::OrderCompleted,
+        d.root,
+        &change.to_string(),
+        d.now,
+    )
+    .await?;
+    Ok(Written::Placed(Box::new(OrderRecord {
+        id: d.order_id,
+        number,
+        profile_id: d.root,
+        channel: d.channel.clone(),
+        actor: d.actor.clone(),
+        staff: d.staff.clone(),
+        status: d.status.as_str().to_owned(),
+        currency,
+        subtotal: d.subtotal.amount,
+        discount: d.subtotal.amount - total.amount,
+        total: total.amount,
+        coupon_code,
+        payment: d.payment.clone(),
+        request_digest: Some(d.request_digest.clone()),
+        created_at: d.now,
+        updated_at: d.now,
+        lines,
+        fulfillments: reserved.fulfillments,
+        reservations: reserved.reservations,
+        history: vec![HistoryRecord {
+            fulfillment_id: None,
+            event: "placed".into(),
+            actor: d.actor.clone(),
+            channel: d.channel.clone(),
+            detail,
+            at: d.now,
+        }],
+    })))
 }

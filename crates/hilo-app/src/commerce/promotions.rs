@@ -7,7 +7,7 @@ use hilo_domain::commerce::money::{Currency, Money};
 use hilo_domain::commerce::promotion::{Discount, Limits, Line, Rules};
 use hilo_domain::{CustomerId, Invalid, OrderId, Timestamp};
 use hilo_store::StoreError;
-use hilo_store::commerce::{CouponRecord, PromotionRecord};
+use hilo_store::commerce::{CouponRecord, OrderTx, PromotionRecord};
 use tracing::info;
 
 use super::{Commerce, CustomerRef};
@@ -241,8 +241,8 @@ pub(crate) struct Redeemed {
 /// Redeems `typed` for an order of `lines` by `root`, in the order's transaction: the
 /// promotion's rules, then its limits by conditional updates (total, the customer's,
 /// a coupon used once, a coupon bound to another customer refused).
-pub(crate) async fn redeem(
-    tx: &mut hilo_store::Tx,
+pub(crate) async fn redeem<T: OrderTx>(
+    tx: &mut T,
     typed: &str,
     root: CustomerId,
     lines: &[Line],

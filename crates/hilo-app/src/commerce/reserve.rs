@@ -9,7 +9,7 @@ use hilo_domain::commerce::inventory::{self, Movement, Reason};
 use hilo_domain::commerce::order::{FulfillmentKind, FulfillmentStatus};
 use hilo_domain::commerce::reservation::ReservationState;
 use hilo_domain::{FulfillmentId, LocationId, OrderId, Timestamp};
-use hilo_store::commerce::{FulfillmentRecord, NewMovement, ReservationRecord};
+use hilo_store::commerce::{FulfillmentRecord, NewMovement, OrderTx, ReservationRecord};
 
 use crate::{AppError, AppResult};
 
@@ -25,21 +25,33 @@ pub(crate) struct Route {
     pub ship_address: Option<String>,
 }
 
+/// What taking an order's stock wrote.
+pub(crate) struct Reserved {
+    /// Each location's fulfilment.
+    pub by_location: BTreeMap<String, FulfillmentId>,
+    pub fulfillments: Vec<FulfillmentRecord>,
+    pub reservations: Vec<ReservationRecord>,
+}
+
 /// Plans and takes the stock of `wanted` (lines numbered from `first_line`), creating
 /// the fulfilments; an [`AppError::OutOfStock`] names the line (by its index in
-/// `wanted`) that cannot be served. Returns each location's fulfilment.
-pub(crate) async fn reserve(
-    tx: &mut hilo_store::Tx,
+/// `wanted`) that cannot be served.
+pub(crate) async fn reserve<T: OrderTx>(
+    tx: &mut T,
     order_id: OrderId,
     wanted: &[(String, i64)],
     route: &Route,
     first_line: i64,
     actor: &str,
     now: Timestamp,
-) -> AppResult<BTreeMap<String, FulfillmentId>> {
+) -> AppResult<Reserved> {
     let counter = route.kind == FulfillmentKind::Counter;
     let skus: Vec<String> = wanted.iter().map(|(sku, _)| sku.clone()).collect();
-    let levels = tx.levels_of(&skus).await?;
+    // One location to draw from: only its levels matter.
+    let levels = match route.candidates.as_slice() {
+        [(only, ..)] => tx.levels_at(&skus, *only).await?,
+        _ => tx.levels_of(&skus).await?,
+    };
     let mut ranked: Vec<Candidate> = route
         .candidates
         .iter()
@@ -82,8 +94,9 @@ pub(crate) async fn reserve(
     } else {
         FulfillmentStatus::Allocated
     };
+    let mut records = Vec::with_capacity(fulfilments.len());
     for (location, id) in &fulfilments {
-        tx.insert_fulfillment(&FulfillmentRecord {
+        let record = FulfillmentRecord {
             id: *id,
             order_id,
             kind: route.kind.as_str().to_owned(),
@@ -95,9 +108,11 @@ pub(crate) async fn reserve(
             code_seed: None,
             code_expires_at: None,
             collected_by: None,
-        })
-        .await?;
+        };
+        tx.insert_fulfillment(&record).await?;
+        records.push(record);
     }
+    let mut reservations = Vec::with_capacity(plan.len());
     // Levels are touched in (SKU, location) order, the same in every transaction, so
     // two orders never wait on each other's rows in opposite orders.
     let mut takes: Vec<&allocation::Allocation> = plan.iter().collect();
@@ -144,7 +159,7 @@ pub(crate) async fn reserve(
             }
             ReservationState::Held.as_str()
         };
-        tx.insert_reservation(&ReservationRecord {
+        let reservation = ReservationRecord {
             order_id,
             line_no: first_line + take.line as i64,
             fulfillment_id: fulfilments[&take.location],
@@ -152,10 +167,20 @@ pub(crate) async fn reserve(
             location_id: location,
             quantity: take.quantity,
             state: state.to_owned(),
-        })
-        .await?;
+        };
+        tx.insert_reservation(&reservation).await?;
+        reservations.push(reservation);
     }
-    Ok(fulfilments)
+    // As a read of the order lists them.
+    records.sort_by_key(|f| f.id.to_string());
+    reservations.sort_by(|a, b| {
+        (a.line_no, a.location_id.to_string()).cmp(&(b.line_no, b.location_id.to_string()))
+    });
+    Ok(Reserved {
+        by_location: fulfilments,
+        fulfillments: records,
+        reservations,
+    })
 }
 
 fn location_id(text: &str) -> AppResult<LocationId> {

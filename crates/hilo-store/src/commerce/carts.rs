@@ -23,6 +23,10 @@ const LINES: &str = tree!(
      WHERE profile_id IN (SELECT id FROM tree) AND list = $2 ORDER BY added_at, sku"
 );
 
+/// Empties the live customer `$1`'s list `$2`.
+pub(super) const CLEAR_CART: &str =
+    tree!("DELETE FROM cart_lines WHERE profile_id IN (SELECT id FROM tree) AND list = $2");
+
 impl Store {
     /// The live customer `root`'s list (`cart` or `wishlist`).
     pub async fn cart_lines(&self, root: CustomerId, list: &str) -> StoreResult<Vec<CartLine>> {
@@ -111,9 +115,7 @@ impl Tx {
 
     /// Empties the list.
     pub async fn clear_cart(&mut self, root: CustomerId, list: &str) -> StoreResult<()> {
-        const SQL: &str =
-            tree!("DELETE FROM cart_lines WHERE profile_id IN (SELECT id FROM tree) AND list = $2");
-        on_tx!(self, |conn| sqlx::query(SQL)
+        on_tx!(self, |conn| sqlx::query(CLEAR_CART)
             .bind(root.to_string())
             .bind(list)
             .execute(conn)

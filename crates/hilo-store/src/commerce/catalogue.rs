@@ -231,9 +231,18 @@ impl Store {
     }
 
     /// The variants of these SKUs that exist.
+    /// The variants of these SKUs that exist, in one statement.
     pub async fn variants(&self, skus: &[String]) -> StoreResult<Vec<VariantRecord>> {
-        let mut tx = self.begin_read().await?;
-        tx.variants(skus).await
+        const SQLITE: &str = variants!("WHERE v.sku IN (SELECT value FROM json_each($1))");
+        const POSTGRES: &str = variants!("WHERE v.sku = ANY($1)");
+        let rows: Vec<VariantRow> = match self {
+            Self::Sqlite(pool) => {
+                let list = serde_json::to_string(skus).unwrap_or_else(|_| "[]".into());
+                sqlx::query_as(SQLITE).bind(list).fetch_all(pool).await?
+            }
+            Self::Postgres(pool) => sqlx::query_as(POSTGRES).bind(skus).fetch_all(pool).await?,
+        };
+        rows.into_iter().map(variant).collect()
     }
 }
 

@@ -43,7 +43,35 @@ pub struct MovementRecord {
     pub at: Timestamp,
 }
 
-type LevelRow = (String, String, i64, i64, i64, i64);
+macro_rules! levels {
+    ($rest:literal) => {
+        concat!(
+            "SELECT sku, location_id, on_hand, reserved, safety, updated_at FROM inventory_levels",
+            " ",
+            $rest
+        )
+    };
+}
+
+pub(super) type LevelRow = (String, String, i64, i64, i64, i64);
+
+/// One level (locked on PostgreSQL with `FOR UPDATE`).
+pub(super) const LEVEL: &str = levels!("WHERE sku = $1 AND location_id = $2");
+/// Every location's level of one SKU.
+pub(super) const LEVELS_OF_SKU: &str = levels!("WHERE sku = $1");
+/// A movement's change to an existing level.
+pub(super) const MOVE_LEVEL: &str = "UPDATE inventory_levels SET on_hand = on_hand + $3, \
+    reserved = reserved + $4, updated_at = $5 WHERE sku = $1 AND location_id = $2";
+/// A level's first movement.
+pub(super) const NEW_LEVEL: &str = "INSERT INTO inventory_levels (sku, location_id, on_hand, \
+    reserved, safety, updated_at) VALUES ($1, $2, $3, $4, 0, $5)";
+/// Promises `$3` units only if that many can still be promised.
+pub(super) const RESERVE: &str = "UPDATE inventory_levels SET reserved = reserved + $3, \
+    updated_at = $4 WHERE sku = $1 AND location_id = $2 \
+    AND on_hand - reserved - safety >= $3";
+pub(super) const RECORD_MOVEMENT: &str = "INSERT INTO inventory_movements (sku, location_id, \
+    reason, on_hand_change, reserved_change, actor, order_id, note, at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 type MovementRow = (
     i64,
     String,
@@ -57,17 +85,7 @@ type MovementRow = (
     i64,
 );
 
-macro_rules! levels {
-    ($rest:literal) => {
-        concat!(
-            "SELECT sku, location_id, on_hand, reserved, safety, updated_at FROM inventory_levels",
-            " ",
-            $rest
-        )
-    };
-}
-
-fn level(row: LevelRow) -> StoreResult<LevelRecord> {
+pub(super) fn level(row: LevelRow) -> StoreResult<LevelRecord> {
     let (sku, location, on_hand, reserved, safety, updated) = row;
     Ok(LevelRecord {
         sku,
@@ -133,12 +151,88 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Stocks levels not stocked before, each with its `counted` movement, hundreds a
+    /// statement, ten thousand a transaction (so other writers get their turns): an
+    /// opening inventory, or a benchmark's shop. A level that exists already fails its
+    /// transaction; those committed before stay.
+    pub async fn stock_new_levels(
+        &self,
+        levels: &[(String, LocationId, i64)],
+        actor: &str,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        const ROWS: usize = 250;
+        for group in levels.chunks(ROWS * 40) {
+            self.stock_group(group, actor, at, ROWS).await?;
+        }
+        Ok(())
+    }
+
+    async fn stock_group(
+        &self,
+        levels: &[(String, LocationId, i64)],
+        actor: &str,
+        at: Timestamp,
+        rows: usize,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        for chunk in levels.chunks(rows) {
+            let values = |width: usize| {
+                (0..chunk.len())
+                    .map(|i| {
+                        let cells: Vec<String> =
+                            (1..=width).map(|c| format!("${}", i * width + c)).collect();
+                        format!("({})", cells.join(", "))
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let insert_levels = format!(
+                "INSERT INTO inventory_levels (sku, location_id, on_hand, reserved, safety, \
+                 updated_at) SELECT column1, column2, column3, 0, 0, column4 FROM (VALUES {}) AS v",
+                values(4)
+            );
+            let insert_movements = format!(
+                "INSERT INTO inventory_movements (sku, location_id, reason, on_hand_change, \
+                 reserved_change, actor, order_id, note, at) \
+                 SELECT column1, column2, 'counted', column3, 0, column4, NULL, '', column5 \
+                 FROM (VALUES {}) AS v",
+                values(5)
+            );
+            on_tx!(&mut tx, |conn| {
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(insert_levels.as_str()));
+                for (sku, location, on_hand) in chunk {
+                    query = query
+                        .bind(sku)
+                        .bind(location.to_string())
+                        .bind(*on_hand)
+                        .bind(at.millis());
+                }
+                query.execute(&mut *conn).await?.rows_affected();
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(insert_movements.as_str()));
+                for (sku, location, on_hand) in chunk {
+                    query = query
+                        .bind(sku)
+                        .bind(location.to_string())
+                        .bind(*on_hand)
+                        .bind(actor)
+                        .bind(at.millis());
+                }
+                query.execute(&mut *conn).await?.rows_affected()
+            });
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
 impl Tx {
     /// One level, locked until the transaction ends on PostgreSQL (SQLite's writer
     /// holds the whole database); zero when the SKU was never stocked there.
     pub async fn lock_level(&mut self, sku: &str, location: LocationId) -> StoreResult<Level> {
         let sql = match self {
-            Tx::Sqlite(..) => levels!("WHERE sku = $1 AND location_id = $2"),
+            Tx::Sqlite(..) => LEVEL,
             Tx::Postgres(_) => levels!("WHERE sku = $1 AND location_id = $2 FOR UPDATE"),
         };
         let row = on_tx!(self, |conn| sqlx::query_as::<_, LevelRow>(sql)
@@ -157,13 +251,32 @@ impl Tx {
     pub async fn levels_of(&mut self, skus: &[String]) -> StoreResult<Vec<LevelRecord>> {
         let mut all = Vec::new();
         for sku in skus {
-            let rows = on_tx!(self, |conn| sqlx::query_as::<_, LevelRow>(levels!(
-                "WHERE sku = $1"
-            ))
-            .bind(sku)
-            .fetch_all(conn)
-            .await?);
+            let rows = on_tx!(self, |conn| sqlx::query_as::<_, LevelRow>(LEVELS_OF_SKU)
+                .bind(sku)
+                .fetch_all(conn)
+                .await?);
             for row in rows {
+                all.push(level(row)?);
+            }
+        }
+        Ok(all)
+    }
+
+    /// The levels of these SKUs at one location, as this transaction sees them.
+    pub async fn levels_at(
+        &mut self,
+        skus: &[String],
+        location: LocationId,
+    ) -> StoreResult<Vec<LevelRecord>> {
+        let location = location.to_string();
+        let mut all = Vec::new();
+        for sku in skus {
+            let row = on_tx!(self, |conn| sqlx::query_as::<_, LevelRow>(LEVEL)
+                .bind(sku)
+                .bind(&location)
+                .fetch_optional(conn)
+                .await?);
+            if let Some(row) = row {
                 all.push(level(row)?);
             }
         }
@@ -175,11 +288,7 @@ impl Tx {
     pub async fn apply_movement(&mut self, m: &NewMovement<'_>) -> StoreResult<()> {
         // An update first: an upsert's proposed row would carry a negative change and
         // trip the level's checks before the conflict made it an update.
-        const UPDATE: &str = "UPDATE inventory_levels SET on_hand = on_hand + $3, \
-            reserved = reserved + $4, updated_at = $5 WHERE sku = $1 AND location_id = $2";
-        const INSERT: &str = "INSERT INTO inventory_levels (sku, location_id, on_hand, \
-            reserved, safety, updated_at) VALUES ($1, $2, $3, $4, 0, $5)";
-        let updated = on_tx!(self, |conn| sqlx::query(UPDATE)
+        let updated = on_tx!(self, |conn| sqlx::query(MOVE_LEVEL)
             .bind(m.sku)
             .bind(m.location_id.to_string())
             .bind(m.movement.on_hand)
@@ -189,7 +298,7 @@ impl Tx {
             .await?
             .rows_affected());
         if updated == 0 {
-            on_tx!(self, |conn| sqlx::query(INSERT)
+            on_tx!(self, |conn| sqlx::query(NEW_LEVEL)
                 .bind(m.sku)
                 .bind(m.location_id.to_string())
                 .bind(m.movement.on_hand)
@@ -205,11 +314,8 @@ impl Tx {
     /// Promises `quantity` units if that many can still be promised, in one statement
     /// (so two checkouts racing for the last unit cannot both have it); `false` when not.
     pub async fn reserve(&mut self, m: &NewMovement<'_>) -> StoreResult<bool> {
-        const SQL: &str = "UPDATE inventory_levels SET reserved = reserved + $3, \
-            updated_at = $4 WHERE sku = $1 AND location_id = $2 \
-            AND on_hand - reserved - safety >= $3";
         debug_assert_eq!(m.movement.reason, Reason::Reserved);
-        let done = on_tx!(self, |conn| sqlx::query(SQL)
+        let done = on_tx!(self, |conn| sqlx::query(RESERVE)
             .bind(m.sku)
             .bind(m.location_id.to_string())
             .bind(m.movement.reserved)
@@ -246,10 +352,7 @@ impl Tx {
     }
 
     async fn record_movement(&mut self, m: &NewMovement<'_>) -> StoreResult<()> {
-        const SQL: &str = "INSERT INTO inventory_movements (sku, location_id, reason, \
-            on_hand_change, reserved_change, actor, order_id, note, at) \
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
-        on_tx!(self, |conn| sqlx::query(SQL)
+        on_tx!(self, |conn| sqlx::query(RECORD_MOVEMENT)
             .bind(m.sku)
             .bind(m.location_id.to_string())
             .bind(m.movement.reason.as_str())

@@ -4,8 +4,10 @@
 
 mod carts;
 mod catalogue;
+mod embedded;
 mod inventory;
 mod locations;
+mod order_tx;
 mod orders;
 mod privacy;
 mod promotions;
@@ -14,8 +16,10 @@ mod staff;
 
 pub use carts::CartLine;
 pub use catalogue::{ProductRecord, VariantRecord};
+pub use embedded::{EmbeddedOrderTx, JobDone, OrderJob, OrderWriter, complete};
 pub use inventory::{LevelRecord, MovementRecord, NewMovement};
 pub use locations::LocationRecord;
+pub use order_tx::OrderTx;
 pub use orders::{
     FulfillmentRecord, HistoryRecord, NewOrder, OrderLineRecord, OrderRecord, ReservationRecord,
 };

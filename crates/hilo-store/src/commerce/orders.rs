@@ -239,6 +239,24 @@ fn reservation(row: ReservationRow) -> StoreResult<ReservationRecord> {
     })
 }
 
+/// On SQLite, the next order number (the writer holds the whole database).
+pub(super) const SQLITE_NEXT_NUMBER: &str = "SELECT COALESCE(MAX(number), 100000) + 1 FROM orders";
+pub(super) const INSERT_ORDER: &str = "INSERT INTO orders (id, number, profile_id, channel, \
+    actor, staff, status, currency, subtotal, discount, total, coupon_code, payment, \
+    idempotency_key, request_digest, created_at, updated_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)";
+pub(super) const INSERT_ORDER_LINE: &str = "INSERT INTO order_lines (order_id, line_no, sku, \
+    name, quantity, unit_price) VALUES ($1, $2, $3, $4, $5, $6)";
+pub(super) const INSERT_FULFILLMENT: &str = "INSERT INTO fulfillments (id, order_id, kind, \
+    location_id, ship_address, status, created_at, updated_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+pub(super) const INSERT_RESERVATION: &str = "INSERT INTO reservations (order_id, line_no, \
+    fulfillment_id, sku, location_id, quantity, state) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+pub(super) const SET_ORDER_TOTALS: &str =
+    "UPDATE orders SET discount = $2, total = $3, coupon_code = $4 WHERE id = $1";
+pub(super) const RECORD_HISTORY: &str = "INSERT INTO order_history (order_id, fulfillment_id, \
+    event, actor, channel, detail, at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
 impl Store {
     pub async fn order(&self, id: OrderId) -> StoreResult<Option<OrderRecord>> {
         self.begin_read().await?.order(id).await
@@ -416,17 +434,13 @@ impl Tx {
     /// Stores an order's header with the next order number, which it returns.
     pub async fn insert_order(&mut self, o: &NewOrder<'_>) -> StoreResult<i64> {
         let next = match self {
-            Tx::Sqlite(..) => "SELECT COALESCE(MAX(number), 100000) + 1 FROM orders",
+            Tx::Sqlite(..) => SQLITE_NEXT_NUMBER,
             Tx::Postgres(_) => "SELECT nextval('order_numbers')",
         };
         let number = on_tx!(self, |conn| sqlx::query_scalar::<_, i64>(next)
             .fetch_one(conn)
             .await?);
-        const SQL: &str = "INSERT INTO orders (id, number, profile_id, channel, actor, staff, \
-            status, currency, subtotal, discount, total, coupon_code, payment, idempotency_key, \
-            request_digest, created_at, updated_at) \
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)";
-        on_tx!(self, |conn| sqlx::query(SQL)
+        on_tx!(self, |conn| sqlx::query(INSERT_ORDER)
             .bind(o.id.to_string())
             .bind(number)
             .bind(o.profile_id.to_string())
@@ -454,56 +468,47 @@ impl Tx {
         order: OrderId,
         line: &OrderLineRecord,
     ) -> StoreResult<()> {
-        on_tx!(self, |conn| sqlx::query(
-            "INSERT INTO order_lines (order_id, line_no, sku, name, quantity, unit_price) \
-             VALUES ($1, $2, $3, $4, $5, $6)"
-        )
-        .bind(order.to_string())
-        .bind(line.line_no)
-        .bind(&line.sku)
-        .bind(&line.name)
-        .bind(line.quantity)
-        .bind(line.unit_price)
-        .execute(conn)
-        .await?
-        .rows_affected());
+        on_tx!(self, |conn| sqlx::query(INSERT_ORDER_LINE)
+            .bind(order.to_string())
+            .bind(line.line_no)
+            .bind(&line.sku)
+            .bind(&line.name)
+            .bind(line.quantity)
+            .bind(line.unit_price)
+            .execute(conn)
+            .await?
+            .rows_affected());
         Ok(())
     }
 
     pub async fn insert_fulfillment(&mut self, f: &FulfillmentRecord) -> StoreResult<()> {
-        on_tx!(self, |conn| sqlx::query(
-            "INSERT INTO fulfillments (id, order_id, kind, location_id, ship_address, status, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-        )
-        .bind(f.id.to_string())
-        .bind(f.order_id.to_string())
-        .bind(&f.kind)
-        .bind(f.location_id.map(|l| l.to_string()))
-        .bind(&f.ship_address)
-        .bind(&f.status)
-        .bind(f.created_at.millis())
-        .bind(f.updated_at.millis())
-        .execute(conn)
-        .await?
-        .rows_affected());
+        on_tx!(self, |conn| sqlx::query(INSERT_FULFILLMENT)
+            .bind(f.id.to_string())
+            .bind(f.order_id.to_string())
+            .bind(&f.kind)
+            .bind(f.location_id.map(|l| l.to_string()))
+            .bind(&f.ship_address)
+            .bind(&f.status)
+            .bind(f.created_at.millis())
+            .bind(f.updated_at.millis())
+            .execute(conn)
+            .await?
+            .rows_affected());
         Ok(())
     }
 
     pub async fn insert_reservation(&mut self, r: &ReservationRecord) -> StoreResult<()> {
-        on_tx!(self, |conn| sqlx::query(
-            "INSERT INTO reservations (order_id, line_no, fulfillment_id, sku, location_id, \
-             quantity, state) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-        )
-        .bind(r.order_id.to_string())
-        .bind(r.line_no)
-        .bind(r.fulfillment_id.to_string())
-        .bind(&r.sku)
-        .bind(r.location_id.to_string())
-        .bind(r.quantity)
-        .bind(&r.state)
-        .execute(conn)
-        .await?
-        .rows_affected());
+        on_tx!(self, |conn| sqlx::query(INSERT_RESERVATION)
+            .bind(r.order_id.to_string())
+            .bind(r.line_no)
+            .bind(r.fulfillment_id.to_string())
+            .bind(&r.sku)
+            .bind(r.location_id.to_string())
+            .bind(r.quantity)
+            .bind(&r.state)
+            .execute(conn)
+            .await?
+            .rows_affected());
         Ok(())
     }
 
@@ -687,16 +692,14 @@ impl Tx {
         total: i64,
         coupon_code: &str,
     ) -> StoreResult<()> {
-        on_tx!(self, |conn| sqlx::query(
-            "UPDATE orders SET discount = $2, total = $3, coupon_code = $4 WHERE id = $1"
-        )
-        .bind(id.to_string())
-        .bind(discount)
-        .bind(total)
-        .bind(coupon_code)
-        .execute(conn)
-        .await?
-        .rows_affected());
+        on_tx!(self, |conn| sqlx::query(SET_ORDER_TOTALS)
+            .bind(id.to_string())
+            .bind(discount)
+            .bind(total)
+            .bind(coupon_code)
+            .execute(conn)
+            .await?
+            .rows_affected());
         Ok(())
     }
 
@@ -730,20 +733,17 @@ impl Tx {
         detail: &str,
         at: Timestamp,
     ) -> StoreResult<()> {
-        on_tx!(self, |conn| sqlx::query(
-            "INSERT INTO order_history (order_id, fulfillment_id, event, actor, channel, \
-             detail, at) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-        )
-        .bind(order.to_string())
-        .bind(fulfillment.map(|f| f.to_string()))
-        .bind(event)
-        .bind(actor)
-        .bind(channel)
-        .bind(detail)
-        .bind(at.millis())
-        .execute(conn)
-        .await?
-        .rows_affected());
+        on_tx!(self, |conn| sqlx::query(RECORD_HISTORY)
+            .bind(order.to_string())
+            .bind(fulfillment.map(|f| f.to_string()))
+            .bind(event)
+            .bind(actor)
+            .bind(channel)
+            .bind(detail)
+            .bind(at.millis())
+            .execute(conn)
+            .await?
+            .rows_affected());
         Ok(())
     }
 }

@@ -42,7 +42,7 @@ pub struct CouponRecord {
     pub created_at: Timestamp,
 }
 
-type PromotionRow = (
+pub(super) type PromotionRow = (
     String,
     String,
     Option<String>,
@@ -60,7 +60,7 @@ type PromotionRow = (
     Option<i64>,
     i64,
 );
-type CouponRow = (
+pub(super) type CouponRow = (
     String,
     String,
     Option<String>,
@@ -89,7 +89,7 @@ macro_rules! coupons {
     };
 }
 
-fn promotion(row: PromotionRow) -> StoreResult<PromotionRecord> {
+pub(super) fn promotion(row: PromotionRow) -> StoreResult<PromotionRecord> {
     let (
         id,
         name,
@@ -128,7 +128,31 @@ fn promotion(row: PromotionRow) -> StoreResult<PromotionRecord> {
     })
 }
 
-fn coupon(row: CouponRow) -> CouponRecord {
+pub(super) const COUPON_BY_CODE: &str = coupons!("WHERE code = $1");
+pub(super) const PROMOTION_BY_ID: &str = promotions!("WHERE id = $1");
+pub(super) const PROMOTION_BY_CODE: &str = promotions!("WHERE code = $1");
+/// One more redemption, if the promotion's total limit allows.
+pub(super) const TAKE_REDEMPTION: &str = "UPDATE promotions SET redemptions = redemptions + 1, \
+    updated_at = $2 WHERE id = $1 AND (max_redemptions IS NULL OR redemptions < max_redemptions)";
+/// Redemptions in force of promotion `$2` by the live customer `$1`.
+pub(super) const CUSTOMER_REDEMPTIONS: &str = tree!(
+    "SELECT COUNT(*) FROM redemptions WHERE promotion_id = $2 \
+     AND profile_id IN (SELECT id FROM tree) AND reverted_at IS NULL"
+);
+pub(super) const USE_COUPON: &str = "UPDATE coupons SET redeemed_at = $3, order_id = $2 \
+    WHERE code = $1 AND redeemed_at IS NULL";
+pub(super) const INSERT_REDEMPTION: &str = "INSERT INTO redemptions (order_id, promotion_id, \
+    coupon_code, profile_id, amount, at) VALUES ($1, $2, $3, $4, $5, $6)";
+/// Orders of the live customer `$1` other than `$2`.
+pub(super) const ORDERS_BEFORE: &str =
+    tree!("SELECT COUNT(*) FROM orders WHERE profile_id IN (SELECT id FROM tree) AND id <> $2");
+/// `Order Completed` events on the live customer `$1`'s timeline, on SQLite.
+pub(super) const SQLITE_ORDER_EVENTS: &str = tree_items!(
+    "SELECT COUNT(*) FROM timeline l WHERE l.seq IN (SELECT seq FROM items) \
+     AND l.name = 'Order Completed'"
+);
+
+pub(super) fn coupon(row: CouponRow) -> CouponRecord {
     let (code, promotion_id, profile_id, redeemed, order_id, created) = row;
     CouponRecord {
         code,
@@ -241,25 +265,23 @@ impl Tx {
         &mut self,
         code: &str,
     ) -> StoreResult<Option<(PromotionRecord, Option<CouponRecord>)>> {
-        let found = on_tx!(self, |conn| sqlx::query_as::<_, CouponRow>(coupons!(
-            "WHERE code = $1"
-        ))
-        .bind(code)
-        .fetch_optional(conn)
-        .await?);
+        let found = on_tx!(self, |conn| sqlx::query_as::<_, CouponRow>(COUPON_BY_CODE)
+            .bind(code)
+            .fetch_optional(conn)
+            .await?);
         if let Some(row) = found {
             let coupon = coupon(row);
-            let row = on_tx!(self, |conn| sqlx::query_as::<_, PromotionRow>(promotions!(
-                "WHERE id = $1"
-            ))
+            let row = on_tx!(self, |conn| sqlx::query_as::<_, PromotionRow>(
+                PROMOTION_BY_ID
+            )
             .bind(&coupon.promotion_id)
             .fetch_optional(conn)
             .await?);
             return Ok(row.map(promotion).transpose()?.map(|p| (p, Some(coupon))));
         }
-        let row = on_tx!(self, |conn| sqlx::query_as::<_, PromotionRow>(promotions!(
-            "WHERE code = $1"
-        ))
+        let row = on_tx!(self, |conn| sqlx::query_as::<_, PromotionRow>(
+            PROMOTION_BY_CODE
+        )
         .bind(code)
         .fetch_optional(conn)
         .await?);
@@ -270,15 +292,12 @@ impl Tx {
     /// statement; the row stays locked until the transaction ends (on PostgreSQL), so the
     /// customer's own count read next cannot race. `false` when the limit is reached.
     pub async fn take_redemption(&mut self, promotion: &str, at: Timestamp) -> StoreResult<bool> {
-        let done = on_tx!(self, |conn| sqlx::query(
-            "UPDATE promotions SET redemptions = redemptions + 1, updated_at = $2 \
-             WHERE id = $1 AND (max_redemptions IS NULL OR redemptions < max_redemptions)"
-        )
-        .bind(promotion)
-        .bind(at.millis())
-        .execute(conn)
-        .await?
-        .rows_affected());
+        let done = on_tx!(self, |conn| sqlx::query(TAKE_REDEMPTION)
+            .bind(promotion)
+            .bind(at.millis())
+            .execute(conn)
+            .await?
+            .rows_affected());
         Ok(done == 1)
     }
 
@@ -288,15 +307,13 @@ impl Tx {
         promotion: &str,
         root: CustomerId,
     ) -> StoreResult<i64> {
-        const SQL: &str = tree!(
-            "SELECT COUNT(*) FROM redemptions WHERE promotion_id = $2 \
-             AND profile_id IN (SELECT id FROM tree) AND reverted_at IS NULL"
-        );
-        Ok(on_tx!(self, |conn| sqlx::query_scalar::<_, i64>(SQL)
-            .bind(root.to_string())
-            .bind(promotion)
-            .fetch_one(conn)
-            .await?))
+        Ok(on_tx!(self, |conn| sqlx::query_scalar::<_, i64>(
+            CUSTOMER_REDEMPTIONS
+        )
+        .bind(root.to_string())
+        .bind(promotion)
+        .fetch_one(conn)
+        .await?))
     }
 
     /// Uses a single-use coupon for an order; `false` when it was used already.
@@ -306,16 +323,13 @@ impl Tx {
         order: OrderId,
         at: Timestamp,
     ) -> StoreResult<bool> {
-        let done = on_tx!(self, |conn| sqlx::query(
-            "UPDATE coupons SET redeemed_at = $3, order_id = $2 \
-             WHERE code = $1 AND redeemed_at IS NULL"
-        )
-        .bind(code)
-        .bind(order.to_string())
-        .bind(at.millis())
-        .execute(conn)
-        .await?
-        .rows_affected());
+        let done = on_tx!(self, |conn| sqlx::query(USE_COUPON)
+            .bind(code)
+            .bind(order.to_string())
+            .bind(at.millis())
+            .execute(conn)
+            .await?
+            .rows_affected());
         Ok(done == 1)
     }
 
@@ -329,19 +343,16 @@ impl Tx {
         amount: i64,
         at: Timestamp,
     ) -> StoreResult<()> {
-        on_tx!(self, |conn| sqlx::query(
-            "INSERT INTO redemptions (order_id, promotion_id, coupon_code, profile_id, amount, at) \
-             VALUES ($1, $2, $3, $4, $5, $6)"
-        )
-        .bind(order.to_string())
-        .bind(promotion)
-        .bind(coupon)
-        .bind(profile.to_string())
-        .bind(amount)
-        .bind(at.millis())
-        .execute(conn)
-        .await?
-        .rows_affected());
+        on_tx!(self, |conn| sqlx::query(INSERT_REDEMPTION)
+            .bind(order.to_string())
+            .bind(promotion)
+            .bind(coupon)
+            .bind(profile.to_string())
+            .bind(amount)
+            .bind(at.millis())
+            .execute(conn)
+            .await?
+            .rows_affected());
         Ok(())
     }
 
@@ -407,18 +418,11 @@ impl Tx {
     /// placed here (other than `except`, the one being placed), or one a shop reported
     /// as an `Order Completed` event.
     pub async fn has_ordered(&mut self, root: CustomerId, except: OrderId) -> StoreResult<bool> {
-        const ORDERS: &str = tree!(
-            "SELECT COUNT(*) FROM orders WHERE profile_id IN (SELECT id FROM tree) AND id <> $2"
-        );
-        const SQLITE_EVENTS: &str = tree_items!(
-            "SELECT COUNT(*) FROM timeline l WHERE l.seq IN (SELECT seq FROM items) \
-             AND l.name = 'Order Completed'"
-        );
         const POSTGRES_EVENTS: &str = tree!(
             "SELECT COUNT(*) FROM timeline WHERE profile_id IN (SELECT id FROM tree) \
              AND name = 'Order Completed'"
         );
-        let orders = on_tx!(self, |conn| sqlx::query_scalar::<_, i64>(ORDERS)
+        let orders = on_tx!(self, |conn| sqlx::query_scalar::<_, i64>(ORDERS_BEFORE)
             .bind(root.to_string())
             .bind(except.to_string())
             .fetch_one(conn)
@@ -427,7 +431,7 @@ impl Tx {
             return Ok(true);
         }
         let events = match self {
-            Tx::Sqlite(..) => SQLITE_EVENTS,
+            Tx::Sqlite(..) => SQLITE_ORDER_EVENTS,
             Tx::Postgres(_) => POSTGRES_EVENTS,
         };
         let events = on_tx!(self, |conn| sqlx::query_scalar::<_, i64>(events)

@@ -593,11 +593,16 @@ impl Store {
         &self,
         identifier: &Identifier,
     ) -> StoreResult<Option<CustomerId>> {
-        let mut tx = self.begin_read().await?;
-        match tx.identity(identifier).await? {
-            Some(row) => Ok(Some(tx.root_of(parse_customer_id(&row.profile_id)?).await?)),
-            None => Ok(None),
-        }
+        // The holder's live profile in the same statement: one read, never torn by a
+        // merge committed between two.
+        const SQL: &str = "SELECT COALESCE(p.root_id, p.id) FROM identities i \
+            JOIN profiles p ON p.id = i.profile_id WHERE i.kind = $1 AND i.value = $2";
+        let root: Option<String> = on_pool!(self, |pool| sqlx::query_scalar(SQL)
+            .bind(identifier.kind.as_str())
+            .bind(&identifier.value)
+            .fetch_optional(pool)
+            .await)?;
+        root.map(|r| parse_customer_id(&r)).transpose()
     }
 
     /// Everything stored for a live profile.

@@ -372,10 +372,9 @@ async fn stock(
                     Err(error) => return failure(error, staff.t),
                 };
                 let nearest = match here {
-                    Some((_, point)) => match commerce.availability(&variant.sku, point).await {
+                    Some((_, point)) => match commerce.availability(&variant.sku, point, 5).await {
                         Ok(found) => found
                             .into_iter()
-                            .take(5)
                             .map(|a| {
                                 (
                                     a.name,

@@ -89,7 +89,7 @@ async fn run(options: &BenchOptions, dir: &std::path::Path) -> anyhow::Result<()
     let average_size = workload.average_size();
 
     // (a) The write limit.
-    let bare = bare_insert_rate(&bare_url, options.messages, average_size).await?;
+    let bare = bare_insert_rate(&bare_url, options.messages, average_size, 1_000).await?;
     println!(
         "(a) bare insert loop: {:.0} rows/s ({} rows of {} bytes, 1,000 a transaction)",
         bare, options.messages, average_size
@@ -446,11 +446,18 @@ impl XorShift {
     }
 }
 
-/// Rows per second of a bare prepared-insert loop, 1,000 rows a transaction, into a
-/// fresh table with an integer key and no other index.
-async fn bare_insert_rate(url: &DatabaseUrl, rows: usize, size: usize) -> anyhow::Result<f64> {
+/// Rows per second of a bare prepared-insert loop, `per_transaction` rows a transaction,
+/// into a fresh table with an integer key and no other index.
+async fn bare_insert_rate(
+    url: &DatabaseUrl,
+    rows: usize,
+    size: usize,
+    per_transaction: usize,
+) -> anyhow::Result<f64> {
     let store = Store::connect(&ConnectOptions::new(url.clone(), 1)).await?;
-    let elapsed = store.bare_insert_loop(rows, &"x".repeat(size)).await?;
+    let elapsed = store
+        .bare_insert_loop(rows, &"x".repeat(size), per_transaction)
+        .await?;
     store.close().await;
     Ok(rows as f64 / elapsed.as_secs_f64())
 }

@@ -7,18 +7,26 @@ use crate::{Store, StoreResult};
 
 impl Store {
     /// Appends `rows` rows of `body` to a fresh table with an integer key and no other
-    /// index, 1,000 rows a transaction, and drops the table. Returns the time the inserts
-    /// took.
+    /// index, `per_transaction` rows a transaction (each committed as durably as the
+    /// store's), and drops the table. Returns the time the inserts took.
     ///
     /// Each engine is driven the fastest way this program can drive it, so the figure is
     /// the engine's limit rather than the driver's: on SQLite, prepared statements on a
     /// connection of its own (how the ingestion writer writes); on PostgreSQL, where every
     /// statement is a network round trip, one array insert per transaction (how the
     /// ingestion writer writes there).
-    pub async fn bare_insert_loop(&self, rows: usize, body: &str) -> StoreResult<Duration> {
+    pub async fn bare_insert_loop(
+        &self,
+        rows: usize,
+        body: &str,
+        per_transaction: usize,
+    ) -> StoreResult<Duration> {
+        let per = per_transaction.max(1);
         match self {
             Self::Sqlite(_) => match self.sqlite_path() {
-                Some(path) => crate::collect::writer::embedded::bare_insert_loop(&path, rows, body),
+                Some(path) => {
+                    crate::collect::writer::embedded::bare_insert_loop(&path, rows, body, per)
+                }
                 None => Err(crate::corrupt("database path", "unknown")),
             },
             Self::Postgres(pool) => {
@@ -36,8 +44,8 @@ impl Store {
                     "INSERT INTO {table} (id, body) SELECT * FROM unnest($1::bigint[], $2::text[])"
                 );
                 let started = Instant::now();
-                for chunk in 0..rows.div_ceil(1000) {
-                    let ids: Vec<i64> = (chunk * 1000..((chunk + 1) * 1000).min(rows))
+                for chunk in 0..rows.div_ceil(per) {
+                    let ids: Vec<i64> = (chunk * per..((chunk + 1) * per).min(rows))
                         .map(|i| i64::try_from(i).unwrap_or(i64::MAX))
                         .collect();
                     let bodies = vec![body; ids.len()];

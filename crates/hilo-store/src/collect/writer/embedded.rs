@@ -213,7 +213,13 @@ fn next_seq(conn: &Connection, table: &str) -> StoreResult<i64> {
 
 /// A bare prepared-insert loop on a connection of its own, each transaction waiting for
 /// the disk: the write limit benchmarks compare with.
-pub fn bare_insert_loop(path: &Path, rows: usize, body: &str) -> StoreResult<Duration> {
+pub fn bare_insert_loop(
+    path: &Path,
+    rows: usize,
+    body: &str,
+    per_transaction: usize,
+) -> StoreResult<Duration> {
+    let per = per_transaction.max(1);
     let mut conn = Connection::open(path)?;
     conn.busy_timeout(Duration::from_secs(10))?;
     conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")?;
@@ -224,12 +230,12 @@ pub fn bare_insert_loop(path: &Path, rows: usize, body: &str) -> StoreResult<Dur
     ))?;
     let started = std::time::Instant::now();
     let mut id: i64 = 0;
-    for chunk in 0..rows.div_ceil(1000) {
+    for chunk in 0..rows.div_ceil(per) {
         let tx = conn.transaction()?;
         {
             let mut insert =
                 tx.prepare_cached(&format!("INSERT INTO {table} (id, body) VALUES (?1, ?2)"))?;
-            for _ in chunk * 1000..((chunk + 1) * 1000).min(rows) {
+            for _ in chunk * per..((chunk + 1) * per).min(rows) {
                 id += 1;
                 insert.execute(params![id, body])?;
             }

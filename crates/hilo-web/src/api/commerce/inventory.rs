@@ -355,14 +355,15 @@ fn coordinate(params: &HashMap<String, String>, name: &str) -> Result<f64, Inval
 
 /// Where a SKU can be collected
 ///
-/// The locations offering pickup that can promise it, nearest to `lat`,`lng` first,
-/// with the distance, how many, and when an order placed now can be ready: "which store
-/// near me has it, ready within the hour?"
+/// The locations offering pickup that can promise it, nearest to `lat`,`lng` first (the
+/// nearest `limit`), with the distance, how many, and when an order placed now can be
+/// ready: "which store near me has it, ready within the hour?"
 #[utoipa::path(get, path = "/api/v1/availability", tag = "commerce",
     params(
         ("sku" = String, Query, pattern = "^\\s*[A-Za-z0-9._-]{1,64}\\s*$", description = "The variant's SKU"),
         ("lat" = f64, Query, minimum = -90, maximum = 90, description = "The customer's latitude"),
         ("lng" = f64, Query, minimum = -180, maximum = 180, description = "The customer's longitude"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "The nearest this many; 50 when absent"),
     ),
     responses(
         (status = 200, body = AvailableList),
@@ -381,7 +382,12 @@ pub async fn availability(
         .get("sku")
         .ok_or_else(|| Invalid::new("sku", "is required"))?;
     let from = Point::new(coordinate(&params, "lat")?, coordinate(&params, "lng")?)?;
-    let found = state.hilo.commerce().availability(sku, from).await?;
+    let limit = super::limit_param(&params)?;
+    let found = state
+        .hilo
+        .commerce()
+        .availability(sku, from, limit as usize)
+        .await?;
     Ok(Json(AvailableList {
         data: found
             .into_iter()

@@ -15,10 +15,15 @@ on_both_engines!(
     a_sale_at_the_till_takes_the_stores_stock,
 );
 
+/// Places an order, and checks that the order as placed is the order as stored.
 async fn place(app: &TestApp, key: &str, body: Value) -> Value {
     let response = app.order(key, &body).await;
     assert_eq!(response.status(), StatusCode::CREATED);
-    response.json().await.unwrap()
+    let placed: Value = response.json().await.unwrap();
+    let path = format!("/api/v1/orders/{}", placed["id"].as_str().unwrap());
+    let read: Value = app.get(&path, key).await.json().await.unwrap();
+    assert_eq!(read, placed);
+    placed
 }
 
 async fn an_order_reserves_stock_and_a_cancellation_gives_it_back_once(app: TestApp) {

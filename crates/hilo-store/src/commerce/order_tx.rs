@@ -1,0 +1,250 @@
+//! What placing an order does inside its transaction, on either kind of transaction: a
+//! pooled [`Tx`] (PostgreSQL, and changes made through the pool on SQLite) or the
+//! embedded order writer's [`super::embedded::EmbeddedOrderTx`]. The use case is
+//! written once, against this trait.
+
+use std::future::Future;
+
+use hilo_domain::commerce::inventory::Level;
+use hilo_domain::customers::changes::ChangeKind;
+use hilo_domain::{CustomerId, FulfillmentId, LocationId, OrderId, Timestamp};
+
+use super::{
+    CouponRecord, FulfillmentRecord, LevelRecord, NewMovement, NewOrder, OrderLineRecord,
+    PromotionRecord, ReservationRecord,
+};
+use crate::StoreResult;
+use crate::customers::NewTimelineItem;
+use crate::tx::Tx;
+
+/// The transaction operations of placing an order.
+pub trait OrderTx: Send {
+    /// Stores an order's header with the next order number, which it returns.
+    fn insert_order(&mut self, o: &NewOrder<'_>) -> impl Future<Output = StoreResult<i64>> + Send;
+    fn insert_order_line(
+        &mut self,
+        order: OrderId,
+        line: &OrderLineRecord,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// The levels of these SKUs at every location, as this transaction sees them.
+    fn levels_of(
+        &mut self,
+        skus: &[String],
+    ) -> impl Future<Output = StoreResult<Vec<LevelRecord>>> + Send;
+    /// The levels of these SKUs at one location, as this transaction sees them.
+    fn levels_at(
+        &mut self,
+        skus: &[String],
+        location: LocationId,
+    ) -> impl Future<Output = StoreResult<Vec<LevelRecord>>> + Send;
+    /// One level, locked until the transaction ends; zero when never stocked there.
+    fn lock_level(
+        &mut self,
+        sku: &str,
+        location: LocationId,
+    ) -> impl Future<Output = StoreResult<Level>> + Send;
+    fn insert_fulfillment(
+        &mut self,
+        f: &FulfillmentRecord,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Promises units if that many can still be promised; `false` when not.
+    fn reserve(&mut self, m: &NewMovement<'_>) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Applies a planned movement to its level and records it.
+    fn apply_movement(
+        &mut self,
+        m: &NewMovement<'_>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn insert_reservation(
+        &mut self,
+        r: &ReservationRecord,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn set_order_totals(
+        &mut self,
+        id: OrderId,
+        discount: i64,
+        total: i64,
+        coupon_code: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    #[allow(clippy::too_many_arguments)]
+    fn record_order_history(
+        &mut self,
+        order: OrderId,
+        fulfillment: Option<FulfillmentId>,
+        event: &str,
+        actor: &str,
+        channel: &str,
+        detail: &str,
+        at: Timestamp,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn clear_cart(
+        &mut self,
+        root: CustomerId,
+        list: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Appends to the timeline; `false` when the source sent this message id before.
+    fn append_timeline(
+        &mut self,
+        item: &NewTimelineItem<'_>,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn record_change(
+        &mut self,
+        kind: ChangeKind,
+        profile: CustomerId,
+        data: &str,
+        at: Timestamp,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// The live profile a fragment belongs to.
+    fn root_of(
+        &mut self,
+        fragment: CustomerId,
+    ) -> impl Future<Output = StoreResult<CustomerId>> + Send;
+    /// The promotion a code names (a coupon's, or a shared code), with the coupon.
+    fn promotion_for_code(
+        &mut self,
+        code: &str,
+    ) -> impl Future<Output = StoreResult<Option<(PromotionRecord, Option<CouponRecord>)>>> + Send;
+    /// Whether the live customer has ordered before, on any channel.
+    fn has_ordered(
+        &mut self,
+        root: CustomerId,
+        except: OrderId,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// One more redemption if the promotion's total limit allows; `false` when not.
+    fn take_redemption(
+        &mut self,
+        promotion: &str,
+        at: Timestamp,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn customer_redemptions(
+        &mut self,
+        promotion: &str,
+        root: CustomerId,
+    ) -> impl Future<Output = StoreResult<i64>> + Send;
+    /// Uses a single-use coupon; `false` when it was used already.
+    fn use_coupon(
+        &mut self,
+        code: &str,
+        order: OrderId,
+        at: Timestamp,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    #[allow(clippy::too_many_arguments)]
+    fn insert_redemption(
+        &mut self,
+        order: OrderId,
+        promotion: &str,
+        coupon: Option<&str>,
+        profile: CustomerId,
+        amount: i64,
+        at: Timestamp,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+impl OrderTx for Tx {
+    async fn insert_order(&mut self, o: &NewOrder<'_>) -> StoreResult<i64> {
+        Tx::insert_order(self, o).await
+    }
+    async fn insert_order_line(
+        &mut self,
+        order: OrderId,
+        line: &OrderLineRecord,
+    ) -> StoreResult<()> {
+        Tx::insert_order_line(self, order, line).await
+    }
+    async fn levels_of(&mut self, skus: &[String]) -> StoreResult<Vec<LevelRecord>> {
+        Tx::levels_of(self, skus).await
+    }
+    async fn levels_at(
+        &mut self,
+        skus: &[String],
+        location: LocationId,
+    ) -> StoreResult<Vec<LevelRecord>> {
+        Tx::levels_at(self, skus, location).await
+    }
+    async fn lock_level(&mut self, sku: &str, location: LocationId) -> StoreResult<Level> {
+        Tx::lock_level(self, sku, location).await
+    }
+    async fn insert_fulfillment(&mut self, f: &FulfillmentRecord) -> StoreResult<()> {
+        Tx::insert_fulfillment(self, f).await
+    }
+    async fn reserve(&mut self, m: &NewMovement<'_>) -> StoreResult<bool> {
+        Tx::reserve(self, m).await
+    }
+    async fn apply_movement(&mut self, m: &NewMovement<'_>) -> StoreResult<()> {
+        Tx::apply_movement(self, m).await
+    }
+    async fn insert_reservation(&mut self, r: &ReservationRecord) -> StoreResult<()> {
+        Tx::insert_reservation(self, r).await
+    }
+    async fn set_order_totals(
+        &mut self,
+        id: OrderId,
+        discount: i64,
+        total: i64,
+        coupon_code: &str,
+    ) -> StoreResult<()> {
+        Tx::set_order_totals(self, id, discount, total, coupon_code).await
+    }
+    async fn record_order_history(
+        &mut self,
+        order: OrderId,
+        fulfillment: Option<FulfillmentId>,
+        event: &str,
+        actor: &str,
+        channel: &str,
+        detail: &str,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        Tx::record_order_history(self, order, fulfillment, event, actor, channel, detail, at).await
+    }
+    async fn clear_cart(&mut self, root: CustomerId, list: &str) -> StoreResult<()> {
+        Tx::clear_cart(self, root, list).await
+    }
+    async fn append_timeline(&mut self, item: &NewTimelineItem<'_>) -> StoreResult<bool> {
+        Tx::append_timeline(self, item).await
+    }
+    async fn record_change(
+        &mut self,
+        kind: ChangeKind,
+        profile: CustomerId,
+        data: &str,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        Tx::record_change(self, kind, profile, data, at).await
+    }
+    async fn root_of(&mut self, fragment: CustomerId) -> StoreResult<CustomerId> {
+        Tx::root_of(self, fragment).await
+    }
+    async fn promotion_for_code(
+        &mut self,
+        code: &str,
+    ) -> StoreResult<Option<(PromotionRecord, Option<CouponRecord>)>> {
+        Tx::promotion_for_code(self, code).await
+    }
+    async fn has_ordered(&mut self, root: CustomerId, except: OrderId) -> StoreResult<bool> {
+        Tx::has_ordered(self, root, except).await
+    }
+    async fn take_redemption(&mut self, promotion: &str, at: Timestamp) -> StoreResult<bool> {
+        Tx::take_redemption(self, promotion, at).await
+    }
+    async fn customer_redemptions(
+        &mut self,
+        promotion: &str,
+        root: CustomerId,
+    ) -> StoreResult<i64> {
+        Tx::customer_redemptions(self, promotion, root).await
+    }
+    async fn use_coupon(&mut self, code: &str, order: OrderId, at: Timestamp) -> StoreResult<bool> {
+        Tx::use_coupon(self, code, order, at).await
+    }
+    async fn insert_redemption(
+        &mut self,
+        order: OrderId,
+        promotion: &str,
+        coupon: Option<&str>,
+        profile: CustomerId,
+        amount: i64,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        Tx::insert_redemption(self, order, promotion, coupon, profile, amount, at).await
+    }
+}
