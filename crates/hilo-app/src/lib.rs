@@ -138,14 +138,15 @@ impl Hilo {
         self.store.write_turn().await
     }
 
-    /// Notes that the ingestion writer committed a group.
+    /// Notes that the ingestion writer committed a group, or the order writer a batch:
+    /// a writer is busy, and feed consumers that can wait take fewer turns at the lock.
     pub(crate) fn ingest_committed(&self) {
         let at = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
         self.ingest_committed_at
             .store(at.max(1), std::sync::atomic::Ordering::Relaxed);
     }
 
-    /// Whether the ingestion writer committed in the last half second.
+    /// Whether the ingestion or the order writer committed in the last half second.
     pub(crate) fn ingesting(&self) -> bool {
         let last = self
             .ingest_committed_at

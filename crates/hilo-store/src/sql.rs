@@ -57,6 +57,13 @@ pub const IDENTITY_OWNER: &str = "SELECT i.kind, i.value, i.profile_id, i.first_
     i.last_seen, i.sources, p.merged_into FROM identities i JOIN profiles p ON p.id = i.profile_id \
     WHERE i.kind = $1 AND i.value = $2";
 pub const ROOT_OF: &str = "SELECT root_id FROM profiles WHERE id = $1";
+/// The live profile of profile `$1` (itself when live); no row when there is no such
+/// profile.
+pub const LIVE_ROOT: &str = "SELECT COALESCE(root_id, id) FROM profiles WHERE id = $1";
+/// The live profile holding the identifier `$1`:`$2`, in one statement: never torn by a
+/// merge committed between two reads.
+pub const ROOT_BY_IDENTIFIER: &str = "SELECT COALESCE(p.root_id, p.id) FROM identities i \
+    JOIN profiles p ON p.id = i.profile_id WHERE i.kind = $1 AND i.value = $2";
 pub const HOLDINGS: &str = tree!(
     "SELECT i.kind, i.first_seen FROM identities i WHERE i.profile_id IN (SELECT id FROM tree)"
 );

@@ -110,22 +110,22 @@ pub struct Placed {
 /// Everything placing an order writes, decided before its transaction: what is left
 /// to decide inside it (where the stock comes from, the code's limits, the number) is
 /// decided by [`apply_order`] against the rows as the transaction sees them.
+#[derive(Clone)]
 struct OrderDraft {
     order_id: OrderId,
-    root: CustomerId,
+    /// Who it is for: found inside the transaction (a registered customer's id once the
+    /// identifier turned out to be nobody's).
+    customer: CustomerRef,
     channel: String,
     actor: String,
     staff: Option<String>,
     status: OrderStatus,
-    subtotal: Money,
+    /// The currency asked for; the first line's main price's otherwise.
+    currency: Option<Currency>,
     payment: Option<String>,
     scoped_key: Option<String>,
     request_digest: String,
-    /// (line, name, unit price)
-    lines: Vec<(LineRequest, String, Money)>,
-    /// The lines as a promotion's rules read them.
-    promotion_lines: Vec<Line>,
-    wanted: Vec<(String, i64)>,
+    lines: Vec<LineRequest>,
     route: Route,
     coupon_code: Option<String>,
     from_cart: bool,
@@ -138,6 +138,8 @@ enum Written {
     Placed(Box<OrderRecord>),
     /// Its idempotency key placed another order first: nothing was written.
     KeyTaken,
+    /// Its customer is an identifier nobody holds yet: nothing was written.
+    NoCustomer,
 }
 
 pub(super) const PENDING: [&str; 4] = ["placed", "allocated", "picking", "ready_for_pickup"];
@@ -199,62 +201,49 @@ impl Commerce<'_> {
             self.check_desk(by, *location).await?;
         }
         let channel = request.channel.as_str();
-        let root = self
-            .customer_for_writing(&request.customer, channel, by)
-            .await?;
         let from_cart = request.lines.is_none();
-        let lines = match &request.lines {
-            Some(lines) => lines.clone(),
-            None => self
-                .hilo
-                .store
-                .cart_lines(root, ListKind::Cart.as_str())
-                .await?
-                .into_iter()
-                .map(|l| LineRequest {
-                    sku: l.sku,
-                    quantity: l.quantity,
-                })
-                .collect(),
+        let (customer, lines) = match &request.lines {
+            Some(lines) => (request.customer.clone(), lines.clone()),
+            // The cart is the customer's: found (or registered) first.
+            None => {
+                let root = self
+                    .customer_for_writing(&request.customer, channel, by)
+                    .await?;
+                let cart = self
+                    .hilo
+                    .store
+                    .cart_lines(root, ListKind::Cart.as_str())
+                    .await?;
+                let lines = cart
+                    .into_iter()
+                    .map(|l| LineRequest {
+                        sku: l.sku,
+                        quantity: l.quantity,
+                    })
+                    .collect();
+                (CustomerRef::Id(root), lines)
+            }
         };
         let field = if from_cart { "from_cart" } else { "lines" };
         check_lines(field, &lines)?;
-        let skus: Vec<String> = lines.iter().map(|l| l.sku.clone()).collect();
-        let variants = self.hilo.store.variants(&skus).await?;
-        let priced = price_lines(&lines, &variants, request.currency)?;
         let (kind, candidates, split, ship_address) = self.candidates(&request.fulfillment).await?;
-        let subtotal = priced.total;
-        let payment = request.payment.as_ref().map(Value::to_string);
-        let actor = by.actor();
-        let now = self.hilo.now();
         let order_id = OrderId::generate();
-        let wanted: Vec<(String, i64)> =
-            lines.iter().map(|l| (l.sku.clone(), l.quantity)).collect();
-
-        let status = if kind == FulfillmentKind::Counter {
-            OrderStatus::Completed
-        } else {
-            OrderStatus::Open
-        };
-        let promotion_lines = priced.promotion_lines(&variants);
-        let draft = OrderDraft {
+        let mut draft = OrderDraft {
             order_id,
-            root,
+            customer,
             channel: channel.to_owned(),
-            actor,
+            actor: by.actor(),
             staff: request.staff.clone(),
-            status,
-            subtotal,
-            payment,
+            status: if kind == FulfillmentKind::Counter {
+                OrderStatus::Completed
+            } else {
+                OrderStatus::Open
+            },
+            currency: request.currency,
+            payment: request.payment.as_ref().map(Value::to_string),
             scoped_key: scoped_key.clone(),
             request_digest: request.request_digest.clone(),
-            lines: priced
-                .lines
-                .iter()
-                .map(|(line, name, price)| ((*line).clone(), name.clone(), *price))
-                .collect(),
-            promotion_lines,
-            wanted,
+            lines,
             route: Route {
                 kind,
                 candidates,
@@ -263,25 +252,35 @@ impl Commerce<'_> {
             },
             coupon_code: request.coupon_code.clone(),
             from_cart,
-            now,
+            now: self.hilo.now(),
         };
-        let record = match self.write_order(draft).await? {
-            Written::Placed(record) => record,
-            // The same key's first request committed while this one was on its way.
-            Written::KeyTaken => {
-                let key = scoped_key.as_deref().unwrap_or_default();
-                return self
-                    .replay(key, &request.request_digest)
-                    .await?
-                    .ok_or_else(|| AppError::Conflict("the order is being placed".into()));
+        let record = loop {
+            match self.write_order(draft.clone()).await? {
+                Written::Placed(record) => break record,
+                // Nobody holds the identifier yet: registered, as staff registration
+                // would, and the order written for them.
+                Written::NoCustomer => {
+                    let root = self
+                        .customer_for_writing(&draft.customer, channel, by)
+                        .await?;
+                    draft.customer = CustomerRef::Id(root);
+                }
+                // The same key's first request committed while this one was on its way.
+                Written::KeyTaken => {
+                    let key = scoped_key.as_deref().unwrap_or_default();
+                    return self
+                        .replay(key, &request.request_digest)
+                        .await?
+                        .ok_or_else(|| AppError::Conflict("the order is being placed".into()));
+                }
             }
         };
         self.hilo.feed_signal.notify_waiters();
-        info!(order = %order_id, number = record.number, channel, lines = lines.len(), "order placed");
+        info!(order = %order_id, number = record.number, channel, lines = record.lines.len(), "order placed");
         Ok(Placed {
             order: OrderView {
+                customer_id: record.profile_id,
                 record: *record,
-                customer_id: root,
             },
             replayed: false,
         })
@@ -315,9 +314,12 @@ impl Commerce<'_> {
         if let Some(writer) = writer {
             let (reply, answer) = tokio::sync::oneshot::channel();
             if writer.submit(order_job(draft.clone(), reply)).is_ok() {
-                return answer
+                let written = answer
                     .await
                     .map_err(|_| AppError::Internal("the order writer dropped an order".into()))?;
+                // A writer is busy: feed consumers that can wait take fewer turns.
+                self.hilo.ingest_committed();
+                return written;
             }
         }
         let mut tx = self.hilo.store.begin().await?;
@@ -734,19 +736,36 @@ fn order_job(
 /// level rows before a promotion's, a cancellation too, so none waits on another
 /// crosswise), the history, the cart emptied, the timeline and the change feed told.
 async fn apply_order<T: OrderTx>(tx: &mut T, d: &OrderDraft) -> AppResult<Written> {
-    let currency = d.subtotal.currency.to_string();
+    let root = match &d.customer {
+        CustomerRef::Id(id) => tx.live_root(*id).await?.ok_or(AppError::NotFound)?,
+        CustomerRef::Identifier(identifier) => match tx.root_by_identifier(identifier).await? {
+            Some(root) => root,
+            None => return Ok(Written::NoCustomer),
+        },
+    };
+    let skus: Vec<String> = d.lines.iter().map(|l| l.sku.clone()).collect();
+    let variants = tx.variants(&skus).await?;
+    let priced = price_lines(&d.lines, &variants, d.currency)?;
+    let promotion_lines = priced.promotion_lines(&variants);
+    let subtotal = priced.total;
+    let wanted: Vec<(String, i64)> = d
+        .lines
+        .iter()
+        .map(|l| (l.sku.clone(), l.quantity))
+        .collect();
+    let currency = subtotal.currency.to_string();
     let inserted = tx
         .insert_order(&NewOrder {
             id: d.order_id,
-            profile_id: d.root,
+            profile_id: root,
             channel: &d.channel,
             actor: &d.actor,
             staff: d.staff.as_deref(),
             status: d.status.as_str(),
             currency: &currency,
-            subtotal: d.subtotal.amount,
+            subtotal: subtotal.amount,
             discount: 0,
-            total: d.subtotal.amount,
+            total: subtotal.amount,
             coupon_code: None,
             payment: d.payment.as_deref(),
             idempotency_key: d.scoped_key.as_deref(),
@@ -759,7 +778,7 @@ async fn apply_order<T: OrderTx>(tx: &mut T, d: &OrderDraft) -> AppResult<Writte
         Err(StoreError::Conflict) if d.scoped_key.is_some() => return Ok(Written::KeyTaken),
         Err(other) => return Err(other.into()),
     };
-    let lines: Vec<OrderLineRecord> = d
+    let lines: Vec<OrderLineRecord> = priced
         .lines
         .iter()
         .enumerate()
@@ -774,24 +793,23 @@ async fn apply_order<T: OrderTx>(tx: &mut T, d: &OrderDraft) -> AppResult<Writte
     for line in &lines {
         tx.insert_order_line(d.order_id, line).await?;
     }
-    let reserved =
-        reserve::reserve(tx, d.order_id, &d.wanted, &d.route, 0, &d.actor, d.now).await?;
-    let mut total = d.subtotal;
+    let reserved = reserve::reserve(tx, d.order_id, &wanted, &d.route, 0, &d.actor, d.now).await?;
+    let mut total = subtotal;
     let mut coupon_code = None;
     if let Some(typed) = d.coupon_code.as_deref() {
         let redeemed = redeem(
             tx,
             typed,
-            d.root,
-            &d.promotion_lines,
-            d.subtotal.currency,
+            root,
+            &promotion_lines,
+            subtotal.currency,
             d.order_id,
             d.now,
         )
         .await?;
         total = Money::new(
-            d.subtotal.amount - redeemed.discount.amount,
-            d.subtotal.currency,
+            subtotal.amount - redeemed.discount.amount,
+            subtotal.currency,
         );
         tx.set_order_totals(
             d.order_id,
@@ -804,7 +822,7 @@ async fn apply_order<T: OrderTx>(tx: &mut T, d: &OrderDraft) -> AppResult<Writte
             d.order_id,
             &redeemed.promotion,
             redeemed.coupon.as_deref(),
-            d.root,
+            root,
             redeemed.discount.amount,
             d.now,
         )
@@ -818,9 +836,9 @@ async fn apply_order<T: OrderTx>(tx: &mut T, d: &OrderDraft) -> AppResult<Writte
     )
     .await?;
     if d.from_cart {
-        tx.clear_cart(d.root, ListKind::Cart.as_str()).await?;
+        tx.clear_cart(root, ListKind::Cart.as_str()).await?;
     }
-    let products: Vec<Value> = d
+    let products: Vec<Value> = priced
         .lines
         .iter()
         .map(|(line, name, price)| {
@@ -828,11 +846,11 @@ async fn apply_order<T: OrderTx>(tx: &mut T, d: &OrderDraft) -> AppResult<Writte
         })
         .collect();
     let body = json!({"order_id": d.order_id.to_string(), "number": number.to_string(),
-        "total": total.amount, "discount": d.subtotal.amount - total.amount,
+        "total": total.amount, "discount": subtotal.amount - total.amount,
         "coupon": d.coupon_code, "currency": currency, "products": products})
     .to_string();
     tx.append_timeline(&NewTimelineItem {
-        profile_id: d.root,
+        profile_id: root,
         item_type: ItemType::Commerce,
         kind: "order",
         name: Some("Order Completed"),
@@ -847,24 +865,19 @@ async fn apply_order<T: OrderTx>(tx: &mut T, d: &OrderDraft) -> AppResult<Writte
     let change = json!({"order_id": d.order_id.to_string(), "number": number.to_string(),
         "status": d.status.as_str(), "channel": d.channel, "total": total.amount,
         "currency": currency});
-    tx.record_change(
-        ChangeKind::OrderCompleted,
-        d.root,
-        &change.to_string(),
-        d.now,
-    )
-    .await?;
+    tx.record_change(ChangeKind::OrderCompleted, root, &change.to_string(), d.now)
+        .await?;
     Ok(Written::Placed(Box::new(OrderRecord {
         id: d.order_id,
         number,
-        profile_id: d.root,
+        profile_id: root,
         channel: d.channel.clone(),
         actor: d.actor.clone(),
         staff: d.staff.clone(),
         status: d.status.as_str().to_owned(),
         currency,
-        subtotal: d.subtotal.amount,
-        discount: d.subtotal.amount - total.amount,
+        subtotal: subtotal.amount,
+        discount: subtotal.amount - total.amount,
         total: total.amount,
         coupon_code,
         payment: d.payment.clone(),

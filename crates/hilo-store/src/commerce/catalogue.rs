@@ -47,7 +47,7 @@ impl VariantRecord {
 }
 
 type ProductRow = (String, String, String, String, String, String, i64, i64);
-type VariantRow = (
+pub(super) type VariantRow = (
     String,
     String,
     String,
@@ -79,7 +79,7 @@ macro_rules! variants {
     };
 }
 
-fn variant(row: VariantRow) -> StoreResult<VariantRecord> {
+pub(super) fn variant(row: VariantRow) -> StoreResult<VariantRecord> {
     let (sku, product, attributes, images, prices, name_es, name_en, categories) = row;
     Ok(VariantRecord {
         sku,
@@ -233,34 +233,51 @@ impl Store {
     /// The variants of these SKUs that exist.
     /// The variants of these SKUs that exist, in one statement.
     pub async fn variants(&self, skus: &[String]) -> StoreResult<Vec<VariantRecord>> {
-        const SQLITE: &str = variants!("WHERE v.sku IN (SELECT value FROM json_each($1))");
-        const POSTGRES: &str = variants!("WHERE v.sku = ANY($1)");
         let rows: Vec<VariantRow> = match self {
             Self::Sqlite(pool) => {
-                let list = serde_json::to_string(skus).unwrap_or_else(|_| "[]".into());
-                sqlx::query_as(SQLITE).bind(list).fetch_all(pool).await?
+                sqlx::query_as(SQLITE_VARIANTS_IN)
+                    .bind(sku_list(skus))
+                    .fetch_all(pool)
+                    .await?
             }
-            Self::Postgres(pool) => sqlx::query_as(POSTGRES).bind(skus).fetch_all(pool).await?,
+            Self::Postgres(pool) => {
+                sqlx::query_as(POSTGRES_VARIANTS_IN)
+                    .bind(skus)
+                    .fetch_all(pool)
+                    .await?
+            }
         };
         rows.into_iter().map(variant).collect()
     }
 }
 
+/// The variants of the SKUs in the JSON array `$1`, on SQLite.
+pub(super) const SQLITE_VARIANTS_IN: &str =
+    variants!("WHERE v.sku IN (SELECT value FROM json_each($1))");
+const POSTGRES_VARIANTS_IN: &str = variants!("WHERE v.sku = ANY($1)");
+
+/// SKUs as the JSON array [`SQLITE_VARIANTS_IN`] reads.
+pub(super) fn sku_list(skus: &[String]) -> String {
+    serde_json::to_string(skus).unwrap_or_else(|_| "[]".into())
+}
+
 impl Tx {
     /// The variants of these SKUs that exist, read in this transaction.
     pub async fn variants(&mut self, skus: &[String]) -> StoreResult<Vec<VariantRecord>> {
-        let mut found = Vec::with_capacity(skus.len());
-        for sku in skus {
-            let row = on_tx!(self, |conn| sqlx::query_as::<_, VariantRow>(variants!(
-                "WHERE v.sku = $1"
-            ))
-            .bind(sku)
-            .fetch_optional(conn)
-            .await?);
-            if let Some(row) = row {
-                found.push(variant(row)?);
+        let rows: Vec<VariantRow> = match self {
+            Tx::Sqlite(tx, _) => {
+                sqlx::query_as(SQLITE_VARIANTS_IN)
+                    .bind(sku_list(skus))
+                    .fetch_all(&mut **tx)
+                    .await?
             }
-        }
-        Ok(found)
+            Tx::Postgres(tx) => {
+                sqlx::query_as(POSTGRES_VARIANTS_IN)
+                    .bind(skus)
+                    .fetch_all(&mut **tx)
+                    .await?
+            }
+        };
+        rows.into_iter().map(variant).collect()
     }
 }

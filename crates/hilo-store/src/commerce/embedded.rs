@@ -19,11 +19,13 @@ use std::time::Duration;
 
 use hilo_domain::commerce::inventory::{Level, Reason};
 use hilo_domain::customers::changes::ChangeKind;
+use hilo_domain::customers::identity::Identifier;
 use hilo_domain::{CustomerId, FulfillmentId, LocationId, OrderId, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
 use tracing::{error, warn};
 
 use super::carts::CLEAR_CART;
+use super::catalogue::{SQLITE_VARIANTS_IN, VariantRow, sku_list, variant};
 use super::inventory::{
     LEVEL, LEVELS_OF_SKU, LevelRow, MOVE_LEVEL, NEW_LEVEL, RECORD_MOVEMENT, RESERVE, level,
 };
@@ -39,7 +41,7 @@ use super::promotions::{
 };
 use super::{
     CouponRecord, FulfillmentRecord, LevelRecord, NewMovement, NewOrder, OrderLineRecord,
-    PromotionRecord, ReservationRecord,
+    PromotionRecord, ReservationRecord, VariantRecord,
 };
 use crate::customers::{NewTimelineItem, parse_customer_id};
 use crate::{Store, StoreResult, sql};
@@ -301,6 +303,49 @@ fn level_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LevelRow> {
 }
 
 impl OrderTx for EmbeddedOrderTx<'_> {
+    async fn live_root(&mut self, id: CustomerId) -> StoreResult<Option<CustomerId>> {
+        let root: Option<String> = self
+            .prepare(sql::LIVE_ROOT)?
+            .query_row([id.to_string()], |r| r.get(0))
+            .optional()?;
+        root.map(|r| parse_customer_id(&r)).transpose()
+    }
+
+    async fn root_by_identifier(
+        &mut self,
+        identifier: &Identifier,
+    ) -> StoreResult<Option<CustomerId>> {
+        let root: Option<String> = self
+            .prepare(sql::ROOT_BY_IDENTIFIER)?
+            .query_row(params![identifier.kind.as_str(), identifier.value], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        root.map(|r| parse_customer_id(&r)).transpose()
+    }
+
+    async fn variants(&mut self, skus: &[String]) -> StoreResult<Vec<VariantRecord>> {
+        let mut statement = self.prepare(SQLITE_VARIANTS_IN)?;
+        let rows = statement.query_map([sku_list(skus)], |r| {
+            let row: VariantRow = (
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+            );
+            Ok(row)
+        })?;
+        let mut found = Vec::new();
+        for row in rows {
+            found.push(variant(row?)?);
+        }
+        Ok(found)
+    }
+
     async fn insert_order(&mut self, o: &NewOrder<'_>) -> StoreResult<i64> {
         let number = self.count(SQLITE_NEXT_NUMBER, [])?;
         self.execute(

@@ -7,11 +7,12 @@ use std::future::Future;
 
 use hilo_domain::commerce::inventory::Level;
 use hilo_domain::customers::changes::ChangeKind;
+use hilo_domain::customers::identity::Identifier;
 use hilo_domain::{CustomerId, FulfillmentId, LocationId, OrderId, Timestamp};
 
 use super::{
     CouponRecord, FulfillmentRecord, LevelRecord, NewMovement, NewOrder, OrderLineRecord,
-    PromotionRecord, ReservationRecord,
+    PromotionRecord, ReservationRecord, VariantRecord,
 };
 use crate::StoreResult;
 use crate::customers::NewTimelineItem;
@@ -19,6 +20,21 @@ use crate::tx::Tx;
 
 /// The transaction operations of placing an order.
 pub trait OrderTx: Send {
+    /// The live profile of `id`; `None` when there is no such profile.
+    fn live_root(
+        &mut self,
+        id: CustomerId,
+    ) -> impl Future<Output = StoreResult<Option<CustomerId>>> + Send;
+    /// The live profile holding an identifier; `None` when nobody holds it.
+    fn root_by_identifier(
+        &mut self,
+        identifier: &Identifier,
+    ) -> impl Future<Output = StoreResult<Option<CustomerId>>> + Send;
+    /// The variants of these SKUs that exist.
+    fn variants(
+        &mut self,
+        skus: &[String],
+    ) -> impl Future<Output = StoreResult<Vec<VariantRecord>>> + Send;
     /// Stores an order's header with the next order number, which it returns.
     fn insert_order(&mut self, o: &NewOrder<'_>) -> impl Future<Output = StoreResult<i64>> + Send;
     fn insert_order_line(
@@ -140,6 +156,18 @@ pub trait OrderTx: Send {
 }
 
 impl OrderTx for Tx {
+    async fn live_root(&mut self, id: CustomerId) -> StoreResult<Option<CustomerId>> {
+        Tx::live_root(self, id).await
+    }
+    async fn root_by_identifier(
+        &mut self,
+        identifier: &Identifier,
+    ) -> StoreResult<Option<CustomerId>> {
+        Tx::root_by_identifier(self, identifier).await
+    }
+    async fn variants(&mut self, skus: &[String]) -> StoreResult<Vec<VariantRecord>> {
+        Tx::variants(self, skus).await
+    }
     async fn insert_order(&mut self, o: &NewOrder<'_>) -> StoreResult<i64> {
         Tx::insert_order(self, o).await
     }

@@ -249,6 +249,28 @@ impl Tx {
         }
     }
 
+    /// The live profile of `id` (itself when live); `None` when there is no such profile.
+    pub async fn live_root(&mut self, id: CustomerId) -> StoreResult<Option<CustomerId>> {
+        let root: Option<String> = on_tx!(self, |conn| sqlx::query_scalar(sql::LIVE_ROOT)
+            .bind(id.to_string())
+            .fetch_optional(conn)
+            .await?);
+        root.map(|r| parse_customer_id(&r)).transpose()
+    }
+
+    /// The live profile holding an identifier.
+    pub async fn root_by_identifier(
+        &mut self,
+        identifier: &Identifier,
+    ) -> StoreResult<Option<CustomerId>> {
+        let root: Option<String> = on_tx!(self, |conn| sqlx::query_scalar(sql::ROOT_BY_IDENTIFIER)
+            .bind(identifier.kind.as_str())
+            .bind(&identifier.value)
+            .fetch_optional(conn)
+            .await?);
+        root.map(|r| parse_customer_id(&r)).transpose()
+    }
+
     /// The fragments of a live profile.
     pub async fn fragments(&mut self, root: CustomerId) -> StoreResult<Vec<CustomerId>> {
         const SQL: &str = tree!("SELECT id FROM tree");
@@ -593,15 +615,12 @@ impl Store {
         &self,
         identifier: &Identifier,
     ) -> StoreResult<Option<CustomerId>> {
-        // The holder's live profile in the same statement: one read, never torn by a
-        // merge committed between two.
-        const SQL: &str = "SELECT COALESCE(p.root_id, p.id) FROM identities i \
-            JOIN profiles p ON p.id = i.profile_id WHERE i.kind = $1 AND i.value = $2";
-        let root: Option<String> = on_pool!(self, |pool| sqlx::query_scalar(SQL)
-            .bind(identifier.kind.as_str())
-            .bind(&identifier.value)
-            .fetch_optional(pool)
-            .await)?;
+        let root: Option<String> =
+            on_pool!(self, |pool| sqlx::query_scalar(sql::ROOT_BY_IDENTIFIER)
+                .bind(identifier.kind.as_str())
+                .bind(&identifier.value)
+                .fetch_optional(pool)
+                .await)?;
         root.map(|r| parse_customer_id(&r)).transpose()
     }
 

@@ -329,7 +329,12 @@ pub async fn movements(
         .map(|b| b.parse::<i64>().ok().filter(|b| *b >= 1))
         .map(|b| b.ok_or_else(|| Invalid::new("before", "must be a whole number from 1")))
         .transpose()?;
-    let limit = super::limit_param(&params)?;
+    // The nearest twenty unless asked: what a "which store near me" list shows.
+    let limit = if params.contains_key("limit") {
+        super::limit_param(&params)?
+    } else {
+        20
+    };
     let rows = state
         .hilo
         .commerce()
@@ -363,7 +368,7 @@ fn coordinate(params: &HashMap<String, String>, name: &str) -> Result<f64, Inval
         ("sku" = String, Query, pattern = "^\\s*[A-Za-z0-9._-]{1,64}\\s*$", description = "The variant's SKU"),
         ("lat" = f64, Query, minimum = -90, maximum = 90, description = "The customer's latitude"),
         ("lng" = f64, Query, minimum = -180, maximum = 180, description = "The customer's longitude"),
-        ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "The nearest this many; 50 when absent"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "The nearest this many; 20 when absent"),
     ),
     responses(
         (status = 200, body = AvailableList),
@@ -382,7 +387,12 @@ pub async fn availability(
         .get("sku")
         .ok_or_else(|| Invalid::new("sku", "is required"))?;
     let from = Point::new(coordinate(&params, "lat")?, coordinate(&params, "lng")?)?;
-    let limit = super::limit_param(&params)?;
+    // The nearest twenty unless asked: what a "which store near me" list shows.
+    let limit = if params.contains_key("limit") {
+        super::limit_param(&params)?
+    } else {
+        20
+    };
     let found = state
         .hilo
         .commerce()
