@@ -174,9 +174,7 @@ impl Store {
             Self::Sqlite(pool) => {
                 sqlx::query("PRAGMA optimize").execute(pool).await?;
             }
-            Self::Postgres(pool) => {
-                sqlx::query("ANALYZE").execute(pool).await?;
-            }
+            Self::Postgres(pool) => analyse_filled(pool, "ANALYZE").await?,
         }
         Ok(())
     }
@@ -188,10 +186,7 @@ impl Store {
     pub async fn vacuum(&self) -> StoreResult<()> {
         match self {
             Self::Sqlite(_) => self.refresh_statistics().await,
-            Self::Postgres(pool) => {
-                sqlx::query("VACUUM (ANALYZE)").execute(pool).await?;
-                Ok(())
-            }
+            Self::Postgres(pool) => analyse_filled(pool, "VACUUM (ANALYZE)").await,
         }
     }
 
@@ -222,4 +217,34 @@ pub(crate) fn corrupt(what: &'static str, detail: impl ToString) -> StoreError {
         what,
         detail: detail.to_string(),
     }
+}
+
+/// Runs `command` (`ANALYZE` or `VACUUM (ANALYZE)`) on the tables that hold rows. An
+/// empty table analysed reads as empty to the planner until it is analysed again, and
+/// the plans cached meanwhile (foreign-key checks among them) scan it whole as it
+/// grows; a table never analysed is estimated from its size instead.
+async fn analyse_filled(pool: &sqlx::PgPool, command: &str) -> StoreResult<()> {
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT quote_ident(relname) FROM pg_class \
+         WHERE relkind = 'r' AND relnamespace = current_schema()::regnamespace",
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut filled = Vec::new();
+    for table in tables {
+        let exists = format!("SELECT EXISTS (SELECT 1 FROM {table})");
+        if sqlx::query_scalar::<_, bool>(sqlx::AssertSqlSafe(exists))
+            .fetch_one(pool)
+            .await?
+        {
+            filled.push(table);
+        }
+    }
+    if !filled.is_empty() {
+        let statement = format!("{command} {}", filled.join(", "));
+        sqlx::query(sqlx::AssertSqlSafe(statement))
+            .execute(pool)
+            .await?;
+    }
+    Ok(())
 }

@@ -20,7 +20,7 @@ use hilo_domain::{CustomerId, FulfillmentId, Invalid, LocationId, OrderId, Princ
 use hilo_store::StoreError;
 use hilo_store::commerce::{
     HistoryRecord, JobDone, LocationRecord, NewMovement, NewOrder, OrderJob, OrderLineRecord,
-    OrderRecord, OrderTx, OrderWriter, VariantRecord, complete,
+    OrderRecord, OrderTx, OrderWriter, PlacedTrail, VariantRecord, complete,
 };
 use hilo_store::customers::NewTimelineItem;
 use serde::Serialize;
@@ -322,10 +322,10 @@ impl Commerce<'_> {
                 return written;
             }
         }
-        let mut tx = self.hilo.store.begin().await?;
+        let mut tx = self.hilo.store.begin_planned_once().await?;
         let written = apply_order(&mut tx, &draft).await?;
         if matches!(written, Written::Placed(_)) {
-            tx.commit().await?;
+            tx.commit_outside_graph().await?;
         }
         Ok(written)
     }
@@ -754,30 +754,6 @@ async fn apply_order<T: OrderTx>(tx: &mut T, d: &OrderDraft) -> AppResult<Writte
         .map(|l| (l.sku.clone(), l.quantity))
         .collect();
     let currency = subtotal.currency.to_string();
-    let inserted = tx
-        .insert_order(&NewOrder {
-            id: d.order_id,
-            profile_id: root,
-            channel: &d.channel,
-            actor: &d.actor,
-            staff: d.staff.as_deref(),
-            status: d.status.as_str(),
-            currency: &currency,
-            subtotal: subtotal.amount,
-            discount: 0,
-            total: subtotal.amount,
-            coupon_code: None,
-            payment: d.payment.as_deref(),
-            idempotency_key: d.scoped_key.as_deref(),
-            request_digest: Some(&d.request_digest),
-            at: d.now,
-        })
-        .await;
-    let number = match inserted {
-        Ok(number) => number,
-        Err(StoreError::Conflict) if d.scoped_key.is_some() => return Ok(Written::KeyTaken),
-        Err(other) => return Err(other.into()),
-    };
     let lines: Vec<OrderLineRecord> = priced
         .lines
         .iter()
@@ -790,9 +766,33 @@ async fn apply_order<T: OrderTx>(tx: &mut T, d: &OrderDraft) -> AppResult<Writte
             unit_price: price.amount,
         })
         .collect();
-    for line in &lines {
-        tx.insert_order_line(d.order_id, line).await?;
-    }
+    let inserted = tx
+        .insert_order_with_lines(
+            &NewOrder {
+                id: d.order_id,
+                profile_id: root,
+                channel: &d.channel,
+                actor: &d.actor,
+                staff: d.staff.as_deref(),
+                status: d.status.as_str(),
+                currency: &currency,
+                subtotal: subtotal.amount,
+                discount: 0,
+                total: subtotal.amount,
+                coupon_code: None,
+                payment: d.payment.as_deref(),
+                idempotency_key: d.scoped_key.as_deref(),
+                request_digest: Some(&d.request_digest),
+                at: d.now,
+            },
+            &lines,
+        )
+        .await;
+    let number = match inserted {
+        Ok(number) => number,
+        Err(StoreError::Conflict) if d.scoped_key.is_some() => return Ok(Written::KeyTaken),
+        Err(other) => return Err(other.into()),
+    };
     let reserved = reserve::reserve(tx, d.order_id, &wanted, &d.route, 0, &d.actor, d.now).await?;
     let mut total = subtotal;
     let mut coupon_code = None;
@@ -831,10 +831,6 @@ async fn apply_order<T: OrderTx>(tx: &mut T, d: &OrderDraft) -> AppResult<Writte
     }
     let detail = json!({"fulfillments": reserved.by_location.values().map(ToString::to_string).collect::<Vec<_>>()})
         .to_string();
-    tx.record_order_history(
-        d.order_id, None, "placed", &d.actor, &d.channel, &detail, d.now,
-    )
-    .await?;
     if d.from_cart {
         tx.clear_cart(root, ListKind::Cart.as_str()).await?;
     }
@@ -849,24 +845,33 @@ async fn apply_order<T: OrderTx>(tx: &mut T, d: &OrderDraft) -> AppResult<Writte
         "total": total.amount, "discount": subtotal.amount - total.amount,
         "coupon": d.coupon_code, "currency": currency, "products": products})
     .to_string();
-    tx.append_timeline(&NewTimelineItem {
-        profile_id: root,
-        item_type: ItemType::Commerce,
-        kind: "order",
-        name: Some("Order Completed"),
-        channel: &d.channel,
-        source_id: None,
-        message_id: None,
-        at: d.now,
-        received_at: d.now,
-        body: &body,
-    })
-    .await?;
     let change = json!({"order_id": d.order_id.to_string(), "number": number.to_string(),
         "status": d.status.as_str(), "channel": d.channel, "total": total.amount,
-        "currency": currency});
-    tx.record_change(ChangeKind::OrderCompleted, root, &change.to_string(), d.now)
-        .await?;
+        "currency": currency})
+    .to_string();
+    tx.record_placed(&PlacedTrail {
+        order_id: d.order_id,
+        event: "placed",
+        actor: &d.actor,
+        channel: &d.channel,
+        detail: &detail,
+        at: d.now,
+        timeline: NewTimelineItem {
+            profile_id: root,
+            item_type: ItemType::Commerce,
+            kind: "order",
+            name: Some("Order Completed"),
+            channel: &d.channel,
+            source_id: None,
+            message_id: None,
+            at: d.now,
+            received_at: d.now,
+            body: &body,
+        },
+        change_kind: ChangeKind::OrderCompleted,
+        change: &change,
+    })
+    .await?;
     Ok(Written::Placed(Box::new(OrderRecord {
         id: d.order_id,
         number,

@@ -5,11 +5,11 @@
 use std::collections::BTreeMap;
 
 use hilo_domain::commerce::allocation::{self, Candidate};
-use hilo_domain::commerce::inventory::{self, Movement, Reason};
+use hilo_domain::commerce::inventory::{self, Reason};
 use hilo_domain::commerce::order::{FulfillmentKind, FulfillmentStatus};
 use hilo_domain::commerce::reservation::ReservationState;
 use hilo_domain::{FulfillmentId, LocationId, OrderId, Timestamp};
-use hilo_store::commerce::{FulfillmentRecord, NewMovement, OrderTx, ReservationRecord};
+use hilo_store::commerce::{FulfillmentRecord, NewMovement, OrderTx, ReservationRecord, StockTake};
 
 use crate::{AppError, AppResult};
 
@@ -48,9 +48,9 @@ pub(crate) async fn reserve<T: OrderTx>(
     let counter = route.kind == FulfillmentKind::Counter;
     let skus: Vec<String> = wanted.iter().map(|(sku, _)| sku.clone()).collect();
     // One location to draw from: only its levels matter.
-    let levels = match route.candidates.as_slice() {
-        [(only, ..)] => tx.levels_at(&skus, *only).await?,
-        _ => tx.levels_of(&skus).await?,
+    let (levels, levels_locked) = match route.candidates.as_slice() {
+        [(only, ..)] => (tx.levels_at(&skus, *only).await?, true),
+        _ => (tx.levels_of(&skus).await?, false),
     };
     let mut ranked: Vec<Candidate> = route
         .candidates
@@ -94,82 +94,69 @@ pub(crate) async fn reserve<T: OrderTx>(
     } else {
         FulfillmentStatus::Allocated
     };
-    let mut records = Vec::with_capacity(fulfilments.len());
-    for (location, id) in &fulfilments {
-        let record = FulfillmentRecord {
-            id: *id,
-            order_id,
-            kind: route.kind.as_str().to_owned(),
-            location_id: Some(location_id(location)?),
-            ship_address: route.ship_address.clone(),
-            status: status.as_str().to_owned(),
-            created_at: now,
-            updated_at: now,
-            code_seed: None,
-            code_expires_at: None,
-            collected_by: None,
-        };
-        tx.insert_fulfillment(&record).await?;
-        records.push(record);
-    }
-    let mut reservations = Vec::with_capacity(plan.len());
+    let mut records: Vec<FulfillmentRecord> = fulfilments
+        .iter()
+        .map(|(location, id)| {
+            Ok(FulfillmentRecord {
+                id: *id,
+                order_id,
+                kind: route.kind.as_str().to_owned(),
+                location_id: Some(location_id(location)?),
+                ship_address: route.ship_address.clone(),
+                status: status.as_str().to_owned(),
+                created_at: now,
+                updated_at: now,
+                code_seed: None,
+                code_expires_at: None,
+                collected_by: None,
+            })
+        })
+        .collect::<AppResult<_>>()?;
     // Levels are touched in (SKU, location) order, the same in every transaction, so
     // two orders never wait on each other's rows in opposite orders.
     let mut takes: Vec<&allocation::Allocation> = plan.iter().collect();
     takes.sort_by(|a, b| (&wanted[a.line].0, &a.location).cmp(&(&wanted[b.line].0, &b.location)));
-    for take in takes {
-        let sku = &wanted[take.line].0;
-        let location = location_id(&take.location)?;
-        let movement = NewMovement {
-            sku,
-            location_id: location,
-            movement: Movement {
-                reason: Reason::Reserved,
-                on_hand: 0,
-                reserved: take.quantity,
-            },
-            actor,
-            order_id: Some(order_id),
-            note: "",
-            at: now,
-        };
-        let state = if counter {
-            let level = tx.lock_level(sku, location).await?;
-            let sold =
-                inventory::plan(&level, Reason::SoldAtCounter, take.quantity).map_err(|_| {
-                    AppError::OutOfStock {
-                        line: take.line,
-                        available: (level.on_hand - level.reserved).max(0),
-                    }
-                })?;
-            tx.apply_movement(&NewMovement {
-                movement: sold,
-                ..movement
+    let state = if counter {
+        ReservationState::Sold
+    } else {
+        ReservationState::Held
+    };
+    let mut reservations = takes
+        .iter()
+        .map(|take| {
+            Ok(ReservationRecord {
+                order_id,
+                line_no: first_line + take.line as i64,
+                fulfillment_id: fulfilments[&take.location],
+                sku: wanted[take.line].0.clone(),
+                location_id: location_id(&take.location)?,
+                quantity: take.quantity,
+                state: state.as_str().to_owned(),
+            })
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    if counter {
+        sell_at_counter(tx, &records, &reservations, &takes, actor, now).await?;
+    } else {
+        let taken = tx
+            .take_stock(&StockTake {
+                order_id,
+                actor,
+                at: now,
+                fulfillments: &records,
+                reservations: &reservations,
+                levels_locked,
             })
             .await?;
-            ReservationState::Sold.as_str()
-        } else {
-            if !tx.reserve(&movement).await? {
-                // Another checkout took it since the levels were read.
-                let level = tx.lock_level(sku, location).await?;
-                return Err(AppError::OutOfStock {
-                    line: take.line,
-                    available: level.available(),
-                });
-            }
-            ReservationState::Held.as_str()
-        };
-        let reservation = ReservationRecord {
-            order_id,
-            line_no: first_line + take.line as i64,
-            fulfillment_id: fulfilments[&take.location],
-            sku: sku.clone(),
-            location_id: location,
-            quantity: take.quantity,
-            state: state.to_owned(),
-        };
-        tx.insert_reservation(&reservation).await?;
-        reservations.push(reservation);
+        if let Some(index) = taken {
+            // Another checkout took it since the levels were read.
+            let r = &reservations[index];
+            let level = tx.lock_level(&r.sku, r.location_id).await?;
+            return Err(AppError::OutOfStock {
+                line: takes[index].line,
+                available: level.available(),
+            });
+        }
     }
     // As a read of the order lists them.
     records.sort_by_key(|f| f.id.to_string());
@@ -181,6 +168,42 @@ pub(crate) async fn reserve<T: OrderTx>(
         fulfillments: records,
         reservations,
     })
+}
+
+/// A sale at the till: each level's units leave the shelf at once (the customer holds
+/// the goods), refused when the shelf has fewer unpromised.
+async fn sell_at_counter<T: OrderTx>(
+    tx: &mut T,
+    fulfilments: &[FulfillmentRecord],
+    sales: &[ReservationRecord],
+    takes: &[&allocation::Allocation],
+    actor: &str,
+    now: Timestamp,
+) -> AppResult<()> {
+    for f in fulfilments {
+        tx.insert_fulfillment(f).await?;
+    }
+    for (sale, take) in sales.iter().zip(takes) {
+        let level = tx.lock_level(&sale.sku, sale.location_id).await?;
+        let sold = inventory::plan(&level, Reason::SoldAtCounter, sale.quantity).map_err(|_| {
+            AppError::OutOfStock {
+                line: take.line,
+                available: (level.on_hand - level.reserved).max(0),
+            }
+        })?;
+        tx.apply_movement(&NewMovement {
+            sku: &sale.sku,
+            location_id: sale.location_id,
+            movement: sold,
+            actor,
+            order_id: Some(sale.order_id),
+            note: "",
+            at: now,
+        })
+        .await?;
+        tx.insert_reservation(sale).await?;
+    }
+    Ok(())
 }
 
 fn location_id(text: &str) -> AppResult<LocationId> {

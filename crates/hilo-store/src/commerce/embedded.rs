@@ -34,6 +34,7 @@ use super::orders::{
     INSERT_FULFILLMENT, INSERT_ORDER, INSERT_ORDER_LINE, INSERT_RESERVATION, RECORD_HISTORY,
     SET_ORDER_TOTALS, SQLITE_NEXT_NUMBER,
 };
+use super::placing::{PlacedTrail, StockTake};
 use super::promotions::{
     COUPON_BY_CODE, CUSTOMER_REDEMPTIONS, CouponRow, INSERT_REDEMPTION, ORDERS_BEFORE,
     PROMOTION_BY_CODE, PROMOTION_BY_ID, PromotionRow, SQLITE_ORDER_EVENTS, TAKE_REDEMPTION,
@@ -302,7 +303,161 @@ fn level_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LevelRow> {
     ))
 }
 
+impl EmbeddedOrderTx<'_> {
+    fn insert_order(&mut self, o: &NewOrder<'_>) -> StoreResult<i64> {
+        let number = self.count(SQLITE_NEXT_NUMBER, [])?;
+        self.execute(
+            INSERT_ORDER,
+            params![
+                o.id.to_string(),
+                number,
+                o.profile_id.to_string(),
+                o.channel,
+                o.actor,
+                o.staff,
+                o.status,
+                o.currency,
+                o.subtotal,
+                o.discount,
+                o.total,
+                o.coupon_code,
+                o.payment,
+                o.idempotency_key,
+                o.request_digest,
+                o.at.millis()
+            ],
+        )?;
+        Ok(number)
+    }
+
+    fn insert_order_line(&mut self, order: OrderId, line: &OrderLineRecord) -> StoreResult<()> {
+        self.execute(
+            INSERT_ORDER_LINE,
+            params![
+                order.to_string(),
+                line.line_no,
+                line.sku,
+                line.name,
+                line.quantity,
+                line.unit_price
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn reserve(&mut self, m: &NewMovement<'_>) -> StoreResult<bool> {
+        debug_assert_eq!(m.movement.reason, Reason::Reserved);
+        let done = self.execute(
+            RESERVE,
+            params![
+                m.sku,
+                m.location_id.to_string(),
+                m.movement.reserved,
+                m.at.millis()
+            ],
+        )?;
+        if done == 1 {
+            self.record_movement(m)?;
+        }
+        Ok(done == 1)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record_order_history(
+        &mut self,
+        order: OrderId,
+        fulfillment: Option<FulfillmentId>,
+        event: &str,
+        actor: &str,
+        channel: &str,
+        detail: &str,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        self.execute(
+            RECORD_HISTORY,
+            params![
+                order.to_string(),
+                fulfillment.map(|f| f.to_string()),
+                event,
+                actor,
+                channel,
+                detail,
+                at.millis()
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn append_timeline(&mut self, item: &NewTimelineItem<'_>) -> StoreResult<bool> {
+        let end = self.count(sql::TIMELINE_END, [])?;
+        let inserted = self.execute(
+            sql::APPEND_TIMELINE,
+            params![
+                item.profile_id.to_string(),
+                item.item_type.as_str(),
+                item.kind,
+                item.name,
+                item.channel,
+                item.source_id.map(|s| s.to_string()),
+                item.message_id,
+                item.at.millis(),
+                item.received_at.millis(),
+                item.body
+            ],
+        )?;
+        self.execute(sql::SQLITE_APPEND_TAIL, [end])?;
+        Ok(inserted == 1)
+    }
+
+    fn record_change(
+        &mut self,
+        kind: ChangeKind,
+        profile: CustomerId,
+        data: &str,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        self.execute(
+            sql::RECORD_CHANGE,
+            params![at.millis(), kind.as_str(), profile.to_string(), data],
+        )?;
+        Ok(())
+    }
+}
+
 impl OrderTx for EmbeddedOrderTx<'_> {
+    async fn insert_order_with_lines(
+        &mut self,
+        o: &NewOrder<'_>,
+        lines: &[OrderLineRecord],
+    ) -> StoreResult<i64> {
+        let number = self.insert_order(o)?;
+        for line in lines {
+            self.insert_order_line(o.id, line)?;
+        }
+        Ok(number)
+    }
+
+    async fn take_stock(&mut self, take: &StockTake<'_>) -> StoreResult<Option<usize>> {
+        for f in take.fulfillments {
+            self.insert_fulfillment(f).await?;
+        }
+        for (index, r) in take.reservations.iter().enumerate() {
+            if !self.reserve(&take.movement(r))? {
+                return Ok(Some(index));
+            }
+            self.insert_reservation(r).await?;
+        }
+        Ok(None)
+    }
+
+    async fn record_placed(&mut self, p: &PlacedTrail<'_>) -> StoreResult<()> {
+        self.record_order_history(
+            p.order_id, None, p.event, p.actor, p.channel, p.detail, p.at,
+        )?;
+        self.append_timeline(&p.timeline)?;
+        self.record_change(p.change_kind, p.timeline.profile_id, p.change, p.at)
+    }
+
     async fn live_root(&mut self, id: CustomerId) -> StoreResult<Option<CustomerId>> {
         let root: Option<String> = self
             .prepare(sql::LIVE_ROOT)?
@@ -344,51 +499,6 @@ impl OrderTx for EmbeddedOrderTx<'_> {
             found.push(variant(row?)?);
         }
         Ok(found)
-    }
-
-    async fn insert_order(&mut self, o: &NewOrder<'_>) -> StoreResult<i64> {
-        let number = self.count(SQLITE_NEXT_NUMBER, [])?;
-        self.execute(
-            INSERT_ORDER,
-            params![
-                o.id.to_string(),
-                number,
-                o.profile_id.to_string(),
-                o.channel,
-                o.actor,
-                o.staff,
-                o.status,
-                o.currency,
-                o.subtotal,
-                o.discount,
-                o.total,
-                o.coupon_code,
-                o.payment,
-                o.idempotency_key,
-                o.request_digest,
-                o.at.millis()
-            ],
-        )?;
-        Ok(number)
-    }
-
-    async fn insert_order_line(
-        &mut self,
-        order: OrderId,
-        line: &OrderLineRecord,
-    ) -> StoreResult<()> {
-        self.execute(
-            INSERT_ORDER_LINE,
-            params![
-                order.to_string(),
-                line.line_no,
-                line.sku,
-                line.name,
-                line.quantity,
-                line.unit_price
-            ],
-        )?;
-        Ok(())
     }
 
     async fn levels_of(&mut self, skus: &[String]) -> StoreResult<Vec<LevelRecord>> {
@@ -451,23 +561,6 @@ impl OrderTx for EmbeddedOrderTx<'_> {
         Ok(())
     }
 
-    async fn reserve(&mut self, m: &NewMovement<'_>) -> StoreResult<bool> {
-        debug_assert_eq!(m.movement.reason, Reason::Reserved);
-        let done = self.execute(
-            RESERVE,
-            params![
-                m.sku,
-                m.location_id.to_string(),
-                m.movement.reserved,
-                m.at.millis()
-            ],
-        )?;
-        if done == 1 {
-            self.record_movement(m)?;
-        }
-        Ok(done == 1)
-    }
-
     async fn apply_movement(&mut self, m: &NewMovement<'_>) -> StoreResult<()> {
         let change = params![
             m.sku,
@@ -512,68 +605,8 @@ impl OrderTx for EmbeddedOrderTx<'_> {
         Ok(())
     }
 
-    async fn record_order_history(
-        &mut self,
-        order: OrderId,
-        fulfillment: Option<FulfillmentId>,
-        event: &str,
-        actor: &str,
-        channel: &str,
-        detail: &str,
-        at: Timestamp,
-    ) -> StoreResult<()> {
-        self.execute(
-            RECORD_HISTORY,
-            params![
-                order.to_string(),
-                fulfillment.map(|f| f.to_string()),
-                event,
-                actor,
-                channel,
-                detail,
-                at.millis()
-            ],
-        )?;
-        Ok(())
-    }
-
     async fn clear_cart(&mut self, root: CustomerId, list: &str) -> StoreResult<()> {
         self.execute(CLEAR_CART, params![root.to_string(), list])?;
-        Ok(())
-    }
-
-    async fn append_timeline(&mut self, item: &NewTimelineItem<'_>) -> StoreResult<bool> {
-        let end = self.count(sql::TIMELINE_END, [])?;
-        let inserted = self.execute(
-            sql::APPEND_TIMELINE,
-            params![
-                item.profile_id.to_string(),
-                item.item_type.as_str(),
-                item.kind,
-                item.name,
-                item.channel,
-                item.source_id.map(|s| s.to_string()),
-                item.message_id,
-                item.at.millis(),
-                item.received_at.millis(),
-                item.body
-            ],
-        )?;
-        self.execute(sql::SQLITE_APPEND_TAIL, [end])?;
-        Ok(inserted == 1)
-    }
-
-    async fn record_change(
-        &mut self,
-        kind: ChangeKind,
-        profile: CustomerId,
-        data: &str,
-        at: Timestamp,
-    ) -> StoreResult<()> {
-        self.execute(
-            sql::RECORD_CHANGE,
-            params![at.millis(), kind.as_str(), profile.to_string(), data],
-        )?;
         Ok(())
     }
 

@@ -249,38 +249,62 @@ impl Tx {
 
     /// The levels of these SKUs at every location, as this transaction sees them.
     pub async fn levels_of(&mut self, skus: &[String]) -> StoreResult<Vec<LevelRecord>> {
-        let mut all = Vec::new();
-        for sku in skus {
-            let rows = on_tx!(self, |conn| sqlx::query_as::<_, LevelRow>(LEVELS_OF_SKU)
-                .bind(sku)
-                .fetch_all(conn)
-                .await?);
-            for row in rows {
-                all.push(level(row)?);
+        let rows = match self {
+            Tx::Postgres(tx) => {
+                sqlx::query_as::<_, LevelRow>(levels!("WHERE sku = ANY($1)"))
+                    .bind(skus)
+                    .fetch_all(&mut **tx)
+                    .await?
             }
-        }
-        Ok(all)
+            Tx::Sqlite(tx, _) => {
+                let mut rows = Vec::new();
+                for sku in skus {
+                    rows.extend(
+                        sqlx::query_as::<_, LevelRow>(LEVELS_OF_SKU)
+                            .bind(sku)
+                            .fetch_all(&mut **tx)
+                            .await?,
+                    );
+                }
+                rows
+            }
+        };
+        rows.into_iter().map(level).collect()
     }
 
-    /// The levels of these SKUs at one location, as this transaction sees them.
+    /// The levels of these SKUs at one location, as this transaction sees them, locked
+    /// until it ends on PostgreSQL (in the order every transaction takes levels;
+    /// SQLite's writer holds the whole database).
     pub async fn levels_at(
         &mut self,
         skus: &[String],
         location: LocationId,
     ) -> StoreResult<Vec<LevelRecord>> {
         let location = location.to_string();
-        let mut all = Vec::new();
-        for sku in skus {
-            let row = on_tx!(self, |conn| sqlx::query_as::<_, LevelRow>(LEVEL)
-                .bind(sku)
+        let rows =
+            match self {
+                Tx::Postgres(tx) => sqlx::query_as::<_, LevelRow>(levels!(
+                    "WHERE location_id = $2 AND sku = ANY($1) ORDER BY sku COLLATE \"C\" FOR UPDATE"
+                ))
+                .bind(skus)
                 .bind(&location)
-                .fetch_optional(conn)
-                .await?);
-            if let Some(row) = row {
-                all.push(level(row)?);
-            }
-        }
-        Ok(all)
+                .fetch_all(&mut **tx)
+                .await?,
+                Tx::Sqlite(tx, _) => {
+                    let mut rows = Vec::new();
+                    for sku in skus {
+                        rows.extend(
+                            sqlx::query_as::<_, LevelRow>(LEVEL)
+                                .bind(sku)
+                                .bind(&location)
+                                .fetch_optional(&mut **tx)
+                                .await?,
+                        );
+                    }
+                    rows
+                }
+            };
+        rows.into_iter().map(level).collect()
     }
 
     /// Applies a planned movement to its level and records it. The level's checks

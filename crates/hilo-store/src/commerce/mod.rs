@@ -9,6 +9,7 @@ mod inventory;
 mod locations;
 mod order_tx;
 mod orders;
+mod placing;
 mod privacy;
 mod promotions;
 mod returns;
@@ -23,6 +24,7 @@ pub use order_tx::OrderTx;
 pub use orders::{
     FulfillmentRecord, HistoryRecord, NewOrder, OrderLineRecord, OrderRecord, ReservationRecord,
 };
+pub use placing::{PlacedTrail, StockTake};
 pub use privacy::ErasedCommerce;
 pub use promotions::{CouponRecord, PromotionRecord};
 pub use returns::{ReturnLine, ReturnRecord};

@@ -6,16 +6,15 @@
 use std::future::Future;
 
 use hilo_domain::commerce::inventory::Level;
-use hilo_domain::customers::changes::ChangeKind;
 use hilo_domain::customers::identity::Identifier;
-use hilo_domain::{CustomerId, FulfillmentId, LocationId, OrderId, Timestamp};
+use hilo_domain::{CustomerId, LocationId, OrderId, Timestamp};
 
+use super::placing::{PlacedTrail, StockTake};
 use super::{
     CouponRecord, FulfillmentRecord, LevelRecord, NewMovement, NewOrder, OrderLineRecord,
     PromotionRecord, ReservationRecord, VariantRecord,
 };
 use crate::StoreResult;
-use crate::customers::NewTimelineItem;
 use crate::tx::Tx;
 
 /// The transaction operations of placing an order.
@@ -35,19 +34,20 @@ pub trait OrderTx: Send {
         &mut self,
         skus: &[String],
     ) -> impl Future<Output = StoreResult<Vec<VariantRecord>>> + Send;
-    /// Stores an order's header with the next order number, which it returns.
-    fn insert_order(&mut self, o: &NewOrder<'_>) -> impl Future<Output = StoreResult<i64>> + Send;
-    fn insert_order_line(
+    /// Stores an order's header with the next order number, which it returns, and its
+    /// lines.
+    fn insert_order_with_lines(
         &mut self,
-        order: OrderId,
-        line: &OrderLineRecord,
-    ) -> impl Future<Output = StoreResult<()>> + Send;
+        o: &NewOrder<'_>,
+        lines: &[OrderLineRecord],
+    ) -> impl Future<Output = StoreResult<i64>> + Send;
     /// The levels of these SKUs at every location, as this transaction sees them.
     fn levels_of(
         &mut self,
         skus: &[String],
     ) -> impl Future<Output = StoreResult<Vec<LevelRecord>>> + Send;
-    /// The levels of these SKUs at one location, as this transaction sees them.
+    /// The levels of these SKUs at one location, as this transaction sees them, locked
+    /// until it ends.
     fn levels_at(
         &mut self,
         skus: &[String],
@@ -63,8 +63,12 @@ pub trait OrderTx: Send {
         &mut self,
         f: &FulfillmentRecord,
     ) -> impl Future<Output = StoreResult<()>> + Send;
-    /// Promises units if that many can still be promised; `false` when not.
-    fn reserve(&mut self, m: &NewMovement<'_>) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Takes the stock of an order's plan; `Some(i)` names the first reservation whose
+    /// level could not promise its units (nothing written is to be kept then).
+    fn take_stock(
+        &mut self,
+        take: &StockTake<'_>,
+    ) -> impl Future<Output = StoreResult<Option<usize>>> + Send;
     /// Applies a planned movement to its level and records it.
     fn apply_movement(
         &mut self,
@@ -81,33 +85,16 @@ pub trait OrderTx: Send {
         total: i64,
         coupon_code: &str,
     ) -> impl Future<Output = StoreResult<()>> + Send;
-    #[allow(clippy::too_many_arguments)]
-    fn record_order_history(
-        &mut self,
-        order: OrderId,
-        fulfillment: Option<FulfillmentId>,
-        event: &str,
-        actor: &str,
-        channel: &str,
-        detail: &str,
-        at: Timestamp,
-    ) -> impl Future<Output = StoreResult<()>> + Send;
     fn clear_cart(
         &mut self,
         root: CustomerId,
         list: &str,
     ) -> impl Future<Output = StoreResult<()>> + Send;
-    /// Appends to the timeline; `false` when the source sent this message id before.
-    fn append_timeline(
+    /// Records what placing an order leaves: its history's entry, the timeline item and
+    /// the change.
+    fn record_placed(
         &mut self,
-        item: &NewTimelineItem<'_>,
-    ) -> impl Future<Output = StoreResult<bool>> + Send;
-    fn record_change(
-        &mut self,
-        kind: ChangeKind,
-        profile: CustomerId,
-        data: &str,
-        at: Timestamp,
+        p: &PlacedTrail<'_>,
     ) -> impl Future<Output = StoreResult<()>> + Send;
     /// The live profile a fragment belongs to.
     fn root_of(
@@ -168,15 +155,12 @@ impl OrderTx for Tx {
     async fn variants(&mut self, skus: &[String]) -> StoreResult<Vec<VariantRecord>> {
         Tx::variants(self, skus).await
     }
-    async fn insert_order(&mut self, o: &NewOrder<'_>) -> StoreResult<i64> {
-        Tx::insert_order(self, o).await
-    }
-    async fn insert_order_line(
+    async fn insert_order_with_lines(
         &mut self,
-        order: OrderId,
-        line: &OrderLineRecord,
-    ) -> StoreResult<()> {
-        Tx::insert_order_line(self, order, line).await
+        o: &NewOrder<'_>,
+        lines: &[OrderLineRecord],
+    ) -> StoreResult<i64> {
+        Tx::insert_order_with_lines(self, o, lines).await
     }
     async fn levels_of(&mut self, skus: &[String]) -> StoreResult<Vec<LevelRecord>> {
         Tx::levels_of(self, skus).await
@@ -194,8 +178,8 @@ impl OrderTx for Tx {
     async fn insert_fulfillment(&mut self, f: &FulfillmentRecord) -> StoreResult<()> {
         Tx::insert_fulfillment(self, f).await
     }
-    async fn reserve(&mut self, m: &NewMovement<'_>) -> StoreResult<bool> {
-        Tx::reserve(self, m).await
+    async fn take_stock(&mut self, take: &StockTake<'_>) -> StoreResult<Option<usize>> {
+        Tx::take_stock(self, take).await
     }
     async fn apply_movement(&mut self, m: &NewMovement<'_>) -> StoreResult<()> {
         Tx::apply_movement(self, m).await
@@ -212,32 +196,11 @@ impl OrderTx for Tx {
     ) -> StoreResult<()> {
         Tx::set_order_totals(self, id, discount, total, coupon_code).await
     }
-    async fn record_order_history(
-        &mut self,
-        order: OrderId,
-        fulfillment: Option<FulfillmentId>,
-        event: &str,
-        actor: &str,
-        channel: &str,
-        detail: &str,
-        at: Timestamp,
-    ) -> StoreResult<()> {
-        Tx::record_order_history(self, order, fulfillment, event, actor, channel, detail, at).await
-    }
     async fn clear_cart(&mut self, root: CustomerId, list: &str) -> StoreResult<()> {
         Tx::clear_cart(self, root, list).await
     }
-    async fn append_timeline(&mut self, item: &NewTimelineItem<'_>) -> StoreResult<bool> {
-        Tx::append_timeline(self, item).await
-    }
-    async fn record_change(
-        &mut self,
-        kind: ChangeKind,
-        profile: CustomerId,
-        data: &str,
-        at: Timestamp,
-    ) -> StoreResult<()> {
-        Tx::record_change(self, kind, profile, data, at).await
+    async fn record_placed(&mut self, p: &PlacedTrail<'_>) -> StoreResult<()> {
+        Tx::record_placed(self, p).await
     }
     async fn root_of(&mut self, fragment: CustomerId) -> StoreResult<CustomerId> {
         Tx::root_of(self, fragment).await
