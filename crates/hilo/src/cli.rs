@@ -244,6 +244,9 @@ enum BenchCommand {
         order_stores: usize,
         #[arg(long, default_value_t = 10_000)]
         customers: usize,
+        /// Availability reads a second in the steady-rate run
+        #[arg(long, default_value_t = 1_000)]
+        read_rate: usize,
     },
     /// Holds web chat sockets open for `bench conversations` (a process of its own).
     #[command(hide = true)]
@@ -406,6 +409,7 @@ pub fn run() -> ExitCode {
                 order_skus,
                 order_stores,
                 customers,
+                read_rate,
             } => runtime.block_on(crate::bench::commerce::commerce(
                 crate::bench::commerce::CommerceBenchOptions {
                     orders: *orders,
@@ -415,6 +419,7 @@ pub fn run() -> ExitCode {
                     order_skus: *order_skus,
                     order_stores: *order_stores,
                     customers: *customers,
+                    read_rate: *read_rate,
                     database_url,
                     sqlite_cache_mib,
                     database_max_connections,

@@ -198,18 +198,24 @@ impl Commerce<'_> {
     pub async fn stock(&self, sku: &str) -> AppResult<Vec<LevelRecord>> {
         let sku = check_sku("sku", sku)?;
         let levels = self.hilo.store.levels_of_sku(&sku).await?;
-        // A SKU stocked somewhere exists; only one stocked nowhere needs looking up.
-        if levels.is_empty()
+        self.known_sku(&sku, !levels.is_empty()).await?;
+        Ok(levels)
+    }
+
+    /// Not found unless `sku` is in the catalogue: a SKU with stock (`stocked`) is,
+    /// so only one without needs looking up.
+    async fn known_sku(&self, sku: &str, stocked: bool) -> AppResult<()> {
+        if !stocked
             && self
                 .hilo
                 .store
-                .variants(std::slice::from_ref(&sku))
+                .variants(&[sku.to_owned()])
                 .await?
                 .is_empty()
         {
             return Err(AppError::NotFound);
         }
-        Ok(levels)
+        Ok(())
     }
 
     /// The locations offering pickup that can promise `sku`, nearest to `from` first,
@@ -221,19 +227,20 @@ impl Commerce<'_> {
         from: Point,
         limit: usize,
     ) -> AppResult<Vec<Availability>> {
-        let levels = self.stock(sku).await?;
+        let sku = check_sku("sku", sku)?;
+        let promisable = self.hilo.store.promisable_of_sku(&sku).await?;
+        self.known_sku(&sku, !promisable.is_empty()).await?;
         let locations = self.known_locations().await?;
         let by_id: HashMap<LocationId, &KnownLocation> =
             locations.iter().map(|l| (l.record.id, l)).collect();
         // The nearest first, then the ready time worked out only for those shown.
-        let mut near: Vec<(f64, &KnownLocation, i64)> = levels
+        let mut near: Vec<(f64, &KnownLocation, i64)> = promisable
             .iter()
-            .filter_map(|level| {
-                let location = by_id.get(&level.location_id)?;
-                let available = level.level.available();
-                (available > 0 && location.record.offers(Offer::Pickup)).then(|| {
+            .filter_map(|(location, available)| {
+                let location = by_id.get(location)?;
+                location.record.offers(Offer::Pickup).then(|| {
                     let km = from.distance_km(&location.record.point);
-                    ((km * 100.0).round() / 100.0, *location, available)
+                    ((km * 100.0).round() / 100.0, *location, *available)
                 })
             })
             .collect();

@@ -111,6 +111,33 @@ impl Store {
         rows.into_iter().map(level).collect()
     }
 
+    /// The locations that can still promise units of `sku`, with how many, as one row
+    /// whatever their number: the embedded driver hands each row over between threads
+    /// one by one, and a bestseller is stocked in hundreds of stores.
+    pub async fn promisable_of_sku(&self, sku: &str) -> StoreResult<Vec<(LocationId, i64)>> {
+        let sql = match self {
+            Store::Sqlite(_) => {
+                "SELECT json_group_array(json_array(location_id, \
+                 on_hand - reserved - safety)) FROM inventory_levels \
+                 WHERE sku = $1 AND on_hand - reserved - safety > 0"
+            }
+            Store::Postgres(_) => {
+                "SELECT COALESCE(json_agg(json_build_array(location_id, \
+                 on_hand - reserved - safety)), '[]')::text FROM inventory_levels \
+                 WHERE sku = $1 AND on_hand - reserved - safety > 0"
+            }
+        };
+        let list: String = on_pool!(self, |pool| sqlx::query_scalar(sql)
+            .bind(sku)
+            .fetch_one(pool)
+            .await?);
+        let pairs: Vec<(String, i64)> = super::json("promisable levels", &list)?;
+        pairs
+            .into_iter()
+            .map(|(location, available)| Ok((parse("level location", &location)?, available)))
+            .collect()
+    }
+
     /// The movements of one level, newest first, before movement `before` when given.
     pub async fn movements(
         &self,

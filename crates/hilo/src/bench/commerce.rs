@@ -21,7 +21,8 @@ use hilo_store::DatabaseUrl;
 use serde_json::json;
 
 use super::{
-    ADMIN_KEY, Connection, XorShift, bare_insert_rate, basic_auth, drive, memory, splitmix,
+    ADMIN_KEY, Connection, XorShift, bare_insert_rate, basic_auth, drive, drive_paced, memory,
+    splitmix,
 };
 use crate::config::Settings;
 use crate::server;
@@ -48,6 +49,8 @@ pub struct CommerceBenchOptions {
     pub order_skus: usize,
     pub order_stores: usize,
     pub customers: usize,
+    /// Availability reads a second in the steady-rate run.
+    pub read_rate: usize,
     /// PostgreSQL server to run on; SQLite in a temporary folder when absent.
     pub database_url: Option<String>,
     pub sqlite_cache_mib: u32,
@@ -252,8 +255,33 @@ async fn run(options: &CommerceBenchOptions, dir: &std::path::Path) -> anyhow::R
         options.orders, options.orders
     );
 
-    // Availability among every store read while orders are placed.
+    // Availability among every store: read alone as fast as the clients can, then at a
+    // steady rate (the shoppers of a busy shop), then while orders are placed.
     let reads = options.orders;
+    let (alone, alone_latency) = drive(
+        base,
+        options.clients,
+        reads,
+        availability_read(bearer.clone(), options.skus, 0),
+    )
+    .await?;
+    println!(
+        "availability among {} stores × {} SKUs, read alone by {} clients as fast as they can: {alone:.0} reads/s, p50 {:.1} ms, p99 {:.1} ms",
+        options.stores, options.skus, options.clients, alone_latency.p50_ms, alone_latency.p99_ms
+    );
+    let steady_reads = (options.read_rate * 5).max(reads);
+    let (steady, steady_latency) = drive_paced(
+        base,
+        options.clients,
+        options.read_rate,
+        steady_reads,
+        availability_read(bearer.clone(), options.skus, reads),
+    )
+    .await?;
+    println!(
+        "availability at a steady {} reads/s ({steady:.0} achieved, {steady_reads} reads from {} connections): p50 {:.1} ms, p99 {:.1} ms",
+        options.read_rate, options.clients, steady_latency.p50_ms, steady_latency.p99_ms
+    );
     let ((mixed, _), (availability, availability_latency)) = tokio::try_join!(
         {
             let bearer = bearer.clone();
@@ -267,31 +295,19 @@ async fn run(options: &CommerceBenchOptions, dir: &std::path::Path) -> anyhow::R
                 )
             })
         },
-        {
-            let bearer = bearer.clone();
-            let skus = options.skus;
-            drive(base, options.clients / 2, reads, move |index| {
-                let pick = splitmix(index as u64 + 77);
-                let lat = 36.5 + (pick % 700) as f64 / 100.0;
-                let lng = -8.5 + ((pick >> 16) % 1_100) as f64 / 100.0;
-                // Half the reads ask for a bestseller, stocked in every store.
-                let sku = if pick >> 62 == 0 {
-                    (pick >> 32) as usize % BESTSELLERS
-                } else {
-                    (pick >> 32) as usize % skus
-                };
-                (
-                    "GET",
-                    format!("/api/v1/availability?sku=SKU-{sku}&lat={lat}&lng={lng}"),
-                    bearer.clone(),
-                    Vec::new(),
-                )
-            })
-        },
+        drive(
+            base,
+            options.clients / 2,
+            reads,
+            availability_read(bearer.clone(), options.skus, reads + steady_reads)
+        ),
     )?;
     println!(
-        "availability among {} stores × {} SKUs while {mixed:.0} orders/s are placed: {availability:.0} reads/s, p50 {:.1} ms, p99 {:.1} ms\n",
-        options.stores, options.skus, availability_latency.p50_ms, availability_latency.p99_ms
+        "availability, read by {} clients while {} others place {mixed:.0} orders/s: {availability:.0} reads/s, p50 {:.1} ms, p99 {:.1} ms\n",
+        options.clients / 2,
+        options.clients / 2,
+        availability_latency.p50_ms,
+        availability_latency.p99_ms
     );
     let (rss, peak) = memory();
     println!(
@@ -299,6 +315,31 @@ async fn run(options: &CommerceBenchOptions, dir: &std::path::Path) -> anyhow::R
     );
     running.stop().await?;
     Ok(())
+}
+
+/// The `index`th availability read (from `first`): a shopper somewhere in Spain asking
+/// for a SKU, half the time a bestseller stocked in every store.
+fn availability_read(
+    bearer: String,
+    skus: usize,
+    first: usize,
+) -> impl Fn(usize) -> (&'static str, String, String, Vec<u8>) + Send + Sync + 'static {
+    move |index| {
+        let pick = splitmix((first + index) as u64 + 77);
+        let lat = 36.5 + (pick % 700) as f64 / 100.0;
+        let lng = -8.5 + ((pick >> 16) % 1_100) as f64 / 100.0;
+        let sku = if pick >> 63 == 0 {
+            (pick >> 32) as usize % BESTSELLERS
+        } else {
+            (pick >> 32) as usize % skus
+        };
+        (
+            "GET",
+            format!("/api/v1/availability?sku=SKU-{sku}&lat={lat}&lng={lng}"),
+            bearer.clone(),
+            Vec::new(),
+        )
+    }
 }
 
 /// The benchmark's shop: stores across Spain, a catalogue of ten-variant products, and

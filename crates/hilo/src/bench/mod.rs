@@ -512,19 +512,70 @@ where
         latencies.extend(task.await.context("client task")??);
     }
     let rate = total as f64 / started.elapsed().as_secs_f64();
-    latencies.sort_unstable();
-    let percentile = |p: f64| {
-        latencies
-            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
-            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-    };
-    Ok((
-        rate,
-        Latency {
+    Ok((rate, Latency::of(latencies)))
+}
+
+impl Latency {
+    fn of(mut latencies: Vec<Duration>) -> Self {
+        latencies.sort_unstable();
+        let percentile = |p: f64| {
+            latencies
+                .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+                .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+        };
+        Self {
             p50_ms: percentile(0.50),
             p99_ms: percentile(0.99),
-        },
-    ))
+        }
+    }
+}
+
+/// Sends `total` requests at a steady `rate` a second over `clients` keep-alive
+/// connections (request `i` due at `i / rate` seconds, on connection `i % clients`), as
+/// shoppers arrive whatever the server is doing; returns the rate achieved and the
+/// latency percentiles, each counted from when its request was due, so a request that
+/// waited for its connection counts its wait. Every answer must be a success (2xx).
+async fn drive_paced<F>(
+    addr: std::net::SocketAddr,
+    clients: usize,
+    rate: usize,
+    total: usize,
+    make: F,
+) -> anyhow::Result<(f64, Latency)>
+where
+    F: Fn(usize) -> (&'static str, String, String, Vec<u8>) + Send + Sync + 'static,
+{
+    let make = Arc::new(make);
+    let clients = clients.max(1);
+    let interval = 1.0 / rate.max(1) as f64;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for client in 0..clients {
+        let make = make.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut connection = Connection::open(addr).await?;
+            let mut latencies = Vec::new();
+            for index in (client..total).step_by(clients) {
+                let due = started + Duration::from_secs_f64(index as f64 * interval);
+                tokio::time::sleep_until(due.into()).await;
+                let (method, path, headers, body) = make(index);
+                let (status, answer) = connection.request(method, &path, &headers, &body).await?;
+                latencies.push(due.elapsed());
+                anyhow::ensure!(
+                    (200..300).contains(&status),
+                    "{method} {path} answered {status}: {}",
+                    String::from_utf8_lossy(&answer)
+                );
+            }
+            Ok::<_, anyhow::Error>(latencies)
+        }));
+    }
+    let mut latencies: Vec<Duration> = Vec::with_capacity(total);
+    for task in tasks {
+        latencies.extend(task.await.context("client task")??);
+    }
+    let achieved = total as f64 / started.elapsed().as_secs_f64();
+    Ok((achieved, Latency::of(latencies)))
 }
 
 /// A minimal HTTP/1.1 keep-alive client: enough for a load generator, with nothing in the
