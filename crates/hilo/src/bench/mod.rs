@@ -494,25 +494,28 @@ where
                 if index >= total {
                     break;
                 }
-                let (method, path, headers, body) = make(index);
                 let sent = Instant::now();
-                let (status, answer) = connection.request(method, &path, &headers, &body).await?;
+                connection.succeed(make(index)).await?;
                 latencies.push(sent.elapsed());
-                anyhow::ensure!(
-                    (200..300).contains(&status),
-                    "{method} {path} answered {status}: {}",
-                    String::from_utf8_lossy(&answer)
-                );
             }
             Ok::<_, anyhow::Error>(latencies)
         }));
     }
+    let latencies = gather(tasks, total).await?;
+    let rate = total as f64 / started.elapsed().as_secs_f64();
+    Ok((rate, Latency::of(latencies)))
+}
+
+/// Every client's latencies.
+async fn gather(
+    tasks: Vec<tokio::task::JoinHandle<anyhow::Result<Vec<Duration>>>>,
+    total: usize,
+) -> anyhow::Result<Vec<Duration>> {
     let mut latencies: Vec<Duration> = Vec::with_capacity(total);
     for task in tasks {
         latencies.extend(task.await.context("client task")??);
     }
-    let rate = total as f64 / started.elapsed().as_secs_f64();
-    Ok((rate, Latency::of(latencies)))
+    Ok(latencies)
 }
 
 impl Latency {
@@ -558,22 +561,13 @@ where
             for index in (client..total).step_by(clients) {
                 let due = started + Duration::from_secs_f64(index as f64 * interval);
                 tokio::time::sleep_until(due.into()).await;
-                let (method, path, headers, body) = make(index);
-                let (status, answer) = connection.request(method, &path, &headers, &body).await?;
+                connection.succeed(make(index)).await?;
                 latencies.push(due.elapsed());
-                anyhow::ensure!(
-                    (200..300).contains(&status),
-                    "{method} {path} answered {status}: {}",
-                    String::from_utf8_lossy(&answer)
-                );
             }
             Ok::<_, anyhow::Error>(latencies)
         }));
     }
-    let mut latencies: Vec<Duration> = Vec::with_capacity(total);
-    for task in tasks {
-        latencies.extend(task.await.context("client task")??);
-    }
+    let latencies = gather(tasks, total).await?;
     let achieved = total as f64 / started.elapsed().as_secs_f64();
     Ok((achieved, Latency::of(latencies)))
 }
@@ -585,6 +579,20 @@ struct Connection {
 }
 
 impl Connection {
+    /// Sends a request; an error unless it succeeds (2xx).
+    async fn succeed(
+        &mut self,
+        (method, path, headers, body): (&'static str, String, String, Vec<u8>),
+    ) -> anyhow::Result<()> {
+        let (status, answer) = self.request(method, &path, &headers, &body).await?;
+        anyhow::ensure!(
+            (200..300).contains(&status),
+            "{method} {path} answered {status}: {}",
+            String::from_utf8_lossy(&answer)
+        );
+        Ok(())
+    }
+
     async fn open(addr: std::net::SocketAddr) -> anyhow::Result<Self> {
         let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
