@@ -70,7 +70,8 @@ pub struct Hilo {
     feed_signal: Arc<tokio::sync::Notify>,
     /// The embedded writer's commits not on disk yet: the feed holds their rows back.
     unflushed: Arc<hilo_store::collect::Unflushed>,
-    write_keys: Arc<access::sources::WriteKeyCache>,
+    write_keys: Arc<access::remembered::Remembered<hilo_store::access::sources::SourceRecord>>,
+    api_keys: Arc<access::remembered::Remembered<hilo_store::access::api_keys::ApiKeyRecord>>,
     rules: Arc<customers::identity_rules::RulesCache>,
     /// Inbound messages waiting to be stored together.
     arrivals: Arc<conversations::arrivals::Arrivals>,
@@ -113,7 +114,12 @@ impl Hilo {
             settings: Arc::new(settings),
             feed_signal: Arc::new(tokio::sync::Notify::new()),
             unflushed: Arc::default(),
-            write_keys: Arc::default(),
+            write_keys: Arc::new(access::remembered::Remembered::new(
+                access::sources::WRITE_KEY_TTL,
+            )),
+            api_keys: Arc::new(access::remembered::Remembered::new(
+                access::keys::API_KEY_TTL,
+            )),
             rules: Arc::default(),
             arrivals: Arc::default(),
             order_writer: Arc::default(),

@@ -10,6 +10,10 @@ use crate::{AppError, AppResult};
 
 /// Uses of a key closer together than this are recorded once.
 const LAST_USED_RESOLUTION_MS: i64 = 60_000;
+/// How long a key is trusted as last read. Revoked through this node, a key stops
+/// working at once; revoked on another node sharing the database, or by `hilo keys
+/// revoke`, within this.
+pub(crate) const API_KEY_TTL: std::time::Duration = std::time::Duration::from_secs(2);
 /// Shortest key an operator may preset with `HILO_ADMIN_KEY`.
 pub const MIN_PRESET_KEY_LENGTH: usize = 32;
 
@@ -108,10 +112,12 @@ impl Access<'_> {
         self.hilo.store.api_key(id).await?.ok_or(AppError::NotFound)
     }
 
-    /// Revokes a key at once. Revoking a revoked key succeeds and changes nothing.
+    /// Revokes a key: at once on this node, within [`API_KEY_TTL`] on others. Revoking
+    /// a revoked key succeeds and changes nothing.
     #[instrument(skip_all, fields(key_id = %id))]
     pub async fn revoke_key(&self, id: ApiKeyId) -> AppResult<ApiKeyRecord> {
         self.hilo.store.revoke_api_key(id, self.hilo.now()).await?;
+        self.hilo.api_keys.clear();
         let key = self.key(id).await?;
         info!("api key revoked");
         Ok(key)
@@ -130,13 +136,17 @@ impl Access<'_> {
                     source_id: source.id,
                 })),
             _ => {
-                let Some(key) = self
-                    .hilo
-                    .store
-                    .active_api_key_by_hash(&secret.digest())
-                    .await?
-                else {
-                    return Ok(None);
+                let digest = secret.digest();
+                let key = match self.hilo.api_keys.get(&digest) {
+                    Some(key) => key,
+                    None => {
+                        let Some(key) = self.hilo.store.active_api_key_by_hash(&digest).await?
+                        else {
+                            return Ok(None);
+                        };
+                        self.hilo.api_keys.put(digest.clone(), key.clone());
+                        key
+                    }
                 };
                 // Decided here from the row just read: the conditional UPDATE alone,
                 // matching nothing, still took SQLite's write lock on every request
@@ -150,6 +160,9 @@ impl Access<'_> {
                         .store
                         .touch_api_key(key.id, now, LAST_USED_RESOLUTION_MS)
                         .await?;
+                    let mut touched = key.clone();
+                    touched.last_used_at = Some(now);
+                    self.hilo.api_keys.put(digest, touched);
                 }
                 Ok(Some(Principal::ApiKey {
                     id: key.id,

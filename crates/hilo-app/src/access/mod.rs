@@ -2,6 +2,7 @@
 
 pub mod keys;
 mod passwords;
+pub(crate) mod remembered;
 pub mod sessions;
 pub mod sources;
 pub mod users;

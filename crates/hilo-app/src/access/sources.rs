@@ -1,8 +1,6 @@
 //! Sources and their write keys.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hilo_domain::secret::display_prefix;
 use hilo_domain::{Page, PageRequest, Secret, SecretKind, SourceChannel, SourceId};
@@ -15,39 +13,7 @@ use crate::{AppError, AppResult};
 
 /// How long a write key's source is remembered. A source deleted on another node stops
 /// accepting its key within this time; on the node that deleted it, at once.
-const WRITE_KEY_TTL: Duration = Duration::from_secs(10);
-/// Write keys remembered at most; beyond, the oldest half is forgotten.
-const WRITE_KEY_LIMIT: usize = 10_000;
-
-/// Write keys seen recently and their sources. Browser SDKs send one message per request,
-/// and each would otherwise read the same row to learn who is sending.
-#[derive(Debug, Default)]
-pub(crate) struct WriteKeyCache {
-    entries: Mutex<HashMap<String, (SourceRecord, Instant)>>,
-}
-
-impl WriteKeyCache {
-    fn get(&self, digest: &str) -> Option<SourceRecord> {
-        let entries = self.entries.lock().ok()?;
-        let (source, at) = entries.get(digest)?;
-        (at.elapsed() < WRITE_KEY_TTL).then(|| source.clone())
-    }
-
-    fn put(&self, digest: String, source: SourceRecord) {
-        if let Ok(mut entries) = self.entries.lock() {
-            if entries.len() >= WRITE_KEY_LIMIT {
-                entries.retain(|_, (_, at)| at.elapsed() < WRITE_KEY_TTL / 2);
-            }
-            entries.insert(digest, (source, Instant::now()));
-        }
-    }
-
-    fn clear(&self) {
-        if let Ok(mut entries) = self.entries.lock() {
-            entries.clear();
-        }
-    }
-}
+pub(crate) const WRITE_KEY_TTL: Duration = Duration::from_secs(10);
 
 impl Access<'_> {
     /// The live source a write key belongs to, if any.
