@@ -109,10 +109,6 @@ pub struct ConnectOptions {
     pub sqlite_cache_mib: u32,
 }
 
-/// How much of the SQLite file connections map into memory, at most: address space,
-/// shared by every connection through the operating system's page cache.
-const SQLITE_MMAP_BYTES: u64 = 1 << 30;
-
 /// The default page cache of each SQLite pool connection, in MiB.
 pub const DEFAULT_SQLITE_CACHE_MIB: u32 = 8;
 
@@ -145,9 +141,6 @@ impl Store {
                     .busy_timeout(Duration::from_secs(10))
                     .foreign_keys(true)
                     .pragma("temp_store", "memory")
-                    // Reads map the file rather than copy its pages into each
-                    // connection's cache through a system call apiece.
-                    .pragma("mmap_size", SQLITE_MMAP_BYTES.to_string())
                     .pragma(
                         "cache_size",
                         format!("-{}", u64::from(options.sqlite_cache_mib.max(1)) * 1024),
