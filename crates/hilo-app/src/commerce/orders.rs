@@ -19,8 +19,8 @@ use hilo_domain::customers::timeline::ItemType;
 use hilo_domain::{CustomerId, FulfillmentId, Invalid, LocationId, OrderId, Principal, Timestamp};
 use hilo_store::StoreError;
 use hilo_store::commerce::{
-    HistoryRecord, JobDone, LocationRecord, NewMovement, NewOrder, OrderJob, OrderLineRecord,
-    OrderRecord, OrderTx, OrderWriter, PlacedTrail, VariantRecord, complete,
+    HistoryRecord, JobDone, LocationRecord, NewMovement, NewOrder, OrderCustomer, OrderJob,
+    OrderLineRecord, OrderRecord, OrderTx, OrderWriter, PlacedTrail, VariantRecord, complete,
 };
 use hilo_store::customers::NewTimelineItem;
 use serde::Serialize;
@@ -736,15 +736,17 @@ fn order_job(
 /// level rows before a promotion's, a cancellation too, so none waits on another
 /// crosswise), the history, the cart emptied, the timeline and the change feed told.
 async fn apply_order<T: OrderTx>(tx: &mut T, d: &OrderDraft) -> AppResult<Written> {
-    let root = match &d.customer {
-        CustomerRef::Id(id) => tx.live_root(*id).await?.ok_or(AppError::NotFound)?,
-        CustomerRef::Identifier(identifier) => match tx.root_by_identifier(identifier).await? {
-            Some(root) => root,
-            None => return Ok(Written::NoCustomer),
-        },
-    };
     let skus: Vec<String> = d.lines.iter().map(|l| l.sku.clone()).collect();
-    let variants = tx.variants(&skus).await?;
+    let customer = match &d.customer {
+        CustomerRef::Id(id) => OrderCustomer::Id(*id),
+        CustomerRef::Identifier(identifier) => OrderCustomer::Identifier(identifier),
+    };
+    let (root, variants) = tx.customer_and_variants(customer, &skus).await?;
+    let root = match (root, &d.customer) {
+        (Some(root), _) => root,
+        (None, CustomerRef::Id(_)) => return Err(AppError::NotFound),
+        (None, CustomerRef::Identifier(_)) => return Ok(Written::NoCustomer),
+    };
     let priced = price_lines(&d.lines, &variants, d.currency)?;
     let promotion_lines = priced.promotion_lines(&variants);
     let subtotal = priced.total;

@@ -68,14 +68,18 @@ macro_rules! products {
         )
     };
 }
+/// A variant's columns, with its product's, and the tables they come from.
+macro_rules! variant_columns {
+    () => {
+        "v.sku, v.product_id, v.attributes, v.images, v.prices, \
+    p.name_es, p.name_en, p.categories FROM variants v JOIN products p ON p.id = v.product_id"
+    };
+}
+pub(super) use variant_columns;
+
 macro_rules! variants {
     ($rest:literal) => {
-        concat!(
-            "SELECT v.sku, v.product_id, v.attributes, v.images, v.prices, \
-    p.name_es, p.name_en, p.categories FROM variants v JOIN products p ON p.id = v.product_id",
-            " ",
-            $rest
-        )
+        concat!("SELECT ", variant_columns!(), " ", $rest)
     };
 }
 

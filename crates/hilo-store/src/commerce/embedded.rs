@@ -34,7 +34,7 @@ use super::orders::{
     INSERT_FULFILLMENT, INSERT_ORDER, INSERT_ORDER_LINE, INSERT_RESERVATION, RECORD_HISTORY,
     SET_ORDER_TOTALS, SQLITE_NEXT_NUMBER,
 };
-use super::placing::{PlacedTrail, StockTake};
+use super::placing::{OrderCustomer, PlacedTrail, StockTake};
 use super::promotions::{
     COUPON_BY_CODE, CUSTOMER_REDEMPTIONS, CouponRow, INSERT_REDEMPTION, ORDERS_BEFORE,
     PROMOTION_BY_CODE, PROMOTION_BY_ID, PromotionRow, SQLITE_ORDER_EVENTS, TAKE_REDEMPTION,
@@ -304,6 +304,46 @@ fn level_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LevelRow> {
 }
 
 impl EmbeddedOrderTx<'_> {
+    fn live_root(&mut self, id: CustomerId) -> StoreResult<Option<CustomerId>> {
+        let root: Option<String> = self
+            .prepare(sql::LIVE_ROOT)?
+            .query_row([id.to_string()], |r| r.get(0))
+            .optional()?;
+        root.map(|r| parse_customer_id(&r)).transpose()
+    }
+
+    fn root_by_identifier(&mut self, identifier: &Identifier) -> StoreResult<Option<CustomerId>> {
+        let root: Option<String> = self
+            .prepare(sql::ROOT_BY_IDENTIFIER)?
+            .query_row(params![identifier.kind.as_str(), identifier.value], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        root.map(|r| parse_customer_id(&r)).transpose()
+    }
+
+    fn variants(&mut self, skus: &[String]) -> StoreResult<Vec<VariantRecord>> {
+        let mut statement = self.prepare(SQLITE_VARIANTS_IN)?;
+        let rows = statement.query_map([sku_list(skus)], |r| {
+            let row: VariantRow = (
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+            );
+            Ok(row)
+        })?;
+        let mut found = Vec::new();
+        for row in rows {
+            found.push(variant(row?)?);
+        }
+        Ok(found)
+    }
+
     fn insert_order(&mut self, o: &NewOrder<'_>) -> StoreResult<i64> {
         let number = self.count(SQLITE_NEXT_NUMBER, [])?;
         self.execute(
@@ -425,6 +465,18 @@ impl EmbeddedOrderTx<'_> {
 }
 
 impl OrderTx for EmbeddedOrderTx<'_> {
+    async fn customer_and_variants(
+        &mut self,
+        customer: OrderCustomer<'_>,
+        skus: &[String],
+    ) -> StoreResult<(Option<CustomerId>, Vec<VariantRecord>)> {
+        let root = match customer {
+            OrderCustomer::Id(id) => self.live_root(id)?,
+            OrderCustomer::Identifier(identifier) => self.root_by_identifier(identifier)?,
+        };
+        Ok((root, self.variants(skus)?))
+    }
+
     async fn insert_order_with_lines(
         &mut self,
         o: &NewOrder<'_>,
@@ -456,49 +508,6 @@ impl OrderTx for EmbeddedOrderTx<'_> {
         )?;
         self.append_timeline(&p.timeline)?;
         self.record_change(p.change_kind, p.timeline.profile_id, p.change, p.at)
-    }
-
-    async fn live_root(&mut self, id: CustomerId) -> StoreResult<Option<CustomerId>> {
-        let root: Option<String> = self
-            .prepare(sql::LIVE_ROOT)?
-            .query_row([id.to_string()], |r| r.get(0))
-            .optional()?;
-        root.map(|r| parse_customer_id(&r)).transpose()
-    }
-
-    async fn root_by_identifier(
-        &mut self,
-        identifier: &Identifier,
-    ) -> StoreResult<Option<CustomerId>> {
-        let root: Option<String> = self
-            .prepare(sql::ROOT_BY_IDENTIFIER)?
-            .query_row(params![identifier.kind.as_str(), identifier.value], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        root.map(|r| parse_customer_id(&r)).transpose()
-    }
-
-    async fn variants(&mut self, skus: &[String]) -> StoreResult<Vec<VariantRecord>> {
-        let mut statement = self.prepare(SQLITE_VARIANTS_IN)?;
-        let rows = statement.query_map([sku_list(skus)], |r| {
-            let row: VariantRow = (
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-            );
-            Ok(row)
-        })?;
-        let mut found = Vec::new();
-        for row in rows {
-            found.push(variant(row?)?);
-        }
-        Ok(found)
     }
 
     async fn levels_of(&mut self, skus: &[String]) -> StoreResult<Vec<LevelRecord>> {

@@ -24,7 +24,7 @@ pub use order_tx::OrderTx;
 pub use orders::{
     FulfillmentRecord, HistoryRecord, NewOrder, OrderLineRecord, OrderRecord, ReservationRecord,
 };
-pub use placing::{PlacedTrail, StockTake};
+pub use placing::{OrderCustomer, PlacedTrail, StockTake};
 pub use privacy::ErasedCommerce;
 pub use promotions::{CouponRecord, PromotionRecord};
 pub use returns::{ReturnLine, ReturnRecord};

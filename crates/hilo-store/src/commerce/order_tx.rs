@@ -6,10 +6,9 @@
 use std::future::Future;
 
 use hilo_domain::commerce::inventory::Level;
-use hilo_domain::customers::identity::Identifier;
 use hilo_domain::{CustomerId, LocationId, OrderId, Timestamp};
 
-use super::placing::{PlacedTrail, StockTake};
+use super::placing::{OrderCustomer, PlacedTrail, StockTake};
 use super::{
     CouponRecord, FulfillmentRecord, LevelRecord, NewMovement, NewOrder, OrderLineRecord,
     PromotionRecord, ReservationRecord, VariantRecord,
@@ -19,21 +18,13 @@ use crate::tx::Tx;
 
 /// The transaction operations of placing an order.
 pub trait OrderTx: Send {
-    /// The live profile of `id`; `None` when there is no such profile.
-    fn live_root(
+    /// The live profile an order is for (`None`: nobody) and the variants of its SKUs
+    /// that exist.
+    fn customer_and_variants(
         &mut self,
-        id: CustomerId,
-    ) -> impl Future<Output = StoreResult<Option<CustomerId>>> + Send;
-    /// The live profile holding an identifier; `None` when nobody holds it.
-    fn root_by_identifier(
-        &mut self,
-        identifier: &Identifier,
-    ) -> impl Future<Output = StoreResult<Option<CustomerId>>> + Send;
-    /// The variants of these SKUs that exist.
-    fn variants(
-        &mut self,
+        customer: OrderCustomer<'_>,
         skus: &[String],
-    ) -> impl Future<Output = StoreResult<Vec<VariantRecord>>> + Send;
+    ) -> impl Future<Output = StoreResult<(Option<CustomerId>, Vec<VariantRecord>)>> + Send;
     /// Stores an order's header with the next order number, which it returns, and its
     /// lines.
     fn insert_order_with_lines(
@@ -143,17 +134,12 @@ pub trait OrderTx: Send {
 }
 
 impl OrderTx for Tx {
-    async fn live_root(&mut self, id: CustomerId) -> StoreResult<Option<CustomerId>> {
-        Tx::live_root(self, id).await
-    }
-    async fn root_by_identifier(
+    async fn customer_and_variants(
         &mut self,
-        identifier: &Identifier,
-    ) -> StoreResult<Option<CustomerId>> {
-        Tx::root_by_identifier(self, identifier).await
-    }
-    async fn variants(&mut self, skus: &[String]) -> StoreResult<Vec<VariantRecord>> {
-        Tx::variants(self, skus).await
+        customer: OrderCustomer<'_>,
+        skus: &[String],
+    ) -> StoreResult<(Option<CustomerId>, Vec<VariantRecord>)> {
+        Tx::customer_and_variants(self, customer, skus).await
     }
     async fn insert_order_with_lines(
         &mut self,

@@ -7,12 +7,14 @@
 
 use hilo_domain::commerce::inventory::{Movement, Reason};
 use hilo_domain::customers::changes::ChangeKind;
-use hilo_domain::{OrderId, Timestamp};
+use hilo_domain::customers::identity::Identifier;
+use hilo_domain::{CustomerId, OrderId, Timestamp};
 
+use super::catalogue::{VariantRecord, variant, variant_columns};
 use super::inventory::NewMovement;
 use super::orders::{FulfillmentRecord, NewOrder, OrderLineRecord, ReservationRecord};
 use crate::StoreResult;
-use crate::customers::NewTimelineItem;
+use crate::customers::{NewTimelineItem, parse_customer_id};
 use crate::tx::Tx;
 
 /// The stock an order's plan takes, in one step.
@@ -65,6 +67,41 @@ pub struct PlacedTrail<'a> {
     pub change: &'a str,
 }
 
+/// Who an order is for, as its request names them.
+#[derive(Debug, Clone, Copy)]
+pub enum OrderCustomer<'a> {
+    Id(CustomerId),
+    Identifier(&'a Identifier),
+}
+
+/// The live profile of a customer id and the variants of SKUs `$2`, one row a variant.
+const PG_ROOT_BY_ID_AND_VARIANTS: &str = concat!(
+    "WITH c AS (SELECT COALESCE(root_id, id) AS root FROM profiles WHERE id = $1) \
+     SELECT (SELECT root FROM c), ",
+    variant_columns!(),
+    " WHERE v.sku = ANY($2)"
+);
+/// The live profile holding identifier `$1`:`$2` and the variants of SKUs `$3`.
+const PG_ROOT_BY_IDENTIFIER_AND_VARIANTS: &str = concat!(
+    "WITH c AS (SELECT COALESCE(p.root_id, p.id) AS root FROM identities i \
+     JOIN profiles p ON p.id = i.profile_id WHERE i.kind = $1 AND i.value = $2) \
+     SELECT (SELECT root FROM c), ",
+    variant_columns!(),
+    " WHERE v.sku = ANY($3)"
+);
+
+type RootAndVariantRow = (
+    Option<String>,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+);
+
 /// An order's header, numbered from the sequence, and its lines.
 const PG_INSERT_ORDER_WITH_LINES: &str = "WITH o AS (INSERT INTO orders (id, number, \
     profile_id, channel, actor, staff, status, currency, subtotal, discount, total, \
@@ -113,6 +150,58 @@ const PG_RECORD_PLACED: &str = "WITH h AS (INSERT INTO order_history (order_id, 
     INSERT INTO changes (at, kind, profile_id, data) VALUES ($6, $17, $7, $18)";
 
 impl Tx {
+    /// The live profile an order is for (`None`: nobody) and the variants of its SKUs
+    /// that exist: on PostgreSQL one statement, unless no SKU exists.
+    pub async fn customer_and_variants(
+        &mut self,
+        customer: OrderCustomer<'_>,
+        skus: &[String],
+    ) -> StoreResult<(Option<CustomerId>, Vec<VariantRecord>)> {
+        let Tx::Postgres(tx) = self else {
+            let root = self.customer_root(customer).await?;
+            return Ok((root, self.variants(skus).await?));
+        };
+        let rows: Vec<RootAndVariantRow> = match customer {
+            OrderCustomer::Id(id) => {
+                sqlx::query_as(PG_ROOT_BY_ID_AND_VARIANTS)
+                    .bind(id.to_string())
+                    .bind(skus)
+                    .fetch_all(&mut **tx)
+                    .await?
+            }
+            OrderCustomer::Identifier(identifier) => {
+                sqlx::query_as(PG_ROOT_BY_IDENTIFIER_AND_VARIANTS)
+                    .bind(identifier.kind.as_str())
+                    .bind(&identifier.value)
+                    .bind(skus)
+                    .fetch_all(&mut **tx)
+                    .await?
+            }
+        };
+        let Some(first) = rows.first() else {
+            // No SKU exists: the order will be refused for it, once its customer is
+            // known to exist.
+            let root = self.customer_root(customer).await?;
+            return Ok((root, Vec::new()));
+        };
+        let root = first.0.as_deref().map(parse_customer_id).transpose()?;
+        let variants = rows
+            .into_iter()
+            .map(|(_, a, b, c, d, e, f, g, h)| variant((a, b, c, d, e, f, g, h)))
+            .collect::<StoreResult<_>>()?;
+        Ok((root, variants))
+    }
+
+    async fn customer_root(
+        &mut self,
+        customer: OrderCustomer<'_>,
+    ) -> StoreResult<Option<CustomerId>> {
+        match customer {
+            OrderCustomer::Id(id) => self.live_root(id).await,
+            OrderCustomer::Identifier(identifier) => self.root_by_identifier(identifier).await,
+        }
+    }
+
     /// Stores an order's header with the next order number, which it returns, and its
     /// lines.
     pub async fn insert_order_with_lines(
@@ -271,6 +360,8 @@ mod tests {
     #[test]
     fn the_statements_number_their_parameters_without_gaps() {
         for (statement, count) in [
+            (PG_ROOT_BY_ID_AND_VARIANTS, 2),
+            (PG_ROOT_BY_IDENTIFIER_AND_VARIANTS, 3),
             (PG_INSERT_ORDER_WITH_LINES, 20),
             (PG_LOCK_LEVELS, 2),
             (PG_TAKE_STOCK, 13),

@@ -210,6 +210,17 @@ async fn an_order_reserves_stock_and_a_cancellation_gives_it_back_once(app: Test
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
         assert_eq!(error_of(response).await.1.as_deref(), Some(field));
     }
+    // Who the order is for comes first: an unknown customer id is a 404, whether its
+    // SKUs exist or not.
+    for sku in ["ZAP-42", "NOPE"] {
+        let body = json!({"customer_id": "00000000-0000-7000-8000-000000000000", "channel": "web",
+            "lines": [{"sku": sku, "quantity": 1}], "fulfillment": pickup});
+        assert_eq!(
+            app.order(&shop, &body).await.status(),
+            StatusCode::NOT_FOUND,
+            "{body}"
+        );
+    }
     let auditor = app.key_for("read_only").await;
     assert_eq!(
         app.get(&format!("/api/v1/orders/{id}"), &auditor)
