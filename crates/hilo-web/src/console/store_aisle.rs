@@ -287,7 +287,7 @@ async fn order(
                 payment: None,
                 staff: Some(staff.email.clone()),
                 coupon_code: None,
-                idempotency_key: Some(format!("console:{}", field(&form, "token"))),
+                idempotency_key: form_key(field(&form, "token")),
                 request_digest: digest,
             },
             &staff.principal,
@@ -348,5 +348,31 @@ async fn order(
             .await
         }
         Err(error) => failure(error, staff.t),
+    }
+}
+
+/// The form's idempotency key: its token as the page issued it (an order id's text),
+/// `None` for anything else, so a form without one never shares a key with another.
+fn form_key(token: &str) -> Option<String> {
+    let issued = (1..=64).contains(&token.len())
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    issued.then(|| format!("console:{token}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::form_key;
+
+    #[test]
+    fn only_a_token_as_issued_keys_the_order() {
+        assert_eq!(
+            form_key("0190f0a1-2b3c-7d4e-8f90-a1b2c3d4e5f6").as_deref(),
+            Some("console:0190f0a1-2b3c-7d4e-8f90-a1b2c3d4e5f6")
+        );
+        assert_eq!(form_key(""), None);
+        assert_eq!(form_key("a b"), None);
+        assert_eq!(form_key(&"x".repeat(65)), None);
     }
 }
