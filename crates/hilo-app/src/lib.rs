@@ -3,6 +3,7 @@
 
 // The parts, one line each.
 pub mod access;
+mod busy;
 pub mod collect;
 pub mod commerce;
 pub mod conversations;
@@ -84,10 +85,8 @@ pub struct Hilo {
     webhook_sender: Arc<webhooks::delivery::Sender>,
     /// When the webhooks consumer last skipped ahead with no endpoint (clock millis).
     feed_skipped_at: Arc<std::sync::atomic::AtomicI64>,
-    /// When the ingestion writer last committed, in milliseconds after `started`
-    /// (0: never): feed consumers that can wait yield to ingestion while it runs.
-    ingest_committed_at: Arc<std::sync::atomic::AtomicU64>,
-    started: std::time::Instant,
+    /// When the embedded writers last committed: work that can wait yields to them.
+    busy: Arc<busy::WritersBusy>,
     /// On SQLite, the writer orders are placed through, started with the first order.
     order_writer: Arc<std::sync::OnceLock<Option<hilo_store::commerce::OrderWriter>>>,
     /// Every location as this node last read it (commerce).
@@ -107,8 +106,7 @@ impl Hilo {
             live: Arc::default(),
             webhook_sender: Arc::new(webhooks::delivery::Sender::new(settings.webhook_policy)),
             feed_skipped_at: Arc::default(),
-            ingest_committed_at: Arc::default(),
-            started: std::time::Instant::now(),
+            busy: Arc::default(),
             store,
             clock,
             settings: Arc::new(settings),
@@ -144,21 +142,26 @@ impl Hilo {
         self.store.write_turn().await
     }
 
-    /// Notes that the ingestion writer committed a group, or the order writer a batch:
-    /// a writer is busy, and feed consumers that can wait take fewer turns at the lock.
+    /// Notes that the ingestion writer committed a group: feed consumers that can wait
+    /// take fewer turns at the lock.
     pub(crate) fn ingest_committed(&self) {
-        let at = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.ingest_committed_at
-            .store(at.max(1), std::sync::atomic::Ordering::Relaxed);
+        self.busy.ingestion_committed();
+    }
+
+    /// Notes that the order writer committed a batch: as [`Hilo::ingest_committed`],
+    /// and the timeline tail is left to grow until it pauses (see `collect::ingest`).
+    pub(crate) fn orders_committed(&self) {
+        self.busy.orders_committed();
     }
 
     /// Whether the ingestion or the order writer committed in the last half second.
     pub(crate) fn ingesting(&self) -> bool {
-        let last = self
-            .ingest_committed_at
-            .load(std::sync::atomic::Ordering::Relaxed);
-        let now = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        last != 0 && now.saturating_sub(last) < 500
+        self.busy.any()
+    }
+
+    /// Whether the order writer committed in the last half second.
+    pub(crate) fn placing_orders(&self) -> bool {
+        self.busy.orders()
     }
 
     /// The same application on another pool to the same database.

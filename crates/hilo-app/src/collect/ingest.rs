@@ -209,8 +209,14 @@ async fn write_loop(hilo: Hilo, mut jobs: mpsc::Receiver<Job>, mut writer: Inges
                 Ok(Some(job)) => job,
                 Ok(None) => break,
                 Err(_) => {
-                    let _turn = hilo.write_turn().await;
-                    writer.index_step(true);
+                    // Orders being placed: the tail waits until it is large (or they
+                    // pause). Each step's commit makes the order writer's connection
+                    // drop its page cache and read its working set again.
+                    let idle = !hilo.placing_orders();
+                    if writer.indexing_due(idle) {
+                        let _turn = hilo.write_turn().await;
+                        writer.index_step(idle);
+                    }
                     continue;
                 }
             }

@@ -310,15 +310,15 @@ impl Commerce<'_> {
         let writer = self
             .hilo
             .order_writer
-            .get_or_init(|| OrderWriter::start(&self.hilo.store));
+            .get_or_init(|| OrderWriter::start(&self.hilo.store, self.hilo.unflushed.clone()));
         if let Some(writer) = writer {
             let (reply, answer) = tokio::sync::oneshot::channel();
             if writer.submit(order_job(draft.clone(), reply)).is_ok() {
                 let written = answer
                     .await
                     .map_err(|_| AppError::Internal("the order writer dropped an order".into()))?;
-                // A writer is busy: feed consumers that can wait take fewer turns.
-                self.hilo.ingest_committed();
+                // A writer is busy: work that can wait takes fewer turns.
+                self.hilo.orders_committed();
                 return written;
             }
         }

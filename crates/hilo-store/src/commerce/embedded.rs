@@ -1,7 +1,12 @@
 //! The embedded engine's order writer: one SQLite connection of its own on a thread of
 //! its own, taking the orders waiting and applying them in one transaction, each in a
 //! savepoint of its own so one refused (out of stock, a coupon used up) never undoes
-//! another, with one commit (and one flush of the log) for them all.
+//! another, with one commit for them all.
+//!
+//! Its commits do not wait for the disk (`synchronous=NORMAL`), as the ingestion
+//! writer's do not: the write lock is let go and the next batch applied while a flusher
+//! thread syncs the log, and orders are answered only after that sync. Until then the
+//! commit is registered in [`Unflushed`], so the change feed holds its rows back.
 //!
 //! Through the pool every statement is handed to a driver thread and awaited, tens of
 //! microseconds however small the statement, and an order runs about twenty of them
@@ -13,7 +18,7 @@ use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::pin::pin;
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -44,6 +49,10 @@ use super::{
     CouponRecord, FulfillmentRecord, LevelRecord, NewMovement, NewOrder, OrderLineRecord,
     PromotionRecord, ReservationRecord, VariantRecord,
 };
+use crate::collect::Unflushed;
+use crate::collect::writer::embedded::{WalFlusher, feed_from};
+use crate::collect::writer::ingest_writer::{WhenDurable, flush_then_call, start_flusher};
+use crate::collect::writer::unflushed::FeedSeqs;
 use crate::customers::{NewTimelineItem, parse_customer_id};
 use crate::{Store, StoreResult, sql};
 
@@ -81,9 +90,10 @@ impl std::fmt::Debug for OrderWriter {
 }
 
 impl OrderWriter {
-    /// On SQLite, starts the writer's thread on a connection of its own; `None` on
-    /// PostgreSQL (every node's pool writes there) or when it cannot start.
-    pub fn start(store: &Store) -> Option<Self> {
+    /// On SQLite, starts the writer's thread on a connection of its own, its commits
+    /// registered in `unflushed` until they are on disk; `None` on PostgreSQL (every
+    /// node's pool writes there) or when it cannot start.
+    pub fn start(store: &Store, unflushed: Arc<Unflushed>) -> Option<Self> {
         let path = store.sqlite_path()?;
         let connection = match open(&path) {
             Ok(connection) => connection,
@@ -94,9 +104,15 @@ impl OrderWriter {
         };
         let (jobs, queue) = mpsc::sync_channel(QUEUE);
         let store = store.clone();
+        let flusher = WalFlusher::of_database(&path, unflushed.clone());
+        let durable = Durable {
+            after_flush: start_flusher(&flusher, "hilo-order-flush"),
+            flusher,
+            unflushed,
+        };
         let started = std::thread::Builder::new()
             .name("hilo-orders".into())
-            .spawn(move || write_loop(connection, &store, &queue));
+            .spawn(move || write_loop(connection, &store, &queue, &durable));
         match started {
             Ok(_) => Some(Self { jobs }),
             Err(error) => {
@@ -132,17 +148,68 @@ pub fn complete<F: Future>(future: F) -> Option<F::Output> {
 fn open(path: &Path) -> StoreResult<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(Duration::from_secs(10))?;
-    // The pool's settings (see `connect`): a commit is on disk before any order in it
-    // is acknowledged.
-    conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
-         PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536;",
-    )?;
+    // The pool's settings (see `connect`) but NORMAL: the flusher puts a commit on disk
+    // before any order in it is acknowledged. Its own checkpoints as rare as the
+    // ingestion writer's (the checkpointer's thread copies the log meanwhile).
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+         PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536; \
+         PRAGMA wal_autocheckpoint = {};",
+        crate::collect::writer::checkpoint::WRITER_CHECKPOINT_PAGES
+    ))?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
 }
 
-fn write_loop(mut conn: Connection, store: &Store, queue: &mpsc::Receiver<OrderJob>) {
+/// What makes the writer's commits durable: the flusher, and its thread.
+struct Durable {
+    flusher: WalFlusher,
+    after_flush: mpsc::Sender<Vec<WhenDurable>>,
+    unflushed: Arc<Unflushed>,
+}
+
+impl Durable {
+    /// Commits the open transaction; registered first, so a reader that sees its rows
+    /// finds them held back until the flush.
+    fn commit(&self, conn: &Connection, from: Option<FeedSeqs>) -> Result<(), String> {
+        let ticket = from.map(|from| self.unflushed.commit_starts(from));
+        let committed = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+        if let Some(ticket) = ticket {
+            match committed {
+                Ok(()) => self.unflushed.committed(ticket),
+                Err(_) => self.unflushed.commit_failed(ticket),
+            }
+        }
+        committed
+    }
+
+    /// Answers a committed batch once the log is on disk.
+    fn after_flush(&self, after: Vec<AfterCommit>) {
+        let waiting: Vec<WhenDurable> = after
+            .into_iter()
+            .map(|then| -> WhenDurable {
+                Box::new(move |durable| {
+                    then(if durable {
+                        Ok(())
+                    } else {
+                        Err("the write-ahead log could not be flushed".into())
+                    });
+                })
+            })
+            .collect();
+        if let Err(returned) = self.after_flush.send(waiting) {
+            // The flusher thread is gone: flush here.
+            flush_then_call(&self.flusher, returned.0);
+        }
+    }
+}
+
+fn write_loop(
+    mut conn: Connection,
+    store: &Store,
+    queue: &mpsc::Receiver<OrderJob>,
+    durable: &Durable,
+) {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -153,6 +220,7 @@ fn write_loop(mut conn: Connection, store: &Store, queue: &mpsc::Receiver<OrderJ
             return;
         }
     };
+    let mut numbered = Numbered::default();
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
         while batch.len() < BATCH {
@@ -163,36 +231,56 @@ fn write_loop(mut conn: Connection, store: &Store, queue: &mpsc::Receiver<OrderJ
         }
         // This process's turn at the write lock, as the pool's writers take theirs.
         let turn = runtime.block_on(store.write_turn());
-        let after = apply(&mut conn, batch);
-        let committed = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+        let (after, from) = apply(&mut conn, &mut numbered, batch);
+        let committed = durable.commit(&conn, from);
         if let Err(error) = &committed {
             error!(%error, "an order batch could not commit");
             let _ = conn.execute_batch("ROLLBACK");
         }
         drop(turn);
-        for then in after {
-            then(committed.clone());
+        match committed {
+            Ok(()) => durable.after_flush(after),
+            Err(error) => {
+                for then in after {
+                    then(Err(error.clone()));
+                }
+            }
         }
     }
 }
 
-/// Runs a batch's jobs in one open transaction, each in its savepoint.
-fn apply(conn: &mut Connection, batch: Vec<OrderJob>) -> Vec<AfterCommit> {
+/// Runs a batch's jobs in one open transaction, each in its savepoint; also says where
+/// the feed tables' rows it may write begin (`None` when it could not begin).
+fn apply(
+    conn: &mut Connection,
+    numbered: &mut Numbered,
+    batch: Vec<OrderJob>,
+) -> (Vec<AfterCommit>, Option<FeedSeqs>) {
     let mut after = Vec::with_capacity(batch.len());
-    if let Err(error) = conn.execute_batch("BEGIN IMMEDIATE") {
-        error!(%error, "an order batch could not begin");
-        for job in batch {
-            after.push(job(None).after_commit);
+    let begun = conn
+        .execute_batch("BEGIN IMMEDIATE")
+        .map_err(crate::StoreError::from)
+        .and_then(|()| feed_from(conn));
+    let from = match begun {
+        Ok(from) => from,
+        Err(error) => {
+            error!(%error, "an order batch could not begin");
+            for job in batch {
+                after.push(job(None).after_commit);
+            }
+            return (after, None);
         }
-        return after;
-    }
+    };
     for job in batch {
         if conn.execute_batch("SAVEPOINT hilo_order").is_err() {
             after.push(job(None).after_commit);
             continue;
         }
         let ran = catch_unwind(AssertUnwindSafe(|| {
-            job(Some(&mut EmbeddedOrderTx { conn: &mut *conn }))
+            job(Some(&mut EmbeddedOrderTx {
+                conn: &mut *conn,
+                numbered: &mut *numbered,
+            }))
         }));
         let keep = matches!(&ran, Ok(done) if done.keep);
         let closed = if keep {
@@ -209,12 +297,27 @@ fn apply(conn: &mut Connection, batch: Vec<OrderJob>) -> Vec<AfterCommit> {
             Err(_) => error!("an order's write panicked; it was undone"),
         }
     }
-    after
+    (after, Some(from))
 }
 
 /// The embedded writer's transaction, as placing an order sees it.
 pub struct EmbeddedOrderTx<'c> {
     conn: &'c mut Connection,
+    numbered: &'c mut Numbered,
+}
+
+/// The pool's statements as this connection binds them (see [`numbered`]), each
+/// rewritten once. Keyed by where the constant lives: a `'static` text never moves, and
+/// no other text can take its place.
+#[derive(Default)]
+struct Numbered(std::collections::HashMap<(usize, usize), String>);
+
+impl Numbered {
+    fn of(&mut self, sql: &'static str) -> &str {
+        self.0
+            .entry((sql.as_ptr() as usize, sql.len()))
+            .or_insert_with(|| numbered(sql))
+    }
 }
 
 /// The pool's statement as this connection binds it. The pool's driver reads `$3` as
@@ -234,15 +337,15 @@ fn numbered(sql: &str) -> String {
 }
 
 impl EmbeddedOrderTx<'_> {
-    fn prepare(&mut self, sql: &str) -> StoreResult<rusqlite::CachedStatement<'_>> {
-        Ok(self.conn.prepare_cached(&numbered(sql))?)
+    fn prepare(&mut self, sql: &'static str) -> StoreResult<rusqlite::CachedStatement<'_>> {
+        Ok(self.conn.prepare_cached(self.numbered.of(sql))?)
     }
 
-    fn execute(&mut self, sql: &str, params: impl rusqlite::Params) -> StoreResult<usize> {
+    fn execute(&mut self, sql: &'static str, params: impl rusqlite::Params) -> StoreResult<usize> {
         Ok(self.prepare(sql)?.execute(params)?)
     }
 
-    fn count(&mut self, sql: &str, params: impl rusqlite::Params) -> StoreResult<i64> {
+    fn count(&mut self, sql: &'static str, params: impl rusqlite::Params) -> StoreResult<i64> {
         Ok(self.prepare(sql)?.query_row(params, |r| r.get(0))?)
     }
 
@@ -264,7 +367,11 @@ impl EmbeddedOrderTx<'_> {
         Ok(())
     }
 
-    fn promotion_where(&mut self, sql: &str, key: &str) -> StoreResult<Option<PromotionRecord>> {
+    fn promotion_where(
+        &mut self,
+        sql: &'static str,
+        key: &str,
+    ) -> StoreResult<Option<PromotionRecord>> {
         let row: Option<PromotionRow> = self
             .prepare(sql)?
             .query_row([key], |r| {
@@ -715,5 +822,64 @@ mod tests {
             "UPDATE t SET a = a + ?3 WHERE k = ?1 AND b >= ?3 AND c = ?12"
         );
         assert_eq!(numbered("SELECT '$' || x, $"), "SELECT '$' || x, $");
+    }
+
+    #[test]
+    fn a_statement_is_rewritten_once() {
+        let mut known = Numbered::default();
+        const SQL: &str = "SELECT $1";
+        assert_eq!(known.of(SQL), "SELECT ?1");
+        assert_eq!(known.of(SQL), "SELECT ?1");
+        assert_eq!(known.0.len(), 1);
+    }
+
+    #[test]
+    fn a_batch_is_answered_and_its_feed_rows_shown_only_after_the_log_is_flushed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hilo.db");
+        let conn = open(&path).unwrap();
+        // The feed tables as far as the writer reads them.
+        conn.execute_batch(
+            "CREATE TABLE timeline (seq INTEGER PRIMARY KEY); \
+             CREATE TABLE changes (seq INTEGER PRIMARY KEY);",
+        )
+        .unwrap();
+        let unflushed = Arc::new(Unflushed::default());
+        let flusher = WalFlusher::of_database(&path, unflushed.clone());
+        // No flusher thread yet: the test flushes when it chooses.
+        let (after_flush, pending) = mpsc::channel();
+        let durable = Durable {
+            flusher: flusher.clone(),
+            after_flush,
+            unflushed: unflushed.clone(),
+        };
+        conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let from = feed_from(&conn).unwrap();
+        assert_eq!(
+            from,
+            FeedSeqs {
+                timeline: 1,
+                changes: 1
+            }
+        );
+        conn.execute_batch("INSERT INTO timeline VALUES (1); INSERT INTO changes VALUES (1);")
+            .unwrap();
+        durable.commit(&conn, Some(from)).unwrap();
+        assert_eq!(unflushed.floor(), Some(from), "committed, not yet on disk");
+
+        let (answered, answer) = mpsc::channel();
+        durable.after_flush(vec![Box::new(move |result| {
+            answered.send(result).unwrap();
+        })]);
+        assert!(answer.try_recv().is_err(), "no answer before the flush");
+        let waiting: Vec<WhenDurable> = pending.recv().unwrap();
+        flush_then_call(&flusher, waiting);
+        assert_eq!(answer.recv().unwrap(), Ok(()));
+        assert_eq!(unflushed.floor(), None, "on disk: the feed shows it");
+
+        // A commit that fails holds nothing back and answers nothing.
+        let failed = durable.commit(&conn, Some(from));
+        assert!(failed.is_err(), "no transaction to commit");
+        assert_eq!(unflushed.floor(), None);
     }
 }

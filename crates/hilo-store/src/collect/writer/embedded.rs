@@ -99,15 +99,13 @@ impl EmbeddedWriter {
         // writer, which only appends them.
         conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_TRIGGER, false)?;
         conn.set_prepared_statement_cache_capacity(64);
-        let mut wal = path.as_os_str().to_owned();
-        wal.push("-wal");
         let mut seen = SeenMessages::default();
         let covered_seq = load_window(&conn, &mut seen)?;
         tracing::debug!(events = seen.len(), "recent message ids loaded");
         let index = TimelineIndexer::open(&conn)?;
         Ok(Self {
             conn,
-            wal: PathBuf::from(wal),
+            wal: wal_of(path),
             seen,
             covered_seq,
             data_version: None,
@@ -121,6 +119,12 @@ impl EmbeddedWriter {
     /// Whether timeline rows wait to be moved into the per-customer index.
     pub fn index_pending(&self) -> bool {
         self.index.pending()
+    }
+
+    /// Whether [`EmbeddedWriter::index_step`] would do anything now (see
+    /// [`TimelineIndexer::due`]).
+    pub fn index_due(&mut self, idle: bool) -> StoreResult<bool> {
+        self.index.due(&self.conn, idle)
     }
 
     /// One transaction of moving timeline rows into the per-customer index, if due (see
@@ -167,10 +171,7 @@ impl EmbeddedWriter {
             prune_keys(&self.conn, &self.seen)?;
         }
         let covered_before = self.covered_seq;
-        let feed_from = FeedSeqs {
-            timeline: next_seq(&self.conn, "timeline")?,
-            changes: next_seq(&self.conn, "changes")?,
-        };
+        let feed_from = feed_from(&self.conn)?;
         let tx = EmbeddedTx {
             conn: &mut self.conn,
             seen: &mut self.seen,
@@ -199,6 +200,14 @@ impl EmbeddedWriter {
 const GRAPH_VERSION: &str = "SELECT version FROM graph_version WHERE id = 1";
 const RAISE_GRAPH_VERSION: &str =
     "UPDATE graph_version SET version = version + 1 WHERE id = 1 RETURNING version";
+
+/// The first `seq` of each feed table a transaction holding the write lock may write.
+pub(crate) fn feed_from(conn: &Connection) -> StoreResult<FeedSeqs> {
+    Ok(FeedSeqs {
+        timeline: next_seq(conn, "timeline")?,
+        changes: next_seq(conn, "changes")?,
+    })
+}
 
 /// A `seq` above every row `table` holds now: one step down its key.
 fn next_seq(conn: &Connection, table: &str) -> StoreResult<i64> {
@@ -255,6 +264,14 @@ pub struct WalFlusher {
 }
 
 impl WalFlusher {
+    /// The flusher of the log of the database at `path`, telling `unflushed`.
+    pub fn of_database(path: &Path, unflushed: Arc<Unflushed>) -> Self {
+        Self {
+            wal: wal_of(path),
+            unflushed,
+        }
+    }
+
     /// Returns once every commit that returned before the call is on disk, and tells
     /// `unflushed` so. The log is opened afresh each time, so the flush always reaches
     /// the file SQLite writes now.
@@ -264,6 +281,13 @@ impl WalFlusher {
         self.unflushed.flushed(&covered);
         Ok(())
     }
+}
+
+/// SQLite's write-ahead log of the database at `path`.
+fn wal_of(path: &Path) -> PathBuf {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    PathBuf::from(wal)
 }
 
 /// How often keys older than the window are deleted from `message_keys`.

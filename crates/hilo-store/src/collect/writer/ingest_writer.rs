@@ -64,15 +64,7 @@ impl IngestWriter {
             match EmbeddedWriter::open(&path, unflushed) {
                 Ok(writer) => {
                     let flusher = writer.flusher();
-                    let (after_flush, pending) = mpsc::channel();
-                    let thread_flusher = flusher.clone();
-                    if let Err(error) = std::thread::Builder::new()
-                        .name("hilo-flusher".into())
-                        .spawn(move || flush_loop(&thread_flusher, &pending))
-                    {
-                        // Then the writer's thread flushes (see `when_durable`).
-                        warn!(%error, "could not start the log flusher thread");
-                    }
+                    let after_flush = start_flusher(&flusher, "hilo-flusher");
                     let engine = Engine::Embedded {
                         writer: Box::new(writer),
                         flusher,
@@ -159,6 +151,15 @@ impl IngestWriter {
         }
     }
 
+    /// Whether [`IngestWriter::index_step`] would move rows now (SQLite). A failure to
+    /// tell counts as due: the step reports it.
+    pub fn indexing_due(&mut self, idle: bool) -> bool {
+        match &mut self.engine {
+            Engine::Pool(_) => false,
+            Engine::Embedded { writer, .. } => writer.index_due(idle).unwrap_or(true),
+        }
+    }
+
     /// Moves timeline rows into the per-customer index between groups (SQLite); when
     /// `idle`, whatever waits is due. A failure only delays it.
     pub fn index_step(&mut self, idle: bool) {
@@ -198,6 +199,20 @@ impl IngestGroup<'_> {
     }
 }
 
+/// Starts a thread that flushes the log for the waiters sent to it. When the thread
+/// cannot start, sending fails and gives the waiters back, for the caller to flush.
+pub(crate) fn start_flusher(flusher: &WalFlusher, name: &str) -> mpsc::Sender<Vec<WhenDurable>> {
+    let (after_flush, pending) = mpsc::channel();
+    let thread_flusher = flusher.clone();
+    if let Err(error) = std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || flush_loop(&thread_flusher, &pending))
+    {
+        warn!(%error, "could not start the log flusher thread");
+    }
+    after_flush
+}
+
 /// Flushes the log once for every batch of waiters that arrived since the last flush.
 fn flush_loop(flusher: &WalFlusher, pending: &mpsc::Receiver<Vec<WhenDurable>>) {
     while let Ok(mut waiting) = pending.recv() {
@@ -208,7 +223,7 @@ fn flush_loop(flusher: &WalFlusher, pending: &mpsc::Receiver<Vec<WhenDurable>>) 
     }
 }
 
-fn flush_then_call(flusher: &WalFlusher, waiting: Vec<WhenDurable>) {
+pub(crate) fn flush_then_call(flusher: &WalFlusher, waiting: Vec<WhenDurable>) {
     let durable = match flusher.flush() {
         Ok(()) => true,
         Err(error) => {

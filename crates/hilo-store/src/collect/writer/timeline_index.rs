@@ -98,6 +98,25 @@ impl TimelineIndexer {
         self.round.is_some() || self.tail_rows > 0
     }
 
+    /// Whether [`TimelineIndexer::step`] would do anything now. When not `idle`, others
+    /// are appending meanwhile (orders): the tail is measured first by its `seq` span,
+    /// an upper bound read in two lookups of its key.
+    pub(crate) fn due(&mut self, conn: &Connection, idle: bool) -> StoreResult<bool> {
+        if self.round.is_some() {
+            return Ok(true);
+        }
+        if idle {
+            return Ok(self.tail_rows > 0);
+        }
+        let span: Option<i64> = conn
+            .prepare_cached(
+                "SELECT (SELECT MAX(seq) FROM timeline_tail) - (SELECT MIN(seq) FROM timeline_tail) + 1",
+            )?
+            .query_row([], |row| row.get(0))?;
+        self.tail_rows = usize::try_from(span.unwrap_or(0)).unwrap_or_default();
+        Ok(self.tail_rows >= ROUND_ROWS)
+    }
+
     /// Takes the next step of the round if one is under way or due: due when the tail is
     /// large, or, when `idle`, as soon as it holds anything. Each step is one
     /// transaction at most.
@@ -372,6 +391,22 @@ mod tests {
         assert_reads_right(conn);
         assert_eq!(count(conn, "timeline_tail"), 0);
         assert_eq!(count(conn, "timeline_by_customer"), count(conn, "timeline"));
+    }
+
+    #[test]
+    fn rows_others_append_wait_while_they_are_busy_until_the_tail_is_large() {
+        let conn = database();
+        let mut indexer = TimelineIndexer::open(&conn).unwrap();
+        // Another connection (the order writer) appends: this writer does not count it.
+        let mut elsewhere = TimelineIndexer::default();
+        append(&conn, &mut elsewhere, 100);
+        assert!(!indexer.due(&conn, false).unwrap(), "a small tail waits");
+        append(&conn, &mut elsewhere, ROUND_ROWS);
+        assert!(indexer.due(&conn, false).unwrap(), "a large one does not");
+        indexer.step(&conn, false).unwrap();
+        assert!(indexer.due(&conn, false).unwrap(), "the round goes on");
+        index_everything(&conn, &mut indexer);
+        assert!(!indexer.due(&conn, false).unwrap() && !indexer.due(&conn, true).unwrap());
     }
 
     #[test]
