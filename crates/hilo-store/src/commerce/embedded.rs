@@ -374,40 +374,14 @@ impl EmbeddedOrderTx<'_> {
     ) -> StoreResult<Option<PromotionRecord>> {
         let row: Option<PromotionRow> = self
             .prepare(sql)?
-            .query_row([key], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                    r.get(8)?,
-                    r.get(9)?,
-                    r.get(10)?,
-                    r.get(11)?,
-                    r.get(12)?,
-                    r.get(13)?,
-                    r.get(14)?,
-                    r.get(15)?,
-                ))
-            })
+            .query_row([key], |r| r.try_into())
             .optional()?;
         row.map(promotion).transpose()
     }
 }
 
 fn level_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LevelRow> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-    ))
+    r.try_into()
 }
 
 impl EmbeddedOrderTx<'_> {
@@ -431,18 +405,8 @@ impl EmbeddedOrderTx<'_> {
 
     fn variants(&mut self, skus: &[String]) -> StoreResult<Vec<VariantRecord>> {
         let mut statement = self.prepare(SQLITE_VARIANTS_IN)?;
-        let rows = statement.query_map([sku_list(skus)], |r| {
-            let row: VariantRow = (
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-            );
-            Ok(row)
+        let rows = statement.query_map([sku_list(skus)], |r| -> rusqlite::Result<VariantRow> {
+            r.try_into()
         })?;
         let mut found = Vec::new();
         for row in rows {
@@ -743,16 +707,7 @@ impl OrderTx for EmbeddedOrderTx<'_> {
     ) -> StoreResult<Option<(PromotionRecord, Option<CouponRecord>)>> {
         let found: Option<CouponRow> = self
             .prepare(COUPON_BY_CODE)?
-            .query_row([code], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
-            })
+            .query_row([code], |r| r.try_into())
             .optional()?;
         if let Some(row) = found {
             let coupon = coupon(row);
